@@ -1,0 +1,187 @@
+import Foundation
+
+/// Parsers for config values. Each returns the parsed value or throws `ValueError` with a message that
+/// says what is expected; the caller adds which key it was.
+public struct ValueError: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+public enum Values {
+    /// `true/false`, also `1/0`, `yes/no`, `on/off` in any case (what Incus accepts).
+    public static func bool(_ s: String) throws(ValueError) -> Bool {
+        switch s.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ValueError("expected true or false")
+        }
+    }
+
+    /// A decimal integer within `range`.
+    public static func integer(_ s: String, in range: ClosedRange<Int64> = Int64.min...Int64.max) throws(ValueError) -> Int64 {
+        guard let v = Int64(s) else { throw ValueError("expected an integer") }
+        guard range.contains(v) else { throw ValueError("expected an integer from \(range.lowerBound) to \(range.upperBound)") }
+        return v
+    }
+
+    /// `limits.cpu`: a count of CPUs, or a set of CPU ids to pin.
+    public enum CPULimit: Equatable, Sendable {
+        case count(Int)
+        case set([Int])
+    }
+
+    /// `limits.cpu`: `2` (a count) or a set like `0-1`, `0,2`, `0-3,7` (pinned CPU ids, sorted, unique).
+    /// A single pinned CPU is written `1-1`, as in LXD.
+    public static func cpu(_ s: String) throws(ValueError) -> CPULimit {
+        let expected = "expected a CPU count like 2, or a CPU set like 0-1 or 0,2-3"
+        if !s.isEmpty, s.allSatisfy(\.isASCIIDigit) {
+            guard let n = Int(s), n >= 1, n <= 8192 else { throw ValueError("CPU count must be from 1 to 8192") }
+            return .count(n)
+        }
+        var ids = Set<Int>()
+        for part in s.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard bounds.count == 1 || bounds.count == 2,
+                  bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+                  let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1]) else {
+                throw ValueError(expected)
+            }
+            guard lo <= hi else { throw ValueError("CPU range \(part) runs backwards") }
+            guard hi < 8192 else { throw ValueError("CPU id \(hi) is out of range (0-8191)") }
+            ids.formUnion(lo...hi)
+        }
+        return .set(ids.sorted())
+    }
+
+    /// `limits.memory`: bytes or a share of the host's memory.
+    public enum MemoryLimit: Equatable, Sendable {
+        case bytes(UInt64)
+        case percent(Int)
+    }
+
+    static let byteUnits: [(String, UInt64)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("PiB", 1 << 50), ("EiB", 1 << 60),
+        ("kB", 1_000), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
+        ("PB", 1_000_000_000_000_000), ("EB", 1_000_000_000_000_000_000), ("B", 1),
+    ]
+
+    /// A byte size: `1073741824`, `512MiB`, `1GiB`, `1.5GB`, `64kB` (binary and decimal suffixes, as LXD).
+    public static func bytes(_ s: String) throws(ValueError) -> UInt64 {
+        let expected = "expected a size like 512MiB, 2GiB or 1073741824"
+        var number = Substring(s)
+        var multiplier: UInt64 = 1
+        for (suffix, m) in byteUnits where s.hasSuffix(suffix) {
+            number = s.dropLast(suffix.count)
+            multiplier = m
+            break
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCIIDigit || $0 == "." }),
+              number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != "." else {
+            throw ValueError(expected)
+        }
+        if number.contains(".") {
+            guard let d = Double(number), d * Double(multiplier) < 1.8e19 else { throw ValueError(expected) }
+            return UInt64(d * Double(multiplier))
+        }
+        guard let n = UInt64(number) else { throw ValueError("size \(s) is too large") }
+        let (product, overflow) = n.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw ValueError("size \(s) is too large") }
+        return product
+    }
+
+    /// `limits.memory`: a byte size (at least 1 MiB) or `N%` of host memory (1–100).
+    public static func memory(_ s: String) throws(ValueError) -> MemoryLimit {
+        if s.hasSuffix("%") {
+            let digits = s.dropLast()
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let p = Int(digits), (1...100).contains(p) else {
+                throw ValueError("expected a percentage from 1% to 100%")
+            }
+            return .percent(p)
+        }
+        let n: UInt64
+        do { n = try bytes(s) } catch { throw ValueError("expected a size like 512MiB, 2GiB or a percentage like 50%") }
+        guard n >= 1 << 20 else { throw ValueError("at least 1MiB is needed") }
+        return .bytes(n)
+    }
+
+    /// `snapshots.expiry`: a duration like `1M 2H 3d 4w 5m 6y` (minutes, hours, days, weeks, months,
+    /// years; parts separated by spaces). Returns the parts in order.
+    public static func expiry(_ s: String) throws(ValueError) -> [(Int, Character)] {
+        let expected = "expected a duration like 2d or 1w 3d (units: M minutes, H hours, d days, w weeks, m months, y years)"
+        var parts: [(Int, Character)] = []
+        for token in s.split(separator: " ") {
+            guard let unit = token.last, "MHdwmy".contains(unit) else { throw ValueError(expected) }
+            let digits = token.dropLast()
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let n = Int(digits) else { throw ValueError(expected) }
+            parts.append((n, unit))
+        }
+        guard !parts.isEmpty else { throw ValueError(expected) }
+        return parts
+    }
+
+    /// `snapshots.pattern`: a snapshot name where `%d` stands for the next free number (`snap%d`).
+    public static func snapshotPattern(_ s: String) throws(ValueError) {
+        let sample = s.replacingOccurrences(of: "%d", with: "0")
+        if let problem = Names.problem(sample, as: .snapshot) {
+            throw ValueError("the names it makes would be invalid: \(problem)")
+        }
+    }
+
+    /// A MAC address `xx:xx:xx:xx:xx:xx`, unicast and not all zero. Returns it lowercased.
+    public static func mac(_ s: String) throws(ValueError) -> String {
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }),
+              let first = UInt8(parts[0], radix: 16) else {
+            throw ValueError("expected a MAC address like 00:16:3e:12:34:56")
+        }
+        guard first & 1 == 0 else { throw ValueError("a multicast MAC address cannot be used for a NIC") }
+        guard parts.contains(where: { $0 != "00" }) else { throw ValueError("the all-zero MAC address cannot be used") }
+        return s.lowercased()
+    }
+
+    /// A dotted-quad IPv4 address; returns its four octets.
+    public static func ipv4(_ s: String) throws(ValueError) -> [UInt8] {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { throw ValueError("expected an IPv4 address like 10.0.3.10") }
+        var octets: [UInt8] = []
+        for p in parts {
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCIIDigit), let v = UInt8(p),
+                  p == "0" || !p.hasPrefix("0") else {
+                throw ValueError("expected an IPv4 address like 10.0.3.10")
+            }
+            octets.append(v)
+        }
+        return octets
+    }
+
+    /// A host address for a NIC: IPv4, not 0.0.0.0, loopback, multicast or broadcast.
+    public static func hostIPv4(_ s: String) throws(ValueError) -> [UInt8] {
+        let o = try ipv4(s)
+        if o[0] == 0 || o[0] == 127 || o[0] >= 224 {
+            throw ValueError("\(s) cannot be a container's address (it is a reserved, loopback or multicast address)")
+        }
+        return o
+    }
+
+    /// A kernel network interface name: 1–15 characters, no `/`, `:`, whitespace, not `.` or `..`.
+    public static func interfaceName(_ s: String) throws(ValueError) {
+        guard !s.isEmpty, s.utf8.count <= 15 else { throw ValueError("an interface name has 1 to 15 characters") }
+        guard s != ".", s != "..",
+              s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw ValueError("an interface name uses ASCII letters, digits, '-', '_' and '.' (e.g. eth0)")
+        }
+    }
+
+    /// An absolute path with no `..` components and no NUL; returns it with duplicate `/` removed.
+    public static func absolutePath(_ s: String) throws(ValueError) -> String {
+        guard s.hasPrefix("/") else { throw ValueError("expected an absolute path (starting with /)") }
+        guard !s.contains("\0") else { throw ValueError("a path cannot contain NUL") }
+        let parts = s.split(separator: "/")
+        guard !parts.contains("..") else { throw ValueError("a path cannot contain '..'") }
+        return "/" + parts.filter { $0 != "." }.joined(separator: "/")
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,214 @@
+import GRDB
+import SysboxStore
+
+/// Whose config a command edits: a container's own layer or a profile.
+public enum ConfigOwner: Sendable, CustomStringConvertible {
+    case container(String)
+    case profile(String)
+
+    public var description: String {
+        switch self {
+        case let .container(name): return "container \(name)"
+        case let .profile(name): return "profile \(name)"
+        }
+    }
+
+    var name: String {
+        switch self {
+        case let .container(name), let .profile(name): return name
+        }
+    }
+
+    func validateName() throws {
+        switch self {
+        case let .container(name): try Names.validate(name, as: .container)
+        case let .profile(name): try Names.validate(name, as: .profile)
+        }
+    }
+}
+
+/// What an edit sees besides the layer it changes.
+struct EditContext {
+    /// For a container: device name → the last profile that provides it.
+    var inheritedDevices: [String: String] = [:]
+    /// For a container: the expansion of its profiles alone.
+    var inherited = ConfigLayer()
+}
+
+extension Manager {
+    /// Loads the owner's own layer, lets `change` edit it, validates the result and everything that
+    /// depends on it (a container's expansion; every container using a profile), then writes it back —
+    /// all in one transaction, so a failed check changes nothing.
+    func edit(_ owner: ConfigOwner, _ change: (inout ConfigLayer, EditContext) throws -> Void) throws {
+        try owner.validateName()
+        try write { db in
+            switch owner {
+            case let .container(name):
+                let record = try container(db, name)
+                let id = record.id ?? 0
+                let profiles = try ContainerProfiles.load(db, container: id)
+                var context = EditContext()
+                for p in profiles {
+                    let l = try layer(db, profile: p.id ?? 0)
+                    for device in l.devices.keys { context.inheritedDevices[device] = p.name }
+                }
+                context.inherited = try expanded(db, profiles: profiles, local: ConfigLayer())
+                var local = try layer(db, container: id)
+                try change(&local, context)
+                try validateExpanded(Expansion.expand(profiles: [context.inherited], local: local), container: name)
+                try ConfigTable.containers.replace(db, owner: id, with: local.config)
+                try DeviceTable.containers.replace(db, owner: id, with: local.devices)
+            case let .profile(name):
+                let record = try profile(db, name)
+                var updated = try layer(db, profile: record.id ?? 0)
+                try change(&updated, EditContext())
+                try validateProfileChange(db, profile: record, layer: updated)
+                try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
+                try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
+            }
+        }
+    }
+
+    /// Checks a profile's new layer on its own and in the expansion of every container that uses it.
+    func validateProfileChange(_ db: Database, profile record: ProfileRecord, layer updated: ConfigLayer) throws {
+        do {
+            try Devices.validateSet(updated.devices, requireRoot: false)
+        } catch let error as SysboxError {
+            throw SysboxError.invalid("profile \(record.name): \(error.message)")
+        }
+        for user in try ContainerProfiles.users(db, profile: record.id ?? 0) {
+            let c = try container(db, user)
+            let layers = try ContainerProfiles.load(db, container: c.id ?? 0).map { p in
+                p.id == record.id ? updated : try layer(db, profile: p.id ?? 0)
+            }
+            let result = Expansion.expand(profiles: layers, local: try layer(db, container: c.id ?? 0))
+            do {
+                try Devices.validateSet(result.devices, requireRoot: true)
+            } catch let error as SysboxError {
+                throw SysboxError.invalid("profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
+            }
+        }
+    }
+
+    /// The owner's own layer, or for a container with `expanded`, its expansion.
+    public func layer(of owner: ConfigOwner, expanded wantExpanded: Bool = false) throws -> ConfigLayer {
+        try owner.validateName()
+        return try read { db in
+            switch owner {
+            case let .container(name):
+                let record = try container(db, name)
+                let local = try layer(db, container: record.id ?? 0)
+                guard wantExpanded else { return local }
+                return try expanded(db, profiles: try ContainerProfiles.load(db, container: record.id ?? 0), local: local)
+            case let .profile(name):
+                return try layer(db, profile: try profile(db, name).id ?? 0)
+            }
+        }
+    }
+
+    /// Sets config keys (all validated first; `volatile.*` refused).
+    public func setConfig(_ owner: ConfigOwner, _ pairs: [(String, String)]) throws {
+        guard !pairs.isEmpty else { throw SysboxError.invalid("nothing to set: give KEY=VALUE") }
+        for (key, value) in pairs { try InstanceConfig.validate(key, value, writer: .user) }
+        try edit(owner) { layer, _ in
+            for (key, value) in pairs { layer.config[key] = value }
+        }
+    }
+
+    /// Removes config keys; each must be set on the owner itself.
+    public func unsetConfig(_ owner: ConfigOwner, _ keys: [String]) throws {
+        guard !keys.isEmpty else { throw SysboxError.invalid("nothing to unset: give a KEY") }
+        for key in keys { try InstanceConfig.validateUnset(key, writer: .user) }
+        try edit(owner) { layer, _ in
+            for key in keys {
+                guard layer.config.removeValue(forKey: key) != nil else {
+                    throw SysboxError.invalid("\(key) is not set on \(owner); nothing to unset")
+                }
+            }
+        }
+    }
+
+    /// Adds a device (`config` includes `type`).
+    public func addDevice(_ owner: ConfigOwner, name: String, _ config: [String: String]) throws {
+        try Devices.validate(name: name, config)
+        try edit(owner) { layer, context in
+            if layer.devices[name] != nil {
+                throw SysboxError(.alreadyExists, "device \(name) already exists on \(owner); change it with device set, or remove it first")
+            }
+            layer.devices[name] = config
+        }
+    }
+
+    /// Removes devices of the owner's own layer. A container's device that comes from a profile cannot
+    /// be removed this way; the error says how to mask it.
+    public func removeDevices(_ owner: ConfigOwner, names: [String]) throws {
+        guard !names.isEmpty else { throw SysboxError.invalid("nothing to remove: give a device name") }
+        for name in names { try Names.validate(name, as: .device) }
+        try edit(owner) { layer, context in
+            for name in names where layer.devices.removeValue(forKey: name) == nil {
+                throw deviceNotFound(name, owner, context)
+            }
+        }
+    }
+
+    /// Sets keys on one of the owner's own devices.
+    public func setDevice(_ owner: ConfigOwner, name: String, _ pairs: [(String, String)]) throws {
+        guard !pairs.isEmpty else { throw SysboxError.invalid("nothing to set: give KEY=VALUE") }
+        try Names.validate(name, as: .device)
+        try edit(owner) { layer, context in
+            guard var device = layer.devices[name] else { throw deviceNotFound(name, owner, context) }
+            for (key, value) in pairs {
+                guard key != "type" else {
+                    throw SysboxError.invalid("the type of device \(name) cannot be changed; remove it and add a new one")
+                }
+                device[key] = value
+            }
+            try Devices.validate(name: name, device)
+            layer.devices[name] = device
+        }
+    }
+
+    /// Removes keys from one of the owner's own devices.
+    public func unsetDevice(_ owner: ConfigOwner, name: String, keys: [String]) throws {
+        guard !keys.isEmpty else { throw SysboxError.invalid("nothing to unset: give a KEY") }
+        try Names.validate(name, as: .device)
+        try edit(owner) { layer, context in
+            guard var device = layer.devices[name] else { throw deviceNotFound(name, owner, context) }
+            for key in keys {
+                guard key != "type" else { throw SysboxError.invalid("the type of device \(name) cannot be unset") }
+                guard device.removeValue(forKey: key) != nil else {
+                    throw SysboxError.invalid("\(key) is not set on device \(name) of \(owner); nothing to unset")
+                }
+            }
+            try Devices.validate(name: name, device)
+            layer.devices[name] = device
+        }
+    }
+
+    /// Copies a device a container inherits from a profile into the container's own layer (with
+    /// `pairs` applied), so it can be changed for this container only.
+    public func overrideDevice(container: String, name: String, _ pairs: [(String, String)]) throws {
+        try Names.validate(name, as: .device)
+        try edit(.container(container)) { layer, context in
+            if layer.devices[name] != nil {
+                throw SysboxError(.alreadyExists, "device \(name) is already the container's own; change it with: sysbox config device set \(container) \(name) KEY=VALUE")
+            }
+            guard var device = context.inherited.devices[name] else {
+                throw SysboxError.notFound("container \(container) inherits no device \(name) from its profiles")
+            }
+            for (key, value) in pairs {
+                guard key != "type" else { throw SysboxError.invalid("the type of device \(name) cannot be changed") }
+                device[key] = value
+            }
+            try Devices.validate(name: name, device)
+            layer.devices[name] = device
+        }
+    }
+
+    private func deviceNotFound(_ name: String, _ owner: ConfigOwner, _ context: EditContext) -> SysboxError {
+        if case let .container(c) = owner, let profile = context.inheritedDevices[name] {
+            return SysboxError.invalid("device \(name) of container \(c) comes from profile \(profile); to change it here use: sysbox config device override \(c) \(name) KEY=VALUE; to drop it here: sysbox config device add \(c) \(name) none")
+        }
+        return SysboxError.notFound("device \(name) not found on \(owner)")
+    }
+}

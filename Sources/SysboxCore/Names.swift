@@ -1,0 +1,89 @@
+/// What a name names; each kind has its own rules and message.
+public enum NameKind: String, Sendable {
+    case container, profile, snapshot, network, device
+
+    /// Characters allowed besides ASCII letters and digits.
+    var extraCharacters: Set<Character> {
+        switch self {
+        case .container, .network: return ["-"]
+        case .profile, .snapshot: return ["-", "_", "."]
+        case .device: return ["-", "_", "."]
+        }
+    }
+
+    var maxLength: Int {
+        switch self {
+        case .network: return 15  // a network's bridge is a kernel interface: IFNAMSIZ - 1
+        case .device: return 64
+        default: return 63
+        }
+    }
+
+    var example: String {
+        switch self {
+        case .container: return "web-1"
+        case .profile: return "small"
+        case .snapshot: return "before-upgrade"
+        case .network: return "sysboxbr1"
+        case .device: return "eth1"
+        }
+    }
+}
+
+/// Name validation, done before anything touches the database or the disk.
+///
+/// Containers (and networks) follow the hostname-label rules LXD and Incus use: 1–63 ASCII letters,
+/// digits and `-`, not starting or ending with `-`, not a number. Profiles, snapshots and devices may
+/// also use `_` and `.` (never first), which keeps `/`, `..`, spaces and control characters out of
+/// every path built from a name.
+public enum Names {
+    /// Throws `SysboxError(.invalidArgument)` with a one-line reason when `name` is not valid for `kind`.
+    public static func validate(_ name: String, as kind: NameKind) throws {
+        if let problem = problem(name, as: kind) {
+            throw SysboxError.invalid("invalid \(kind.rawValue) name \(quote(name)): \(problem)")
+        }
+    }
+
+    /// The reason `name` is not valid for `kind`, or nil when it is.
+    public static func problem(_ name: String, as kind: NameKind) -> String? {
+        if name.isEmpty { return "it is empty" }
+        let count = name.unicodeScalars.count
+        if count > kind.maxLength {
+            return "it is \(count) characters long; at most \(kind.maxLength) are allowed"
+        }
+        let allowed = kind.extraCharacters
+        for (offset, ch) in name.enumerated() {
+            let ok = (ch.isASCII && (ch.isLetter || ch.isNumber)) || allowed.contains(ch)
+            if !ok {
+                let what = allowed.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                return "character \(describe(ch)) at position \(offset + 1) is not allowed; use ASCII letters, digits and \(what) (e.g. \(kind.example))"
+            }
+        }
+        if let first = name.first, !(first.isLetter || first.isNumber) {
+            return "it must start with a letter or a digit (e.g. \(kind.example))"
+        }
+        if kind == .container || kind == .network {
+            if name.hasSuffix("-") { return "it must not end with '-'" }
+            if name.allSatisfy(\.isNumber) { return "it cannot be a number (e.g. \(kind.example))" }
+        }
+        return nil
+    }
+
+    /// A name quoted for an error message, with control characters made visible.
+    static func quote(_ s: String) -> String {
+        "\"" + s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? String(format0x($0.value)) : String($0) }.joined() + "\""
+    }
+
+    private static func describe(_ ch: Character) -> String {
+        if ch == " " { return "' ' (space)" }
+        if let scalar = ch.unicodeScalars.first, scalar.value < 0x20 || scalar.value == 0x7f {
+            return format0x(scalar.value) + " (control character)"
+        }
+        return "'\(ch)'"
+    }
+
+    private static func format0x(_ v: UInt32) -> String {
+        let hex = String(v, radix: 16)
+        return "\\x" + (hex.count == 1 ? "0" + hex : hex)
+    }
+}

@@ -1,0 +1,42 @@
+import Yams
+
+/// YAML renderings of containers and devices (`config show`, `config device show`).
+public enum YAMLDocs {
+    /// A string scalar, double-quoted when plain YAML would read it as something else (empty, null,
+    /// a boolean, a number), so that it reads back as the same string.
+    static func scalar(_ s: String) -> Node {
+        let plain = Node.scalar(.init(s))
+        let needsQuotes = s.isEmpty || Resolver.default.resolveTag(of: plain) != .str
+        return .scalar(.init(s, Tag(.str), needsQuotes ? .doubleQuoted : .any))
+    }
+    static func map(_ pairs: [(String, Node)]) -> Node { .mapping(.init(pairs.map { (scalar($0.0), $0.1) })) }
+
+    static func config(_ c: [String: String]) -> Node {
+        map(c.sorted { $0.key < $1.key }.map { ($0.key, scalar($0.value)) })
+    }
+
+    static func devices(_ d: [String: [String: String]]) -> Node {
+        map(d.sorted { $0.key < $1.key }.map { ($0.key, config($0.value)) })
+    }
+
+    /// A container: name, description, image, ephemeral, profiles, config and devices (its own, or
+    /// the expansion with `expanded`).
+    public static func container(_ view: ContainerView, expanded: Bool) -> String {
+        let layer = expanded ? view.expanded : view.local
+        let root = map([
+            ("name", scalar(view.name)),
+            ("description", scalar(view.record.description)),
+            ("image", scalar(view.record.image)),
+            ("ephemeral", .scalar(.init(view.record.ephemeral ? "true" : "false"))),
+            ("profiles", .sequence(.init(view.profiles.map(scalar)))),
+            ("config", config(layer.config)),
+            ("devices", devices(layer.devices)),
+        ])
+        return (try? Yams.serialize(node: root)) ?? ""
+    }
+
+    /// A map of devices.
+    public static func devices(_ d: [String: [String: String]]) -> String {
+        (try? Yams.serialize(node: devices(d) as Node)) ?? ""
+    }
+}

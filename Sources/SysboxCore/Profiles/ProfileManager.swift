@@ -1,0 +1,124 @@
+import GRDB
+import SysboxStore
+
+/// A profile as `profile list` shows it.
+public struct ProfileSummary: Sendable {
+    public var name: String
+    public var description: String
+    public var usedBy: [String]
+}
+
+extension Manager {
+    /// The profile that always exists: applied when `create` gets no `-p`; never deleted or renamed.
+    public static let defaultProfile = "default"
+
+    /// All profiles with the containers that use them, sorted by name.
+    public func listProfiles() throws -> [ProfileSummary] {
+        try read { db in
+            try ProfileRecord.order(Column("name")).fetchAll(db).map {
+                ProfileSummary(name: $0.name, description: $0.description, usedBy: try ContainerProfiles.users(db, profile: $0.id ?? 0))
+            }
+        }
+    }
+
+    /// A profile in its exchange format.
+    public func profileDocument(_ name: String) throws -> ProfileDocument {
+        try Names.validate(name, as: .profile)
+        return try read { db in
+            let record = try profile(db, name)
+            let l = try layer(db, profile: record.id ?? 0)
+            return ProfileDocument(description: record.description, config: l.config, devices: l.devices)
+        }
+    }
+
+    /// Creates a profile from a (parsed, validated) document.
+    /// - Throws: `.alreadyExists`, `.invalidArgument`.
+    public func createProfile(_ name: String, _ doc: ProfileDocument) throws {
+        try Names.validate(name, as: .profile)
+        try write { db in
+            if try ProfileRecord.named(name, in: db) != nil {
+                throw SysboxError(.alreadyExists, "profile \(name) already exists; change it with: sysbox profile edit \(name)")
+            }
+            var record = ProfileRecord(name: name, description: doc.description)
+            try record.insert(db)
+            try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
+            try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+        }
+    }
+
+    /// Replaces a profile's description, config and devices; every container using it must stay valid.
+    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws {
+        try Names.validate(name, as: .profile)
+        try write { db in
+            var record = try profile(db, name)
+            try validateProfileChange(db, profile: record, layer: doc.layer)
+            record.description = doc.description
+            try record.update(db)
+            try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
+            try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+        }
+    }
+
+    /// Deletes a profile. `default` and profiles in use are refused (the error lists the users).
+    public func deleteProfile(_ name: String) throws {
+        try Names.validate(name, as: .profile)
+        if name == Self.defaultProfile {
+            throw SysboxError.invalid("the default profile cannot be deleted; empty it with sysbox profile edit default instead")
+        }
+        try write { db in
+            let record = try profile(db, name)
+            let users = try ContainerProfiles.users(db, profile: record.id ?? 0)
+            guard users.isEmpty else {
+                throw SysboxError(.inUse, "profile \(name) is used by \(users.count) container\(users.count == 1 ? "" : "s"): \(users.joined(separator: ", ")); remove it from them first (sysbox profile remove CONTAINER \(name))")
+            }
+            _ = try record.delete(db)
+        }
+    }
+
+    /// Copies profile `source` to a new profile `target`.
+    public func copyProfile(_ source: String, to target: String) throws {
+        try Names.validate(source, as: .profile)
+        try Names.validate(target, as: .profile)
+        try write { db in
+            let record = try profile(db, source)
+            if try ProfileRecord.named(target, in: db) != nil {
+                throw SysboxError(.alreadyExists, "profile \(target) already exists; pick another name")
+            }
+            let l = try layer(db, profile: record.id ?? 0)
+            var copy = ProfileRecord(name: target, description: record.description)
+            try copy.insert(db)
+            try ConfigTable.profiles.replace(db, owner: copy.id ?? 0, with: l.config)
+            try DeviceTable.profiles.replace(db, owner: copy.id ?? 0, with: l.devices)
+        }
+    }
+
+    /// Renames a profile (containers keep using it under the new name). `default` is refused.
+    public func renameProfile(_ source: String, to target: String) throws {
+        try Names.validate(source, as: .profile)
+        try Names.validate(target, as: .profile)
+        if source == Self.defaultProfile {
+            throw SysboxError.invalid("the default profile cannot be renamed; copy it instead: sysbox profile copy default \(target)")
+        }
+        if target == Self.defaultProfile {
+            throw SysboxError(.alreadyExists, "profile default already exists; pick another name")
+        }
+        try write { db in
+            var record = try profile(db, source)
+            if try ProfileRecord.named(target, in: db) != nil {
+                throw SysboxError(.alreadyExists, "profile \(target) already exists; pick another name")
+            }
+            record.name = target
+            try record.update(db)
+        }
+    }
+
+    /// Sets a profile's description.
+    public func setProfileDescription(_ name: String, _ description: String) throws {
+        try Names.validate(name, as: .profile)
+        try write { db in
+            var record = try profile(db, name)
+            record.description = description
+            try record.update(db)
+        }
+    }
+}

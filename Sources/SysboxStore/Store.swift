@@ -1,0 +1,192 @@
+import Foundation
+import GRDB
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the state database could not be used. Each case names the file and, where there is one, the fix.
+public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The state directory exists but is not a directory, or cannot be created.
+    case badStateDirectory(path: String, reason: String)
+    /// The file is not an SQLite database (SQLITE_NOTADB) or is damaged (SQLITE_CORRUPT).
+    case corrupt(path: String, reason: String)
+    /// Another process held the write lock longer than the busy timeout (SQLITE_BUSY).
+    case locked(path: String, seconds: Double)
+    /// The database has migrations this build does not know: it was written by a newer sysbox.
+    case newerSchema(path: String, unknown: [String])
+    /// The file cannot be opened, read or written (permissions, read-only filesystem, I/O error).
+    case unusable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .badStateDirectory(path, reason):
+            return "state directory \(path) cannot be used: \(reason); set SYSBOX_DIR to a writable directory"
+        case let .corrupt(path, reason):
+            return "database \(path) is damaged (\(reason)); move it aside and restore a backup, or remove it to start empty"
+        case let .locked(path, seconds):
+            return "database \(path) is locked by another process (waited \(Self.format(seconds)) s); retry, or find the holder with: fuser \(path)"
+        case let .newerSchema(path, unknown):
+            return "database \(path) was written by a newer sysbox (unknown schema versions: \(unknown.joined(separator: ", "))); upgrade sysbox"
+        case let .unusable(path, reason):
+            return "database \(path) cannot be used: \(reason)"
+        }
+    }
+
+    private static func format(_ s: Double) -> String {
+        s == s.rounded() ? String(Int(s)) : String(s)
+    }
+
+    /// Maps an SQLite error on `path` to a `StoreError`, or nil when it is not a storage-level failure
+    /// (constraint violations and SQL errors stay `DatabaseError`s for the caller).
+    public static func from(_ error: DatabaseError, path: String, timeout: Double) -> StoreError? {
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return .corrupt(path: path, reason: error.message ?? "\(error.resultCode)")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return .locked(path: path, seconds: timeout)
+        case .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_AUTH:
+            return .unusable(path: path, reason: error.message ?? "\(error.resultCode)")
+        default:
+            return nil
+        }
+    }
+}
+
+/// The sysbox state database: `$SYSBOX_DIR/sysbox.db`, SQLite in WAL mode with foreign keys on and a
+/// busy timeout, migrated to the newest schema on open.
+///
+/// Every write runs in a `BEGIN IMMEDIATE` transaction, so concurrent `sysbox` processes queue on the
+/// write lock (up to the busy timeout) instead of failing with "database is locked" on a read-to-write
+/// upgrade. Migrations run under an exclusive `flock(2)` on `$SYSBOX_DIR/sysbox.lock`, so two processes
+/// opening a new state directory at once do not both create the schema.
+public final class Store: Sendable {
+    /// Path of the database file.
+    public let path: String
+    /// Seconds a writer waits for the lock before `StoreError.locked`.
+    public let busyTimeout: Double
+    private let pool: DatabasePool
+    private static let logger = Logger(label: "sysbox.store")
+
+    /// Opens (creating if needed) the database in `directory` and migrates it.
+    /// - Parameters:
+    ///   - directory: the state directory; created with mode 0711 if missing.
+    ///   - busyTimeout: seconds to wait for another process's write lock.
+    ///   - upTo: stop migrating at this version (tests only).
+    /// - Throws: `StoreError` naming the file and the fix.
+    public init(directory: String, busyTimeout: Double = 10, upTo: String? = nil) throws {
+        try Self.prepareDirectory(directory)
+        let path = (directory as NSString).appendingPathComponent("sysbox.db")
+        self.path = path
+        self.busyTimeout = busyTimeout
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw StoreError.unusable(path: path, reason: "it is a directory, not a file")
+        }
+
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(busyTimeout)
+        config.label = "sysbox"
+        // FULL: a commit survives power loss (NORMAL in WAL mode may lose the last commits).
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch let error as DatabaseError {
+            throw StoreError.from(error, path: path, timeout: busyTimeout)
+                ?? StoreError.unusable(path: path, reason: error.message ?? "\(error)")
+        }
+        chmod(path, 0o600)
+        try migrate(directory: directory, upTo: upTo)
+    }
+
+    private static func prepareDirectory(_ directory: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw StoreError.badStateDirectory(path: directory, reason: "it is not a directory")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        } catch {
+            throw StoreError.badStateDirectory(path: directory, reason: "cannot create it (\(error.localizedDescription))")
+        }
+    }
+
+    private func migrate(directory: String, upTo: String?) throws {
+        let migrator = Schema.migrator()
+        try mapErrors {
+            let state = try pool.read { db in
+                (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db), try migrator.appliedIdentifiers(db))
+            }
+            if state.0 {
+                throw StoreError.newerSchema(path: path, unknown: state.2.filter { !Schema.versions.contains($0) }.sorted())
+            }
+            if state.1 && upTo == nil { return }
+            let lockPath = (directory as NSString).appendingPathComponent("sysbox.lock")
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw StoreError.badStateDirectory(path: directory, reason: "cannot open \(lockPath): \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            defer { flock(fd, LOCK_UN) }
+            // A database with data gets a copy before its schema changes (`sysbox.db.pre-<version>`), so a
+            // failed upgrade can be undone by hand.
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            if let last = Schema.versions.last(where: applied.contains), try pool.read({ db in try !migrator.hasCompletedMigrations(db) }) {
+                let backup = path + ".pre-" + (Schema.versions.first { !applied.contains($0) } ?? last)
+                if !FileManager.default.fileExists(atPath: backup) {
+                    try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [backup]) }
+                    chmod(backup, 0o600)
+                }
+            }
+            if let upTo {
+                try migrator.migrate(pool, upTo: upTo)
+            } else {
+                try migrator.migrate(pool)
+            }
+            Self.logger.debug("database migrated", metadata: ["path": "\(path)"])
+        }
+    }
+
+    /// Runs `body` with storage-level SQLite errors turned into `StoreError`s.
+    private func mapErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            if let mapped = StoreError.from(error, path: path, timeout: busyTimeout) { throw mapped }
+            throw error
+        }
+    }
+
+    /// Reads in a snapshot of the database (WAL readers never wait for writers).
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try mapErrors { try pool.read(body) }
+    }
+
+    /// Writes in one `BEGIN IMMEDIATE` transaction: all of `body` or nothing is committed. A throw from
+    /// `body` rolls back and is rethrown.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try mapErrors {
+            try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError.unusable(path: path, reason: "transaction produced no result") }
+                return result
+            }
+        }
+    }
+
+    /// The schema versions applied to this database, in order.
+    public func appliedVersions() throws -> [String] {
+        try read { db in try Schema.migrator().appliedIdentifiers(db).sorted() }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import SysboxCore
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Show and change a container's config keys and devices.",
+        discussion: """
+            Examples:
+              sysbox config show web1 --expanded
+              sysbox config set web1 limits.memory=1GiB limits.cpu=2
+              sysbox config unset web1 limits.cpu
+              sysbox config device add web1 data disk source=/srv/data path=/data
+            """,
+        subcommands: [ConfigShow.self, ConfigGet.self, ConfigSet.self, ConfigUnset.self, DeviceCommand<ContainerOwner>.self]
+    )
+}
+
+/// `config …` acts on containers, `profile …` on profiles; device verbs are shared.
+protocol OwnerKind {
+    static var noun: String { get }
+    static var command: String { get }
+    static var example: String { get }
+    static func owner(_ name: String) -> ConfigOwner
+}
+
+enum ContainerOwner: OwnerKind {
+    static let noun = "container"
+    static let command = "config"
+    static let example = "web1"
+    static func owner(_ name: String) -> ConfigOwner { .container(name) }
+}
+
+enum ProfileOwner: OwnerKind {
+    static let noun = "profile"
+    static let command = "profile"
+    static let example = "small"
+    static func owner(_ name: String) -> ConfigOwner { .profile(name) }
+}

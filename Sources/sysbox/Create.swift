@@ -1,0 +1,25 @@
+import ArgumentParser
+import SysboxCore
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a container record from an image, without starting it.",
+        discussion: """
+            The container gets the default profile unless -p or --no-profiles is given; profiles apply in
+            the order given, later ones win, and -c keys win over all profiles.
+
+            Examples:
+              sysbox create debian web1
+              sysbox create debian db1 -p default -p small -c limits.memory=1GiB
+            """,
+        aliases: ["init"]
+    )
+
+    @OptionGroup var options: CreateOptions
+
+    func run() throws {
+        let name = try options.create(try CLI.manager())
+        CLI.out("Creating \(name)\n")
+    }
+}

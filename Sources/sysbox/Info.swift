@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import SysboxCore
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a container's status and details.",
+        discussion: """
+            Examples:
+              sysbox info web1
+            """
+    )
+
+    @Argument(help: "Container name.")
+    var name: String
+
+    func run() throws {
+        let v = try CLI.manager().containerView(name)
+        let f = DateFormatter()
+        f.dateFormat = "yyyy/MM/dd HH:mm 'UTC'"
+        f.timeZone = TimeZone(identifier: "UTC")
+        var lines = [
+            "Name: \(v.name)",
+            "Status: \(v.status.rawValue.uppercased())",
+            "Type: container",
+            "Image: \(v.record.image)",
+            "Profiles: \(v.profiles.joined(separator: ", "))",
+            "Created: \(f.string(from: v.record.createdAt))",
+            "Last Used: \(v.record.lastUsedAt.map { f.string(from: $0) } ?? "never")",
+            "Ephemeral: \(v.record.ephemeral)",
+        ]
+        if !v.record.description.isEmpty { lines.append("Description: \(v.record.description)") }
+        if let pid = v.pid { lines.append("PID: \(pid)") }
+        if !v.ipv4.isEmpty { lines.append("IPv4: \(v.ipv4.joined(separator: ", "))") }
+        lines.append("Snapshots: \(v.snapshots)")
+        CLI.out(lines.joined(separator: "\n") + "\n")
+    }
+}

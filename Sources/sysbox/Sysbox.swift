@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct Sysbox: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sysbox",
+        abstract: "Manage system containers: full Linux systems with their own init, in the style of LXD and Incus.",
+        discussion: """
+            State lives in $SYSBOX_DIR (default /var/lib/sysbox): the SQLite database sysbox.db and, later,
+            the containers' files. Set SYSBOX_LOG=debug for debug logging on stderr.
+
+            Examples:
+              sysbox launch debian web1            Create and start a Debian container
+              sysbox list --format json            List containers as JSON
+              sysbox config set web1 limits.memory=1GiB
+              sysbox profile show default
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Launch.self, Create.self, Delete.self, List.self, Info.self,
+            ConfigCommand.self, ProfileCommand.self,
+        ]
+    )
+
+    static func main() {
+        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SYSBOX_LOG"] ?? "") ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

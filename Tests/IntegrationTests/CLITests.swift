@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct HelpTests {
+    @Test func rootAndVerbHelp() throws {
+        let s = try Sandbox()
+        let help = try s.ok(["--help"])
+        for verb in ["launch", "create", "delete", "list", "info", "config", "profile"] {
+            #expect(help.contains(verb), "sysbox --help lacks \(verb)")
+        }
+        #expect(try s.ok(["--version"]).hasPrefix("0."))
+        let verbs: [[String]] = [["launch"], ["create"], ["delete"], ["list"], ["info"], ["config"], ["config", "show"], ["config", "get"],
+                                 ["config", "set"], ["config", "unset"], ["config", "device"], ["config", "device", "add"],
+                                 ["config", "device", "override"], ["profile"], ["profile", "list"], ["profile", "show"],
+                                 ["profile", "create"], ["profile", "edit"], ["profile", "delete"], ["profile", "copy"],
+                                 ["profile", "rename"], ["profile", "get"], ["profile", "set"], ["profile", "unset"],
+                                 ["profile", "add"], ["profile", "remove"], ["profile", "assign"], ["profile", "device", "add"]]
+        for verb in verbs {
+            let text = try s.ok(["help"] + verb)
+            #expect(text.contains("Example"), "sysbox \(verb.joined(separator: " ")) --help has no example")
+        }
+        // Help needs no state directory.
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir))
+    }
+}
+
+@Suite struct ProfileCLITests {
+    @Test func createShowEditDelete() throws {
+        let s = try Sandbox()
+        // Shipped profiles are there on first use.
+        let list = try s.ok(["profile", "list", "--format", "json"])
+        let profiles = try #require(try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]])
+        #expect(profiles.contains { $0["name"] as? String == "default" })
+
+        let file = try s.write("web.yaml", """
+            description: Web servers
+            config:
+              limits.memory: 512MiB
+              environment.APP_ENV: production
+            devices:
+              data:
+                type: disk
+                source: /srv/web
+                path: /var/www
+            """)
+        #expect(try s.ok(["profile", "create", "web", "--file", file]) == "Profile web created\n")
+        let shown = try s.ok(["profile", "show", "web"])
+        #expect(shown == """
+            description: Web servers
+            config:
+              environment.APP_ENV: production
+              limits.memory: 512MiB
+            devices:
+              data:
+                path: /var/www
+                source: /srv/web
+                type: disk
+
+            """)
+        // show | create round-trips through stdin.
+        try s.ok(["profile", "create", "web2"], stdin: shown)
+        #expect(try s.ok(["profile", "show", "web2"]) == shown)
+
+        // edit from stdin replaces the whole profile.
+        try s.ok(["profile", "edit", "web"], stdin: "description: Web v2\nconfig:\n  limits.memory: 1GiB\n")
+        #expect(try s.ok(["profile", "show", "web"]) == "description: Web v2\nconfig:\n  limits.memory: 1GiB\ndevices: {}\n")
+
+        try s.ok(["profile", "set", "web", "limits.cpu=2", "user.tier=front"])
+        try s.ok(["profile", "set", "web", "limits.processes", "300"])
+        #expect(try s.ok(["profile", "get", "web", "limits.cpu"]) == "2\n")
+        #expect(try s.ok(["profile", "get", "web", "limits.processes"]) == "300\n")
+        try s.ok(["profile", "unset", "web", "limits.cpu"])
+        #expect(try s.ok(["profile", "get", "web", "limits.cpu"]) == "\n")
+
+        try s.ok(["profile", "device", "add", "web", "logs", "disk", "source=/var/log/web", "path=/var/log/app"])
+        #expect(try s.ok(["profile", "device", "list", "web"]) == "logs\n")
+        try s.ok(["profile", "copy", "web", "web3"])
+        try s.ok(["profile", "rename", "web3", "web4"])
+        #expect(try s.ok(["profile", "show", "web4"]) == s.ok(["profile", "show", "web"]))
+        for name in ["web", "web2", "web4"] { try s.ok(["profile", "delete", name]) }
+        let names = try s.ok(["profile", "list", "--format", "csv,noheader"]).split(separator: "\n").map { $0.split(separator: ",")[0] }
+        #expect(!names.contains("web") && names.contains("default"))
+    }
+
+    @Test func editWithEditorOnATerminal() throws {
+        let s = try Sandbox()
+        try s.ok(["profile", "create", "p"], stdin: "config:\n  limits.memory: 512MiB\n")
+        let editor = try s.write("editor.sh", "#!/bin/sh\nsed -i 's/512MiB/768MiB/' \"$1\"\n")
+        chmod(editor, 0o755)
+        // script(1) gives the command a terminal, so edit takes the $EDITOR path.
+        let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
+                               env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": ""])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(try s.ok(["profile", "get", "p", "limits.memory"]) == "768MiB\n")
+    }
+
+    @Test func inUseAndDefaultAreProtected() throws {
+        let s = try Sandbox()
+        try s.ok(["create", "debian", "c1", "-p", "default", "-p", "small"])
+        try s.ok(["create", "debian", "c2", "-p", "default", "-p", "small"])
+        let before = try s.dump()
+        try s.fails(["profile", "delete", "small"], "profile small is used by 2 containers: c1, c2")
+        try s.fails(["profile", "delete", "default"], "default profile cannot be deleted")
+        try s.fails(["profile", "rename", "default", "base"], "default profile cannot be renamed")
+        try s.fails(["profile", "edit", "default"], "would break container c1", stdin: "description: empty\n")
+        #expect(try s.dump() == before)
+        try s.ok(["profile", "remove", "c1", "small"])
+        try s.ok(["profile", "assign", "c2", "default"])
+        try s.ok(["profile", "delete", "small"])
+    }
+}
+
+@Suite struct ConfigCLITests {
+    @Test func containerConfigAndDevices() throws {
+        let s = try Sandbox()
+        #expect(try s.ok(["create", "debian", "web1"]) == "Creating web1\n")
+        try s.ok(["config", "set", "web1", "limits.memory=1GiB", "limits.cpu=0-1"])
+        try s.ok(["config", "set", "web1", "environment.TZ", "UTC"])
+        #expect(try s.ok(["config", "get", "web1", "limits.memory"]) == "1GiB\n")
+        #expect(try s.ok(["config", "get", "web1", "limits.processes"]) == "\n")
+        let show = try s.ok(["config", "show", "web1"])
+        #expect(show.contains("limits.cpu: 0-1") && show.contains("environment.TZ: UTC") && show.contains("- default"))
+        #expect(!show.contains("eth0"))  // own devices only
+        let expanded = try s.ok(["config", "show", "web1", "--expanded"])
+        #expect(expanded.contains("network: sysboxbr0") && expanded.contains("path: /"))
+        try s.ok(["config", "unset", "web1", "limits.cpu"])
+        #expect(try s.ok(["config", "get", "web1", "limits.cpu"]) == "\n")
+
+        try s.ok(["config", "device", "add", "web1", "data", "disk", "source=/srv/data", "path=/data", "readonly=true"])
+        #expect(try s.ok(["config", "device", "list", "web1"]) == "data\n")
+        #expect(try s.ok(["config", "device", "show", "web1"]) == "data:\n  path: /data\n  readonly: \"true\"\n  source: /srv/data\n  type: disk\n")
+        #expect(try s.ok(["config", "device", "get", "web1", "data", "path"]) == "/data\n")
+        try s.ok(["config", "device", "set", "web1", "data", "readonly=false"])
+        try s.ok(["config", "device", "override", "web1", "eth0", "hwaddr=00:16:3e:aa:bb:cc"])
+        #expect(try s.ok(["config", "show", "web1", "-e"]).contains("hwaddr: 00:16:3e:aa:bb:cc"))
+        try s.ok(["config", "device", "remove", "web1", "data", "eth0"])
+        #expect(try s.ok(["config", "device", "list", "web1"]) == "")
+        try s.ok(["delete", "web1"])
+        #expect(try s.ok(["list", "--format", "json"]) == "[]\n")
+    }
+
+    @Test func listFormats() throws {
+        let s = try Sandbox()
+        try s.ok(["create", "debian", "web1", "-c", "user.role=web"])
+        try s.ok(["create", "debian/12", "db1", "--description", "database, main", "-p", "default", "-p", "small"])
+        try s.ok(["create", "debian", "a-container-with-quite-a-long-name-to-test-the-width"])
+        let json = try s.ok(["list", "--format", "json"])
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["name"] as? String } == ["a-container-with-quite-a-long-name-to-test-the-width", "db1", "web1"])
+        let db = try #require(array.first { $0["name"] as? String == "db1" })
+        #expect(db["status"] as? String == "Stopped")
+        #expect(db["ipv4"] as? [String] == [])
+        #expect(db["pid"] is NSNull)
+        #expect(db["image"] as? String == "debian/12")
+        #expect(db["profiles"] as? [String] == ["default", "small"])
+        #expect(db["snapshots"] as? Int == 0)
+
+        let yaml = try s.ok(["list", "--format", "yaml"])
+        #expect(yaml.contains("name: db1") && yaml.contains("pid: null") && yaml.contains("status: Stopped"))
+
+        let csv = try s.ok(["list", "--format", "csv"])
+        #expect(csv.hasPrefix("NAME,STATUS,IPV4,IMAGE,SNAPSHOTS\n"))
+        #expect(csv.contains("db1,STOPPED,,debian/12,0\n"))
+
+        let table = try s.ok(["list"], env: ["COLUMNS": "80"])
+        let lines = table.split(separator: "\n")
+        #expect(lines.count == 9)
+        #expect(lines.allSatisfy { $0.count <= 80 }, "\(table)")
+        #expect(Set(lines.map(\.count)).count == 1, "columns do not align:\n\(table)")
+        #expect(lines[1].hasPrefix("| NAME"))
+
+        #expect(try s.ok(["list", "web", "--format", "csv,noheader"]) == "web1,STOPPED,,debian,0\n")
+        #expect(try s.ok(["list", "user.role=web", "--format", "csv,noheader"]).hasPrefix("web1,"))
+        #expect(try s.ok(["list", "profile=small", "--format", "csv,noheader"]).hasPrefix("db1,"))
+        #expect(try s.ok(["ls", "status=running", "--format", "csv,noheader"]) == "")
+        let info = try s.ok(["info", "db1"])
+        #expect(info.contains("Name: db1") && info.contains("Status: STOPPED") && info.contains("Profiles: default, small"))
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import Testing
+
+/// What one run of the `sysbox` binary did.
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    var ok: Bool { status == 0 }
+}
+
+/// The repository root (this file is Tests/IntegrationTests/Harness.swift).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The built `sysbox` binary: `$SYSBOX_BIN`, else the one next to the test runner (`swift build`
+/// puts both in the same directory). A missing binary is a failure, never a skip.
+func sysboxBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["SYSBOX_BIN"], !path.isEmpty { return path }
+    let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let path = URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("sysbox").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw HarnessError("the sysbox binary is not at \(path); run `swift build` before `swift test`, or set SYSBOX_BIN")
+    }
+    return path
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A private state directory for one test, removed at the end (even when the test fails).
+final class Sandbox {
+    let root: String
+    let stateDir: String
+    let binary: String
+
+    init() throws {
+        root = NSTemporaryDirectory() + "sysbox-it-\(UUID().uuidString.prefix(8))"
+        stateDir = root + "/state"
+        binary = try sysboxBinary()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    var dbPath: String { stateDir + "/sysbox.db" }
+
+    /// Runs `sysbox ARGS` with `SYSBOX_DIR` set to this sandbox; `stdin` nil means /dev/null.
+    @discardableResult
+    func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
+             cwd: String? = nil) throws -> RunResult {
+        try start(args, stdin: stdin, env: env, binary: binary, cwd: cwd).wait()
+    }
+
+    /// Starts `sysbox ARGS` without waiting for it.
+    func start(_ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
+               cwd: String? = nil) throws -> Running {
+        try Running(binary ?? self.binary, args, stdin: stdin, env: ["SYSBOX_DIR": stateDir].merging(env) { _, new in new }, cwd: cwd)
+    }
+
+    /// Runs and requires success.
+    @discardableResult
+    func ok(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> String {
+        let r = try run(args, stdin: stdin, env: env)
+        #expect(r.status == 0, "sysbox \(args.joined(separator: " ")) failed (\(r.status)): \(r.stderr)")
+        if r.status != 0 { throw HarnessError("sysbox \(args.joined(separator: " ")) failed: \(r.stderr)") }
+        return r.stdout
+    }
+
+    /// Runs, requires failure with a one-line `Error: …` on stderr containing `text`, and returns it.
+    @discardableResult
+    func fails(_ args: [String], _ text: String, stdin: String? = nil, env: [String: String] = [:],
+               sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let r = try run(args, stdin: stdin, env: env)
+        #expect(r.status != 0, "sysbox \(args.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "not one line: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.hasPrefix("Error: "), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(text), "\(r.stderr.trimmingCharacters(in: .newlines)) should contain: \(text)", sourceLocation: sourceLocation)
+        return r.stderr
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = root + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Every row of every table (or the file's bytes when it is not a database), to prove that a failed
+    /// command changed nothing.
+    func dump() throws -> String {
+        guard FileManager.default.fileExists(atPath: dbPath) else { return "<no database>" }
+        let queue = try DatabaseQueue(path: dbPath)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            var out = ""
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY rowid") { out += "\(table) \(row)\n" }
+            }
+            return out
+        }
+    }
+}
+
+/// A started process whose output goes to files (so a large output never blocks it).
+final class Running {
+    let process = Process()
+    private let tmp = NSTemporaryDirectory() + "sysbox-run-\(UUID().uuidString)"
+    private let out: FileHandle
+    private let err: FileHandle
+
+    init(_ program: String, _ args: [String], stdin: String? = nil, env: [String: String] = [:], cwd: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["SYSBOX_DATA_DIR", "SYSBOX_LOG", "COLUMNS", "SYSBOX_DB_TIMEOUT"] { environment.removeValue(forKey: key) }
+        environment.merge(env) { _, new in new }
+        process.environment = environment
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        _ = FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
+        out = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp + ".out"))
+        err = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp + ".err"))
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+    }
+
+    /// Waits for the exit and collects the output.
+    func wait() throws -> RunResult {
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        defer {
+            try? FileManager.default.removeItem(atPath: tmp + ".out")
+            try? FileManager.default.removeItem(atPath: tmp + ".err")
+        }
+        return RunResult(status: process.terminationStatus,
+                         stdout: (try? String(contentsOfFile: tmp + ".out", encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: tmp + ".err", encoding: .utf8)) ?? "")
+    }
+}
+
+/// Runs a program to its end.
+func runProcess(_ program: String, _ args: [String], stdin: String? = nil, env: [String: String] = [:], cwd: String? = nil) throws -> RunResult {
+    try Running(program, args, stdin: stdin, env: env, cwd: cwd).wait()
+}

@@ -1,0 +1,29 @@
+# Sourced by scripts/sysbox and scripts/test: finds Swift and installs the Debian packages sysbox needs.
+# Runs as root on Debian 12 (apt-get); installs only what is missing.
+
+# Debian packages the build and the tests need.
+#   libsqlite3-dev  GRDB links the system SQLite
+#   bsdutils        script(1): the tests give `profile edit` a terminal
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils)
+
+sysbox_find_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+            if [ -x "$dir/swift" ]; then export PATH="$dir:$PATH"; break; fi
+        done
+    fi
+    command -v swift >/dev/null 2>&1 || { echo "error: swift not found; install Swift 6 (e.g. under /opt/swift)" >&2; exit 1; }
+}
+
+sysbox_install_packages() {
+    local missing=()
+    for p in "${SYSBOX_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "Installing Debian packages: ${missing[*]}"
+        if [ "$(id -u)" -ne 0 ]; then echo "error: run as root to install ${missing[*]}" >&2; exit 1; fi
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    fi
+}
