@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // The only C: the window between clone/fork and execve, GNU-only prototypes, kernel constants.
+        .target(name: "CSysbox"),
         // GRDB schema (numbered migrations) and records. Depends on nothing of ours.
         .target(
             name: "SysboxStore",
@@ -26,6 +28,7 @@ let package = Package(
         .target(
             name: "SysboxCore",
             dependencies: [
+                "CSysbox",
                 "SysboxStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -35,6 +38,7 @@ let package = Package(
         .executableTarget(
             name: "sysbox",
             dependencies: [
+                "CSysbox",
                 "SysboxCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import SysboxStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What `list` and `info` show of a container.
 public enum ContainerStatus: String, Sendable, Codable {
     case running = "Running", stopped = "Stopped", frozen = "Frozen", error = "Error"
@@ -59,12 +63,13 @@ public enum ImageReference {
 }
 
 extension Manager {
-    /// Records a new container: validates the name, image reference, config, devices and profiles,
-    /// checks that the expansion has exactly one root disk, and inserts everything in one transaction
-    /// with a fresh `volatile.uuid`. Nothing else is prepared (the runtime does that at start).
-    /// - Throws: `SysboxError`: `.invalidArgument`, `.notFound` (a profile), `.alreadyExists`.
+    /// Creates a container: validates the name, image reference, config, devices and profiles, checks
+    /// that the expansion has exactly one root disk, finds (or builds) the image, records the container
+    /// with a fresh `volatile.uuid` and `volatile.base_image`, and makes its storage. The operation is
+    /// journalled: a create killed half-way is undone by the next command.
+    /// - Throws: `SysboxError`: `.invalidArgument`, `.notFound` (a profile, the image), `.alreadyExists`.
     @discardableResult
-    public func createContainer(_ request: CreateRequest) throws -> ContainerView {
+    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView {
         try Names.validate(request.name, as: .container)
         try ImageReference.validate(request.image)
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
@@ -81,34 +86,67 @@ extension Manager {
                 throw SysboxError.invalid("profile \(name) is given twice; list each profile once")
             }
         }
-        try write { db in
+        // Everything that can be checked without the image first, so bad input never builds one.
+        let check = { (db: Database) throws -> [ProfileRecord] in
             if try ContainerRecord.named(request.name, in: db) != nil {
                 throw SysboxError(.alreadyExists, "container \(request.name) already exists; pick another name, or remove it first with: sysbox delete \(request.name)")
             }
-            let profiles = try profileNames.map { try profile(db, $0) }
+            let profiles = try profileNames.map { try self.profile(db, $0) }
+            try self.validateExpanded(try self.expanded(db, profiles: profiles, local: ConfigLayer(config: request.config, devices: request.devices)),
+                                      container: request.name)
+            return profiles
+        }
+        _ = try read(check)
+        let image = try resolveImage(request.image, progress: progress)
+        let driver = try storageDriver()
+        let p = paths(request.name)
+        let op = try write { db -> OperationRecord in
+            let profiles = try check(db)
             var config = request.config
             config["volatile.uuid"] = UUID().uuidString.lowercased()
-            let local = ConfigLayer(config: config, devices: request.devices)
-            try validateExpanded(try expanded(db, profiles: profiles, local: local), container: request.name)
+            config["volatile.base_image"] = image.fingerprint
             var record = ContainerRecord(name: request.name, image: request.image, description: request.description,
                                          ephemeral: request.ephemeral)
             try record.insert(db)
             let id = record.id ?? 0
-            try ConfigTable.containers.replace(db, owner: id, with: local.config)
-            try DeviceTable.containers.replace(db, owner: id, with: local.devices)
+            try ConfigTable.containers.replace(db, owner: id, with: config)
+            try DeviceTable.containers.replace(db, owner: id, with: request.devices)
             try ContainerProfiles.replace(db, container: id, profiles: profiles.compactMap(\.id))
+            try db.execute(sql: "UPDATE images SET last_used_at = ? WHERE fingerprint = ?", arguments: [Date(), image.fingerprint])
+            return try Journal.begin(db, action: "create", entityType: "container", entityName: request.name,
+                                     payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: p.directory) { try Host.removeTree(p.directory) }
+            try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try driver.create(container: p, image: image)
+            try write { db in try Journal.finish(db, uuid: op.uuid) }
+        } catch {
+            try? Host.removeTree(p.directory)
+            try? write { db in
+                _ = try ContainerRecord.filter(Column("name") == request.name).deleteAll(db)
+                try Journal.finish(db, uuid: op.uuid, failed: true)
+            }
+            throw error
         }
         return try containerView(request.name)
     }
 
-    /// Removes containers' records with their config, devices, snapshots and leases, all or none: every
-    /// name is checked before any is removed.
-    /// - Throws: `.notFound` naming the first missing container.
-    public func deleteContainers(_ names: [String]) throws {
+    /// Deletes containers with their storage, config, snapshots and leases. Every name is checked first
+    /// (exists; stopped unless `force`), so a refusal deletes nothing; with `force` running ones are
+    /// killed first.
+    public func deleteContainers(_ names: [String], force: Bool = false) throws {
         for name in names { try Names.validate(name, as: .container) }
-        try write { db in
-            let records = try names.map { try container(db, $0) }
-            for record in records { _ = try record.delete(db) }
+        try read { db in for name in names { _ = try container(db, name) } }
+        if !force, let running = names.first(where: { liveState($0) != nil }) {
+            throw SysboxError(.conflict, "container \(running) is running; stop it first (sysbox stop \(running)) or use --force")
+        }
+        for name in names {
+            try withLock(name) {
+                if liveState(name) != nil { try stopLocked(name, force: true, timeout: 10) }
+                cleanupStale(name)
+                try deleteStoppedContainer(name)
+            }
         }
     }
 
@@ -130,12 +168,11 @@ extension Manager {
         let profiles = try ContainerProfiles.load(db, container: id)
         let local = try layer(db, container: id)
         let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
-        // No runtime yet: the state of record is all there is. The runtime replaces this with the
-        // kernel's truth (live monitor and init).
-        let status: ContainerStatus = record.powerState == "running" ? .running : .stopped
+        // The kernel's truth (init alive, by pid and start time), not the state of record.
+        let live = liveState(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
                              expanded: try expanded(db, profiles: profiles, local: local),
-                             snapshots: snapshots, status: status, pid: nil, ipv4: [])
+                             snapshots: snapshots, status: live == nil ? .stopped : .running, pid: live?.initPid, ipv4: [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.
@@ -152,6 +189,7 @@ extension Manager {
             try validateExpanded(try expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)), container: name)
             try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
         }
+        try applyLiveLimits(name)
     }
 
     /// The profile names applied to a container, in order.

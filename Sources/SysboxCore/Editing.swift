@@ -67,6 +67,7 @@ extension Manager {
                 try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
             }
         }
+        try applyLiveChanges(after: owner)
     }
 
     /// Checks a profile's new layer on its own and in the expansion of every container that uses it.

@@ -18,8 +18,18 @@ public final class Manager: Sendable {
     public init(stateDirectory: String, dataDirectory: String?, busyTimeout: Double = 10) throws {
         self.stateDirectory = stateDirectory
         self.dataDirectory = dataDirectory
+        let started = DispatchTime.now()
         store = try Store(directory: stateDirectory, busyTimeout: busyTimeout)
+        let opened = DispatchTime.now()
         try seedProfiles()
+        try recoverInterruptedOperations()
+        Self.logger.debug("manager ready", metadata: [
+            "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"])
+    }
+
+    /// Milliseconds between two instants, for debug logs.
+    static func ms(_ a: DispatchTime, _ b: DispatchTime) -> String {
+        String(format: "%.2f", Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e6)
     }
 
     /// The settings key marking that the shipped profiles were imported (once, at first use).

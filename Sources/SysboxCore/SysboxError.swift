@@ -3,7 +3,7 @@
 public struct SysboxError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is; the CLI maps every code to a non-zero exit.
     public enum Code: String, Sendable {
-        case invalidArgument, notFound, alreadyExists, inUse, unsupported, database, io, internalError
+        case invalidArgument, notFound, alreadyExists, inUse, conflict, unsupported, database, io, internalError
     }
 
     public let code: Code

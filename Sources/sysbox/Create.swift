@@ -19,7 +19,6 @@ struct Create: ParsableCommand {
     @OptionGroup var options: CreateOptions
 
     func run() throws {
-        let name = try options.create(try CLI.manager())
-        CLI.out("Creating \(name)\n")
+        _ = try options.create(try CLI.manager())
     }
 }

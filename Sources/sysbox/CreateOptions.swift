@@ -38,8 +38,9 @@ struct CreateOptions: ParsableArguments {
         let profiles: [String]? = noProfiles ? [] : (self.profiles.isEmpty ? nil : self.profiles)
         let existing = Set(try manager.listContainers().map(\.name))
         let name = self.name ?? RandomName.make(avoiding: existing)
+        CLI.out("Creating \(name)\n")
         _ = try manager.createContainer(CreateRequest(name: name, image: image, profiles: profiles, config: config,
-                                                      ephemeral: ephemeral, description: description))
+                                                      ephemeral: ephemeral, description: description), progress: CLI.progress)
         return name
     }
 }

@@ -16,7 +16,8 @@ struct Info: ParsableCommand {
     var name: String
 
     func run() throws {
-        let v = try CLI.manager().containerView(name)
+        let manager = try CLI.manager()
+        let v = try manager.containerView(name)
         let f = DateFormatter()
         f.dateFormat = "yyyy/MM/dd HH:mm 'UTC'"
         f.timeZone = TimeZone(identifier: "UTC")
@@ -34,6 +35,15 @@ struct Info: ParsableCommand {
         if let pid = v.pid { lines.append("PID: \(pid)") }
         if !v.ipv4.isEmpty { lines.append("IPv4: \(v.ipv4.joined(separator: ", "))") }
         lines.append("Snapshots: \(v.snapshots)")
+        if let stats = manager.stats(name) {
+            lines.append("Resources:")
+            if let p = stats.processes { lines.append("  Processes: \(p)") }
+            if let cpu = stats.cpuNanoseconds { lines.append(String(format: "  CPU usage: %.2f seconds", Double(cpu) / 1e9)) }
+            if let mem = stats.memoryBytes { lines.append(String(format: "  Memory usage: %.2fMiB", Double(mem) / 1048576)) }
+        }
+        if v.status != .running, let error = manager.lastStartError(name) {
+            lines.append("Last start failed: \(error)")
+        }
         CLI.out(lines.joined(separator: "\n") + "\n")
     }
 }

@@ -9,16 +9,17 @@ struct Launch: ParsableCommand {
             Takes the same options as create.
 
             Examples:
-              sysbox launch debian web1
-              sysbox launch debian web2 -p small -c boot.autostart=true
+              sysbox launch busybox web1
+              sysbox launch busybox web2 -p default -p small --ephemeral
             """
     )
 
     @OptionGroup var options: CreateOptions
 
     func run() throws {
-        let name = try options.create(try CLI.manager())
-        CLI.out("Creating \(name)\n")
-        throw SysboxError(.unsupported, "\(name) was created but cannot be started: this build of sysbox has no container runtime yet (the next milestone); its record stays, remove it with: sysbox delete \(name)")
+        let manager = try CLI.manager()
+        let name = try options.create(manager)
+        CLI.out("Starting \(name)\n")
+        for warning in try manager.start(name) { CLI.warn(warning) }
     }
 }

@@ -97,8 +97,8 @@ import Testing
 
     @Test func inUseAndDefaultAreProtected() throws {
         let s = try Sandbox()
-        try s.ok(["create", "debian", "c1", "-p", "default", "-p", "small"])
-        try s.ok(["create", "debian", "c2", "-p", "default", "-p", "small"])
+        try s.ok(["create", "busybox", "c1", "-p", "default", "-p", "small"])
+        try s.ok(["create", "busybox", "c2", "-p", "default", "-p", "small"])
         let before = try s.dump()
         try s.fails(["profile", "delete", "small"], "profile small is used by 2 containers: c1, c2")
         try s.fails(["profile", "delete", "default"], "default profile cannot be deleted")
@@ -114,7 +114,7 @@ import Testing
 @Suite struct ConfigCLITests {
     @Test func containerConfigAndDevices() throws {
         let s = try Sandbox()
-        #expect(try s.ok(["create", "debian", "web1"]) == "Creating web1\n")
+        #expect(try s.ok(["create", "busybox", "web1"]) == "Creating web1\n")
         try s.ok(["config", "set", "web1", "limits.memory=1GiB", "limits.cpu=0-1"])
         try s.ok(["config", "set", "web1", "environment.TZ", "UTC"])
         #expect(try s.ok(["config", "get", "web1", "limits.memory"]) == "1GiB\n")
@@ -142,9 +142,9 @@ import Testing
 
     @Test func listFormats() throws {
         let s = try Sandbox()
-        try s.ok(["create", "debian", "web1", "-c", "user.role=web"])
-        try s.ok(["create", "debian/12", "db1", "--description", "database, main", "-p", "default", "-p", "small"])
-        try s.ok(["create", "debian", "a-container-with-quite-a-long-name-to-test-the-width"])
+        try s.ok(["create", "busybox", "web1", "-c", "user.role=web"])
+        try s.ok(["create", "busybox", "db1", "--description", "database, main", "-p", "default", "-p", "small"])
+        try s.ok(["create", "busybox", "a-container-with-quite-a-long-name-to-test-the-width"])
         let json = try s.ok(["list", "--format", "json"])
         let array = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
         #expect(array.map { $0["name"] as? String } == ["a-container-with-quite-a-long-name-to-test-the-width", "db1", "web1"])
@@ -152,7 +152,7 @@ import Testing
         #expect(db["status"] as? String == "Stopped")
         #expect(db["ipv4"] as? [String] == [])
         #expect(db["pid"] is NSNull)
-        #expect(db["image"] as? String == "debian/12")
+        #expect(db["image"] as? String == "busybox")
         #expect(db["profiles"] as? [String] == ["default", "small"])
         #expect(db["snapshots"] as? Int == 0)
 
@@ -161,7 +161,7 @@ import Testing
 
         let csv = try s.ok(["list", "--format", "csv"])
         #expect(csv.hasPrefix("NAME,STATUS,IPV4,IMAGE,SNAPSHOTS\n"))
-        #expect(csv.contains("db1,STOPPED,,debian/12,0\n"))
+        #expect(csv.contains("db1,STOPPED,,busybox,0\n"))
 
         let table = try s.ok(["list"], env: ["COLUMNS": "80"])
         let lines = table.split(separator: "\n")
@@ -170,7 +170,7 @@ import Testing
         #expect(Set(lines.map(\.count)).count == 1, "columns do not align:\n\(table)")
         #expect(lines[1].hasPrefix("| NAME"))
 
-        #expect(try s.ok(["list", "web", "--format", "csv,noheader"]) == "web1,STOPPED,,debian,0\n")
+        #expect(try s.ok(["list", "web", "--format", "csv,noheader"]) == "web1,STOPPED,,busybox,0\n")
         #expect(try s.ok(["list", "user.role=web", "--format", "csv,noheader"]).hasPrefix("web1,"))
         #expect(try s.ok(["list", "profile=small", "--format", "csv,noheader"]).hasPrefix("db1,"))
         #expect(try s.ok(["ls", "status=running", "--format", "csv,noheader"]) == "")

@@ -44,7 +44,16 @@ final class Sandbox {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    /// Deletes every container of this sandbox (force-stopping running ones) before removing its files,
+    /// so a failed test leaves no process, mount or cgroup behind.
+    deinit {
+        if FileManager.default.fileExists(atPath: dbPath),
+           let names = try? run(["list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
+           !names.isEmpty {
+            _ = try? run(["delete", "--force"] + names)
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
 
     var dbPath: String { stateDir + "/sysbox.db" }
 
@@ -153,4 +162,34 @@ final class Running {
 /// Runs a program to its end.
 func runProcess(_ program: String, _ args: [String], stdin: String? = nil, env: [String: String] = [:], cwd: String? = nil) throws -> RunResult {
     try Running(program, args, stdin: stdin, env: env, cwd: cwd).wait()
+}
+
+/// FNV-1a of a state directory, as sysbox names its cgroups (`sysbox/<hash>/<name>`).
+func cgroupHash(_ s: String) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return String(String(h, radix: 16).suffix(8))
+}
+
+extension Sandbox {
+    /// What the sandbox's containers could have left on the host: cgroup directories, processes whose
+    /// environment names this state directory, mounts under it. Empty when all is clean.
+    func leftovers() -> [String] {
+        var found: [String] = []
+        let hash = cgroupHash(stateDir)
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let dir = "/sys/fs/cgroup/\(controller)/sysbox/\(hash)"
+            if FileManager.default.fileExists(atPath: dir) { found.append("cgroup \(dir)") }
+        }
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+            if let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+               env.range(of: Data("SYSBOX_DIR=\(stateDir)\u{0}".utf8)) != nil {
+                found.append("process \(pid)")
+            }
+        }
+        if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
+            for line in mounts.split(separator: "\n") where line.contains(root) { found.append("mount \(line)") }
+        }
+        return found
+    }
 }

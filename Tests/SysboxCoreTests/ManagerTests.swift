@@ -52,7 +52,7 @@ final class ManagerFixture {
     @Test func createExpandsProfilesInOrder() throws {
         let f = try ManagerFixture()
         try f.manager.createProfile("big", ProfileDocument(config: ["limits.cpu": "4", "limits.memory": "4GiB"]))
-        let view = try f.manager.createContainer(CreateRequest(name: "c1", image: "debian/12", profiles: ["default", "small", "big"],
+        let view = try f.manager.createContainer(CreateRequest(name: "c1", image: "busybox", profiles: ["default", "small", "big"],
                                                                config: ["limits.memory": "3GiB"]))
         #expect(view.profiles == ["default", "small", "big"])
         #expect(view.expanded.config["limits.cpu"] == "4")          // big after small
@@ -65,19 +65,19 @@ final class ManagerFixture {
 
     @Test func createRefusalsChangeNothing() throws {
         let f = try ManagerFixture()
-        try f.manager.createContainer(CreateRequest(name: "c1", image: "debian"))
+        try f.manager.createContainer(CreateRequest(name: "c1", image: "busybox"))
         let before = try f.dump()
         let bad: [(CreateRequest, SysboxError.Code, String)] = [
-            (CreateRequest(name: "c1", image: "debian"), .alreadyExists, "already exists"),
-            (CreateRequest(name: "bad_name", image: "debian"), .invalidArgument, "invalid container name"),
+            (CreateRequest(name: "c1", image: "busybox"), .alreadyExists, "already exists"),
+            (CreateRequest(name: "bad_name", image: "busybox"), .invalidArgument, "invalid container name"),
             (CreateRequest(name: "c2", image: "../etc"), .invalidArgument, "invalid image name"),
-            (CreateRequest(name: "c2", image: "debian", profiles: ["nope"]), .notFound, "profile nope not found"),
-            (CreateRequest(name: "c2", image: "debian", profiles: ["defualt"]), .notFound, "did you mean default?"),
-            (CreateRequest(name: "c2", image: "debian", profiles: ["small", "small"]), .invalidArgument, "given twice"),
-            (CreateRequest(name: "c2", image: "debian", profiles: []), .invalidArgument, "no root disk"),
-            (CreateRequest(name: "c2", image: "debian", config: ["limits.cpu": "lots"]), .invalidArgument, "limits.cpu"),
-            (CreateRequest(name: "c2", image: "debian", config: ["volatile.uuid": "x"]), .invalidArgument, "read-only"),
-            (CreateRequest(name: "c2", image: "debian", devices: ["r2": ["type": "disk", "path": "/"]]), .invalidArgument, "both root disks"),
+            (CreateRequest(name: "c2", image: "busybox", profiles: ["nope"]), .notFound, "profile nope not found"),
+            (CreateRequest(name: "c2", image: "busybox", profiles: ["defualt"]), .notFound, "did you mean default?"),
+            (CreateRequest(name: "c2", image: "busybox", profiles: ["small", "small"]), .invalidArgument, "given twice"),
+            (CreateRequest(name: "c2", image: "busybox", profiles: []), .invalidArgument, "no root disk"),
+            (CreateRequest(name: "c2", image: "busybox", config: ["limits.cpu": "lots"]), .invalidArgument, "limits.cpu"),
+            (CreateRequest(name: "c2", image: "busybox", config: ["volatile.uuid": "x"]), .invalidArgument, "read-only"),
+            (CreateRequest(name: "c2", image: "busybox", devices: ["r2": ["type": "disk", "path": "/"]]), .invalidArgument, "both root disks"),
         ]
         for (request, code, text) in bad {
             do {
@@ -93,7 +93,7 @@ final class ManagerFixture {
 
     @Test func configAndDeviceEdits() throws {
         let f = try ManagerFixture()
-        try f.manager.createContainer(CreateRequest(name: "c1", image: "debian"))
+        try f.manager.createContainer(CreateRequest(name: "c1", image: "busybox"))
         try f.manager.setConfig(.container("c1"), [("limits.memory", "1GiB"), ("user.role", "web")])
         #expect(try f.manager.layer(of: .container("c1")).config["limits.memory"] == "1GiB")
         try f.manager.unsetConfig(.container("c1"), ["user.role"])
@@ -125,8 +125,8 @@ final class ManagerFixture {
 
     @Test func profileLifecycleAndUsers() throws {
         let f = try ManagerFixture()
-        try f.manager.createContainer(CreateRequest(name: "c1", image: "debian", profiles: ["default", "small"]))
-        try f.manager.createContainer(CreateRequest(name: "c2", image: "debian", profiles: ["default", "small"]))
+        try f.manager.createContainer(CreateRequest(name: "c1", image: "busybox", profiles: ["default", "small"]))
+        try f.manager.createContainer(CreateRequest(name: "c2", image: "busybox", profiles: ["default", "small"]))
         let before = try f.dump()
         do {
             try f.manager.deleteProfile("small")
@@ -163,11 +163,11 @@ final class ManagerFixture {
 
     @Test func twoStateDirectoriesDoNotInterfere() throws {
         let a = try ManagerFixture(), b = try ManagerFixture()
-        try a.manager.createContainer(CreateRequest(name: "same", image: "debian"))
-        try b.manager.createContainer(CreateRequest(name: "same", image: "alpine"))
+        try a.manager.createContainer(CreateRequest(name: "same", image: "busybox", description: "in a"))
+        try b.manager.createContainer(CreateRequest(name: "same", image: "busybox", description: "in b"))
         try a.manager.deleteProfile("small")
-        #expect(try a.manager.containerView("same").record.image == "debian")
-        #expect(try b.manager.containerView("same").record.image == "alpine")
+        #expect(try a.manager.containerView("same").record.description == "in a")
+        #expect(try b.manager.containerView("same").record.description == "in b")
         #expect(try b.manager.listProfiles().map(\.name).contains("small"))
     }
 }
@@ -175,8 +175,8 @@ final class ManagerFixture {
 @Suite struct OutputTests {
     func sampleView() throws -> (ManagerFixture, [ContainerView]) {
         let f = try ManagerFixture()
-        try f.manager.createContainer(CreateRequest(name: "web1", image: "debian", description: "front, \"main\""))
-        try f.manager.createContainer(CreateRequest(name: "a-container-with-a-rather-long-name-for-testing-width", image: "debian/12/cloud"))
+        try f.manager.createContainer(CreateRequest(name: "web1", image: "busybox", description: "front, \"main\""))
+        try f.manager.createContainer(CreateRequest(name: "a-container-with-a-rather-long-name-for-testing-width", image: "busybox"))
         return (f, try f.manager.listContainers())
     }
 
@@ -189,7 +189,7 @@ final class ManagerFixture {
         #expect(web["status"] as? String == "Stopped")
         #expect(web["ipv4"] as? [String] == [])
         #expect(web["pid"] is NSNull)
-        #expect(web["image"] as? String == "debian")
+        #expect(web["image"] as? String == "busybox")
         #expect(web["profiles"] as? [String] == ["default"])
         #expect(web["snapshots"] as? Int == 0)
         #expect(web["last_used_at"] is NSNull)

@@ -57,6 +57,7 @@ extension Manager {
             try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
             try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
         }
+        try applyLiveChanges(after: .profile(name))
     }
 
     /// Deletes a profile. `default` and profiles in use are refused (the error lists the users).

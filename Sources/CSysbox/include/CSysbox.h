@@ -1,0 +1,174 @@
+// CSysbox: the only C in sysbox. It holds what Swift cannot do safely: the window between clone/fork and
+// execve (container init spawn, exec into a container's namespaces), GNU-only prototypes and kernel
+// constants. Every function is prefixed sysbox_, returns >= 0 on success and -errno on failure. Failures
+// in a child are reported to the parent as {step, errno} over a CLOEXEC pipe; EOF means execve succeeded.
+// Children never allocate memory: every string and array is prepared by the caller before the call.
+#ifndef CSYSBOX_H
+#define CSYSBOX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// O_PATH (GNU-only in glibc's headers): an fd that only names a file.
+#define SYSBOX_O_PATH 010000000
+
+/// Steps a child reports when it fails, in the order they run.
+typedef enum {
+    SYSBOX_STEP_NONE = 0,
+    SYSBOX_STEP_SYNC_WAIT = 1,
+    SYSBOX_STEP_UNSHARE_CGROUP = 2,
+    SYSBOX_STEP_MOUNT_PRIVATE = 3,
+    SYSBOX_STEP_MOUNT_ROOTFS = 4,
+    SYSBOX_STEP_CHDIR_ROOTFS = 5,
+    SYSBOX_STEP_MOUNT_PROC = 6,
+    SYSBOX_STEP_MOUNT_SYS = 7,
+    SYSBOX_STEP_MOUNT_DEV = 8,
+    SYSBOX_STEP_MKNOD = 9,
+    SYSBOX_STEP_MOUNT_DEVPTS = 10,
+    SYSBOX_STEP_MOUNT_SHM = 11,
+    SYSBOX_STEP_MOUNT_MQUEUE = 12,
+    SYSBOX_STEP_SYMLINKS = 13,
+    SYSBOX_STEP_CONSOLE = 14,
+    SYSBOX_STEP_MOUNT_DISK = 15,
+    SYSBOX_STEP_MASK = 16,
+    SYSBOX_STEP_READONLY = 17,
+    SYSBOX_STEP_PIVOT_ROOT = 18,
+    SYSBOX_STEP_HOSTNAME = 19,
+    SYSBOX_STEP_LOOPBACK = 20,
+    SYSBOX_STEP_CAPS = 21,
+    SYSBOX_STEP_STDIO = 22,
+    SYSBOX_STEP_CLOSE_FDS = 23,
+    SYSBOX_STEP_EXEC = 24,
+    SYSBOX_STEP_SETNS = 25,
+    SYSBOX_STEP_CGROUP_JOIN = 26,
+    SYSBOX_STEP_FORK = 27,
+    SYSBOX_STEP_CHDIR = 28,
+    SYSBOX_STEP_SETUID = 29,
+    SYSBOX_STEP_PTY = 30,
+    SYSBOX_STEP_MOUNT_CGROUP = 31,
+    SYSBOX_STEP_FILES = 32,
+} sysbox_step;
+
+/// A bind mount into the container (a disk device, a mask), paths as seen before pivot_root.
+typedef struct {
+    const char *source;   // host path (absolute), or NULL for an empty read-only tmpfs (a directory mask)
+    const char *target;   // path relative to the rootfs; resolved component by component inside it
+    int readonly;
+    int create;           // 0: the target must exist (skipped when missing); 1: create a directory; 2: a file
+} sysbox_mount;
+
+/// A filesystem mounted inside the container before pivot_root (cgroup hierarchies and their tmpfs).
+/// fstype NULL with MS_REMOUNT in flags remounts `target` (e.g. read-only once filled).
+typedef struct {
+    const char *target;   // relative to the rootfs
+    const char *fstype;
+    const char *source;
+    const char *options;
+    unsigned long flags;
+    int mkdir;            // create the target directory first
+} sysbox_fsmount;
+
+/// A file written into the container before init starts (e.g. /etc/hostname).
+typedef struct {
+    const char *target;   // relative to the rootfs; resolved inside it, created when missing
+    const char *content;
+    size_t length;
+} sysbox_file;
+
+/// Everything the container's first process needs.
+typedef struct {
+    const char *rootfs;           // absolute host path: the mount point of the root filesystem
+    const char *rootfs_fstype;    // "overlay" to mount an overlay there first, or NULL to bind it onto itself
+    const char *rootfs_options;   // overlay options (lowerdir=…,upperdir=…,workdir=…)
+    const char *hostname;
+    const char *console_path;     // host path of the console pty slave, bound onto /dev/console
+    int console_fd;               // the same slave, opened: init's stdin/stdout/stderr
+    const char *init_path;        // path of init inside the container
+    char *const *argv;
+    char *const *envp;
+    const sysbox_mount *mounts;   // disk devices, then masks, in order
+    int mount_count;
+    const sysbox_file *files;
+    int file_count;
+    const char *const *rebind_paths;    // relative to the rootfs, bound onto themselves…
+    const int *rebind_readonly;         // …then remounted read-only (1) or read-write (0)
+    int rebind_count;
+    const sysbox_fsmount *fs_mounts;    // extra filesystems after /sys (the cgroup tree), in order
+    int fs_mount_count;
+    uint64_t drop_caps;           // bit n set: drop capability n from the bounding set
+} sysbox_spawn_config;
+
+/// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
+typedef struct {
+    pid_t pid;
+    int pidfd;
+    int sync_fd;   // parent's write end; one byte releases the child
+    int err_fd;    // parent's read end of the error pipe
+} sysbox_spawn_handle;
+
+/// clone(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD: the child blocks until resumed,
+/// then unshares its cgroup namespace (so the cgroup the parent placed it in becomes its root), builds
+/// the container's filesystem, pivots into it and execs init.
+/// Returns the child's pid, or -errno (EPERM: not root; ENOMEM/EAGAIN: resource limits).
+int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
+
+/// Releases the child and waits for execve: 0 when init runs, else -errno with *step set to the failing
+/// step. Closes sync_fd and err_fd.
+int sysbox_spawn_resume(sysbox_spawn_handle *handle, int *step);
+
+/// What sysbox_exec needs to run a command in a running container.
+typedef struct {
+    int pidfd;                        // pidfd of the container's init
+    const char *const *cgroup_procs;  // host cgroup.procs files the command joins (before setns)
+    int cgroup_count;
+    const char *cwd;
+    char *const *argv;
+    char *const *envp;
+    uid_t uid;
+    gid_t gid;
+    int stdio[3];                     // used when pty_socket < 0
+    int pty_socket;                   // >= 0: allocate a pty in the container's devpts, send its master here
+    uint64_t drop_caps;
+} sysbox_exec_config;
+
+/// Forks a helper that joins the cgroups and namespaces of the container (setns on the pidfd), makes
+/// itself non-dumpable, forks the command (so it lands in the pid namespace), waits for it and exits
+/// with its status (128+signal when killed). The error pipe (read end in *err_fd) reports {step, errno};
+/// EOF means the command was exec'd. Returns the helper's pid or -errno.
+int sysbox_exec(const sysbox_exec_config *config, int *err_fd);
+
+/// Reads a {step, errno} report from an error pipe: 0 at EOF (success), 1 with *step/*err set, -errno.
+int sysbox_read_report(int fd, int *step, int *err);
+
+/// pidfd_open(2). -ESRCH: no such process.
+int sysbox_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2).
+int sysbox_pidfd_send_signal(int pidfd, int sig);
+
+/// pipe2(O_CLOEXEC).
+int sysbox_pipe_cloexec(int fds[2]);
+
+/// openat2(2) with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: opens `path` as if `dirfd` were `/`, so
+/// symlinks and `..` cannot leave it. Returns an fd or -errno (ENOSYS before Linux 5.6).
+int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode);
+
+/// Receives one fd sent with SCM_RIGHTS over a unix socket. Returns the fd or -errno.
+int sysbox_recv_fd(int sock);
+
+/// Sets the window size of a terminal.
+int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols);
+
+/// Reads the window size of a terminal.
+int sysbox_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+
+/// Opens a new pty master on the host (/dev/ptmx), unlocked; writes the slave's path to `name`.
+int sysbox_open_pty(char *name, int name_len);
+
+/// The value of SIGRTMIN (not a constant in glibc).
+int sysbox_sigrtmin(void);
+
+/// close_range(first, ~0U, 0): closes every fd from `first` up.
+int sysbox_close_from(int first);
+
+#endif

@@ -1,0 +1,551 @@
+#define _GNU_SOURCE
+#include "CSysbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+#define STACK_SIZE (256 * 1024)
+
+struct report { int step; int err; };
+
+/* Writes {step, errno} to the error pipe and exits: the only way a child ends before execve. */
+static void __attribute__((noreturn)) fail(int fd, int step, int err) {
+    struct report r = { step, err };
+    ssize_t n;
+    do { n = write(fd, &r, sizeof r); } while (n < 0 && errno == EINTR);
+    _exit(127);
+}
+
+static void reset_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        sigaction(s, &sa, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* "/proc/self/fd/<fd>" into buf without any library call that may allocate. */
+static void fd_path(char *buf, int fd) {
+    const char *prefix = "/proc/self/fd/";
+    size_t i = 0;
+    while (prefix[i]) { buf[i] = prefix[i]; i++; }
+    char digits[16];
+    int n = 0;
+    do { digits[n++] = (char)('0' + fd % 10); fd /= 10; } while (fd > 0);
+    while (n > 0) buf[i++] = digits[--n];
+    buf[i] = 0;
+}
+
+/* Opens `rel` (relative to the cwd, the rootfs) component by component with O_NOFOLLOW, so no symlink
+ * inside the rootfs can lead a mount out of it. create: 0 none, 1 directory, 2 file. Returns an O_PATH
+ * fd of the target, or -errno (ELOOP when a component is a symlink). */
+static int open_in_rootfs(const char *rel, int create) {
+    int dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) return -errno;
+    char comp[256];
+    const char *p = rel;
+    while (*p == '/') p++;
+    if (!*p) return dirfd;
+    while (*p) {
+        size_t len = 0;
+        while (p[len] && p[len] != '/') len++;
+        if (len >= sizeof comp) { close(dirfd); return -ENAMETOOLONG; }
+        memcpy(comp, p, len);
+        comp[len] = 0;
+        p += len;
+        while (*p == '/') p++;
+        int last = (*p == 0);
+        if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.')) {
+            close(dirfd);
+            return -EINVAL;
+        }
+        int fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && create) {
+            if (!last || create == 1) {
+                if (mkdirat(dirfd, comp, 0755) < 0 && errno != EEXIST) { int e = errno; close(dirfd); return -e; }
+            } else {
+                int f = openat(dirfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f < 0 && errno != EEXIST) { int e = errno; close(dirfd); return -e; }
+                if (f >= 0) close(f);
+            }
+            fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0) { int e = errno; close(dirfd); return -e; }
+        close(dirfd);
+        struct stat st;
+        if (fstat(fd, &st) < 0) { int e = errno; close(fd); return -e; }
+        if (S_ISLNK(st.st_mode)) { close(fd); return -ELOOP; }
+        if (!last && !S_ISDIR(st.st_mode)) { close(fd); return -ENOTDIR; }
+        dirfd = fd;
+    }
+    return dirfd;
+}
+
+struct child_args {
+    const sysbox_spawn_config *c;
+    int sync_r, sync_w, err_r, err_w;
+};
+
+static int make_node(const char *path, int major, int minor) {
+    if (mknod(path, S_IFCHR | 0666, makedev(major, minor)) < 0 && errno != EEXIST) return -1;
+    return chmod(path, 0666);
+}
+
+static int child_main(void *arg) {
+    struct child_args *a = arg;
+    const sysbox_spawn_config *c = a->c;
+    int ef = a->err_w;
+    reset_signals();
+    close(a->sync_w);
+    close(a->err_r);
+    /* The container cannot outlive its monitor. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    umask(0);
+
+    char b;
+    ssize_t n;
+    do { n = read(a->sync_r, &b, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) fail(ef, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
+    close(a->sync_r);
+
+    /* Now in its cgroups: that cgroup becomes the root of its cgroup namespace. */
+    if (unshare(CLONE_NEWCGROUP) < 0) fail(ef, SYSBOX_STEP_UNSHARE_CGROUP, errno);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ef, SYSBOX_STEP_MOUNT_PRIVATE, errno);
+    if (c->rootfs_fstype) {
+        if (mount(c->rootfs_fstype, c->rootfs, c->rootfs_fstype, 0, c->rootfs_options) < 0)
+            fail(ef, SYSBOX_STEP_MOUNT_ROOTFS, errno);
+    } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        fail(ef, SYSBOX_STEP_MOUNT_ROOTFS, errno);
+    }
+    if (chdir(c->rootfs) < 0) fail(ef, SYSBOX_STEP_CHDIR_ROOTFS, errno);
+
+    /* The caller checked that proc, sys and dev are plain directories (never symlinks); the open
+     * below re-checks it inside this namespace. */
+    static const char *const api_dirs[] = { "proc", "sys", "dev" };
+    for (int i = 0; i < 3; i++) {
+        int fd = open_in_rootfs(api_dirs[i], 1);
+        if (fd < 0) fail(ef, SYSBOX_STEP_MOUNT_PROC + i, -fd);
+        close(fd);
+    }
+    if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_PROC, errno);
+    if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_SYS, errno);
+    for (int i = 0; i < c->fs_mount_count; i++) {
+        const sysbox_fsmount *m = &c->fs_mounts[i];
+        if (m->mkdir && mkdir(m->target, 0755) < 0 && errno != EEXIST) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
+        if (mount(m->source, m->target, m->fstype, m->flags, m->options) < 0) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
+    }
+
+    if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_DEV, errno);
+    if (make_node("dev/null", 1, 3) || make_node("dev/zero", 1, 5) || make_node("dev/full", 1, 7) ||
+        make_node("dev/random", 1, 8) || make_node("dev/urandom", 1, 9) || make_node("dev/tty", 5, 0))
+        fail(ef, SYSBOX_STEP_MKNOD, errno);
+    if (mkdir("dev/pts", 0755) < 0 ||
+        mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_DEVPTS, errno);
+    if (mkdir("dev/shm", 01777) < 0 ||
+        mount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_SHM, errno);
+    if (mkdir("dev/mqueue", 0755) < 0 ||
+        mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        fail(ef, SYSBOX_STEP_MOUNT_MQUEUE, errno);
+    if (symlink("pts/ptmx", "dev/ptmx") || symlink("/proc/self/fd", "dev/fd") ||
+        symlink("/proc/self/fd/0", "dev/stdin") || symlink("/proc/self/fd/1", "dev/stdout") ||
+        symlink("/proc/self/fd/2", "dev/stderr"))
+        fail(ef, SYSBOX_STEP_SYMLINKS, errno);
+    if (c->console_path) {
+        int fd = open("dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) fail(ef, SYSBOX_STEP_CONSOLE, errno);
+        close(fd);
+        if (mount(c->console_path, "dev/console", NULL, MS_BIND, NULL) < 0) fail(ef, SYSBOX_STEP_CONSOLE, errno);
+    }
+
+    /* Disk devices and masks: each target resolved inside the rootfs, mounted through its fd. */
+    char target[64];
+    for (int i = 0; i < c->mount_count; i++) {
+        const sysbox_mount *m = &c->mounts[i];
+        int step = m->source && m->create ? SYSBOX_STEP_MOUNT_DISK : SYSBOX_STEP_MASK;
+        int fd = open_in_rootfs(m->target, m->create);
+        if (fd == -ENOENT && !m->create) continue;
+        if (fd < 0) fail(ef, step, -fd);
+        fd_path(target, fd);
+        int rc;
+        if (m->source) {
+            rc = mount(m->source, target, NULL, MS_BIND | MS_REC, NULL);
+            if (rc == 0 && m->readonly) {
+                /* The fd still names the dentry under the new mount: look the target up again (no
+                 * process runs in the container yet) to reach the bind mount's root, then remount it. */
+                int top = open_in_rootfs(m->target, 0);
+                if (top < 0) fail(ef, step, -top);
+                char top_path[64];
+                fd_path(top_path, top);
+                rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+                close(top);
+            }
+        } else {
+            rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000");
+        }
+        if (rc < 0) fail(ef, step, errno);
+        close(fd);
+    }
+    for (int i = 0; i < c->file_count; i++) {
+        const sysbox_file *f = &c->files[i];
+        int fd = open_in_rootfs(f->target, 2);
+        if (fd < 0) fail(ef, SYSBOX_STEP_FILES, -fd);
+        fd_path(target, fd);
+        int w = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (w < 0) fail(ef, SYSBOX_STEP_FILES, errno);
+        size_t done = 0;
+        while (done < f->length) {
+            ssize_t k = write(w, f->content + done, f->length - done);
+            if (k < 0) { if (errno == EINTR) continue; fail(ef, SYSBOX_STEP_FILES, errno); }
+            done += (size_t)k;
+        }
+        close(w);
+        close(fd);
+    }
+    for (int i = 0; i < c->rebind_count; i++) {
+        const char *p = c->rebind_paths[i];
+        unsigned long ro = c->rebind_readonly[i] ? MS_RDONLY : 0;
+        if (mount(p, p, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+            if (errno == ENOENT) continue;
+            fail(ef, SYSBOX_STEP_READONLY, errno);
+        }
+    }
+
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
+    if (umount2(".", MNT_DETACH) < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
+    if (chdir("/") < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
+
+    if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail(ef, SYSBOX_STEP_HOSTNAME, errno);
+
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) fail(ef, SYSBOX_STEP_LOOPBACK, errno);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(ef, SYSBOX_STEP_LOOPBACK, errno);
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ef, SYSBOX_STEP_LOOPBACK, errno);
+    close(s);
+
+    for (int cap = 0; cap < 64; cap++) {
+        if ((c->drop_caps >> cap) & 1) {
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
+        }
+    }
+
+    if (setsid() < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
+    if (c->console_fd >= 0) {
+        if (dup2(c->console_fd, 0) < 0 || dup2(c->console_fd, 1) < 0 || dup2(c->console_fd, 2) < 0)
+            fail(ef, SYSBOX_STEP_STDIO, errno);
+        ioctl(0, TIOCSCTTY, 0);
+    }
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
+    umask(022);
+    execve(c->init_path, c->argv, c->envp);
+    fail(ef, SYSBOX_STEP_EXEC, errno);
+}
+
+int sysbox_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
+}
+
+int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle) {
+    int syncp[2], errp[2];
+    if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
+    if (pipe2(errp, O_CLOEXEC) < 0) { int e = errno; close(syncp[0]); close(syncp[1]); return -e; }
+    struct child_args args = { config, syncp[0], syncp[1], errp[0], errp[1] };
+    void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int e = errno;
+        close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+        return -e;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pidfd = -1;
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD | SIGCHLD;
+    pid_t pid = clone(child_main, (char *)stack + STACK_SIZE, flags, &args, &pidfd);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, STACK_SIZE);
+    close(syncp[0]);
+    close(errp[1]);
+    if (pid < 0) {
+        close(syncp[1]);
+        close(errp[0]);
+        return -e;
+    }
+    handle->pid = pid;
+    handle->pidfd = pidfd;
+    handle->sync_fd = syncp[1];
+    handle->err_fd = errp[0];
+    return pid;
+}
+
+int sysbox_read_report(int fd, int *step, int *err) {
+    struct report r;
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = read(fd, (char *)&r + got, sizeof r - got);
+        if (n < 0) { if (errno == EINTR) continue; return -errno; }
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    if (got == 0) return 0;
+    if (got != sizeof r) return -EPROTO;
+    *step = r.step;
+    *err = r.err;
+    return 1;
+}
+
+int sysbox_spawn_resume(sysbox_spawn_handle *handle, int *step) {
+    char b = 1;
+    ssize_t n;
+    do { n = write(handle->sync_fd, &b, 1); } while (n < 0 && errno == EINTR);
+    close(handle->sync_fd);
+    handle->sync_fd = -1;
+    int err = 0;
+    *step = 0;
+    int rc = sysbox_read_report(handle->err_fd, step, &err);
+    close(handle->err_fd);
+    handle->err_fd = -1;
+    if (rc < 0) return rc;
+    if (rc == 1) return -err;
+    if (n != 1) return -EPIPE;
+    return 0;
+}
+
+/* execve with a PATH search done by hand (execvpe is not async-signal-safe). */
+static int exec_search(char *const *argv, char *const *envp) {
+    const char *cmd = argv[0];
+    if (strchr(cmd, '/')) { execve(cmd, argv, envp); return errno; }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (char *const *e = envp; *e; e++) {
+        if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
+    }
+    char buf[4096];
+    size_t clen = strlen(cmd);
+    int last = ENOENT;
+    int eacces = 0;
+    const char *p = path;
+    while (1) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        if (dlen + 1 + clen + 1 <= sizeof buf) {
+            size_t i = 0;
+            if (dlen == 0) { buf[i++] = '.'; } else { memcpy(buf, p, dlen); i = dlen; }
+            buf[i++] = '/';
+            memcpy(buf + i, cmd, clen + 1);
+            execve(buf, argv, envp);
+            last = errno;
+            if (last == EACCES) eacces = 1;
+            else if (last != ENOENT && last != ENOTDIR) return last;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return eacces ? EACCES : last;
+}
+
+static int send_fd(int sock, int fd) {
+    char dummy = 'p';
+    struct iovec iov = { &dummy, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
+}
+
+int sysbox_recv_fd(int sock) {
+    char dummy;
+    struct iovec iov = { &dummy, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    if (n == 0) return -EPIPE;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!cm || cm->cmsg_type != SCM_RIGHTS) return -EPROTO;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    return fd;
+}
+
+static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, int ef) {
+    reset_signals();
+    prctl(PR_SET_DUMPABLE, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (int i = 0; i < c->cgroup_count; i++) {
+        int fd = open(c->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
+        if (write(fd, "0", 1) != 1) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
+        close(fd);
+    }
+    if (setns(c->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+        fail(ef, SYSBOX_STEP_SETNS, errno);
+    int slave = -1;
+    if (c->pty_socket >= 0) {
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0) fail(ef, SYSBOX_STEP_PTY, errno);
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0) fail(ef, SYSBOX_STEP_PTY, errno);
+        int rc = send_fd(c->pty_socket, master);
+        if (rc < 0) fail(ef, SYSBOX_STEP_PTY, -rc);
+        close(master);
+    }
+    pid_t pid = _Fork();
+    if (pid < 0) fail(ef, SYSBOX_STEP_FORK, errno);
+    if (pid == 0) {
+        if (slave >= 0) {
+            if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
+            if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
+        } else {
+            for (int i = 0; i < 3; i++) {
+                if (c->stdio[i] != i && dup2(c->stdio[i], i) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
+            }
+        }
+        if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
+        if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) fail(ef, SYSBOX_STEP_SETUID, errno);
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c->drop_caps >> cap) & 1) {
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) fail(ef, SYSBOX_STEP_CAPS, errno);
+            }
+        }
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
+        fail(ef, SYSBOX_STEP_EXEC, exec_search(c->argv, c->envp));
+    }
+    close(ef);
+    if (slave >= 0) close(slave);
+    if (c->pty_socket >= 0) close(c->pty_socket);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) _exit(255);
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+    _exit(255);
+}
+
+int sysbox_exec(const sysbox_exec_config *config, int *err_fd) {
+    int errp[2];
+    if (pipe2(errp, O_CLOEXEC) < 0) return -errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = _Fork();
+    if (pid == 0) exec_helper(config, errp[1]);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(errp[1]);
+    if (pid < 0) { close(errp[0]); return -e; }
+    *err_fd = errp[0];
+    return pid;
+}
+
+int sysbox_pidfd_open(pid_t pid) {
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int sysbox_pidfd_send_signal(int pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+struct sysbox_open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
+
+int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode) {
+    struct sysbox_open_how how = { (uint64_t)(flags | O_CLOEXEC), (uint64_t)((flags & O_CREAT) ? mode : 0), 0x10 | 0x02 };
+    /* 0x10 RESOLVE_IN_ROOT, 0x02 RESOLVE_NO_MAGICLINKS */
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { rows, cols, 0, 0 };
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int sysbox_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -errno;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int sysbox_open_pty(char *name, int name_len) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (grantpt(fd) < 0 || unlockpt(fd) < 0 || ptsname_r(fd, name, (size_t)name_len) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int sysbox_sigrtmin(void) { return SIGRTMIN; }
+
+int sysbox_close_from(int first) {
+    return syscall(SYS_close_range, (unsigned)first, ~0U, 0) < 0 ? -errno : 0;
+}

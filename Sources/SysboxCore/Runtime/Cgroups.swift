@@ -1,0 +1,315 @@
+import CSysbox
+import Foundation
+
+/// One mounted cgroup hierarchy of the host.
+public struct CgroupHierarchy: Sendable, Equatable {
+    /// Where it is mounted, e.g. `/sys/fs/cgroup/memory` (v1) or `/sys/fs/cgroup` (v2).
+    public var mountPoint: String
+    /// v1 controllers (`cpu`, `memory`, `name=systemd`); empty for cgroup2.
+    public var controllers: [String]
+    public var isV2: Bool
+
+    public init(mountPoint: String, controllers: [String], isV2: Bool) {
+        self.mountPoint = mountPoint
+        self.controllers = controllers
+        self.isV2 = isV2
+    }
+
+    func has(_ controller: String) -> Bool { controllers.contains(controller) }
+}
+
+/// The host's cgroup hierarchies: v1 (and hybrid: v1 controllers plus an empty cgroup2), or pure v2.
+public struct CgroupLayout: Sendable, Equatable {
+    public var hierarchies: [CgroupHierarchy]
+
+    /// Pure v2: one cgroup2 hierarchy and no v1 one.
+    public var isUnified: Bool { hierarchies.allSatisfy(\.isV2) && hierarchies.count == 1 }
+
+    static let v1Options: Set<String> = ["rw", "ro", "noprefix", "xattr", "clone_children", "cpuset_v2_mode", "favordynmods"]
+
+    /// Reads the cgroup mounts of `/proc/self/mountinfo` text.
+    public static func parse(mountinfo: String) -> CgroupLayout {
+        var out: [CgroupHierarchy] = []
+        for line in mountinfo.split(separator: "\n") {
+            let halves = line.components(separatedBy: " - ")
+            guard halves.count == 2 else { continue }
+            let left = halves[0].split(separator: " "), right = halves[1].split(separator: " ")
+            guard left.count >= 5, right.count >= 3 else { continue }
+            let mountPoint = String(left[4])
+            switch right[0] {
+            case "cgroup2":
+                out.append(CgroupHierarchy(mountPoint: mountPoint, controllers: [], isV2: true))
+            case "cgroup":
+                let controllers = right[2].split(separator: ",").map(String.init).filter {
+                    !v1Options.contains($0) && !$0.hasPrefix("release_agent=")
+                }
+                out.append(CgroupHierarchy(mountPoint: mountPoint, controllers: controllers, isV2: false))
+            default:
+                continue
+            }
+        }
+        return CgroupLayout(hierarchies: out)
+    }
+
+    /// This host's layout.
+    public static func host() throws -> CgroupLayout {
+        let text = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let layout = parse(mountinfo: text)
+        guard !layout.hierarchies.isEmpty else {
+            throw SysboxError(.unsupported, "no cgroup filesystem is mounted on this host; mount cgroup2 on /sys/fs/cgroup")
+        }
+        return layout
+    }
+
+    func hierarchy(with controller: String) -> CgroupHierarchy? {
+        hierarchies.first { $0.has(controller) } ?? (isUnified ? hierarchies.first : nil)
+    }
+}
+
+/// Resource limits from a container's config, ready for the cgroup files.
+public struct CgroupLimits: Sendable, Equatable {
+    public var memoryBytes: UInt64?
+    public var cpuCount: Int?
+    public var cpuSet: [Int]?
+    public var pidsMax: Int64?
+
+    public init(memoryBytes: UInt64? = nil, cpuCount: Int? = nil, cpuSet: [Int]? = nil, pidsMax: Int64? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpuCount = cpuCount
+        self.cpuSet = cpuSet
+        self.pidsMax = pidsMax
+    }
+
+    /// From expanded config; `limits.memory` percentages are of `hostMemory` bytes.
+    public init(config: [String: String], hostMemory: UInt64) throws {
+        if let text = config["limits.memory"] {
+            switch try Values.memory(text) {
+            case let .bytes(n): memoryBytes = n
+            case let .percent(p): memoryBytes = hostMemory / 100 * UInt64(p)
+            }
+        }
+        if let text = config["limits.cpu"] {
+            switch try Values.cpu(text) {
+            case let .count(n): cpuCount = n
+            case let .set(ids): cpuSet = ids
+            }
+        }
+        if let text = config["limits.processes"] { pidsMax = try Values.integer(text) }
+    }
+
+    /// "0-2,5" for [0, 1, 2, 5].
+    static func cpuList(_ ids: [Int]) -> String {
+        var ranges: [String] = []
+        var i = 0
+        while i < ids.count {
+            var j = i
+            while j + 1 < ids.count && ids[j + 1] == ids[j] + 1 { j += 1 }
+            ranges.append(i == j ? "\(ids[i])" : "\(ids[i])-\(ids[j])")
+            i = j + 1
+        }
+        return ranges.joined(separator: ",")
+    }
+}
+
+/// What `info` shows from the cgroups.
+public struct CgroupStats: Sendable, Equatable {
+    public var memoryBytes: UInt64?
+    public var cpuNanoseconds: UInt64?
+    public var processes: Int?
+}
+
+/// One container's cgroup: `<hierarchy>/sysbox/<state-dir-hash>/<name>` in every hierarchy (the
+/// hash keeps containers of two state directories apart).
+public struct ContainerCgroup: Sendable {
+    public let layout: CgroupLayout
+    /// Relative path below each hierarchy's mount point.
+    public let relative: String
+
+    public init(layout: CgroupLayout, stateDirectory: String, name: String) {
+        self.layout = layout
+        relative = "sysbox/\(Self.hash(stateDirectory))/\(name)"
+    }
+
+    /// FNV-1a of the state directory, 8 hex digits.
+    static func hash(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(String(h, radix: 16).suffix(8))
+    }
+
+    public var directories: [String] { layout.hierarchies.map { $0.mountPoint + "/" + relative } }
+
+    func directory(_ controller: String) -> String? {
+        layout.hierarchy(with: controller).map { $0.mountPoint + "/" + relative }
+    }
+
+    /// The `cgroup.procs` files a process writes to join the container's cgroups.
+    public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
+
+    /// Creates the cgroup in every hierarchy (parents included): v1 cpuset levels get the parent's
+    /// cpus and mems; v2 parents get the controllers enabled in `cgroup.subtree_control`.
+    public func create() throws {
+        for h in layout.hierarchies {
+            var path = h.mountPoint
+            for component in relative.split(separator: "/") {
+                let parent = path
+                path += "/" + component
+                // v2: a child only gets the controllers its parent enables for its children.
+                if h.isV2 { try enableControllers(in: parent) }
+                if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                    throw SysboxError(.io, "cannot create cgroup \(path): \(Host.errnoText(errno))")
+                }
+                if !h.isV2 && h.has("cpuset") {
+                    for file in ["cpuset.cpus", "cpuset.mems"] where (try? Self.read(path + "/" + file))?.isEmpty ?? true {
+                        try Self.write(path + "/" + file, try Self.read(parent + "/" + file))
+                    }
+                }
+            }
+        }
+    }
+
+    private func enableControllers(in path: String) throws {
+        let available = (try? Self.read(path + "/cgroup.controllers")) ?? ""
+        let wanted = ["cpu", "cpuset", "memory", "pids"].filter { available.split(separator: " ").contains(Substring($0)) }
+        guard !wanted.isEmpty else { return }
+        try Self.write(path + "/cgroup.subtree_control", wanted.map { "+" + $0 }.joined(separator: " "))
+    }
+
+    /// Writes the limits (an unset limit is written as "no limit", so a removed key takes effect live).
+    public func apply(_ limits: CgroupLimits) throws {
+        if layout.isUnified {
+            let dir = layout.hierarchies[0].mountPoint + "/" + relative
+            try Self.write(dir + "/memory.max", limits.memoryBytes.map(String.init) ?? "max")
+            try Self.write(dir + "/cpu.max", limits.cpuCount.map { "\($0 * 100_000) 100000" } ?? "max 100000")
+            if FileManager.default.fileExists(atPath: dir + "/cpuset.cpus") {
+                try Self.write(dir + "/cpuset.cpus", limits.cpuSet.map(CgroupLimits.cpuList) ?? "")
+            } else if limits.cpuSet != nil {
+                throw SysboxError(.unsupported, "limits.cpu as a CPU set needs the cpuset controller, which this host's cgroup2 does not offer")
+            }
+            try Self.write(dir + "/pids.max", limits.pidsMax.map(String.init) ?? "max")
+            return
+        }
+        if let dir = directory("memory") {
+            try Self.write(dir + "/memory.limit_in_bytes", limits.memoryBytes.map(String.init) ?? "-1")
+        } else if limits.memoryBytes != nil {
+            throw SysboxError(.unsupported, "limits.memory needs the memory cgroup controller, which is not mounted")
+        }
+        if let dir = directory("cpu") {
+            try Self.write(dir + "/cpu.cfs_period_us", "100000")
+            try Self.write(dir + "/cpu.cfs_quota_us", limits.cpuCount.map { String($0 * 100_000) } ?? "-1")
+        }
+        if let dir = directory("cpuset") {
+            let parent = (dir as NSString).deletingLastPathComponent
+            try Self.write(dir + "/cpuset.cpus", try limits.cpuSet.map(CgroupLimits.cpuList) ?? Self.read(parent + "/cpuset.cpus"))
+        }
+        if let dir = directory("pids") {
+            try Self.write(dir + "/pids.max", limits.pidsMax.map(String.init) ?? "max")
+        } else if limits.pidsMax != nil {
+            throw SysboxError(.unsupported, "limits.processes needs the pids cgroup controller, which is not mounted")
+        }
+    }
+
+    /// Memory, CPU time and process count; nil where a controller is missing.
+    public func stats() -> CgroupStats {
+        var s = CgroupStats()
+        if layout.isUnified {
+            let dir = layout.hierarchies[0].mountPoint + "/" + relative
+            s.memoryBytes = (try? Self.read(dir + "/memory.current")).flatMap { UInt64($0) }
+            if let stat = try? Self.read(dir + "/cpu.stat"),
+               let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("usage_usec ") }),
+               let usec = UInt64(line.split(separator: " ")[1]) {
+                s.cpuNanoseconds = usec * 1000
+            }
+            s.processes = (try? Self.read(dir + "/pids.current")).flatMap { Int($0) }
+            return s
+        }
+        s.memoryBytes = directory("memory").flatMap { try? Self.read($0 + "/memory.usage_in_bytes") }.flatMap { UInt64($0) }
+        s.cpuNanoseconds = directory("cpuacct").flatMap { try? Self.read($0 + "/cpuacct.usage") }.flatMap { UInt64($0) }
+        s.processes = directory("pids").flatMap { try? Self.read($0 + "/pids.current") }.flatMap { Int($0) }
+        return s
+    }
+
+    /// Pids in the container's cgroup (any hierarchy that lists them).
+    public func pids() -> [Int32] {
+        for dir in directories {
+            if let text = try? Self.read(dir + "/cgroup.procs") {
+                return text.split(separator: "\n").compactMap { Int32($0) }
+            }
+        }
+        return []
+    }
+
+    /// Removes the cgroup (children first) and its sysbox parents when they are empty. Missing is fine.
+    public func remove() throws {
+        for h in layout.hierarchies {
+            let dir = h.mountPoint + "/" + relative
+            try Self.removeTree(dir)
+            var parent = (dir as NSString).deletingLastPathComponent
+            while parent.count > h.mountPoint.count {
+                if rmdir(parent) != 0 { break }
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+        }
+    }
+
+    /// rmdir of a cgroup directory and its sub-cgroups, deepest first (the container's own systemd may
+    /// have made some). A cgroup still holding processes fails with EBUSY.
+    static func removeTree(_ dir: String) throws {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for entry in entries {
+            var st = stat()
+            if lstat(dir + "/" + entry, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { try removeTree(dir + "/" + entry) }
+        }
+        if rmdir(dir) != 0 && errno != ENOENT {
+            throw SysboxError(.io, "cannot remove cgroup \(dir): \(Host.errnoText(errno))")
+        }
+    }
+
+    /// The filesystems that give the container its cgroup tree at /sys/fs/cgroup (its cgroup namespace
+    /// makes each one start at the container's own cgroup): a tmpfs holding one mount per v1 hierarchy
+    /// (plus the hybrid cgroup2 as `unified`), remounted read-only; on pure v2 one cgroup2 mount.
+    public var containerMounts: [(target: String, fstype: String?, options: String?, flags: UInt, mkdir: Bool)] {
+        let nosuid = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        if layout.isUnified {
+            return [("sys/fs/cgroup", "cgroup2", nil, nosuid, false)]
+        }
+        var out: [(String, String?, String?, UInt, Bool)] = [("sys/fs/cgroup", "tmpfs", "mode=755", nosuid, false)]
+        for h in layout.hierarchies {
+            let name = (h.mountPoint as NSString).lastPathComponent
+            guard Names.problem(name, as: .profile) == nil else { continue }
+            if h.isV2 {
+                out.append(("sys/fs/cgroup/\(name)", "cgroup2", nil, nosuid, true))
+            } else {
+                let options = h.controllers.contains { $0.hasPrefix("name=") } ? "none," + h.controllers.joined(separator: ",") : h.controllers.joined(separator: ",")
+                out.append(("sys/fs/cgroup/\(name)", "cgroup", options, nosuid, true))
+            }
+        }
+        out.append(("sys/fs/cgroup", nil, "mode=755", UInt(MS_REMOUNT | MS_RDONLY) | nosuid, false))
+        return out
+    }
+
+    static func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    static func write(_ path: String, _ value: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot open \(path): \(Host.errnoText(errno))") }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let n = bytes.isEmpty ? Glibc.write(fd, "\n", 1) : bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw SysboxError(.io, "cannot write \(value) to \(path): \(Host.errnoText(errno))") }
+    }
+
+    /// Total memory of the host (MemTotal), for `limits.memory` percentages.
+    static func hostMemory() -> UInt64 {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+              let kb = UInt64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb * 1024
+    }
+}

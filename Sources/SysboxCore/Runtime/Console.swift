@@ -1,0 +1,114 @@
+import CSysbox
+import Foundation
+import SysboxStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Manager {
+    /// The console log of a container (what its init and console shell printed), newest last.
+    public func consoleLog(_ name: String) throws -> String {
+        try Names.validate(name, as: .container)
+        _ = try containerView(name)
+        return (try? String(contentsOfFile: paths(name).consoleLog, encoding: .utf8)) ?? ""
+    }
+
+    /// Attaches the terminal to a running container's console (through its monitor's socket) until the
+    /// user types Ctrl-a q or the container stops.
+    public func attachConsole(_ name: String, onAttach: () -> Void) throws {
+        try Names.validate(name, as: .container)
+        _ = try containerView(name)
+        guard liveState(name) != nil else {
+            throw SysboxError(.conflict, "container \(name) is not running; start it with: sysbox start \(name)")
+        }
+        let dir = open(paths(name).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { throw SysboxError(.io, "cannot open \(paths(name).directory): \(Host.errnoText(errno))") }
+        defer { close(dir) }
+        let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard sock >= 0 else { throw SysboxError(.io, "socket: \(Host.errnoText(errno))") }
+        defer { close(sock) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let path = "/proc/self/fd/\(dir)/\(ContainerPaths.consoleSocket)"
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            _ = path.withCString { strncpy(raw.baseAddress!.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw SysboxError(.io, "cannot reach the console of \(name) (its monitor): \(Host.errnoText(errno))") }
+        onAttach()
+        let tty = isatty(0) == 1
+        var saved = termios()
+        if tty {
+            tcgetattr(0, &saved)
+            var raw = saved
+            cfmakeraw(&raw)
+            tcsetattr(0, TCSANOW, &raw)
+        }
+        defer { if tty { tcsetattr(0, TCSANOW, &saved) } }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        var escape = false
+        var stdinOpen = true
+        loop: while true {
+            var fds = [pollfd(fd: sock, events: Int16(POLLIN), revents: 0), pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue } else { break } }
+            if fds[0].revents != 0 {
+                let got = Glibc.read(sock, &buffer, buffer.count)
+                if got <= 0 { break }
+                _ = buffer.withUnsafeBytes { Glibc.write(1, $0.baseAddress, got) }
+            }
+            if fds[1].revents != 0 {
+                let got = Glibc.read(0, &buffer, buffer.count)
+                if got <= 0 { stdinOpen = false; continue }
+                var out: [UInt8] = []
+                for byte in buffer[0..<got] {
+                    if escape {
+                        escape = false
+                        if byte == UInt8(ascii: "q") { break loop }
+                        out.append(1)
+                        if byte == 1 { continue }
+                    } else if byte == 1 {  // Ctrl-a
+                        escape = true
+                        continue
+                    }
+                    out.append(byte)
+                }
+                if !out.isEmpty { _ = out.withUnsafeBytes { Glibc.write(sock, $0.baseAddress, $0.count) } }
+            }
+        }
+    }
+
+    /// Memory, CPU time and processes of a running container, from its cgroups.
+    public func stats(_ name: String) -> CgroupStats? {
+        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return nil }
+        return ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).stats()
+    }
+
+    /// Applies the live limits of a running container after a config change (no-op when stopped).
+    func applyLiveLimits(_ name: String) throws {
+        guard liveState(name) != nil else { return }
+        let view = try containerView(name)
+        let limits = try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory())
+        try ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name).apply(limits)
+    }
+}
+
+extension Manager {
+    /// After a config change: the live keys (limits) of every running container it affects take effect
+    /// now (a container's own change, or every user of a changed profile).
+    func applyLiveChanges(after owner: ConfigOwner) throws {
+        let names: [String]
+        switch owner {
+        case let .container(name):
+            names = [name]
+        case let .profile(name):
+            names = try read { db in
+                guard let record = try ProfileRecord.named(name, in: db) else { return [] }
+                return try ContainerProfiles.users(db, profile: record.id ?? 0)
+            }
+        }
+        for name in names { try applyLiveLimits(name) }
+    }
+}

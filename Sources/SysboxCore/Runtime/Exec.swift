@@ -1,0 +1,260 @@
+import CSysbox
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `sysbox exec` asks for.
+public struct ExecRequest: Sendable {
+    public var name: String
+    public var command: [String]
+    public var environment: [String]
+    public var cwd: String?
+    public var user: String?
+    /// Run under a pty allocated in the container's devpts.
+    public var interactive: Bool
+
+    public init(name: String, command: [String], environment: [String] = [], cwd: String? = nil, user: String? = nil, interactive: Bool = false) {
+        self.name = name
+        self.command = command
+        self.environment = environment
+        self.cwd = cwd
+        self.user = user
+        self.interactive = interactive
+    }
+}
+
+/// An exec that failed before the command ran, with the exit code to use: 127 (not found), 126 (not
+/// executable), 125 (sysbox could not set it up).
+public struct ExecFailure: Error, CustomStringConvertible, Sendable {
+    public let exitCode: Int32
+    public let message: String
+    public var description: String { message }
+}
+
+/// A user inside a container, from its /etc/passwd.
+struct ContainerUser {
+    var name: String
+    var uid: UInt32
+    var gid: UInt32
+    var home: String
+}
+
+extension Manager {
+    /// Runs a command in a running container and returns its exit code (128+signal when it was
+    /// killed). The command joins the container's cgroups and namespaces through a non-dumpable helper
+    /// and lands in its pid namespace; in interactive mode it gets a pty from the container's own devpts.
+    /// - Throws: `SysboxError` (not running, bad input) or `ExecFailure` (with its exit code).
+    public func exec(_ request: ExecRequest) throws -> Int32 {
+        let started = DispatchTime.now()
+        try Names.validate(request.name, as: .container)
+        guard !request.command.isEmpty else { throw SysboxError.invalid("no command given: sysbox exec \(request.name) -- COMMAND") }
+        let view = try containerView(request.name)
+        guard let live = liveState(request.name) else {
+            throw SysboxError(.conflict, "container \(request.name) is not running; start it with: sysbox start \(request.name)")
+        }
+        let pidfd = sysbox_pidfd_open(live.initPid)
+        guard pidfd >= 0 else { throw SysboxError(.conflict, "container \(request.name) stopped") }
+        defer { close(pidfd) }
+        guard liveState(request.name)?.initPid == live.initPid else { throw SysboxError(.conflict, "container \(request.name) stopped") }
+
+        let user = try resolveUser(request.user, initPid: live.initPid, container: request.name)
+        // Default: the user's home when it exists in the container, else /.
+        let cwd = request.cwd ?? (containerDirectoryExists(user.home, initPid: live.initPid) ? user.home : "/")
+        guard cwd.hasPrefix("/") else { throw SysboxError.invalid("--cwd \(cwd) must be an absolute path") }
+        let normalized = (try? Values.absolutePath(cwd)) ?? cwd
+        if normalized == "/proc" || normalized.hasPrefix("/proc/") {
+            throw SysboxError.invalid("--cwd \(cwd) is refused: a directory under /proc can lead outside the container")
+        }
+        var env: [String: String] = [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": user.home, "USER": user.name, "LANG": "C.UTF-8",
+            "TERM": request.interactive ? (ProcessInfo.processInfo.environment["TERM"] ?? "xterm") : "dumb",
+        ]
+        for (key, value) in view.expanded.config where key.hasPrefix("environment.") {
+            env[String(key.dropFirst("environment.".count))] = value
+        }
+        for item in request.environment {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw SysboxError.invalid("--env expects KEY=VALUE, got \(Names.quote(item))")
+            }
+            let key = String(item[..<eq]), value = String(item[item.index(after: eq)...])
+            try InstanceConfig.validate("environment." + key, value)
+            env[key] = value
+        }
+        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: request.name).procsFiles } ?? []
+
+        Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
+        var sockets: [Int32] = [-1, -1]
+        if request.interactive {
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+                throw SysboxError(.io, "socketpair: \(Host.errnoText(errno))")
+            }
+        }
+        let c = CStrings()
+        let cgroupPtrs = cgroups.map { UnsafePointer<CChar>?(c.string($0)) }
+        var errFD: Int32 = -1
+        let helper: Int32 = cgroupPtrs.withUnsafeBufferPointer { cg in
+            var config = sysbox_exec_config(
+                pidfd: pidfd, cgroup_procs: cg.baseAddress, cgroup_count: Int32(cg.count),
+                cwd: UnsafePointer(c.string(cwd)), argv: c.array(request.command),
+                envp: c.array(env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }),
+                uid: user.uid, gid: user.gid, stdio: (0, 1, 2), pty_socket: sockets[1],
+                drop_caps: Hardening.dropMask)
+            return sysbox_exec(&config, &errFD)
+        }
+        if sockets[1] >= 0 { close(sockets[1]) }
+        guard helper > 0 else {
+            if sockets[0] >= 0 { close(sockets[0]) }
+            throw SysboxError(.io, "cannot fork the exec helper: \(Host.errnoText(-helper))")
+        }
+        var master: Int32 = -1
+        if request.interactive {
+            master = sysbox_recv_fd(sockets[0])
+            close(sockets[0])
+        }
+        var step: Int32 = 0, err: Int32 = 0
+        let reported = sysbox_read_report(errFD, &step, &err)
+        close(errFD)
+        if reported == 1 {
+            if master >= 0 { close(master) }
+            _ = Self.waitStatus(helper)
+            let failure = ChildFailure(step: step, errno: err)
+            let command = request.command[0]
+            if step == 24 && (err == ENOENT || err == ENOTDIR) {
+                throw ExecFailure(exitCode: 127, message: "command \(Names.quote(command)) not found in container \(request.name)")
+            }
+            if step == 24 {
+                throw ExecFailure(exitCode: 126, message: "command \(Names.quote(command)) cannot be run in container \(request.name): \(Host.errnoText(err))")
+            }
+            if step == 28 {
+                throw ExecFailure(exitCode: 125, message: "cannot use --cwd \(cwd) in container \(request.name): \(Host.errnoText(err))")
+            }
+            throw ExecFailure(exitCode: 125, message: "exec in container \(request.name): \(failure)")
+        }
+        Self.logger.debug("exec running", metadata: ["ms": "\(Self.ms(started, .now()))"])
+        if master >= 0 {
+            PtyRelay.run(master: master)
+            close(master)
+        }
+        return Self.waitStatus(helper)
+    }
+
+    /// waitpid, as an exit code (the helper already turns a signal into 128+signal).
+    static func waitStatus(_ pid: Int32) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return 125 }
+        }
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+
+    /// `--user NAME|UID[:GID]`, resolved in the container's own /etc/passwd (opened inside its root
+    /// with RESOLVE_IN_ROOT, so a symlink there cannot point at the host's).
+    func resolveUser(_ spec: String?, initPid: Int32, container: String) throws -> ContainerUser {
+        let passwd = readContainerFile("/etc/passwd", initPid: initPid) ?? ""
+        let entries: [ContainerUser] = passwd.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count >= 7, let uid = UInt32(f[2]), let gid = UInt32(f[3]) else { return nil }
+            return ContainerUser(name: String(f[0]), uid: uid, gid: gid, home: String(f[5]))
+        }
+        guard let spec else {
+            return entries.first { $0.uid == 0 } ?? ContainerUser(name: "root", uid: 0, gid: 0, home: "/root")
+        }
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2, let first = parts.first, !first.isEmpty else {
+            throw SysboxError.invalid("--user \(spec): expected NAME, UID or UID:GID")
+        }
+        var user: ContainerUser
+        if let uid = UInt32(first) {
+            user = entries.first { $0.uid == uid } ?? ContainerUser(name: first, uid: uid, gid: uid, home: "/")
+        } else if let found = entries.first(where: { $0.name == first }) {
+            user = found
+        } else {
+            throw SysboxError.notFound("user \(first) not found in /etc/passwd of container \(container)")
+        }
+        if parts.count == 2 {
+            guard let gid = UInt32(parts[1]) else { throw SysboxError.invalid("--user \(spec): the group must be a number") }
+            user.gid = gid
+        }
+        return user
+    }
+
+    /// Whether `path` is a directory in a running container (resolved inside its root).
+    func containerDirectoryExists(_ path: String, initPid: Int32) -> Bool {
+        let root = open("/proc/\(initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { return false }
+        defer { close(root) }
+        let fd = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
+    }
+
+    /// Reads a file of a running container through its root (/proc/PID/root) without following
+    /// symlinks out of it.
+    func readContainerFile(_ path: String, initPid: Int32) -> String? {
+        let root = open("/proc/\(initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+        let fd = sysbox_openat_in_root(root, path, O_RDONLY, 0)
+        guard fd >= 0 else { return nil }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        let data = handle.readDataToEndOfFile()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Relays the local terminal and a pty master: raw mode, window size kept in sync, until the pty closes.
+enum PtyRelay {
+    static func run(master: Int32) {
+        let interactiveInput = isatty(0) == 1
+        var saved = termios()
+        if interactiveInput {
+            tcgetattr(0, &saved)
+            var raw = saved
+            cfmakeraw(&raw)
+            tcsetattr(0, TCSANOW, &raw)
+        }
+        defer { if interactiveInput { tcsetattr(0, TCSANOW, &saved) } }
+        var rows: UInt16 = 0, cols: UInt16 = 0
+        func syncSize() {
+            var r: UInt16 = 0, c: UInt16 = 0
+            if sysbox_get_winsize(1, &r, &c) == 0 || sysbox_get_winsize(0, &r, &c) == 0, r != rows || c != cols {
+                rows = r
+                cols = c
+                _ = sysbox_set_winsize(master, r, c)
+            }
+        }
+        syncSize()
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var stdinOpen = true
+        while true {
+            var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0), pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            let n = poll(&fds, 2, 250)
+            if n < 0 { if errno == EINTR { continue } else { break } }
+            syncSize()
+            if fds[0].revents != 0 {
+                let got = read(master, &buffer, buffer.count)
+                if got <= 0 { break }
+                var off = 0
+                while off < got {
+                    let w = buffer.withUnsafeBytes { write(1, $0.baseAddress! + off, got - off) }
+                    if w <= 0 { break }
+                    off += w
+                }
+            }
+            if fds[1].revents != 0 {
+                let got = read(0, &buffer, buffer.count)
+                if got <= 0 {
+                    stdinOpen = false
+                    var eof: UInt8 = 4  // Ctrl-D: end of input for the program on the pty
+                    _ = write(master, &eof, 1)
+                } else {
+                    _ = buffer.withUnsafeBytes { write(master, $0.baseAddress, got) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small host helpers: running a program, errno text, files written atomically.
+enum Host {
+    /// Runs `args[0]` (searched in PATH) with the rest as arguments; returns stdout.
+    /// - Throws: `SysboxError(.io)` with the program's stderr when it exits non-zero.
+    @discardableResult
+    static func run(_ args: [String], what: String, stdin: FileHandle? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = args
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        if let stdin { process.standardInput = stdin } else { process.standardInput = FileHandle.nullDevice }
+        do { try process.run() } catch {
+            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)")
+        }
+        // Read both pipes fully before waiting so a large output never blocks the child.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            throw SysboxError(.io, "\(what): \(args[0]) exited with status \(process.terminationStatus)\(message.isEmpty ? "" : ": \(message)")")
+        }
+        return String(decoding: outData, as: UTF8.self)
+    }
+
+    /// "ENOENT (No such file or directory)"
+    static func errnoText(_ code: Int32) -> String {
+        "\(errnoName(code)) (\(String(cString: strerror(code))))"
+    }
+
+    static func errnoName(_ code: Int32) -> String {
+        let names: [Int32: String] = [
+            EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EIO: "EIO", E2BIG: "E2BIG",
+            ENOEXEC: "ENOEXEC", EBADF: "EBADF", ECHILD: "ECHILD", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
+            EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV",
+            ENOTDIR: "ENOTDIR", EISDIR: "EISDIR", EINVAL: "EINVAL", ENOSPC: "ENOSPC", EROFS: "EROFS",
+            EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", ENOSYS: "ENOSYS", ELOOP: "ELOOP", ENOTEMPTY: "ENOTEMPTY",
+            EPROTO: "EPROTO", EOPNOTSUPP: "EOPNOTSUPP", ETXTBSY: "ETXTBSY",
+        ]
+        return names[code] ?? "errno \(code)"
+    }
+
+    /// Writes `text` to `path` through a temporary file and rename(2), so readers never see half a file.
+    static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)]) else {
+            throw SysboxError(.io, "cannot write \(tmp): \(errnoText(errno))")
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw SysboxError(.io, "cannot rename \(tmp) to \(path): \(errnoText(e))")
+        }
+    }
+
+    /// Removes a tree; a missing path is fine.
+    static func removeTree(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw SysboxError(.io, "cannot remove \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The start time of a process (field 22 of /proc/PID/stat, in clock ticks since boot), or nil when
+    /// there is no such process. A pid plus its start time names one process even after pid reuse.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After "comm)" come field 3 (state) …; field 22 is index 19 here.
+        guard fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+}

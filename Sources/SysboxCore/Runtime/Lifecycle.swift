@@ -1,0 +1,372 @@
+import CSysbox
+import Foundation
+import GRDB
+import SysboxStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running container as the kernel shows it.
+public struct LiveState: Sendable, Equatable {
+    public var initPid: Int32
+    public var monitorPid: Int32?
+}
+
+extension Manager {
+    func paths(_ name: String) -> ContainerPaths { ContainerPaths(stateDirectory: stateDirectory, name: name) }
+
+    var containersDirectory: String { stateDirectory + "/containers" }
+
+    /// The storage driver of this state directory: chosen once (overlay where the kernel has it, else
+    /// dir; `$SYSBOX_STORAGE_DRIVER` overrides the first choice) and recorded in the settings.
+    func storageDriver() throws -> StorageDriver {
+        if let name = try read({ db in try Settings.get(db, "storage.driver") }) { return try StorageDrivers.named(name) }
+        let wanted = ProcessInfo.processInfo.environment["SYSBOX_STORAGE_DRIVER"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (OverlayDriver.supported ? "overlay" : "dir")
+        let driver = try StorageDrivers.named(wanted)
+        try write { db in
+            if try Settings.get(db, "storage.driver") == nil { try Settings.set(db, "storage.driver", driver.name) }
+        }
+        return try StorageDrivers.named(try read { db in try Settings.get(db, "storage.driver") } ?? driver.name)
+    }
+
+    /// `pid starttime` files name one process even after pid reuse.
+    static func readPidFile(_ path: String) -> (pid: Int32, start: UInt64)? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { return nil }
+        return (pid, start)
+    }
+
+    static func isAlive(_ entry: (pid: Int32, start: UInt64)?) -> Bool {
+        guard let entry else { return false }
+        return Host.startTime(of: entry.pid) == entry.start
+    }
+
+    /// The running state from the kernel: init (pid + start time) alive, and its monitor.
+    public func liveState(_ name: String) -> LiveState? {
+        let p = paths(name)
+        guard let initEntry = Self.readPidFile(p.initPid), Self.isAlive(initEntry) else { return nil }
+        let monitor = Self.readPidFile(p.monitorPid)
+        return LiveState(initPid: initEntry.pid, monitorPid: Self.isAlive(monitor) ? monitor?.pid : nil)
+    }
+
+    /// Runs `body` holding the container's lock (flock on `containers/NAME/lock`, released when the
+    /// holder dies, so a killed command never leaves it locked).
+    func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        let p = paths(name)
+        try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(p.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot open \(p.lock): \(Host.errnoText(errno))") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw SysboxError(.io, "cannot lock \(p.lock): \(Host.errnoText(errno))") }
+        }
+        return try body()
+    }
+
+    /// Records the state of record (`containers.power_state`).
+    func recordPowerState(_ name: String, _ state: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE containers SET power_state = ? WHERE name = ?", arguments: [state, name])
+            if state == "running" {
+                try db.execute(sql: "UPDATE containers SET last_used_at = ? WHERE name = ?", arguments: [Date(), name])
+            }
+        }
+    }
+
+    /// Removes what a dead container left: pid files, socket, cgroup. Only when init is not running.
+    func cleanupStale(_ name: String) {
+        let p = paths(name)
+        guard liveState(name) == nil else { return }
+        if let monitor = Self.readPidFile(p.monitorPid), Self.isAlive(monitor) {
+            // A monitor finishing its cleanup: give it a moment, then take over.
+            for _ in 0..<100 where Self.isAlive(monitor) { usleep(20_000) }
+        }
+        unlink(p.initPid)
+        unlink(p.monitorPid)
+        unlink(p.directory + "/" + ContainerPaths.consoleSocket)
+        if let layout = try? CgroupLayout.host() {
+            try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
+        }
+    }
+
+    /// The image a container was made from.
+    func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
+        let config = try ConfigTable.containers.load(db, owner: container.id ?? 0)
+        guard let fingerprint = config["volatile.base_image"],
+              let record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db) else {
+            throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
+        }
+        return try imageInfo(db, record)
+    }
+
+    /// Everything the monitor needs, from the container's expanded config.
+    func makePlan(_ name: String, warnings: inout [String]) throws -> StartPlan {
+        let driver = try storageDriver()
+        let (view, image) = try read { db -> (ContainerView, ImageInfo) in
+            let record = try container(db, name)
+            return (try self.view(db, record), try baseImage(db, container: record))
+        }
+        let config = view.expanded.config
+        var environment = ["container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")",
+                           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=linux"]
+        for (key, value) in config.sorted(by: { $0.key < $1.key }) where key.hasPrefix("environment.") {
+            environment.append("\(key.dropFirst("environment.".count))=\(value)")
+        }
+        var disks: [StartPlan.Disk] = []
+        for (device, d) in view.expanded.devices.sorted(by: { $0.key < $1.key }) {
+            switch d["type"] {
+            case "disk":
+                let path = try Values.absolutePath(d["path"] ?? "")
+                guard path != "/", let source = d["source"] else { continue }
+                var st = stat()
+                guard stat(source, &st) == 0 else {
+                    throw SysboxError.invalid("device \(device): source \(source) does not exist on the host (\(Host.errnoText(errno))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH")
+                }
+                disks.append(StartPlan.Disk(device: device, source: source, target: String(path.dropFirst()),
+                                            readonly: (try? Values.bool(d["readonly"] ?? "false")) ?? false,
+                                            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR))
+            case "nic":
+                warnings.append("device \(device) (nic on \(d["network"] ?? "?")) is not attached: this version of sysbox has no networking yet; the container has only lo")
+            default:
+                break
+            }
+        }
+        let rootfs = try driver.rootfs(container: paths(name), image: image)
+        return StartPlan(
+            name: name, uuid: config["volatile.uuid"] ?? "", rootfsPath: rootfs.path, rootfsType: rootfs.fstype,
+            rootfsOptions: rootfs.options, initPath: image.manifest.initPath, initArgs: [], environment: environment,
+            stopSignal: try Signals.number(image.manifest.stopSignal, what: "image \(image.template)"), disks: disks,
+            files: image.manifest.rendered(trigger: "start", name: name).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) },
+            limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: ContainerCgroup.hostMemory())),
+            ephemeral: view.record.ephemeral)
+    }
+
+    /// Starts a container: writes its start plan, launches its monitor (a detached process in its own
+    /// session running `sysbox __monitor NAME`) and waits until init runs or the start fails. A failed
+    /// start leaves the container stopped, with the reason in `info` and nothing behind.
+    /// - Returns: warnings to show (e.g. NICs not attached).
+    @discardableResult
+    public func start(_ name: String) throws -> [String] {
+        try Names.validate(name, as: .container)
+        guard getuid() == 0 else { throw SysboxError(.unsupported, "starting a container needs root (namespaces, mounts, cgroups); run sysbox as root") }
+        return try withLock(name) {
+            _ = try read { db in try container(db, name) }
+            if liveState(name) != nil {
+                throw SysboxError(.conflict, "container \(name) is already running")
+            }
+            cleanupStale(name)
+            var warnings: [String] = []
+            let p = paths(name)
+            unlink(p.lastError)
+            do {
+                let started = DispatchTime.now()
+                let plan = try makePlan(name, warnings: &warnings)
+                try plan.save(to: p.plan)
+                Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
+                _ = try launchMonitor(name, paths: p)
+                Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
+                try recordPowerState(name, "running")
+            } catch let error as SysboxError {
+                try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
+                cleanupStale(name)
+                try? recordPowerState(name, "stopped")
+                throw SysboxError(error.code, "cannot start \(name): \(error.message)")
+            }
+            return warnings
+        }
+    }
+
+    /// Spawns the monitor and waits for its `ok PID` / `error …` line.
+    func launchMonitor(_ name: String, paths p: ContainerPaths) throws -> Int32 {
+        var fds: [Int32] = [0, 0]
+        guard sysbox_pipe_cloexec(&fds) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
+        defer { close(fds[0]) }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var env = ProcessInfo.processInfo.environment
+        env["SYSBOX_DIR"] = stateDirectory
+        if let dataDirectory { env["SYSBOX_DATA_DIR"] = dataDirectory }
+        let c = CStrings()
+        let argv = c.array([exe, "__monitor", name])
+        let envp = c.array(env.map { "\($0.key)=\($0.value)" }.sorted())
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, p.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        // POSIX_SPAWN_SETSID (0x80, glibc): the monitor gets its own session, detached from the CLI's terminal.
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, &actions, &attr, argv, envp)
+        close(fds[1])
+        guard rc == 0 else { throw SysboxError(.io, "cannot start the monitor \(exe): \(Host.errnoText(rc))") }
+        // Wait for one line (the monitor closes the pipe after it).
+        var line = [UInt8]()
+        var byte: UInt8 = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, 1000)
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 { continue }
+            let got = Glibc.read(fds[0], &byte, 1)
+            if got <= 0 || byte == UInt8(ascii: "\n") { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix("ok ") { return pid }
+        // A failed monitor cleans up, then exits: wait for it so that nothing is left when start returns.
+        var status: Int32 = 0
+        if text.isEmpty { kill(pid, SIGKILL) }
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if text.hasPrefix("error ") { throw SysboxError(.io, String(text.dropFirst(6))) }
+        let tail = (try? String(contentsOfFile: p.monitorLog, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+        throw SysboxError(.io, "the monitor ended without starting the container\(tail.isEmpty ? "" : ": " + tail)")
+    }
+
+    /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up
+    /// to `timeout` seconds before killing it; waits for the monitor to record the stop.
+    public func stop(_ name: String, force: Bool = false, timeout: Double = 30) throws {
+        try Names.validate(name, as: .container)
+        try withLock(name) {
+            _ = try read { db in try container(db, name) }
+            guard liveState(name) != nil else {
+                cleanupStale(name)
+                throw SysboxError(.conflict, "container \(name) is not running")
+            }
+            try stopLocked(name, force: force, timeout: timeout)
+        }
+    }
+
+    func stopLocked(_ name: String, force: Bool, timeout: Double) throws {
+        let p = paths(name)
+        guard let live = liveState(name) else { return }
+        let initFD = sysbox_pidfd_open(live.initPid)
+        guard initFD >= 0 else { cleanupStale(name); return }
+        defer { close(initFD) }
+        let monitorFD = live.monitorPid.map { sysbox_pidfd_open($0) } ?? -1
+        defer { if monitorFD >= 0 { close(monitorFD) } }
+        let signal = force ? SIGKILL : ((try? StartPlan.load(from: p.plan))?.stopSignal ?? SIGTERM)
+        _ = sysbox_pidfd_send_signal(initFD, signal)
+        if !Self.waitExit(initFD, seconds: force ? 10 : timeout) {
+            _ = sysbox_pidfd_send_signal(initFD, SIGKILL)
+            _ = Self.waitExit(initFD, seconds: 10)
+        }
+        if monitorFD >= 0 { _ = Self.waitExit(monitorFD, seconds: 20) }
+        if liveState(name) == nil, FileManager.default.fileExists(atPath: p.directory) {
+            cleanupStale(name)
+            if (try? read({ db in try ContainerRecord.named(name, in: db) })) != nil {
+                try? recordPowerState(name, "stopped")
+            }
+        }
+    }
+
+    /// Waits until a pidfd's process exits (poll); false on timeout.
+    static func waitExit(_ pidfd: Int32, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return false }
+            var pfd = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, Int32(min(left, 1) * 1000) + 1)
+            if n > 0 { return true }
+            if n < 0 && errno != EINTR { return true }
+        }
+    }
+
+    /// Stop (cleanly, within `timeout`) and start again.
+    public func restart(_ name: String, force: Bool = false, timeout: Double = 30) throws -> [String] {
+        if liveState(name) != nil { try stop(name, force: force, timeout: timeout) }
+        return try start(name)
+    }
+
+    /// The reason the last start failed, if it did.
+    public func lastStartError(_ name: String) -> String? {
+        (try? String(contentsOfFile: paths(name).lastError, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Removes a stopped container's storage and record (used by delete and by ephemeral containers).
+    func deleteStoppedContainer(_ name: String) throws {
+        let driver = try storageDriver()
+        let op = try write { db -> OperationRecord in
+            guard try ContainerRecord.named(name, in: db) != nil else {
+                throw SysboxError.notFound("container \(name) not found")
+            }
+            return try Journal.begin(db, action: "delete", entityType: "container", entityName: name,
+                                     payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+        }
+        try driver.delete(container: paths(name))
+        try write { db in
+            _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db)
+            try Journal.finish(db, uuid: op.uuid)
+        }
+    }
+
+    /// Finishes or undoes operations whose process died half-way (kill -9, power loss): an interrupted
+    /// create is undone, an interrupted delete is finished.
+    func recoverInterruptedOperations() throws {
+        let ops = try read { db in try Journal.inFlight(db) }
+        for op in ops {
+            let start = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8)) as? [String: Any])?["start"] as? UInt64
+            if Self.isAlive((op.pid, start ?? 0)) { continue }
+            let name = op.entityName
+            if op.entityType == "container", Names.problem(name, as: .container) == nil {
+                if let layout = try? CgroupLayout.host(), liveState(name) == nil {
+                    try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
+                }
+                if liveState(name) == nil {
+                    try? Host.removeTree(paths(name).directory)
+                    try write { db in _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db) }
+                }
+            }
+            try write { db in try Journal.finish(db, uuid: op.uuid, failed: op.action == "create") }
+            Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
+        }
+    }
+}
+
+extension Manager {
+    /// Renames a stopped container: its directory (rename(2)) and its record, together; snapshots and
+    /// config follow the record.
+    public func renameContainer(_ old: String, to new: String) throws {
+        try Names.validate(old, as: .container)
+        try Names.validate(new, as: .container)
+        try withLock(old) {
+            _ = try read { db in try container(db, old) }
+            if try read({ db in try ContainerRecord.named(new, in: db) }) != nil {
+                throw SysboxError(.alreadyExists, "container \(new) already exists; pick another name")
+            }
+            guard liveState(old) == nil else {
+                throw SysboxError(.conflict, "container \(old) is running; stop it first (sysbox stop \(old))")
+            }
+            cleanupStale(old)
+            let from = paths(old), to = paths(new)
+            if FileManager.default.fileExists(atPath: to.directory) {
+                throw SysboxError(.alreadyExists, "\(to.directory) exists without a container record; remove it first")
+            }
+            guard rename(from.directory, to.directory) == 0 else {
+                throw SysboxError(.io, "cannot rename \(from.directory): \(Host.errnoText(errno))")
+            }
+            do {
+                try write { db in
+                    try db.execute(sql: "UPDATE containers SET name = ? WHERE name = ?", arguments: [new, old])
+                }
+            } catch {
+                rename(to.directory, from.directory)
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import CSysbox
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The monitor of one running container: a small process (its own session, detached from the CLI)
+/// that is init's parent. It holds the console pty master, copies the console to a size-capped log and
+/// to attached `sysbox console` clients, reaps init, restarts the container when init was rebooted
+/// (killed by SIGHUP through reboot(2)) and records the stop otherwise (SIGINT: poweroff/halt, or an
+/// exit).
+public enum Monitor {
+    /// The console log keeps at most this many bytes (the newest half is kept when it fills).
+    static let consoleLogCap = 1 << 20
+
+    /// Runs the monitor of container `name` until the container stops. `statusFD` receives one line,
+    /// `ok PID` once init runs or `error MESSAGE`, then is closed. The database is opened (by
+    /// `openManager`) only at the end, to record the stop: a running monitor holds no database memory.
+    /// Returns the process exit code.
+    public static func run(stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager) -> Int32 {
+        let paths = ContainerPaths(stateDirectory: stateDirectory, name: name)
+        let logger = Logger(label: "sysbox.monitor")
+        let started = DispatchTime.now()
+        var status: Int32? = statusFD
+        func report(_ line: String) {
+            guard let fd = status else { return }
+            _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            status = nil
+        }
+        let cgroup: ContainerCgroup
+        let plan: StartPlan
+        var consoleMaster: Int32 = -1
+        var consoleSlave: Int32 = -1
+        var listener: Int32 = -1
+        do {
+            try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid)
+            plan = try StartPlan.load(from: paths.plan)
+            guard chdir(paths.directory) == 0 else { throw SysboxError(.io, "cannot enter \(paths.directory): \(Host.errnoText(errno))") }
+            var ptyName = [CChar](repeating: 0, count: 128)
+            consoleMaster = sysbox_open_pty(&ptyName, Int32(ptyName.count))
+            guard consoleMaster >= 0 else { throw SysboxError(.io, "cannot allocate the console pty: \(Host.errnoText(-consoleMaster))") }
+            let slavePath = String(decoding: ptyName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            consoleSlave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
+            guard consoleSlave >= 0 else { throw SysboxError(.io, "cannot open \(slavePath): \(Host.errnoText(errno))") }
+            listener = try listen(on: ContainerPaths.consoleSocket)
+            cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
+            try? cgroup.remove()
+            try cgroup.create()
+            try cgroup.apply(plan.limits.limits)
+            logger.debug("cgroups ready", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+            var log = ConsoleLog(path: paths.consoleLog, cap: consoleLogCap)
+            var clients: [Int32] = []
+            var rebooting = true
+            while rebooting {
+                rebooting = false
+                var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
+                logger.debug("cloned", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+                for file in cgroup.procsFiles { try CgroupWriter.write(file, "\(spawned.pid)") }
+                logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+                do {
+                    try spawned.resume()
+                } catch let failure as ChildFailure {
+                    var st: Int32 = 0
+                    waitpid(spawned.pid, &st, 0)
+                    close(spawned.pidfd)
+                    if failure.step == 24 {
+                        throw SysboxError(.io, "cannot execute init \(plan.initPath) in the container's root filesystem: \(Host.errnoText(failure.errno))")
+                    }
+                    throw SysboxError(.io, failure.description)
+                }
+                try Host.writeAtomically("\(spawned.pid) \(Host.startTime(of: spawned.pid) ?? 0)\n", to: paths.initPid)
+                report("ok \(spawned.pid)")
+                logger.debug("init running", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+                let exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
+                close(spawned.pidfd)
+                // reboot(2) in a pid namespace kills its init with SIGHUP for a restart, SIGINT for halt/poweroff.
+                if exit.signal == SIGHUP {
+                    log.append(Array("\r\n[sysbox: \(plan.name) is rebooting]\r\n".utf8))
+                    rebooting = true
+                }
+            }
+            clients.forEach { close($0) }
+        } catch {
+            report("error \(error)")
+            cleanup(stateDirectory: stateDirectory, manager: try? openManager(), paths: paths, name: name, listener: listener)
+            if consoleMaster >= 0 { close(consoleMaster) }
+            return 1
+        }
+        let manager = try? openManager()
+        cleanup(stateDirectory: stateDirectory, manager: manager, paths: paths, name: name, listener: listener)
+        close(consoleSlave)
+        close(consoleMaster)
+        if plan.ephemeral {
+            do { try manager.unwrap("the database").deleteStoppedContainer(name) } catch {
+                FileHandle.standardError.write(Data("sysbox monitor: deleting ephemeral \(name): \(error)\n".utf8))
+            }
+        }
+        return 0
+    }
+
+    struct InitExit {
+        var code: Int32?
+        var signal: Int32?
+    }
+
+    /// Serves the console until init exits; returns how it ended.
+    static func loop(init spawned: SpawnedInit, master: Int32, listener: Int32, clients: inout [Int32], log: inout ConsoleLog) -> InitExit {
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            var fds = [pollfd(fd: spawned.pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: master, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            fds += clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let n = poll(&fds, nfds_t(fds.count), -1)
+            if n < 0 { if errno == EINTR { continue } else { break } }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                let got = read(master, &buffer, buffer.count)
+                if got > 0 {
+                    let chunk = Array(buffer[0..<got])
+                    log.append(chunk)
+                    clients = clients.filter { fd in
+                        chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } >= 0 || { close(fd); return false }()
+                    }
+                }
+            }
+            if fds[2].revents & Int16(POLLIN) != 0 {
+                let fd = accept(listener, nil, nil)
+                if fd >= 0 {
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    clients.append(fd)
+                }
+            }
+            var closed: Set<Int32> = []
+            for i in 3..<fds.count where fds[i].revents != 0 {
+                let got = read(fds[i].fd, &buffer, buffer.count)
+                if got > 0 {
+                    _ = buffer.withUnsafeBytes { write(master, $0.baseAddress, got) }
+                } else {
+                    closed.insert(fds[i].fd)
+                    close(fds[i].fd)
+                }
+            }
+            clients.removeAll { closed.contains($0) }
+            if fds[0].revents != 0 {
+                var st: Int32 = 0
+                while waitpid(spawned.pid, &st, 0) < 0 && errno == EINTR {}
+                // Drain what init wrote last.
+                while true {
+                    var p = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                    guard poll(&p, 1, 0) > 0, p.revents & Int16(POLLIN) != 0 else { break }
+                    let got = read(master, &buffer, buffer.count)
+                    guard got > 0 else { break }
+                    log.append(Array(buffer[0..<got]))
+                }
+                let code = st & 0x7f == 0 ? (st >> 8) & 0xff : nil
+                let signal = st & 0x7f != 0 ? st & 0x7f : nil
+                return InitExit(code: code, signal: signal)
+            }
+        }
+        return InitExit(code: nil, signal: nil)
+    }
+
+    /// A listening unix socket at `path` (relative to the cwd).
+    static func listen(on path: String) throws -> Int32 {
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot create the console socket: \(Host.errnoText(errno))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            _ = path.withCString { strncpy(raw.baseAddress!.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) }
+        }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard ok == 0, Glibc.listen(fd, 8) == 0 else {
+            let e = errno
+            close(fd)
+            throw SysboxError(.io, "cannot listen on the console socket: \(Host.errnoText(e))")
+        }
+        chmod(path, 0o600)
+        return fd
+    }
+
+    /// After init is gone: remove the cgroup, pid files and socket, and record the stop.
+    static func cleanup(stateDirectory: String, manager: Manager?, paths: ContainerPaths, name: String, listener: Int32) {
+        if listener >= 0 { close(listener) }
+        unlink(paths.directory + "/" + ContainerPaths.consoleSocket)
+        unlink(paths.initPid)
+        if let layout = try? CgroupLayout.host() {
+            let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
+            // Processes of the container die with its pid namespace; give the kernel a moment to reap them.
+            for _ in 0..<50 {
+                if (try? cgroup.remove()) != nil { break }
+                usleep(20_000)
+            }
+        }
+        try? manager?.recordPowerState(name, "stopped")
+        unlink(paths.monitorPid)
+    }
+}
+
+enum CgroupWriter {
+    static func write(_ path: String, _ value: String) throws { try ContainerCgroup.write(path, value) }
+}
+
+/// The console log: appends, and keeps the newest half when it reaches its cap.
+struct ConsoleLog {
+    let path: String
+    let cap: Int
+    private var fd: Int32
+    private var size: Int
+
+    init(path: String, cap: Int) {
+        self.path = path
+        self.cap = cap
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        var st = stat()
+        size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    mutating func append(_ bytes: [UInt8]) {
+        guard fd >= 0 else { return }
+        if size + bytes.count > cap, let data = FileManager.default.contents(atPath: path) {
+            let keep = data.suffix(cap / 2)
+            ftruncate(fd, 0)
+            _ = keep.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            size = keep.count
+        }
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n > 0 { size += n }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// How a container's root filesystem is mounted when it starts (inside its own mount namespace only,
+/// so nothing is left on the host when the container dies).
+public struct RootfsMount: Sendable, Equatable {
+    /// Mount point: `$SYSBOX_DIR/containers/NAME/rootfs`.
+    public var path: String
+    /// `overlay`, or nil to bind `path` onto itself.
+    public var fstype: String?
+    public var options: String?
+}
+
+/// A storage driver: where containers' files live and how they are made from an image.
+public protocol StorageDriver: Sendable {
+    var name: String { get }
+    /// Makes the container's storage from an image. Called with the container's directory existing.
+    func create(container: ContainerPaths, image: ImageInfo) throws
+    /// How to mount the root filesystem at start.
+    func rootfs(container: ContainerPaths, image: ImageInfo) throws -> RootfsMount
+    /// Removes the container's storage (its whole directory). Missing is fine.
+    func delete(container: ContainerPaths) throws
+    /// The container's own bytes (for overlay: its upper layer).
+    func usage(container: ContainerPaths) -> UInt64
+}
+
+/// The files of one container under `$SYSBOX_DIR/containers/NAME`.
+public struct ContainerPaths: Sendable {
+    public let directory: String
+    public var rootfs: String { directory + "/rootfs" }
+    public var upper: String { directory + "/upper" }
+    public var work: String { directory + "/work" }
+    public var lock: String { directory + "/lock" }
+    public var initPid: String { directory + "/init.pid" }
+    public var monitorPid: String { directory + "/monitor.pid" }
+    public var consoleLog: String { directory + "/console.log" }
+    public var monitorLog: String { directory + "/monitor.log" }
+    public var plan: String { directory + "/start.json" }
+    public var lastError: String { directory + "/last-error" }
+    /// Relative to `directory` (unix socket paths are limited to 107 bytes; the monitor binds it from
+    /// inside the directory, clients connect through /proc/self/fd/N/console.sock).
+    public static let consoleSocket = "console.sock"
+
+    public init(stateDirectory: String, name: String) {
+        directory = stateDirectory + "/containers/" + name
+    }
+}
+
+/// `overlay`: the image is the read-only lower layer, shared; the container writes to its own upper
+/// layer. Creating a container is making two empty directories.
+public struct OverlayDriver: StorageDriver {
+    public let name = "overlay"
+
+    public func create(container: ContainerPaths, image: ImageInfo) throws {
+        let fm = FileManager.default
+        for dir in [container.rootfs, container.upper, container.work] {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+    }
+
+    public func rootfs(container: ContainerPaths, image: ImageInfo) throws -> RootfsMount {
+        for path in [image.rootfs, container.upper, container.work] where path.contains(where: { ",:\\".contains($0) }) {
+            throw SysboxError.invalid("the overlay driver cannot use \(path): it contains ',', ':' or '\\'; move SYSBOX_DIR")
+        }
+        guard FileManager.default.fileExists(atPath: image.rootfs) else {
+            throw SysboxError(.io, "image \(image.fingerprint.prefix(12)) has no root filesystem at \(image.rootfs); rebuild it with: sysbox image build \(image.template)")
+        }
+        return RootfsMount(path: container.rootfs, fstype: "overlay",
+                           options: "lowerdir=\(image.rootfs),upperdir=\(container.upper),workdir=\(container.work)")
+    }
+
+    public func delete(container: ContainerPaths) throws {
+        try Host.removeTree(container.directory)
+    }
+
+    public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.upper) }
+
+    /// Whether the running kernel has overlayfs.
+    static var supported: Bool {
+        ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? "").contains("\toverlay\n")
+    }
+}
+
+/// `dir`: a full copy of the image per container (reflinked where the filesystem can).
+public struct DirDriver: StorageDriver {
+    public let name = "dir"
+
+    public func create(container: ContainerPaths, image: ImageInfo) throws {
+        try Host.run(["cp", "-a", "--reflink=auto", image.rootfs, container.rootfs], what: "copying the image into \(container.rootfs)")
+    }
+
+    public func rootfs(container: ContainerPaths, image: ImageInfo) throws -> RootfsMount {
+        RootfsMount(path: container.rootfs, fstype: nil, options: nil)
+    }
+
+    public func delete(container: ContainerPaths) throws {
+        try Host.removeTree(container.directory)
+    }
+
+    public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.rootfs) }
+}
+
+enum StorageDrivers {
+    static func named(_ name: String) throws -> StorageDriver {
+        switch name {
+        case "overlay": return OverlayDriver()
+        case "dir": return DirDriver()
+        default: throw SysboxError.invalid("unknown storage driver \(name)\(Suggest.hint(name, ["overlay", "dir"])); drivers: overlay, dir")
+        }
+    }
+}

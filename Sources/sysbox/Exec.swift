@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import SysboxCore
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a command inside a running container.",
+        discussion: """
+            The exit code of the command is passed through (128+N when killed by signal N); 127 means the
+            command was not found in the container, 126 that it could not be run, 125 that sysbox could
+            not set it up. With a terminal on stdin and stdout (or -t) the command gets a pty from the
+            container's own /dev/pts.
+
+            Examples:
+              sysbox exec web1 -- sh
+              sysbox exec web1 -- cat /etc/os-release
+              sysbox exec web1 --env DEBUG=1 --cwd /tmp --user nobody -- id
+            """)
+
+    @Argument(help: "Container name.") var name: String
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+    @Option(name: .customLong("env"), help: ArgumentHelp("Environment variable KEY=VALUE (repeatable).", valueName: "KEY=VALUE")) var env: [String] = []
+    @Option(help: "Working directory inside the container (default: the user's home).") var cwd: String?
+    @Option(name: .shortAndLong, help: "User: a name from the container's /etc/passwd, a UID, or UID:GID.") var user: String?
+    @Flag(name: [.customShort("t"), .customLong("force-interactive")], help: "Allocate a pty even when not on a terminal.") var interactive = false
+    @Flag(name: [.customShort("T"), .customLong("force-noninteractive")], help: "Never allocate a pty.") var nonInteractive = false
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give the command after --: sysbox exec \(name) -- COMMAND") }
+        if interactive && nonInteractive { throw ValidationError("-t and -T cannot be used together") }
+    }
+
+    func run() throws {
+        let pty = interactive || (!nonInteractive && isatty(0) == 1 && isatty(1) == 1)
+        let code: Int32
+        do {
+            code = try CLI.manager().exec(ExecRequest(name: name, command: command, environment: env, cwd: cwd, user: user, interactive: pty))
+        } catch let failure as ExecFailure {
+            CLI.error(failure.message)
+            throw ExitCode(failure.exitCode)
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Console: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Attach to a container's console (detach with Ctrl-a q), or print its log.",
+        discussion: """
+            Examples:
+              sysbox console web1
+              sysbox console web1 --show-log
+            """)
+
+    @Argument(help: "Container name.") var name: String
+    @Flag(name: .customLong("show-log"), help: "Print the console log instead of attaching.") var showLog = false
+
+    func run() throws {
+        let manager = try CLI.manager()
+        if showLog {
+            CLI.out(try manager.consoleLog(name))
+            return
+        }
+        try manager.attachConsole(name) {
+            FileHandle.standardError.write(Data("To detach from the console, press: <ctrl>+a q\r\n".utf8))
+        }
+    }
+}
+
+/// The monitor of one container (started by `start`, never by hand).
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__monitor", abstract: "Internal: a container's monitor.",
+                                                    shouldDisplay: false)
+
+    @Argument var name: String
+
+    func run() throws {
+        _ = sysboxCloseFrom(4)
+        let stateDirectory = try Paths.stateDirectory()
+        try Names.validate(name, as: .container)
+        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: 3, openManager: CLI.manager)
+        throw ExitCode(code)
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SysboxCore
+
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Manage images: root filesystems built once from templates, then shared by containers.",
+        discussion: """
+            Examples:
+              sysbox image list
+              sysbox image build busybox
+              sysbox image alias create mybox busybox
+              sysbox image delete busybox
+            """,
+        subcommands: [ImageList.self, ImageBuild.self, ImageDelete.self, ImageAlias.self])
+}
+
+struct ImageList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List built images.",
+                                                    discussion: "Example:\n  sysbox image list --format json", aliases: ["ls"])
+
+    @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
+    var format: String = "table"
+
+    struct Entry: Encodable {
+        var fingerprint: String
+        var aliases: [String]
+        var template: String
+        var description: String
+        var size: Int64
+        var created_at: String
+    }
+
+    func run() throws {
+        let format = try OutputFormat(parsing: format)
+        let images = try CLI.manager().listImages()
+        let iso = ISO8601DateFormatter()
+        let rows = images.map { [String($0.fingerprint.prefix(12)), $0.aliases.joined(separator: "\n"), $0.description,
+                                 String(format: "%.2fMB", Double($0.size) / 1e6), iso.string(from: $0.createdAt)] }
+        let objects = images.map { Entry(fingerprint: $0.fingerprint, aliases: $0.aliases, template: $0.template,
+                                         description: $0.description, size: $0.size, created_at: iso.string(from: $0.createdAt)) }
+        CLI.out(try format.render(headers: ["FINGERPRINT", "ALIASES", "DESCRIPTION", "SIZE", "CREATED"], rows: rows,
+                                  objects: objects, width: CLI.tableWidth))
+    }
+}
+
+struct ImageBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "build", abstract: "Build (or rebuild) an image from a template.",
+                                                    discussion: "Example:\n  sysbox image build busybox")
+
+    @Argument(help: "Template name.") var template: String
+
+    func run() throws {
+        let image = try CLI.manager().buildImage(template: template, progress: CLI.progress)
+        CLI.out("Image \(template) built: \(image.fingerprint.prefix(12))\n")
+    }
+}
+
+struct ImageDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an image no container uses.",
+                                                    discussion: "Example:\n  sysbox image delete busybox", aliases: ["rm"])
+
+    @Argument(help: "Alias or fingerprint (at least 12 characters).") var image: String
+
+    func run() throws {
+        try CLI.manager().deleteImage(image)
+    }
+}
+
+struct ImageAlias: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alias", abstract: "Create or delete image aliases.",
+        discussion: "Examples:\n  sysbox image alias create mybox busybox\n  sysbox image alias delete mybox",
+        subcommands: [Create.self, Delete.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Point an alias at an image.",
+                                                        discussion: "Example:\n  sysbox image alias create mybox busybox")
+        @Argument(help: "New alias.") var alias: String
+        @Argument(help: "Image alias or fingerprint.") var target: String
+        func run() throws { try CLI.manager().setImageAlias(alias, target: target) }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove an alias (the image stays).",
+                                                        discussion: "Example:\n  sysbox image alias delete mybox")
+        @Argument(help: "Alias.") var alias: String
+        func run() throws { try CLI.manager().deleteImageAlias(alias) }
+    }
+}

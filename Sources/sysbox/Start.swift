@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import SysboxCore
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start containers.",
+        discussion: """
+            Examples:
+              sysbox start web1
+              sysbox start web1 web2
+            """)
+
+    @Argument(help: "Containers to start.") var names: [String] = []
+
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("give at least one container name") }
+    }
+
+    func run() throws {
+        let manager = try CLI.manager()
+        for name in names {
+            for warning in try manager.start(name) { CLI.warn(warning) }
+        }
+    }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop containers cleanly (the image's stop signal), killing them after a timeout.",
+        discussion: """
+            Examples:
+              sysbox stop web1
+              sysbox stop web1 --timeout 5
+              sysbox stop web1 --force        # kill at once
+            """)
+
+    @Argument(help: "Containers to stop.") var names: [String] = []
+    @Flag(name: .shortAndLong, help: "Kill the container instead of shutting it down.") var force = false
+    @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
+
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("give at least one container name") }
+        if timeout < 0 { throw ValidationError("--timeout must be zero or more seconds") }
+    }
+
+    func run() throws {
+        let manager = try CLI.manager()
+        for name in names { try manager.stop(name, force: force, timeout: timeout) }
+    }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Stop and start containers again.",
+        discussion: """
+            Examples:
+              sysbox restart web1
+              sysbox restart web1 --force
+            """)
+
+    @Argument(help: "Containers to restart.") var names: [String] = []
+    @Flag(name: .shortAndLong, help: "Kill instead of a clean shutdown.") var force = false
+    @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
+
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("give at least one container name") }
+    }
+
+    func run() throws {
+        let manager = try CLI.manager()
+        for name in names {
+            for warning in try manager.restart(name, force: force, timeout: timeout) { CLI.warn(warning) }
+        }
+    }
+}

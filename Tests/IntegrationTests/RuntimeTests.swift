@@ -1,0 +1,257 @@
+import Foundation
+import Testing
+
+/// Real containers: these need root (namespaces, mounts, cgroups) and fail, never skip, without it.
+@Suite(.serialized) struct RuntimeTests {
+    init() throws {
+        try #require(getuid() == 0, "the runtime tests boot real containers and must run as root")
+    }
+
+    func exec(_ s: Sandbox, _ name: String, _ command: String, env: [String: String] = [:]) throws -> RunResult {
+        try s.run(["exec", name, "--", "sh", "-c", command], env: env)
+    }
+
+    @Test func bootExecStopDelete() throws {
+        let s = try Sandbox()
+        let launch = try s.run(["launch", "busybox", "c1"])
+        #expect(launch.status == 0, "\(launch.stderr)")
+        #expect(launch.stdout == "Creating c1\nStarting c1\n")
+        #expect(launch.stderr.contains("Warning: device eth0 (nic on sysboxbr0) is not attached"))
+        let json = try s.ok(["list", "--format", "json"])
+        let entry = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
+        #expect(entry["status"] as? String == "Running")
+        let pid = try #require(entry["pid"] as? Int)
+        #expect(FileManager.default.fileExists(atPath: "/proc/\(pid)"))
+
+        #expect(try s.ok(["exec", "c1", "--", "hostname"]) == "c1\n")
+        #expect(try s.ok(["exec", "c1", "--", "cat", "/proc/1/comm"]) == "init\n")
+        #expect(try s.ok(["exec", "c1", "--", "readlink", "/proc/1/exe"]) == "/bin/busybox\n")
+        // Only the container's processes: init, the console shell, ps itself.
+        let ps = try s.ok(["exec", "c1", "--", "ps", "-o", "pid,comm"]).split(separator: "\n").dropFirst()
+        #expect(ps.count <= 3, "\(ps)")
+        #expect(try exec(s, "c1", "exit 0").status == 0)
+        #expect(try exec(s, "c1", "exit 7").status == 7)
+        #expect(try exec(s, "c1", "kill -9 $$").status == 137)
+        let missing = try s.run(["exec", "c1", "--", "no-such-command"])
+        #expect(missing.status == 127)
+        #expect(missing.stderr == "Error: command \"no-such-command\" not found in container c1\n")
+        #expect(try s.run(["exec", "c1", "--cwd", "/proc/self/fd", "--", "pwd"]).status != 0)
+        #expect(try s.ok(["exec", "c1", "--cwd", "/tmp", "--env", "GREETING=hi", "--", "sh", "-c", "echo $GREETING $PWD $HOME $USER"]) == "hi /tmp /root root\n")
+        #expect(try s.ok(["exec", "c1", "--user", "nobody", "--", "id", "-u"]) == "65534\n")
+        // The exec'd command leaks no fd: only 0-2 (and the one ls opens).
+        let fds = try s.ok(["exec", "c1", "--", "ls", "/proc/self/fd"]).split(separator: "\n")
+        #expect(fds.count <= 4, "\(fds)")
+
+        let info = try s.ok(["info", "c1"])
+        #expect(info.contains("Status: RUNNING") && info.contains("PID: \(pid)") && info.contains("Processes:") && info.contains("Memory usage:"))
+
+        try s.fails(["start", "c1"], "container c1 is already running")
+        try s.fails(["delete", "c1"], "container c1 is running; stop it first")
+        try s.ok(["stop", "c1"])
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "c1,STOPPED,,busybox,0\n")
+        try s.fails(["exec", "c1", "--", "true"], "container c1 is not running; start it with: sysbox start c1")
+        try s.fails(["stop", "c1"], "container c1 is not running")
+        #expect(s.leftovers() == [])
+        try s.fails(["rename", "c1", "Bad_Name"], "invalid container name")
+        try s.ok(["rename", "c1", "c2"])
+        try s.ok(["rename", "c2", "c1"])
+        try s.ok(["start", "c1"])
+        try s.fails(["rename", "c1", "c3"], "container c1 is running; stop it first")
+        try s.ok(["restart", "c1", "--force"])
+        #expect(try s.ok(["exec", "c1", "--", "hostname"]) == "c1\n")
+        try s.ok(["delete", "--force", "c1"])
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "")
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/c1"))
+        #expect(s.leftovers() == [])
+    }
+
+    @Test func hardeningSeenFromInside() throws {
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "h1"])
+        // CAP_SYS_MODULE 16, CAP_SYS_RAWIO 17, CAP_SYS_TIME 25, CAP_MAC_OVERRIDE 32, CAP_MAC_ADMIN 33.
+        for file in ["/proc/1/status", "/proc/self/status"] {
+            let line = try s.ok(["exec", "h1", "--", "grep", "CapBnd", file])
+            let mask = try #require(UInt64(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16))
+            for cap in [16, 17, 25, 32, 33] { #expect(mask & (1 << UInt64(cap)) == 0, "cap \(cap) in \(file): \(line)") }
+            #expect(mask & (1 << 21) != 0, "CAP_SYS_ADMIN must stay")
+        }
+        #expect(try exec(s, "h1", "cat /proc/keys /proc/timer_list /proc/kallsyms | wc -c").stdout == "0\n")
+        #expect(try exec(s, "h1", "ls -A /sys/firmware | wc -l").stdout == "0\n")
+        #expect(try exec(s, "h1", "echo 1 > /proc/sys/kernel/panic").status != 0)
+        #expect(try exec(s, "h1", "echo 1 > /proc/sysrq-trigger").status != 0)
+        #expect(try exec(s, "h1", "cat /proc/sys/net/ipv4/ip_forward > /proc/sys/net/ipv4/ip_forward").status == 0)
+        #expect(try exec(s, "h1", "touch /sys/x").status != 0)
+        let mounts = try s.ok(["exec", "h1", "--", "cat", "/proc/self/mountinfo"])
+        #expect(mounts.contains(" /proc/sys ro,") && mounts.contains(" /sys ro,"))
+        #expect(mounts.contains("/dev/pts") && mounts.contains("/dev/shm") && mounts.contains("/dev/mqueue"))
+        // Its own cgroup namespace: every hierarchy starts at the container's cgroup.
+        let cgroups = try s.ok(["exec", "h1", "--", "cat", "/proc/self/cgroup"]).split(separator: "\n")
+        #expect(cgroups.allSatisfy { $0.hasSuffix(":/") }, "\(cgroups)")
+        #expect(try exec(s, "h1", "test -c /dev/console && test -c /dev/null && test -L /dev/ptmx && test -L /dev/fd").status == 0)
+        #expect(try exec(s, "h1", "ip link show lo | grep -q UP || ifconfig lo | grep -q UP").status == 0)
+        // A clean environment for init.
+        let env = try s.ok(["exec", "h1", "--", "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"])
+        #expect(env.contains("container=sysbox\n") && env.contains("container_uuid="))
+        try s.ok(["delete", "--force", "h1"])
+        #expect(s.leftovers() == [])
+    }
+
+    @Test func limitsAppliedAndEnforced() throws {
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "l1", "-c", "limits.memory=64MiB", "-c", "limits.processes=20", "-c", "limits.cpu=1"])
+        let hash = cgroupHash(s.stateDir)
+        let memory = "/sys/fs/cgroup/memory/sysbox/\(hash)/l1/memory.limit_in_bytes"
+        #expect(try String(contentsOfFile: memory, encoding: .utf8) == "67108864\n")
+        #expect(try String(contentsOfFile: "/sys/fs/cgroup/pids/sysbox/\(hash)/l1/pids.max", encoding: .utf8) == "20\n")
+        #expect(try String(contentsOfFile: "/sys/fs/cgroup/cpu/sysbox/\(hash)/l1/cpu.cfs_quota_us", encoding: .utf8) == "100000\n")
+        // Visible inside through the container's own cgroup tree.
+        #expect(try s.ok(["exec", "l1", "--", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) == "67108864\n")
+        // A fork bomb is capped at 20 processes.
+        let bomb = try exec(s, "l1", "for i in $(seq 40); do sleep 2 & done")
+        #expect(bomb.stderr.contains("can't fork"), "\(bomb.stderr)")
+        let current = Int(try String(contentsOfFile: "/sys/fs/cgroup/pids/sysbox/\(hash)/l1/pids.current", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99
+        #expect(current <= 20)
+        usleep(2_500_000)
+        // Live update.
+        try s.ok(["config", "set", "l1", "limits.memory=128MiB"])
+        #expect(try String(contentsOfFile: memory, encoding: .utf8) == "134217728\n")
+        try s.ok(["delete", "--force", "l1"])
+        #expect(s.leftovers() == [])
+    }
+
+    @Test func rebootPoweroffEphemeralAndMonitorDeath() throws {
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "r1"])
+        let pid1 = try s.ok(["list", "--format", "json"])
+        try s.ok(["exec", "r1", "--", "reboot"])
+        // The monitor starts a new init after the reboot.
+        var rebooted = false
+        for _ in 0..<100 {
+            usleep(100_000)
+            let now = try s.ok(["list", "--format", "json"])
+            if now != pid1 && now.contains("\"Running\"") { rebooted = true; break }
+        }
+        #expect(rebooted)
+        try s.ok(["exec", "r1", "--", "poweroff"])
+        var stopped = false
+        for _ in 0..<100 {
+            usleep(100_000)
+            if try s.ok(["list", "--format", "csv,noheader"]) == "r1,STOPPED,,busybox,0\n" { stopped = true; break }
+        }
+        #expect(stopped)
+        #expect(try s.ok(["console", "r1", "--show-log"]).contains("Requesting system poweroff"))
+
+        // An ephemeral container is deleted when it stops.
+        try s.ok(["launch", "busybox", "e1", "--ephemeral"])
+        try s.ok(["stop", "e1", "--force"])
+        #expect(!(try s.ok(["list", "--format", "csv,noheader"]).contains("e1,")))
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/e1"))
+
+        // kill -9 of the monitor takes the container down with it; list tells the truth and start works.
+        try s.ok(["start", "r1"])
+        let monitor = try #require(Int32(try String(contentsOfFile: s.stateDir + "/containers/r1/monitor.pid", encoding: .utf8).split(separator: " ")[0]))
+        kill(monitor, SIGKILL)
+        var down = false
+        for _ in 0..<50 {
+            usleep(100_000)
+            if try s.ok(["list", "--format", "csv,noheader"]) == "r1,STOPPED,,busybox,0\n" { down = true; break }
+        }
+        #expect(down)
+        try s.ok(["start", "r1"])
+        #expect(try s.ok(["exec", "r1", "--", "hostname"]) == "r1\n")
+        try s.ok(["delete", "--force", "r1"])
+        #expect(s.leftovers() == [])
+    }
+
+    @Test func interactiveExecGetsAPtyFromTheContainer() throws {
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "t1"])
+        let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec t1 -- sh -c 'tty; test -e $(tty) && echo exists; exit 3'", "/dev/null"],
+                               env: ["SYSBOX_DIR": s.stateDir])
+        #expect(r.stdout.contains("/dev/pts/0"), "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("exists"))
+        #expect(r.status == 3)
+        let plain = try s.ok(["exec", "t1", "--", "sh", "-c", "tty || true"])
+        #expect(plain == "not a tty\n")
+        try s.ok(["delete", "--force", "t1"])
+    }
+
+    @Test func diskDevicesAndFailedStarts() throws {
+        let s = try Sandbox()
+        let shared = s.root + "/shared"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try "from the host\n".write(toFile: shared + "/hello", atomically: true, encoding: .utf8)
+        try s.ok(["create", "busybox", "d1"])
+        try s.ok(["config", "device", "add", "d1", "data", "disk", "source=\(shared)", "path=/mnt/data", "readonly=true"])
+        try s.ok(["start", "d1"])
+        #expect(try s.ok(["exec", "d1", "--", "cat", "/mnt/data/hello"]) == "from the host\n")
+        #expect(try exec(s, "d1", "touch /mnt/data/x").status != 0)
+        try s.ok(["stop", "d1", "--force"])
+        // A missing source: a clear error naming the device, the container stays stopped, nothing left.
+        try s.ok(["config", "device", "set", "d1", "data", "source=\(s.root)/missing"])
+        try s.fails(["start", "d1"], "cannot start d1: device data: source \(s.root)/missing does not exist")
+        #expect(try s.ok(["info", "d1"]).contains("Last start failed: device data: source"))
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "d1,STOPPED,,busybox,0\n")
+        #expect(s.leftovers() == [])
+        // A symlink in the rootfs cannot lead a mount out of it.
+        try s.ok(["config", "device", "set", "d1", "data", "source=\(shared)", "path=/escape/data"])
+        try FileManager.default.createSymbolicLink(atPath: s.stateDir + "/containers/d1/upper/escape", withDestinationPath: s.root)
+        try s.fails(["start", "d1"], "mounting a disk device failed: ELOOP")
+        #expect(!FileManager.default.fileExists(atPath: s.root + "/data"))
+        #expect(s.leftovers() == [])
+        try s.ok(["delete", "d1"])
+
+        // A root filesystem without its init: a clear error, stopped, nothing left.
+        try s.ok(["create", "busybox", "noinit"])
+        try FileManager.default.createDirectory(atPath: s.stateDir + "/containers/noinit/upper/sbin", withIntermediateDirectories: true)
+        // An overlay whiteout (a 0:0 character device) hides /sbin/init of the image.
+        #expect(mknod(s.stateDir + "/containers/noinit/upper/sbin/init", S_IFCHR | 0o000, 0) == 0)
+        try s.fails(["start", "noinit"], "cannot start noinit: cannot execute init /sbin/init in the container's root filesystem: ENOENT")
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "noinit,STOPPED,,busybox,0\n")
+        #expect(s.leftovers() == [])
+    }
+
+    /// Files written in a container survive a restart, with both storage drivers; the image is shared.
+    @Test(arguments: ["overlay", "dir"])
+    func storageDrivers(_ driver: String) throws {
+        let s = try Sandbox()
+        let env = ["SYSBOX_STORAGE_DRIVER": driver]
+        try s.ok(["launch", "busybox", "s1"], env: env)
+        try s.ok(["exec", "s1", "--", "sh", "-c", "echo kept > /root/file"], env: env)
+        try s.ok(["restart", "s1", "--force"], env: env)
+        #expect(try s.ok(["exec", "s1", "--", "cat", "/root/file"], env: env) == "kept\n")
+        let settings = try runProcess("/usr/bin/sqlite3", [s.dbPath, "SELECT value FROM settings WHERE key = 'storage.driver'"])
+        #expect(settings.stdout == driver + "\n")
+        let upper = s.stateDir + "/containers/s1/" + (driver == "overlay" ? "upper" : "rootfs") + "/root/file"
+        #expect(FileManager.default.fileExists(atPath: upper))
+        try s.fails(["image", "delete", "busybox"], "image busybox is used by 1 container: s1")
+        try s.ok(["delete", "--force", "s1"], env: env)
+        try s.ok(["image", "delete", "busybox"])
+        #expect(try s.ok(["image", "list", "--format", "csv,noheader"]) == "")
+        #expect(s.leftovers() == [])
+    }
+
+    @Test func unknownImageAndBadInputLeaveNothing() throws {
+        let s = try Sandbox()
+        try s.fails(["launch", "nosuchimage", "x1"], "image nosuchimage not found; templates: busybox")
+        try s.fails(["launch", "busybx", "x1"], "did you mean busybox?")
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "")
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/x1"))
+        try s.fails(["exec", "nosuch", "--", "true"], "container nosuch not found")
+        try s.fails(["start", "nosuch"], "container nosuch not found")
+        try s.fails(["console", "nosuch"], "container nosuch not found")
+    }
+
+    @Test func tenConcurrentLaunches() throws {
+        let s = try Sandbox()
+        try s.ok(["image", "build", "busybox"])
+        let launches = try (0..<10).map { try s.start(["launch", "busybox", "p\($0)"]) }
+        let results = try launches.map { try $0.wait() }
+        #expect(results.map(\.status) == Array(repeating: 0, count: 10), "\(results.map(\.stderr))")
+        let running = try s.ok(["list", "status=running", "--format", "csv,noheader"]).split(separator: "\n")
+        #expect(running.count == 10)
+        try s.ok(["delete", "--force"] + (0..<10).map { "p\($0)" })
+        #expect(s.leftovers() == [])
+    }
+}
