@@ -39,7 +39,7 @@ public struct CronSchedule: Equatable, Sendable {
         let items = text.components(separatedBy: ", ")
         for item in items {
             guard !item.isEmpty, let first = item.first, let last = item.last, !first.isWhitespace, !last.isWhitespace else {
-                throw ValueError("an empty entry or extra spaces between entries; \(expected)")
+                throw ValueError("an empty entry or extra spaces between entries; separate entries with exactly ', ' (a comma and one space)")
             }
             if item == "@startup" {
                 schedule.atStartup = true

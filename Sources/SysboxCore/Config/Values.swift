@@ -143,7 +143,7 @@ public enum Values {
             let digits = token.dropLast()
             guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
             guard let n = Int(digits), n <= limit else {
-                throw ValueError("\(token) is out of range; at most \(limit)\(unit) (1000 years)")
+                throw ValueError("\(token) is out of range; at most \(limit)\(unit)\(unit == "y" ? "" : " (1000 years)")")
             }
             parts.append((n, unit))
         }
