@@ -1,5 +1,6 @@
 # Sourced by scripts/sysbox and scripts/test: finds Swift and installs the Debian packages sysbox needs.
-# Runs as root on Debian 12 (apt-get); installs only what is missing.
+# Runs as root on Debian 12 (apt-get); installs only what is missing. Progress goes to stderr, so that
+# stdout stays the output of the command that sourced this (`scripts/sysbox list --format json > f`).
 
 # Debian packages the build and the tests need.
 #   libsqlite3-dev  GRDB links the system SQLite
@@ -21,9 +22,9 @@ sysbox_install_packages() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "Installing Debian packages: ${missing[*]}"
+        echo "Installing Debian packages: ${missing[*]}" >&2
         if [ "$(id -u)" -ne 0 ]; then echo "error: run as root to install ${missing[*]}" >&2; exit 1; fi
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     fi
 }

@@ -25,6 +25,23 @@ public enum ConfigOwner: Sendable, CustomStringConvertible {
         case let .profile(name): try Names.validate(name, as: .profile)
         }
     }
+
+    /// The CLI verb group that edits this owner: `sysbox config` or `sysbox profile`.
+    var command: String {
+        switch self {
+        case .container: return "sysbox config"
+        case .profile: return "sysbox profile"
+        }
+    }
+}
+
+/// Refuses a name given twice in one command (`unset web1 user.x user.x`), before anything is looked
+/// up, so the message says what is wrong rather than what the second copy ran into.
+func refuseDuplicates(_ names: [String], what: String) throws {
+    var seen = Set<String>()
+    for name in names where !seen.insert(name).inserted {
+        throw SysboxError.invalid("\(what) \(Names.display(name)) is given twice; list each \(what) once")
+    }
 }
 
 /// What an edit sees besides the layer it changes.
@@ -111,6 +128,7 @@ extension Manager {
     public func setConfig(_ owner: ConfigOwner, _ pairs: [(String, String)]) throws {
         guard !pairs.isEmpty else { throw SysboxError.invalid("nothing to set: give KEY=VALUE") }
         for (key, value) in pairs { try InstanceConfig.validate(key, value, writer: .user) }
+        try refuseDuplicates(pairs.map(\.0), what: "key")
         try edit(owner) { layer, _ in
             for (key, value) in pairs { layer.config[key] = value }
         }
@@ -120,6 +138,7 @@ extension Manager {
     public func unsetConfig(_ owner: ConfigOwner, _ keys: [String]) throws {
         guard !keys.isEmpty else { throw SysboxError.invalid("nothing to unset: give a KEY") }
         for key in keys { try InstanceConfig.validateUnset(key, writer: .user) }
+        try refuseDuplicates(keys, what: "key")
         try edit(owner) { layer, _ in
             for key in keys {
                 guard layer.config.removeValue(forKey: key) != nil else {
@@ -134,7 +153,7 @@ extension Manager {
         try Devices.validate(name: name, config)
         try edit(owner) { layer, context in
             if layer.devices[name] != nil {
-                throw SysboxError(.alreadyExists, "device \(name) already exists on \(owner); change it with device set, or remove it first")
+                throw SysboxError(.alreadyExists, "device \(name) already exists on \(owner); change it with: \(owner.command) device set \(owner.name) \(name) KEY=VALUE, or remove it first: \(owner.command) device remove \(owner.name) \(name)")
             }
             layer.devices[name] = config
         }
@@ -145,6 +164,7 @@ extension Manager {
     public func removeDevices(_ owner: ConfigOwner, names: [String]) throws {
         guard !names.isEmpty else { throw SysboxError.invalid("nothing to remove: give a device name") }
         for name in names { try Names.validate(name, as: .device) }
+        try refuseDuplicates(names, what: "device")
         try edit(owner) { layer, context in
             for name in names where layer.devices.removeValue(forKey: name) == nil {
                 throw deviceNotFound(name, owner, context)
@@ -156,6 +176,7 @@ extension Manager {
     public func setDevice(_ owner: ConfigOwner, name: String, _ pairs: [(String, String)]) throws {
         guard !pairs.isEmpty else { throw SysboxError.invalid("nothing to set: give KEY=VALUE") }
         try Names.validate(name, as: .device)
+        try refuseDuplicates(pairs.map(\.0), what: "key")
         try edit(owner) { layer, context in
             guard var device = layer.devices[name] else { throw deviceNotFound(name, owner, context) }
             for (key, value) in pairs {
@@ -173,6 +194,7 @@ extension Manager {
     public func unsetDevice(_ owner: ConfigOwner, name: String, keys: [String]) throws {
         guard !keys.isEmpty else { throw SysboxError.invalid("nothing to unset: give a KEY") }
         try Names.validate(name, as: .device)
+        try refuseDuplicates(keys, what: "key")
         try edit(owner) { layer, context in
             guard var device = layer.devices[name] else { throw deviceNotFound(name, owner, context) }
             for key in keys {
@@ -190,12 +212,14 @@ extension Manager {
     /// `pairs` applied), so it can be changed for this container only.
     public func overrideDevice(container: String, name: String, _ pairs: [(String, String)]) throws {
         try Names.validate(name, as: .device)
+        try refuseDuplicates(pairs.map(\.0), what: "key")
         try edit(.container(container)) { layer, context in
             if layer.devices[name] != nil {
                 throw SysboxError(.alreadyExists, "device \(name) is already the container's own; change it with: sysbox config device set \(container) \(name) KEY=VALUE")
             }
             guard var device = context.inherited.devices[name] else {
-                throw SysboxError.notFound("container \(container) inherits no device \(name) from its profiles")
+                let inherited = context.inherited.devices.keys.sorted()
+                throw SysboxError.notFound("container \(container) inherits no device \(name) from its profiles (it inherits: \(inherited.isEmpty ? "none" : inherited.joined(separator: ", ")))")
             }
             for (key, value) in pairs {
                 guard key != "type" else { throw SysboxError.invalid("the type of device \(name) cannot be changed") }
@@ -210,6 +234,6 @@ extension Manager {
         if case let .container(c) = owner, let profile = context.inheritedDevices[name] {
             return SysboxError.invalid("device \(name) of container \(c) comes from profile \(profile); to change it here use: sysbox config device override \(c) \(name) KEY=VALUE; to drop it here: sysbox config device add \(c) \(name) none")
         }
-        return SysboxError.notFound("device \(name) not found on \(owner)")
+        return SysboxError.notFound("device \(name) not found on \(owner); \(owner.command) device list \(owner.name) shows its devices")
     }
 }

@@ -69,21 +69,50 @@ public enum Names {
         return nil
     }
 
-    /// A name quoted for an error message, with control characters made visible.
-    static func quote(_ s: String) -> String {
-        "\"" + s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? String(format0x($0.value)) : String($0) }.joined() + "\""
+    /// A name or value quoted for an error message, with control characters made visible (`\x1b`), so
+    /// that a message is always one line and never drives the terminal.
+    public static func quote(_ s: String) -> String {
+        "\"" + TerminalText.escaped(s, keepNewlines: false) + "\""
+    }
+
+    /// `s` as it is when it has no spaces or control characters, else quoted with them made visible:
+    /// for names and keys in messages that may not have been validated yet.
+    public static func display(_ s: String) -> String {
+        s.isEmpty || s.unicodeScalars.contains(where: { isControl($0) || $0.properties.isWhitespace }) ? quote(s) : s
+    }
+
+    /// Whether `scalar` is a control character (C0, DEL, C1) or a line/paragraph separator: none of
+    /// these belong in a name, a key, a path or a one-line description.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// The first control character (or line break) of `s` as "\x0a at position 4", or nil.
+    public static func controlCharacter(in s: String) -> String? {
+        for (offset, scalar) in s.unicodeScalars.enumerated() where isControl(scalar) {
+            return "\(TerminalText.escaped(String(scalar), keepNewlines: false)) at position \(offset + 1)"
+        }
+        return nil
+    }
+
+    /// Checks a description (of a container, a profile or a snapshot): one line of text, no control
+    /// characters, no line breaks.
+    /// - Parameter owner: what it describes, for the message (`profile web`).
+    /// - Throws: `SysboxError(.invalidArgument)` naming the owner, the character and the fix.
+    public static func validateDescription(_ description: String, of owner: String) throws {
+        if let found = controlCharacter(in: description) {
+            throw SysboxError.invalid("invalid description for \(owner): it contains the control character \(found); a description is one line of plain text without tabs or line breaks")
+        }
     }
 
     private static func describe(_ ch: Character) -> String {
         if ch == " " { return "' ' (space)" }
-        if let scalar = ch.unicodeScalars.first, scalar.value < 0x20 || scalar.value == 0x7f {
-            return format0x(scalar.value) + " (control character)"
+        if let scalar = ch.unicodeScalars.first, isControl(scalar) {
+            return TerminalText.escaped(String(scalar), keepNewlines: false) + " (control character)"
         }
         return "'\(ch)'"
-    }
-
-    private static func format0x(_ v: UInt32) -> String {
-        let hex = String(v, radix: 16)
-        return "\\x" + (hex.count == 1 ? "0" + hex : hex)
     }
 }

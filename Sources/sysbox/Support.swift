@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SysboxCore
 
 #if canImport(Glibc)
@@ -11,6 +12,7 @@ enum CLI {
     /// The manager of `$SYSBOX_DIR` (busy timeout `$SYSBOX_DB_TIMEOUT` seconds, default 10).
     static func manager() throws -> Manager {
         let env = ProcessInfo.processInfo.environment
+        try checkLogLevel(env)
         let dir = try Paths.stateDirectory(environment: env)
         var timeout = 10.0
         if let text = env["SYSBOX_DB_TIMEOUT"] {
@@ -22,11 +24,22 @@ enum CLI {
         return try Manager(stateDirectory: dir, dataDirectory: Paths.dataDirectory(environment: env), busyTimeout: timeout)
     }
 
+    /// Refuses a `SYSBOX_LOG` that names no log level (an empty one means the default, warnings).
+    static func checkLogLevel(_ env: [String: String]) throws {
+        guard let text = env["SYSBOX_LOG"], !text.isEmpty, Logger.Level(rawValue: text) == nil else { return }
+        let levels = Logger.Level.allCases.map(\.rawValue)
+        throw SysboxError(.invalidArgument, "SYSBOX_LOG is \(Names.quote(text)), not a log level\(levelHint(text, levels)); use one of \(levels.joined(separator: ", ")), or unset it")
+    }
+
+    private static func levelHint(_ text: String, _ levels: [String]) -> String {
+        Suggest.closest(to: text, in: levels).map { " (did you mean \($0)?)" } ?? ""
+    }
+
     /// `KEY=VALUE` arguments as pairs, in order.
     static func pairs(_ args: [String]) throws -> [(String, String)] {
         try args.map { arg in
             guard let eq = arg.firstIndex(of: "="), eq != arg.startIndex else {
-                throw SysboxError(.invalidArgument, "expected KEY=VALUE, got \"\(arg)\"")
+                throw SysboxError(.invalidArgument, "expected KEY=VALUE, got \(Names.quote(arg))")
             }
             return (String(arg[..<eq]), String(arg[arg.index(after: eq)...]))
         }
@@ -49,10 +62,21 @@ enum CLI {
         return text
     }
 
-    /// Reads a file given on the command line.
-    static func readFile(_ path: String) throws -> String {
+    /// Reads a file given on the command line; a missing file, a directory, an unreadable file and an
+    /// empty file each get their own message.
+    static func readFile(_ path: String, option: String = "--file") throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SysboxError(.io, "cannot read \(path): no such file; check the path given to \(option)")
+        }
+        if isDirectory.boolValue {
+            throw SysboxError(.io, "cannot read \(path): it is a directory; give \(option) a YAML file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SysboxError(.io, "cannot read \(path): no such file or not readable")
+            throw SysboxError(.io, "cannot read \(path): permission denied or not a regular file")
+        }
+        guard !data.isEmpty else {
+            throw SysboxError(.invalidArgument, "\(path) is empty; put a profile in it, or leave out \(option) to create an empty profile")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SysboxError(.invalidArgument, "\(path):1: file is not UTF-8 text")
@@ -68,34 +92,48 @@ enum CLI {
         return isatty(1) == 1 ? 80 : nil
     }
 
-    /// Writes to standard output without a trailing newline added.
+    /// Writes text for people to standard output (no newline added): control characters other than
+    /// line breaks are shown as escapes (`\x1b`), so stored text cannot drive the terminal.
     static func out(_ text: String) {
+        outRaw(TerminalText.escaped(text, keepNewlines: true))
+    }
+
+    /// Writes data for programs (a value from `get`, CSV) to standard output exactly as it is.
+    static func outRaw(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     /// Opens `$VISUAL`/`$EDITOR` (else `editor`, else `vi`) on `text`, returns the edited text. `check`
     /// validates it; on failure the error is shown and the editor re-opened until it passes or the
-    /// user gives up (Ctrl+C, or an empty answer of "n").
+    /// user gives up (Ctrl+C, or an answer of "n"). Saving an empty file aborts the edit.
+    ///
+    /// The file lives in a private directory made with `mkdtemp` (mode 0700, the file 0600, created
+    /// with `O_EXCL`), removed on return, on an error, and on SIGTERM, SIGHUP and SIGINT (Ctrl+C while
+    /// the editor runs is left to the editor; sysbox stops when the editor exits).
     static func edit(_ text: String, check: (String) throws -> Void) throws -> String {
         let env = ProcessInfo.processInfo.environment
         let editor = env["VISUAL"].flatMap { $0.isEmpty ? nil : $0 } ?? env["EDITOR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/editor") ? "/usr/bin/editor" : "vi")
-        let path = NSTemporaryDirectory() + "sysbox-edit-\(getpid()).yaml"
-        defer { unlink(path) }
+        let file = try EditorFile()
+        defer { file.remove() }
         var current = text
         while true {
-            guard FileManager.default.createFile(atPath: path, contents: Data(current.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw SysboxError(.io, "cannot write \(path)")
-            }
+            try file.write(current)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
+            process.arguments = ["-c", "\(editor) \"$1\"", "sh", file.path]
+            EditorFile.editorRunning = 1
             try process.run()
             process.waitUntilExit()
+            EditorFile.editorRunning = 0
+            if EditorFile.interrupted != 0 { file.removeAndReraise(SIGINT) }
             guard process.terminationStatus == 0 else {
                 throw SysboxError(.io, "editor \(editor) exited with status \(process.terminationStatus); nothing changed")
             }
-            current = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            current = (try? String(contentsOfFile: file.path, encoding: .utf8)) ?? ""
+            if ProfileYAML.isEmptyDocument(current) {
+                throw SysboxError(.invalidArgument, "the edited file is empty; nothing changed")
+            }
             do {
                 try check(current)
                 return current
@@ -105,5 +143,88 @@ enum CLI {
                 if answer.lowercased().hasPrefix("n") { throw SysboxError(.invalidArgument, "edit aborted; nothing changed") }
             }
         }
+    }
+}
+
+/// The temporary file `profile edit` hands to the editor: `edit.yaml` in a fresh private directory
+/// (`mkdtemp`, 0700) under `$TMPDIR`, so no other user can read, replace or pre-create it. While it
+/// exists, SIGTERM, SIGHUP and SIGINT remove it before sysbox stops.
+final class EditorFile {
+    let directory: String
+    let path: String
+    private var previous: [Int32: sighandler_t?] = [:]
+
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    // Read by the signal handler: plain C strings and flags, set before the handler is installed.
+    nonisolated(unsafe) static var cleanupFile: UnsafeMutablePointer<CChar>?
+    nonisolated(unsafe) static var cleanupDirectory: UnsafeMutablePointer<CChar>?
+    nonisolated(unsafe) static var editorRunning: Int32 = 0
+    nonisolated(unsafe) static var interrupted: Int32 = 0
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("sysbox-edit-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw SysboxError(.io, "cannot create a private temporary directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno))); set TMPDIR to a writable directory")
+        }
+        directory = String(cString: made)
+        path = directory + "/edit.yaml"
+        Self.cleanupFile = strdup(path)
+        Self.cleanupDirectory = strdup(directory)
+        Self.interrupted = 0
+        Self.editorRunning = 0
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            if signal == SIGINT && EditorFile.editorRunning != 0 {
+                EditorFile.interrupted = 1  // the editor gets Ctrl+C too; stop once it exits
+                return
+            }
+            if let file = EditorFile.cleanupFile { unlink(file) }
+            if let dir = EditorFile.cleanupDirectory { rmdir(dir) }
+            Glibc.signal(signal, SIG_DFL)
+            raise(signal)
+        }
+        for sig in Self.signals { previous[sig] = signal(sig, handler) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            remove()
+            throw SysboxError(.io, "cannot create \(path): \(reason)")
+        }
+        close(fd)
+    }
+
+    /// Replaces the file's contents (the editor may have replaced the file itself: it is recreated).
+    func write(_ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw SysboxError(.io, "cannot write \(path): \(String(cString: strerror(errno)))") }
+            written += n
+        }
+    }
+
+    /// Removes the file and its directory (with anything the editor left there) and restores the
+    /// previous signal handlers.
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+        for (sig, handler) in previous { signal(sig, handler) }
+        previous = [:]
+        let file = Self.cleanupFile, dir = Self.cleanupDirectory
+        Self.cleanupFile = nil
+        Self.cleanupDirectory = nil
+        free(file)
+        free(dir)
+    }
+
+    /// After Ctrl+C while the editor ran: clean up, then stop as the signal would have.
+    func removeAndReraise(_ sig: Int32) -> Never {
+        remove()
+        signal(sig, SIG_DFL)
+        raise(sig)
+        exit(130)
     }
 }

@@ -8,12 +8,11 @@ struct Sysbox: ParsableCommand {
         commandName: "sysbox",
         abstract: "Manage system containers: full Linux systems with their own init, in the style of LXD and Incus.",
         discussion: """
-            State lives in $SYSBOX_DIR (default /var/lib/sysbox): the SQLite database sysbox.db and, later,
-            the containers' files. Set SYSBOX_LOG=debug for debug logging on stderr.
+            State lives in $SYSBOX_DIR (default /var/lib/sysbox): the SQLite database sysbox.db and, later, the containers' files. SYSBOX_LOG=debug (or trace, info, notice, warning, error, critical) sets the level of logging on stderr.
 
             Examples:
-              sysbox launch debian web1            Create and start a Debian container
-              sysbox list --format json            List containers as JSON
+              sysbox create busybox web1      # record a container (launch also starts it)
+              sysbox list --format json       # list containers as JSON
               sysbox config set web1 limits.memory=1GiB
               sysbox profile show default
             """,

@@ -62,7 +62,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         ("devices:\n  eth0:\n    type: nick\n    network: n\n", "bad.yaml:3: device eth0 has unknown type \"nick\"; did you mean nic?"),
         ("devices:\n  eth0:\n    network: n\n", "bad.yaml:2: device eth0 has no type"),
         ("devices:\n  eth0:\n    type: nic\n    network: n\n    hwadr: 00:16:3e:00:00:01\n", "bad.yaml:5: device eth0 (nic) has unknown key hwadr; did you mean hwaddr?"),
-        ("devices:\n  root:\n    type: disk\n    path: /\n  r2:\n    type: disk\n    path: /\n", "bad.yaml:1: devices r2 and root are both root disks"),
+        ("devices:\n  root:\n    type: disk\n    path: /\n  r2:\n    type: disk\n    path: /\n", "bad.yaml:5: devices r2 and root are both root disks"),
         ("devices:\n  eth0: nic\n", "bad.yaml:2: device eth0 must be a mapping"),
         ("devices:\n  bad/name:\n    type: none\n", "bad.yaml:2: invalid device name"),
         ("- a\n- b\n", "bad.yaml:1: a profile is a mapping"),

@@ -52,7 +52,7 @@ public enum InstanceConfig {
         ConfigKey("security.privileged", .bool, default: "false", live: false, "run without a user namespace (container root is host root)") { v throws(ValueError) in _ = try Values.bool(v) },
         ConfigKey("snapshots.expiry", .duration, live: false, "lifetime of new snapshots, e.g. 2d or 1w 3d (M H d w m y)") { v throws(ValueError) in _ = try Values.expiry(v) },
         ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d is the next free number") { v throws(ValueError) in try Values.snapshotPattern(v) },
-        ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup") { v throws(ValueError) in _ = try CronSchedule.parse(v) },
+        ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup; several separated by ', '") { v throws(ValueError) in _ = try CronSchedule.parse(v) },
     ]
 
     /// Key families.
@@ -69,6 +69,21 @@ public enum InstanceConfig {
             suffix.isEmpty ? "the key needs a name after 'volatile.'" : nil
         },
     ]
+
+    /// Families whose values are free text: they may start or end with spaces.
+    static let freeTextPrefixes = ["user.", "environment."]
+
+    /// Checks the form of a key name whatever it names: no whitespace, control characters or line
+    /// breaks (they would never match a key, and would garble messages and listings).
+    /// - Throws: `SysboxError(.invalidArgument)` quoting the key with the character made visible.
+    public static func validateKeyName(_ name: String) throws {
+        if name.isEmpty { throw SysboxError.invalid("a config key cannot be empty; give a key like limits.memory or user.NAME") }
+        for (offset, scalar) in name.unicodeScalars.enumerated()
+            where Names.isControl(scalar) || scalar.properties.isWhitespace {
+            let what = Names.isControl(scalar) ? "control character \(Names.quote(String(scalar)))" : "space"
+            throw SysboxError.invalid("invalid config key \(Names.quote(name)): it has a \(what) at position \(offset + 1); keys have no spaces or control characters (e.g. limits.memory, user.role)")
+        }
+    }
 
     private static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
 
@@ -90,7 +105,14 @@ public enum InstanceConfig {
     /// Checks that `name` is a key `writer` may set, to `value`.
     /// - Throws: `SysboxError(.invalidArgument)`: unknown key (with a suggestion), read-only key, bad value.
     public static func validate(_ name: String, _ value: String, writer: ConfigWriter = .user) throws {
+        try validateKeyName(name)
+        func refuseSurroundingSpaces() throws {
+            if let first = value.first, let last = value.last, first.isWhitespace || last.isWhitespace {
+                throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): remove the spaces around it")
+            }
+        }
         if let key = byName[name] {
+            try refuseSurroundingSpaces()
             do {
                 try key.check(value)
             } catch {
@@ -105,6 +127,7 @@ public enum InstanceConfig {
             if family.readOnly && writer == .user {
                 throw SysboxError.invalid("\(name) is read-only: \(family.prefix)* keys are set by sysbox itself")
             }
+            if !freeTextPrefixes.contains(family.prefix) { try refuseSurroundingSpaces() }
             if value.contains("\0") { throw SysboxError.invalid("invalid value for \(name): it contains a NUL byte") }
             if family.prefix == "environment.", value.contains(where: \.isNewline) {
                 throw SysboxError.invalid("invalid value for \(name): an environment variable cannot contain a line break")
@@ -116,7 +139,11 @@ public enum InstanceConfig {
 
     /// Checks that `name` may be unset by `writer` (known key, not read-only for users).
     public static func validateUnset(_ name: String, writer: ConfigWriter = .user) throws {
+        try validateKeyName(name)
         if byName[name] != nil { return }
+        if let family = prefix(of: name), let problem = family.checkSuffix(String(name.dropFirst(family.prefix.count))) {
+            throw SysboxError.invalid("invalid key \(name): \(problem)")
+        }
         if let family = prefix(of: name) {
             if family.readOnly && writer == .user {
                 throw SysboxError.invalid("\(name) is read-only: \(family.prefix)* keys are set by sysbox itself")
@@ -126,16 +153,66 @@ public enum InstanceConfig {
         throw SysboxError.invalid("unknown config key \(name)\(suggestion(for: name))")
     }
 
-    /// "; did you mean X?" for an unknown key, or "".
+    /// Checks a `KEY=VALUE` filter of `list`: a known key, and a value of the key's type (an empty value
+    /// matches containers where the key is unset and has no default).
+    /// - Throws: `SysboxError(.invalidArgument)` naming the filter and the fix.
+    public static func validateFilter(_ name: String, _ value: String) throws {
+        try validateKeyName(name)
+        guard isKnown(name) else {
+            throw SysboxError.invalid("unknown filter key \(name)\(suggestion(for: name, then: "use status, image, profile, name or a config key"))")
+        }
+        guard !value.isEmpty, let key = byName[name] else { return }
+        do {
+            try key.check(value)
+        } catch {
+            throw SysboxError.invalid("invalid filter value \(Names.quote(value)) for \(name): \(error.message)")
+        }
+    }
+
+    /// Whether a container whose (expanded) value of `name` is `actual` (nil: unset) matches the filter
+    /// value `wanted`. Values are compared by type: booleans as booleans (`false` matches `0`, `no`,
+    /// `Off` and an unset key whose default is false), integers as numbers, sizes as byte counts, CPU
+    /// limits as counts or sets; everything else as text. An empty `wanted` matches an unset key
+    /// without a default.
+    public static func filterMatches(_ name: String, wanted: String, actual: String?) -> Bool {
+        guard let actual = actual ?? defaultValue(name) else { return wanted.isEmpty }
+        guard let key = byName[name] else { return actual == wanted }
+        switch key.type {
+        case .bool:
+            if let a = try? Values.bool(actual), let b = try? Values.bool(wanted) { return a == b }
+        case .integer:
+            if let a = try? Values.integer(actual), let b = try? Values.integer(wanted) { return a == b }
+        case .memory:
+            if let a = try? Values.memory(actual), let b = try? Values.memory(wanted) { return a == b }
+        case .cpu:
+            if let a = try? Values.cpu(actual), let b = try? Values.cpu(wanted) { return a == b }
+        case .string, .cron, .duration, .pattern:
+            break
+        }
+        return actual == wanted
+    }
+
+    /// "; did you mean X?" for an unknown key, or "". Only for the end of a message.
     public static func suggestion(for name: String) -> String {
-        if let fixed = Suggest.closest(to: name, in: keys.map(\.name)) { return "; did you mean \(fixed)?" }
+        closestKey(to: name).map { "; did you mean \($0)?" } ?? ""
+    }
+
+    /// "; did you mean X? Then…" for an unknown key, or "; then…": one clean sentence each.
+    public static func suggestion(for name: String, then rest: String) -> String {
+        guard let fix = closestKey(to: name) else { return "; " + rest }
+        return "; did you mean \(fix)? " + rest.prefix(1).uppercased() + rest.dropFirst()
+    }
+
+    /// The known key (or family member) `name` most likely misspells.
+    static func closestKey(to name: String) -> String? {
+        if let fixed = Suggest.closest(to: name, in: keys.map(\.name)) { return fixed }
         // A misspelt family: "enviroment.FOO" → "environment.FOO".
         if let dot = name.firstIndex(of: ".") {
             let head = String(name[...dot])
             if let family = Suggest.closest(to: head, in: prefixes.map(\.prefix)) {
-                return "; did you mean \(family)\(name[name.index(after: dot)...])?"
+                return "\(family)\(name[name.index(after: dot)...])"
             }
         }
-        return ""
+        return nil
     }
 }

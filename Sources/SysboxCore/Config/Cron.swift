@@ -26,17 +26,27 @@ public struct CronSchedule: Equatable, Sendable {
     static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
-    /// Parses a schedule; throws `ValueError` naming the bad field.
+    /// Parses a schedule; throws `ValueError` naming the bad entry or field. Entries are separated by
+    /// `, ` (a comma and a space, as in Incus), so a comma without a space stays inside a field:
+    /// `0,30 * * * *` is one entry, `@daily, @hourly` two.
     public static func parse(_ text: String) throws(ValueError) -> CronSchedule {
         var schedule = CronSchedule(entries: [], atStartup: false)
-        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
-            throw ValueError("expected a cron expression like '0 3 * * *' or @hourly, @daily, @weekly, @monthly, @yearly, @startup")
+        let expected = "expected a cron expression like '0 3 * * *' or @hourly, @daily, @weekly, @monthly, @yearly, @startup; separate several with ', '"
+        guard !text.isEmpty else { throw ValueError(expected) }
+        if let first = text.first, let last = text.last, first.isWhitespace || last.isWhitespace {
+            throw ValueError("remove the spaces around the schedule")
         }
+        let items = text.components(separatedBy: ", ")
         for item in items {
+            guard !item.isEmpty, let first = item.first, let last = item.last, !first.isWhitespace, !last.isWhitespace else {
+                throw ValueError("an empty entry or extra spaces between entries; separate entries with exactly ', ' (a comma and one space)")
+            }
             if item == "@startup" {
                 schedule.atStartup = true
                 continue
+            }
+            if item.hasPrefix("@"), item.contains(",") {
+                throw ValueError("'\(item)' is not one entry; separate entries with ', ' (a comma and a space)")
             }
             var expression = item
             if item.hasPrefix("@") {
@@ -51,6 +61,9 @@ public struct CronSchedule: Equatable, Sendable {
     }
 
     private static func entry(_ expression: String) throws(ValueError) -> Entry {
+        if expression.contains("@") {
+            throw ValueError("'\(expression)' is not one entry; separate entries with ', ' (a comma and a space)")
+        }
         let fields = expression.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard fields.count == 5 else {
             throw ValueError("'\(expression)' has \(fields.count) fields; cron needs 5: minute hour day-of-month month day-of-week")

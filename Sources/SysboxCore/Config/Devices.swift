@@ -46,18 +46,21 @@ public enum Devices {
             throw SysboxError.invalid("device \(name) has no type; set type to one of: \(all.joined(separator: ", "))")
         }
         guard let type = DeviceType(rawValue: typeName) else {
-            throw SysboxError.invalid("device \(name) has unknown type \(Names.quote(typeName))\(Suggest.hint(typeName, all)); types: \(all.joined(separator: ", "))")
+            throw SysboxError.invalid("device \(name) has unknown type \(Names.quote(typeName))\(Suggest.hint(typeName, all, then: "types: \(all.joined(separator: ", "))"))")
         }
         return type
     }
 
-    /// Checks one key of a device of type `type`.
+    /// Checks one key of a device of type `type`: a known key, and a valid value without spaces around it.
     public static func validateKey(device name: String, type: DeviceType, key: String, value: String) throws {
         let checks = type.keys
         guard let check = checks[key] else {
             let known = checks.keys.sorted()
             let list = known.isEmpty ? "it takes no keys" : "known keys: \(known.joined(separator: ", "))"
-            throw SysboxError.invalid("device \(name) (\(type.rawValue)) has unknown key \(key)\(Suggest.hint(key, known)); \(list)")
+            throw SysboxError.invalid("device \(name) (\(type.rawValue)) has unknown key \(Names.display(key))\(Suggest.hint(key, known, then: list))")
+        }
+        if let first = value.first, let last = value.last, first.isWhitespace || last.isWhitespace {
+            throw SysboxError.invalid("device \(name) (\(type.rawValue)): invalid value \(Names.quote(value)) for \(key): remove the spaces around it")
         }
         do {
             try check(value)
@@ -125,7 +128,7 @@ public enum Devices {
             throw SysboxError.invalid("devices \(roots.joined(separator: " and ")) are both root disks (path /); keep one")
         }
         if requireRoot && roots.isEmpty {
-            throw SysboxError.invalid("no root disk: add a disk device with path / (the default profile has one), e.g. sysbox config device add NAME root disk path=/")
+            throw SysboxError.invalid("no root disk: a container needs a disk device with path / (the default profile has one)")
         }
     }
 }

@@ -32,8 +32,16 @@ public enum Suggest {
         return d[a.count][b.count]
     }
 
-    /// "; did you mean X?" or "" when nothing is close.
+    /// "; did you mean X?" or "" when nothing is close. Only for the end of a message: followed by more
+    /// text, use `hint(_:_:then:)`, which keeps it one clean sentence.
     static func hint(_ word: String, _ candidates: [String]) -> String {
         closest(to: word, in: candidates).map { "; did you mean \($0)?" } ?? ""
+    }
+
+    /// "; did you mean X? Then…" when a candidate is close, else "; then…": the suggestion ends its
+    /// sentence, and `then` (written in lower case) starts the next one.
+    public static func hint(_ word: String, _ candidates: [String], then rest: String) -> String {
+        guard let fix = closest(to: word, in: candidates) else { return "; " + rest }
+        return "; did you mean \(fix)? " + rest.prefix(1).uppercased() + rest.dropFirst()
     }
 }

@@ -13,14 +13,23 @@ public enum Values {
         switch s.lowercased() {
         case "true", "1", "yes", "on": return true
         case "false", "0", "no", "off": return false
-        default: throw ValueError("expected true or false")
+        default: throw ValueError(boolExpected)
         }
     }
 
-    /// A decimal integer within `range`.
+    /// What a boolean may be, for messages.
+    public static let boolExpected = "expected true or false (also yes/no, on/off, 1/0)"
+
+    /// A decimal integer within `range`: digits with an optional leading `-` (no `+`, no spaces).
     public static func integer(_ s: String, in range: ClosedRange<Int64> = Int64.min...Int64.max) throws(ValueError) -> Int64 {
-        guard let v = Int64(s) else { throw ValueError("expected an integer") }
-        guard range.contains(v) else { throw ValueError("expected an integer from \(range.lowerBound) to \(range.upperBound)") }
+        let digits = s.hasPrefix("-") ? s.dropFirst() : Substring(s)
+        let span = range == Int64.min...Int64.max ? "" : " from \(range.lowerBound) to \(range.upperBound)"
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else {
+            throw ValueError("expected an integer\(span), written with digits only (e.g. 500)")
+        }
+        guard let v = Int64(s), range.contains(v) else {
+            throw ValueError("\(s) is out of range; expected an integer\(span.isEmpty ? " from \(Int64.min) to \(Int64.max)" : span)")
+        }
         return v
     }
 
@@ -66,6 +75,8 @@ public enum Values {
     ]
 
     /// A byte size: `1073741824`, `512MiB`, `1GiB`, `1.5GB`, `64kB` (binary and decimal suffixes, as LXD).
+    /// A fraction is accepted only when it comes to a whole number of bytes (`1.5GiB`, not `1.5B` or
+    /// `1.0000001MiB`); the arithmetic is exact.
     public static func bytes(_ s: String) throws(ValueError) -> UInt64 {
         let expected = "expected a size like 512MiB, 2GiB or 1073741824"
         var number = Substring(s)
@@ -79,14 +90,26 @@ public enum Values {
               number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != "." else {
             throw ValueError(expected)
         }
-        if number.contains(".") {
-            guard let d = Double(number), d * Double(multiplier) < 1.8e19 else { throw ValueError(expected) }
-            return UInt64(d * Double(multiplier))
+        let parts = number.split(separator: ".")
+        guard let whole = UInt64(parts[0]) else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+        var (total, overflow) = whole.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+        if parts.count == 2 {
+            // fraction × multiplier / 10^digits, exactly: it must leave no remainder.
+            let trimmed = String(parts[1].reversed().drop { $0 == "0" }.reversed())
+            guard trimmed.count <= 18 else { throw ValueError("size \(s) is not a whole number of bytes") }
+            if !trimmed.isEmpty, let fraction = UInt64(trimmed) {
+                var scale: UInt64 = 1
+                for _ in 0..<trimmed.count { scale *= 10 }
+                let (quotient, remainder) = scale.dividingFullWidth(multiplier.multipliedFullWidth(by: fraction))
+                guard remainder == 0 else {
+                    throw ValueError("size \(s) is not a whole number of bytes; use a whole number or a smaller unit")
+                }
+                (total, overflow) = total.addingReportingOverflow(quotient)
+                guard !overflow else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+            }
         }
-        guard let n = UInt64(number) else { throw ValueError("size \(s) is too large") }
-        let (product, overflow) = n.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw ValueError("size \(s) is too large") }
-        return product
+        return total
     }
 
     /// `limits.memory`: a byte size (at least 1 MiB) or `N%` of host memory (1–100).
@@ -99,20 +122,29 @@ public enum Values {
             return .percent(p)
         }
         let n: UInt64
-        do { n = try bytes(s) } catch { throw ValueError("expected a size like 512MiB, 2GiB or a percentage like 50%") }
+        do { n = try bytes(s) } catch {
+            if error.message.hasPrefix("size ") { throw error }
+            throw ValueError("expected a size like 512MiB, 2GiB or a percentage like 50%")
+        }
         guard n >= 1 << 20 else { throw ValueError("at least 1MiB is needed") }
         return .bytes(n)
     }
 
+    /// The largest number each `snapshots.expiry` unit takes: 1000 years' worth.
+    static let expiryLimits: [Character: Int] = ["M": 525_960_000, "H": 8_766_000, "d": 365_250, "w": 52_178, "m": 12_000, "y": 1_000]
+
     /// `snapshots.expiry`: a duration like `1M 2H 3d 4w 5m 6y` (minutes, hours, days, weeks, months,
-    /// years; parts separated by spaces). Returns the parts in order.
+    /// years; parts separated by spaces), each part at most 1000 years. Returns the parts in order.
     public static func expiry(_ s: String) throws(ValueError) -> [(Int, Character)] {
         let expected = "expected a duration like 2d or 1w 3d (units: M minutes, H hours, d days, w weeks, m months, y years)"
         var parts: [(Int, Character)] = []
         for token in s.split(separator: " ") {
-            guard let unit = token.last, "MHdwmy".contains(unit) else { throw ValueError(expected) }
+            guard let unit = token.last, let limit = expiryLimits[unit] else { throw ValueError(expected) }
             let digits = token.dropLast()
-            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let n = Int(digits) else { throw ValueError(expected) }
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
+            guard let n = Int(digits), n <= limit else {
+                throw ValueError("\(token) is out of range; at most \(limit)\(unit)\(unit == "y" ? "" : " (1000 years)")")
+            }
             parts.append((n, unit))
         }
         guard !parts.isEmpty else { throw ValueError(expected) }
@@ -172,10 +204,13 @@ public enum Values {
         }
     }
 
-    /// An absolute path with no `..` components and no NUL; returns it with duplicate `/` removed.
+    /// An absolute path with no `..` components, control characters or line breaks; returns it with
+    /// duplicate `/` removed.
     public static func absolutePath(_ s: String) throws(ValueError) -> String {
         guard s.hasPrefix("/") else { throw ValueError("expected an absolute path (starting with /)") }
-        guard !s.contains("\0") else { throw ValueError("a path cannot contain NUL") }
+        if let found = Names.controlCharacter(in: s) {
+            throw ValueError("a path cannot contain control characters or line breaks (found \(found))")
+        }
         let parts = s.split(separator: "/")
         guard !parts.contains("..") else { throw ValueError("a path cannot contain '..'") }
         return "/" + parts.filter { $0 != "." }.joined(separator: "/")

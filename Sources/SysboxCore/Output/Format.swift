@@ -11,28 +11,44 @@ public struct OutputFormat: Equatable, Sendable {
     /// Parses `table`, `csv,noheader`, …
     /// - Throws: `SysboxError(.invalidArgument)` naming the allowed formats.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ",").map(String.init)
-        guard let first = parts.first, let kind = Kind(rawValue: first),
-              parts.count == 1 || (parts.count == 2 && parts[1] == "noheader" && (kind == .table || kind == .csv)) else {
-            throw SysboxError.invalid("unknown format \(Names.quote(text))\(Suggest.hint(text, Kind.allCases.map(\.rawValue))); use table, json, yaml or csv (table and csv take ,noheader)")
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let allowed = "use table, json, yaml or csv (table and csv take ,noheader)"
+        guard let first = parts.first, let kind = Kind(rawValue: first) else {
+            let word = parts.first ?? text
+            throw SysboxError.invalid("unknown format \(Names.quote(text))\(Suggest.hint(word, Kind.allCases.map(\.rawValue), then: allowed))")
+        }
+        guard parts.count == 1 || (parts.count == 2 && parts[1] == "noheader" && (kind == .table || kind == .csv)) else {
+            throw SysboxError.invalid("unknown format \(Names.quote(text)): the only option is ,noheader, and only table and csv take it (e.g. csv,noheader)")
         }
         self.kind = kind
         header = parts.count == 1
     }
 
-    /// Renders rows of a table-like listing in this format.
+    /// Renders rows of a table-like listing in this format, every cell being a list whose items are
+    /// its lines (CSV joins them with commas). For free text, use `render(headers:cells:objects:width:)`.
     /// - Parameters:
     ///   - headers: column titles for table and CSV.
-    ///   - rows: cells for table and CSV (multi-value cells joined with newlines; CSV joins them with commas).
+    ///   - rows: cells for table and CSV, one item per line.
     ///   - objects: the same items for JSON and YAML.
     ///   - width: the table's width limit (nil: none).
     public func render<T: Encodable>(headers: [String], rows: [[String]], objects: [T], width: Int?) throws -> String {
+        try render(headers: headers, cells: rows.map { $0.map { .list($0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) } },
+                   objects: objects, width: width)
+    }
+
+    /// Renders a table-like listing in this format.
+    /// - Parameters:
+    ///   - headers: column titles for table and CSV.
+    ///   - cells: the rows for table and CSV: free text is kept whole (in CSV a line break stays a
+    ///     quoted line break), lists are one item per line in tables and joined with commas in CSV.
+    ///   - objects: the same items for JSON and YAML.
+    ///   - width: the table's width limit (nil: none).
+    public func render<T: Encodable>(headers: [String], cells: [[TableCell]], objects: [T], width: Int?) throws -> String {
         switch kind {
         case .table:
-            return TextTable.render(headers: headers, rows: rows, maxWidth: width, showHeader: header)
+            return TextTable.render(headers: headers, rows: cells.map { $0.map(\.lines) }, maxWidth: width, showHeader: header)
         case .csv:
-            return TextTable.csv(headers: header ? headers : nil,
-                                 rows: rows.map { $0.map { $0.replacingOccurrences(of: "\n", with: ",") } })
+            return TextTable.csv(headers: header ? headers : nil, rows: cells.map { $0.map(\.csvField) })
         case .json:
             return try Self.json(objects) + "\n"
         case .yaml:
@@ -46,6 +62,30 @@ public struct OutputFormat: Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// One cell of a table-like listing.
+public enum TableCell: Equatable, Sendable {
+    /// Free text (a name, a description): kept whole.
+    case text(String)
+    /// Several values (IPv4 addresses): one per line in a table, joined with commas in CSV.
+    case list([String])
+
+    /// The cell as table text (lines separated by `\n`).
+    var lines: String {
+        switch self {
+        case let .text(s): return s
+        case let .list(items): return items.joined(separator: "\n")
+        }
+    }
+
+    /// The cell's CSV value, before quoting.
+    var csvField: String {
+        switch self {
+        case let .text(s): return s
+        case let .list(items): return items.joined(separator: ",")
+        }
     }
 }
 

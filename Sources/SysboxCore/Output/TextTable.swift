@@ -2,13 +2,18 @@ import Foundation
 
 /// LXD-style boxed tables (`+----+` borders, one header row), with multi-line cells and an optional
 /// width limit: the widest columns are narrowed and their cells cut with `…` until the table fits.
+/// Control characters in cells are shown as escapes (`\x1b`), never written raw.
 public enum TextTable {
-    /// Renders `rows` under `headers`. `maxWidth` nil means no limit; columns never shrink below
-    /// their header or 4 characters.
+    /// Renders `rows` under `headers`. A `\n` in a cell starts a new line inside the cell. `maxWidth`
+    /// nil means no limit; columns never shrink below their header or 4 characters.
     public static func render(headers: [String], rows: [[String]], maxWidth: Int? = nil, showHeader: Bool = true) -> String {
         let columns = headers.count
+        let headers = headers.map { TerminalText.escaped($0, keepNewlines: false) }
         let cells: [[[String]]] = rows.map { row in
-            (0..<columns).map { i in (i < row.count ? row[i] : "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            (0..<columns).map { i in
+                TerminalText.escaped(i < row.count ? row[i] : "", keepNewlines: true)
+                    .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
         }
         var widths = headers.map(\.count)
         for row in cells {

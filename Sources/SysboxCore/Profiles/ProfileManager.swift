@@ -35,6 +35,7 @@ extension Manager {
     /// - Throws: `.alreadyExists`, `.invalidArgument`.
     public func createProfile(_ name: String, _ doc: ProfileDocument) throws {
         try Names.validate(name, as: .profile)
+        try Names.validateDescription(doc.description, of: "profile \(name)")
         try write { db in
             if try ProfileRecord.named(name, in: db) != nil {
                 throw SysboxError(.alreadyExists, "profile \(name) already exists; change it with: sysbox profile edit \(name)")
@@ -49,6 +50,7 @@ extension Manager {
     /// Replaces a profile's description, config and devices; every container using it must stay valid.
     public func updateProfile(_ name: String, _ doc: ProfileDocument) throws {
         try Names.validate(name, as: .profile)
+        try Names.validateDescription(doc.description, of: "profile \(name)")
         try write { db in
             var record = try profile(db, name)
             try validateProfileChange(db, profile: record, layer: doc.layer)
@@ -62,17 +64,30 @@ extension Manager {
 
     /// Deletes a profile. `default` and profiles in use are refused (the error lists the users).
     public func deleteProfile(_ name: String) throws {
-        try Names.validate(name, as: .profile)
-        if name == Self.defaultProfile {
+        try deleteProfiles([name])
+    }
+
+    /// Deletes profiles, all or none: every name is checked first (valid, given once, not `default`,
+    /// existing, used by no container), then all are deleted in one transaction.
+    /// - Throws: `.invalidArgument` (bad name, given twice, `default`), `.notFound`, `.inUse` (naming the
+    ///   containers and a command that frees the profile).
+    public func deleteProfiles(_ names: [String]) throws {
+        guard !names.isEmpty else { throw SysboxError.invalid("nothing to delete: give a profile name") }
+        for name in names { try Names.validate(name, as: .profile) }
+        try refuseDuplicates(names, what: "profile")
+        if names.contains(Self.defaultProfile) {
             throw SysboxError.invalid("the default profile cannot be deleted; empty it with sysbox profile edit default instead")
         }
         try write { db in
-            let record = try profile(db, name)
-            let users = try ContainerProfiles.users(db, profile: record.id ?? 0)
-            guard users.isEmpty else {
-                throw SysboxError(.inUse, "profile \(name) is used by \(users.count) container\(users.count == 1 ? "" : "s"): \(users.joined(separator: ", ")); remove it from them first (sysbox profile remove CONTAINER \(name))")
+            let records = try names.map { try profile(db, $0) }
+            for record in records {
+                let users = try ContainerProfiles.users(db, profile: record.id ?? 0)
+                guard let first = users.first else { continue }
+                let command = "sysbox profile remove \(first) \(record.name)"
+                let fix = users.count == 1 ? "remove it from \(first) first: \(command)" : "remove it from each first, e.g. \(command)"
+                throw SysboxError(.inUse, "profile \(record.name) is used by \(users.count) container\(users.count == 1 ? "" : "s"): \(users.joined(separator: ", ")); \(fix)")
             }
-            _ = try record.delete(db)
+            for record in records { _ = try record.delete(db) }
         }
     }
 
@@ -116,6 +131,7 @@ extension Manager {
     /// Sets a profile's description.
     public func setProfileDescription(_ name: String, _ description: String) throws {
         try Names.validate(name, as: .profile)
+        try Names.validateDescription(description, of: "profile \(name)")
         try write { db in
             var record = try profile(db, name)
             record.description = description

@@ -36,7 +36,7 @@ public enum ProfileYAML {
             throw describe(error, text: text, file: file)
         }
         var doc = ProfileDocument()
-        guard let root else { return doc }  // an empty file is an empty profile
+        guard let root, !isEmpty(root) else { return doc }  // an empty file is an empty profile
         if let line = anchorOrAliasLine(text) {
             throw fail(line, "anchors and aliases are not supported in profile files; write the values out")
         }
@@ -50,12 +50,15 @@ public enum ProfileYAML {
             switch key {
             case "description":
                 doc.description = try scalar(value, what: "description", file: file) ?? ""
+                if let found = Names.controlCharacter(in: doc.description) {
+                    throw fail(value.mark?.line ?? line, "the description contains the control character \(found); a description is one line of plain text without tabs or line breaks")
+                }
             case "config":
                 for (k, v) in try mapping(value, what: "config", file: file) {
                     let keyLine = k.mark?.line
                     guard case let .scalar(ks) = k else { throw fail(keyLine, "config keys must be plain names") }
-                    guard let text = try scalar(v, what: "config key \(ks.string)", file: file) else {
-                        throw fail(v.mark?.line ?? keyLine, "config key \(ks.string) has no value; give one or remove the line")
+                    guard let text = try scalar(v, what: "config key \(Names.display(ks.string))", file: file) else {
+                        throw fail(v.mark?.line ?? keyLine, "config key \(Names.display(ks.string)) has no value; give one or remove the line")
                     }
                     do {
                         try InstanceConfig.validate(ks.string, text, writer: .user)
@@ -76,8 +79,8 @@ public enum ProfileYAML {
                     var lines: [String: Int] = [:]
                     for (k, v) in try mapping(body, what: "device \(name)", file: file) {
                         guard case let .scalar(ks) = k else { throw fail(k.mark?.line, "device keys must be plain names") }
-                        guard let text = try scalar(v, what: "device \(name) key \(ks.string)", file: file) else {
-                            throw fail(k.mark?.line, "device \(name) key \(ks.string) has no value")
+                        guard let text = try scalar(v, what: "device \(name) key \(Names.display(ks.string))", file: file) else {
+                            throw fail(k.mark?.line, "device \(name) key \(Names.display(ks.string)) has no value")
                         }
                         config[ks.string] = text
                         lines[ks.string] = k.mark?.line
@@ -96,19 +99,33 @@ public enum ProfileYAML {
                         throw fail(lines["type"] ?? nameLine, e.message)
                     }
                     doc.layer.devices[name] = config
-                }
-                do {
-                    try Devices.validateSet(doc.layer.devices, requireRoot: false)
-                } catch let e as SysboxError {
-                    throw fail(line, e.message)
+                    // Checked as each device is added, so a clash points at the device that causes it.
+                    do {
+                        try Devices.validateSet(doc.layer.devices, requireRoot: false)
+                    } catch let e as SysboxError {
+                        throw fail(nameLine, e.message)
+                    }
                 }
             case "name", "used_by", "project":
                 throw fail(line, "\(key) is not part of a profile file (the profile's name comes from the command line); remove the line")
             default:
-                throw fail(line, "unknown top-level key \(key)\(Suggest.hint(key, topLevelKeys)); a profile has only description, config and devices")
+                throw fail(line, "unknown top-level key \(Names.display(key))\(Suggest.hint(key, topLevelKeys, then: "a profile has only description, config and devices"))")
             }
         }
         return doc
+    }
+
+    /// Whether `text` holds no YAML document at all (empty, only blank lines and comments, or `---`),
+    /// as opposed to a profile that is explicitly empty (`config: {}`).
+    public static func isEmptyDocument(_ text: String) -> Bool {
+        do { return isEmpty(try Yams.compose(yaml: text)) } catch { return false }
+    }
+
+    /// No document, or one that is only an empty plain scalar (`---` alone).
+    private static func isEmpty(_ root: Node?) -> Bool {
+        guard let root else { return true }
+        if case let .scalar(s) = root, s.style == .plain, s.string.isEmpty { return true }
+        return false
     }
 
     /// The first line where a node starts with `&anchor` or `*alias` (Yams resolves aliases into copies

@@ -21,6 +21,9 @@ protocol OwnerKind {
     static var noun: String { get }
     static var command: String { get }
     static var example: String { get }
+    /// The help examples' first step: adds a `data` disk to the example owner, so that the examples
+    /// after it (get, set, unset, remove) work as written.
+    static var addData: String { get }
     static func owner(_ name: String) -> ConfigOwner
 }
 
@@ -29,6 +32,7 @@ enum ContainerOwner: OwnerKind {
     static let command = "config"
     static let example = "web1"
     static func owner(_ name: String) -> ConfigOwner { .container(name) }
+    static let addData = "sysbox config device add web1 data disk source=/srv/data path=/data"
 }
 
 enum ProfileOwner: OwnerKind {
@@ -36,4 +40,5 @@ enum ProfileOwner: OwnerKind {
     static let command = "profile"
     static let example = "small"
     static func owner(_ name: String) -> ConfigOwner { .profile(name) }
+    static let addData = "sysbox profile device add small data disk source=/srv/data path=/data"
 }

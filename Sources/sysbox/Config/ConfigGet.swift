@@ -17,10 +17,11 @@ struct ConfigGet: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Look the key up in the expanded config.") var expanded = false
 
     func run() throws {
+        try InstanceConfig.validateKeyName(key)
         guard InstanceConfig.isKnown(key) else {
             throw SysboxError(.invalidArgument, "unknown config key \(key)\(InstanceConfig.suggestion(for: key))")
         }
         let layer = try CLI.manager().layer(of: .container(name), expanded: expanded)
-        CLI.out((layer.config[key] ?? "") + "\n")
+        CLI.outRaw((layer.config[key] ?? "") + "\n")
     }
 }

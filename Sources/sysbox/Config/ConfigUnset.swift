@@ -6,8 +6,11 @@ struct ConfigUnset: ParsableCommand {
         commandName: "unset",
         abstract: "Remove config keys from a container.",
         discussion: """
+            Every key must be set on the container itself (keys from its profiles are changed there, or overridden with config set).
+
             Examples:
-              sysbox config unset web1 limits.memory
+              sysbox config set web1 limits.memory=1GiB user.role=web
+              sysbox config unset web1 limits.memory user.role
             """
     )
 

@@ -14,8 +14,9 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
                   none  masks a device of the same name inherited from a profile
 
                 Examples:
-                  sysbox \(Owner.command) device add \(Owner.example) data disk source=/srv/data path=/data readonly=true
-                  sysbox \(Owner.command) device set \(Owner.example) data readonly=false
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device set \(Owner.example) data readonly=true
+                  sysbox \(Owner.command) device show \(Owner.example)
                   sysbox \(Owner.command) device remove \(Owner.example) data
                 """,
             subcommands: Owner.self == ContainerOwner.self
@@ -30,7 +31,11 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
 struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "add", abstract: "Add a device to a \(Owner.noun).",
-                             discussion: "Example: sysbox \(Owner.command) device add \(Owner.example) eth1 nic network=sysboxbr0")
+                             discussion: """
+                                 Examples:
+                                   \(Owner.addData)
+                                   sysbox \(Owner.command) device add \(Owner.example) eth1 nic network=sysboxbr0 name=eth1
+                                 """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -52,7 +57,11 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
 struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "remove", abstract: "Remove devices from a \(Owner.noun).",
-                             discussion: "Example: sysbox \(Owner.command) device remove \(Owner.example) data",
+                             discussion: """
+                                 Examples:
+                                   \(Owner.addData)
+                                   sysbox \(Owner.command) device remove \(Owner.example) data
+                                 """,
                              aliases: ["rm"])
     }
 
@@ -68,7 +77,12 @@ struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
 struct DeviceList<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "list", abstract: "List a \(Owner.noun)'s own devices.",
-                             discussion: "Example: sysbox \(Owner.command) device list \(Owner.example)", aliases: ["ls"])
+                             discussion: """
+                                 Lists the \(Owner.noun)'s own devices only\(Owner.self == ContainerOwner.self ? "; sysbox config show \(Owner.example) --expanded shows those from its profiles too" : "").
+
+                                 Example:
+                                   sysbox \(Owner.command) device list \(Owner.example)
+                                 """, aliases: ["ls"])
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -82,7 +96,10 @@ struct DeviceList<Owner: OwnerKind>: ParsableCommand {
 struct DeviceShow<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "show", abstract: "Show a \(Owner.noun)'s own devices as YAML.",
-                             discussion: "Example: sysbox \(Owner.command) device show \(Owner.example)")
+                             discussion: """
+                                 Example:
+                                   sysbox \(Owner.command) device show \(Owner.example)
+                                 """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -95,7 +112,11 @@ struct DeviceShow<Owner: OwnerKind>: ParsableCommand {
 struct DeviceGet<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "get", abstract: "Print one key of a device (an empty line when unset).",
-                             discussion: "Example: sysbox \(Owner.command) device get \(Owner.example) eth0 network")
+                             discussion: """
+                                 Examples:
+                                   \(Owner.addData)
+                                   sysbox \(Owner.command) device get \(Owner.example) data path
+                                 """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -103,18 +124,23 @@ struct DeviceGet<Owner: OwnerKind>: ParsableCommand {
     @Argument(help: "Key.") var key: String
 
     func run() throws {
+        try Names.validate(device, as: .device)
         let layer = try CLI.manager().layer(of: Owner.owner(name))
         guard let config = layer.devices[device] else {
-            throw SysboxError(.notFound, "device \(device) not found on \(Owner.owner(name))")
+            throw SysboxError(.notFound, "device \(device) not found on \(Owner.owner(name)); sysbox \(Owner.command) device list \(name) shows its devices")
         }
-        CLI.out((config[key] ?? "") + "\n")
+        CLI.outRaw((config[key] ?? "") + "\n")
     }
 }
 
 struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "set", abstract: "Set keys of a device.",
-                             discussion: "Example: sysbox \(Owner.command) device set \(Owner.example) eth0 hwaddr=00:16:3e:00:00:01")
+                             discussion: """
+                                 Examples:
+                                   \(Owner.addData)
+                                   sysbox \(Owner.command) device set \(Owner.example) data readonly=true
+                                 """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -129,7 +155,12 @@ struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
 struct DeviceUnset<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "unset", abstract: "Remove keys from a device.",
-                             discussion: "Example: sysbox \(Owner.command) device unset \(Owner.example) eth0 hwaddr")
+                             discussion: """
+                                 Examples:
+                                   \(Owner.addData)
+                                   sysbox \(Owner.command) device set \(Owner.example) data readonly=true
+                                   sysbox \(Owner.command) device unset \(Owner.example) data readonly
+                                 """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -145,7 +176,10 @@ struct DeviceOverride: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "override",
         abstract: "Copy a device inherited from a profile into the container, to change it there only.",
-        discussion: "Example: sysbox config device override web1 eth0 ipv4.address=10.0.3.10")
+        discussion: """
+            Example:
+              sysbox config device override web1 eth0 ipv4.address=10.0.3.10
+            """)
 
     @Argument(help: "Container name.") var name: String
     @Argument(help: "Device name.") var device: String

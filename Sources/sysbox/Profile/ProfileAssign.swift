@@ -4,7 +4,10 @@ import SysboxCore
 struct ProfileAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Append a profile to a container's profile list (it applies last).",
-        discussion: "Example:\n  sysbox profile add web1 small")
+        discussion: """
+            Examples:
+              sysbox profile add web1 small
+            """)
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profile name.") var profile: String
@@ -23,7 +26,11 @@ struct ProfileAdd: ParsableCommand {
 struct ProfileRemove: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Remove a profile from a container's profile list.",
-        discussion: "Example:\n  sysbox profile remove web1 small")
+        discussion: """
+            Examples:
+              sysbox profile add web1 small
+              sysbox profile remove web1 small
+            """)
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profile name.") var profile: String
@@ -42,7 +49,13 @@ struct ProfileRemove: ParsableCommand {
 struct ProfileAssign: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assign", abstract: "Replace a container's whole profile list (comma-separated, in apply order).",
-        discussion: "Examples:\n  sysbox profile assign web1 default,small\n  sysbox profile assign web1 ''    # no profiles")
+        discussion: """
+            An empty list ('') removes every profile; the container then needs its own root disk (a disk device with path /).
+
+            Examples:
+              sysbox profile assign web1 default,small
+              sysbox profile assign web1 default
+            """)
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profiles, comma-separated.") var profiles: String

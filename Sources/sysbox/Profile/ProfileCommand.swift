@@ -18,9 +18,10 @@ struct ProfileCommand: ParsableCommand {
 
             Examples:
               sysbox profile list
-              sysbox profile create small --file Profiles/small.yaml
-              sysbox profile set small limits.cpu=1
-              sysbox profile add web1 small
+              sysbox profile show small > web.yaml
+              sysbox profile create web --file web.yaml
+              sysbox profile set web limits.cpu=2
+              sysbox profile add web1 web
             """,
         subcommands: [
             ProfileList.self, ProfileShow.self, ProfileCreate.self, ProfileEdit.self, ProfileDelete.self,

@@ -4,7 +4,10 @@ import SysboxCore
 struct ProfileCopy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy", abstract: "Copy a profile to a new name.",
-        discussion: "Example:\n  sysbox profile copy default web", aliases: ["cp"])
+        discussion: """
+            Example:
+              sysbox profile copy default web
+            """, aliases: ["cp"])
 
     @Argument(help: "Source profile.") var source: String
     @Argument(help: "New profile name.") var target: String

@@ -4,7 +4,13 @@ import SysboxCore
 struct ProfileDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Delete profiles (not default, not while containers use them).",
-        discussion: "Example:\n  sysbox profile delete small", aliases: ["rm"])
+        discussion: """
+            Every name is checked first (it exists, is not default, is used by no container, is given once); then all are deleted together, or none is.
+
+            Examples:
+              sysbox profile delete small
+              sysbox profile delete medium nesting
+            """, aliases: ["rm"])
 
     @Argument(help: "Profile names.") var names: [String] = []
 
@@ -13,10 +19,7 @@ struct ProfileDelete: ParsableCommand {
     }
 
     func run() throws {
-        let manager = try CLI.manager()
-        for name in names {
-            try manager.deleteProfile(name)
-            CLI.out("Profile \(name) deleted\n")
-        }
+        try CLI.manager().deleteProfiles(names)
+        for name in names { CLI.out("Profile \(name) deleted\n") }
     }
 }

@@ -4,7 +4,10 @@ import SysboxCore
 struct ProfileRename: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rename", abstract: "Rename a profile (containers keep it under the new name).",
-        discussion: "Example:\n  sysbox profile rename small tiny", aliases: ["mv"])
+        discussion: """
+            Example:
+              sysbox profile rename small tiny
+            """, aliases: ["mv"])
 
     @Argument(help: "Current name.") var source: String
     @Argument(help: "New name.") var target: String

@@ -4,7 +4,11 @@ import SysboxCore
 struct ProfileShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Print a profile as YAML (the format create and edit read).",
-        discussion: "Examples:\n  sysbox profile show default\n  sysbox profile show small > small.yaml")
+        discussion: """
+            Examples:
+              sysbox profile show default
+              sysbox profile show small > small.yaml
+            """)
 
     @Argument(help: "Profile name.") var name: String
 
