@@ -4,8 +4,10 @@
 
 # Debian packages the build and the tests need.
 #   libsqlite3-dev  GRDB links the system SQLite
-#   bsdutils        script(1): the tests give `profile edit` a terminal
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils)
+#   bsdutils        script(1): the tests give `profile edit` and `exec` a terminal
+#   busybox-static  the busybox template builds its image from the host's static busybox
+#   sqlite3         the tests read the database directly
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -71,6 +71,7 @@ extension Manager {
     @discardableResult
     public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView {
         try Names.validate(request.name, as: .container)
+        try Names.validateDescription(request.description, of: "container \(request.name)")
         try ImageReference.validate(request.image)
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
             try InstanceConfig.validate(key, value, writer: .user)

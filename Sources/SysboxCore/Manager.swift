@@ -96,13 +96,13 @@ public final class Manager: Sendable {
     func container(_ db: Database, _ name: String) throws -> ContainerRecord {
         if let record = try ContainerRecord.named(name, in: db) { return record }
         let names = try String.fetchAll(db, sql: "SELECT name FROM containers")
-        throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names)); sysbox list shows the containers")
+        throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names, then: "sysbox list shows the containers"))")
     }
 
     func profile(_ db: Database, _ name: String) throws -> ProfileRecord {
         if let record = try ProfileRecord.named(name, in: db) { return record }
         let names = try String.fetchAll(db, sql: "SELECT name FROM profiles")
-        throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names)); sysbox profile list shows the profiles")
+        throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names, then: "sysbox profile list shows the profiles"))")
     }
 
     func layer(_ db: Database, profile id: Int64) throws -> ConfigLayer {

@@ -10,8 +10,8 @@ struct Create: ParsableCommand {
             the order given, later ones win, and -c keys win over all profiles.
 
             Examples:
-              sysbox create debian web1
-              sysbox create debian db1 -p default -p small -c limits.memory=1GiB
+              sysbox create busybox web1
+              sysbox create busybox db1 -p default -p small -c limits.memory=1GiB
             """,
         aliases: ["init"]
     )
