@@ -477,6 +477,8 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     close(ef);
     if (slave >= 0) close(slave);
     if (c->pty_socket >= 0) close(c->pty_socket);
+    /* Signals sent to the helper (by the CLI, which forwards its own) go to the command. */
+    sysbox_forward_signals(pid);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) _exit(255);
@@ -542,6 +544,34 @@ int sysbox_open_pty(char *name, int name_len) {
         return -e;
     }
     return fd;
+}
+
+static volatile pid_t forward_target = 0;
+
+static void forward_handler(int sig) {
+    int saved = errno;
+    if (forward_target > 0) kill(forward_target, sig);
+    errno = saved;
+}
+
+static const int forwarded[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+int sysbox_forward_signals(pid_t pid) {
+    forward_target = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pid > 0 ? forward_handler : SIG_DFL;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) {
+        if (sigaction(forwarded[i], &sa, NULL) < 0) return -errno;
+        sigaddset(&set, forwarded[i]);
+    }
+    /* A caller started with these blocked (e.g. by a test runner's thread) must still see them. */
+    if (pid > 0) pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    return 0;
 }
 
 int sysbox_sigrtmin(void) { return SIGRTMIN; }

@@ -8,7 +8,7 @@ import Glibc
 
 /// What `list` and `info` show of a container.
 public enum ContainerStatus: String, Sendable, Codable {
-    case running = "Running", stopped = "Stopped", frozen = "Frozen", error = "Error"
+    case running = "Running", stopped = "Stopped", starting = "Starting", stopping = "Stopping", frozen = "Frozen", error = "Error"
 }
 
 /// A container as the CLI shows it: its record, own and expanded settings, and live state.
@@ -139,13 +139,18 @@ extension Manager {
     public func deleteContainers(_ names: [String], force: Bool = false) throws {
         for name in names { try Names.validate(name, as: .container) }
         try read { db in for name in names { _ = try container(db, name) } }
-        if !force, let running = names.first(where: { liveState($0) != nil }) {
+        if !force, let running = names.first(where: { runtimeStatus($0).0 != .stopped }) {
             throw SysboxError(.conflict, "container \(running) is running; stop it first (sysbox stop \(running)) or use --force")
         }
         for name in names {
             try withLock(name) {
-                if liveState(name) != nil { try stopLocked(name, force: true, timeout: 10) }
+                waitWhileBusy(name)
+                if liveState(name) != nil {
+                    guard force else { throw SysboxError(.conflict, "container \(name) is running; stop it first (sysbox stop \(name)) or use --force") }
+                    try stopLocked(name, force: true, timeout: 10)
+                }
                 cleanupStale(name)
+                guard liveState(name) == nil else { throw SysboxError(.conflict, "container \(name) is still running; retry") }
                 try deleteStoppedContainer(name)
             }
         }
@@ -170,10 +175,10 @@ extension Manager {
         let local = try layer(db, container: id)
         let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
         // The kernel's truth (init alive, by pid and start time), not the state of record.
-        let live = liveState(record.name)
+        let (status, pid) = runtimeStatus(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
                              expanded: try expanded(db, profiles: profiles, local: local),
-                             snapshots: snapshots, status: live == nil ? .stopped : .running, pid: live?.initPid, ipv4: [])
+                             snapshots: snapshots, status: status, pid: pid, ipv4: [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

@@ -78,6 +78,9 @@ struct MonitorCommand: ParsableCommand {
 
     func run() throws {
         _ = sysboxCloseFrom(4)
+        // A `start` killed before reading the status line, or a console client gone, must not kill the
+        // monitor with SIGPIPE (init resets every signal to its default before exec).
+        signal(SIGPIPE, SIG_IGN)
         let stateDirectory = try Paths.stateDirectory()
         try Names.validate(name, as: .container)
         let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: 3, openManager: CLI.manager)

@@ -42,6 +42,13 @@ import Testing
         let fds = try s.ok(["exec", "c1", "--", "ls", "/proc/self/fd"]).split(separator: "\n")
         #expect(fds.count <= 4, "\(fds)")
 
+        // A signal to sysbox exec reaches the command inside.
+        let running = try s.start(["exec", "c1", "--", "sh", "-c", "trap 'echo got TERM; exit 42' TERM; sleep 29 & wait"])
+        for _ in 0..<100 where !(try s.ok(["exec", "c1", "--", "ps"]).contains("sleep 29")) { usleep(100_000) }
+        running.process.terminate()
+        let signalled = try running.wait()
+        #expect(signalled.status == 42, "\(signalled.stdout) \(signalled.stderr)")
+        #expect(signalled.stdout == "got TERM\n")
         let info = try s.ok(["info", "c1"])
         #expect(info.contains("Status: RUNNING") && info.contains("PID: \(pid)") && info.contains("Processes:") && info.contains("Memory usage:"))
 
@@ -241,6 +248,37 @@ import Testing
         try s.fails(["exec", "nosuch", "--", "true"], "container nosuch not found")
         try s.fails(["start", "nosuch"], "container nosuch not found")
         try s.fails(["console", "nosuch"], "container nosuch not found")
+    }
+
+    /// `kill -9` of `sysbox launch` at any moment: the next command finds a consistent state (the
+    /// container is either gone without a trace, or present and startable), and delete repairs.
+    @Test func killedLaunchesLeaveAConsistentState() throws {
+        let s = try Sandbox()
+        try s.ok(["image", "build", "busybox"])
+        for (i, delay) in [0, 5_000, 15_000, 30_000, 60_000, 120_000].enumerated() {
+            let launch = try s.start(["launch", "busybox", "k\(i)"])
+            usleep(useconds_t(delay))
+            kill(launch.process.processIdentifier, SIGKILL)
+            _ = try launch.wait()
+            let list = try s.ok(["list", "--format", "csv,noheader"])
+            let dir = s.stateDir + "/containers/k\(i)"
+            if list.contains("k\(i),") {
+                // Recorded: its storage is complete, so it can run (a monitor already launched finishes
+                // the start on its own: STARTING, then RUNNING).
+                if !list.contains("k\(i),RUNNING") {
+                    let start = try s.run(["start", "k\(i)"])
+                    #expect(start.status == 0 || start.stderr.contains("is already running"), "\(start.stderr)")
+                }
+                #expect(try s.ok(["exec", "k\(i)", "--", "hostname"]) == "k\(i)\n")
+            } else {
+                #expect(!FileManager.default.fileExists(atPath: dir), "delay \(delay): \(dir) left without a record")
+            }
+            let ops = try runProcess("/usr/bin/sqlite3", [s.dbPath, "SELECT COUNT(*) FROM operations WHERE status = 'running'"])
+            #expect(ops.stdout == "0\n", "delay \(delay)")
+        }
+        let names = try s.ok(["list", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }
+        if !names.isEmpty { try s.ok(["delete", "--force"] + names) }
+        #expect(s.leftovers() == [])
     }
 
     @Test func tenConcurrentLaunches() throws {

@@ -165,6 +165,10 @@ int sysbox_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 /// Opens a new pty master on the host (/dev/ptmx), unlocked; writes the slave's path to `name`.
 int sysbox_open_pty(char *name, int name_len);
 
+/// Forwards SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 received by this process to `pid`
+/// (a handler that only calls kill(2)); `pid` 0 stops forwarding (back to default actions).
+int sysbox_forward_signals(pid_t pid);
+
 /// The value of SIGRTMIN (not a constant in glibc).
 int sysbox_sigrtmin(void);
 

@@ -109,6 +109,9 @@ extension Manager {
             if sockets[0] >= 0 { close(sockets[0]) }
             throw SysboxError(.io, "cannot fork the exec helper: \(Host.errnoText(-helper))")
         }
+        // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
+        _ = sysbox_forward_signals(helper)
+        defer { _ = sysbox_forward_signals(0) }
         var master: Int32 = -1
         if request.interactive {
             master = sysbox_recv_fd(sockets[0])
@@ -130,6 +133,9 @@ extension Manager {
             }
             if step == 28 {
                 throw ExecFailure(exitCode: 125, message: "cannot use --cwd \(cwd) in container \(request.name): \(Host.errnoText(err))")
+            }
+            if step == 25 && err == ESRCH {
+                throw ExecFailure(exitCode: 125, message: "container \(request.name) stopped before the command could start")
             }
             throw ExecFailure(exitCode: 125, message: "exec in container \(request.name): \(failure)")
         }

@@ -52,6 +52,25 @@ extension Manager {
         return LiveState(initPid: initEntry.pid, monitorPid: Self.isAlive(monitor) ? monitor?.pid : nil)
     }
 
+    /// Whether the container's monitor process is alive (starting, running or finishing a stop).
+    func monitorAlive(_ name: String) -> Bool {
+        Self.isAlive(Self.readPidFile(paths(name).monitorPid))
+    }
+
+    /// Running when init lives; Starting / Stopping while only its monitor does (before init runs, or
+    /// while it cleans up after init); else Stopped.
+    public func runtimeStatus(_ name: String) -> (ContainerStatus, Int32?) {
+        if let live = liveState(name) { return (.running, live.initPid) }
+        guard monitorAlive(name) else { return (.stopped, nil) }
+        return (FileManager.default.fileExists(atPath: paths(name).initPid) ? .stopping : .starting, nil)
+    }
+
+    /// Waits up to `seconds` while the monitor is alive but init is not (a start or a stop in progress).
+    func waitWhileBusy(_ name: String, seconds: Double = 10) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while liveState(name) == nil && monitorAlive(name) && Date() < deadline { usleep(20_000) }
+    }
+
     /// Runs `body` holding the container's lock (flock on `containers/NAME/lock`, released when the
     /// holder dies, so a killed command never leaves it locked).
     func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
@@ -80,10 +99,13 @@ extension Manager {
     func cleanupStale(_ name: String) {
         let p = paths(name)
         guard liveState(name) == nil else { return }
-        if let monitor = Self.readPidFile(p.monitorPid), Self.isAlive(monitor) {
-            // A monitor finishing its cleanup: give it a moment, then take over.
-            for _ in 0..<100 where Self.isAlive(monitor) { usleep(20_000) }
+        waitWhileBusy(name)
+        // A monitor still alive now is stuck: it is not init's parent any more, so end it.
+        if let monitor = Self.readPidFile(p.monitorPid), Self.isAlive(monitor), liveState(name) == nil {
+            kill(monitor.pid, SIGKILL)
+            for _ in 0..<100 where Self.isAlive(monitor) { usleep(10_000) }
         }
+        guard liveState(name) == nil else { return }
         unlink(p.initPid)
         unlink(p.monitorPid)
         unlink(p.directory + "/" + ContainerPaths.consoleSocket)
@@ -154,8 +176,12 @@ extension Manager {
         guard getuid() == 0 else { throw SysboxError(.unsupported, "starting a container needs root (namespaces, mounts, cgroups); run sysbox as root") }
         return try withLock(name) {
             _ = try read { db in try container(db, name) }
+            waitWhileBusy(name)
             if liveState(name) != nil {
                 throw SysboxError(.conflict, "container \(name) is already running")
+            }
+            if monitorAlive(name) {
+                throw SysboxError(.conflict, "container \(name) is busy (its monitor is still starting or stopping it); retry in a moment")
             }
             cleanupStale(name)
             var warnings: [String] = []
@@ -242,6 +268,7 @@ extension Manager {
         try Names.validate(name, as: .container)
         try withLock(name) {
             _ = try read { db in try container(db, name) }
+            waitWhileBusy(name)
             guard liveState(name) != nil else {
                 cleanupStale(name)
                 throw SysboxError(.conflict, "container \(name) is not running")

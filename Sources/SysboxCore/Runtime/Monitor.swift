@@ -189,7 +189,6 @@ public enum Monitor {
     static func cleanup(stateDirectory: String, manager: Manager?, paths: ContainerPaths, name: String, listener: Int32) {
         if listener >= 0 { close(listener) }
         unlink(paths.directory + "/" + ContainerPaths.consoleSocket)
-        unlink(paths.initPid)
         if let layout = try? CgroupLayout.host() {
             let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
             // Processes of the container die with its pid namespace; give the kernel a moment to reap them.
@@ -199,6 +198,8 @@ public enum Monitor {
             }
         }
         try? manager?.recordPowerState(name, "stopped")
+        // Last: while the monitor lives with a dead init's pid file, the container shows as Stopping.
+        unlink(paths.initPid)
         unlink(paths.monitorPid)
     }
 }
