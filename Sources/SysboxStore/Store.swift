@@ -66,7 +66,9 @@ public final class Store: Sendable {
     public let path: String
     /// Seconds a writer waits for the lock before `StoreError.locked`.
     public let busyTimeout: Double
-    private let pool: DatabasePool
+    /// One connection: a sysbox command is short-lived and single-threaded, and one SQLite connection
+    /// opens faster than a pool's writer plus readers. WAL still lets other processes read while one writes.
+    private let pool: DatabaseQueue
     private static let logger = Logger(label: "sysbox.store")
 
     /// Opens (creating if needed) the database in `directory` and migrates it.
@@ -85,20 +87,35 @@ public final class Store: Sendable {
             throw StoreError.unusable(path: path, reason: "it is a directory, not a file")
         }
 
+        // Opening and migrating happen under a shared flock; a migration takes it exclusively, so no
+        // process opens or reads a half-made schema while another creates it.
+        let lockPath = (directory as NSString).appendingPathComponent("sysbox.lock")
+        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else {
+            throw StoreError.badStateDirectory(path: directory, reason: "cannot open \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        defer { close(lockFD) }
+        Self.flockRetrying(lockFD, LOCK_SH)
+
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(busyTimeout)
         config.label = "sysbox"
-        // FULL: a commit survives power loss (NORMAL in WAL mode may lose the last commits).
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        config.journalMode = .wal
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try DatabaseQueue(path: path, configuration: config)
+            // After GRDB's WAL set-up (which picks NORMAL): FULL, so a commit survives power loss.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch let error as DatabaseError {
             throw StoreError.from(error, path: path, timeout: busyTimeout)
                 ?? StoreError.unusable(path: path, reason: error.message ?? "\(error)")
         }
         chmod(path, 0o600)
-        try migrate(directory: directory, upTo: upTo)
+        try migrate(lockFD: lockFD, upTo: upTo)
+    }
+
+    private static func flockRetrying(_ fd: Int32, _ operation: Int32) {
+        while flock(fd, operation) != 0 && errno == EINTR {}
     }
 
     private static func prepareDirectory(_ directory: String) throws {
@@ -117,7 +134,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func migrate(directory: String, upTo: String?) throws {
+    private func migrate(lockFD: Int32, upTo: String?) throws {
         let migrator = Schema.migrator()
         try mapErrors {
             let state = try pool.read { db in
@@ -127,14 +144,10 @@ public final class Store: Sendable {
                 throw StoreError.newerSchema(path: path, unknown: state.2.filter { !Schema.versions.contains($0) }.sorted())
             }
             if state.1 && upTo == nil { return }
-            let lockPath = (directory as NSString).appendingPathComponent("sysbox.lock")
-            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                throw StoreError.badStateDirectory(path: directory, reason: "cannot open \(lockPath): \(String(cString: strerror(errno)))")
-            }
-            defer { close(fd) }
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-            defer { flock(fd, LOCK_UN) }
+            // Shared to exclusive: let go first, so two processes that both want to migrate never wait
+            // for each other's shared lock.
+            Self.flockRetrying(lockFD, LOCK_UN)
+            Self.flockRetrying(lockFD, LOCK_EX)
             // A database with data gets a copy before its schema changes (`sysbox.db.pre-<version>`), so a
             // failed upgrade can be undone by hand.
             let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
