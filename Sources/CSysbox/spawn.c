@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -115,6 +116,33 @@ static int open_in_rootfs(const char *rel, int create) {
     return dirfd;
 }
 
+/* Empties the inheritable and ambient capability sets, so execve gives exactly the bounding set
+ * (an inheritable set from whoever started sysbox would otherwise bring dropped capabilities back). */
+static int clear_inheritable_caps(void) {
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0) return -errno;
+    data[0].inheritable = 0;
+    data[1].inheritable = 0;
+    if (syscall(SYS_capset, &hdr, data) < 0) return -errno;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -errno;
+    return 0;
+}
+
+/* Closes every fd from 3 up except those in keep[] (unsorted, -1 ignored). */
+static void close_all_except(const int *keep, int n) {
+    int lo = 3;
+    while (1) {
+        int next = -1;
+        for (int i = 0; i < n; i++) {
+            if (keep[i] >= lo && (next < 0 || keep[i] < next)) next = keep[i];
+        }
+        if (next < 0) { syscall(SYS_close_range, (unsigned)lo, ~0U, 0); return; }
+        if (next > lo) syscall(SYS_close_range, (unsigned)lo, (unsigned)(next - 1), 0);
+        lo = next + 1;
+    }
+}
+
 struct child_args {
     const sysbox_spawn_config *c;
     int sync_r, sync_w, err_r, err_w;
@@ -207,7 +235,9 @@ static int child_main(void *arg) {
         fd_path(target, fd);
         int rc;
         if (m->source) {
-            rc = mount(m->source, target, NULL, MS_BIND | MS_REC, NULL);
+            /* Not recursive (as Incus's default): mounts below the source stay out, so a read-only
+             * disk is read-only all the way down. */
+            rc = mount(m->source, target, NULL, MS_BIND, NULL);
             if (rc == 0 && m->readonly) {
                 /* The fd still names the dentry under the new mount: look the target up again (no
                  * process runs in the container yet) to reach the bind mount's root, then remount it. */
@@ -215,7 +245,7 @@ static int child_main(void *arg) {
                 if (top < 0) fail(ef, step, -top);
                 char top_path[64];
                 fd_path(top_path, top);
-                rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+                rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | m->keep_flags, NULL);
                 close(top);
             }
         } else {
@@ -226,11 +256,31 @@ static int child_main(void *arg) {
     }
     for (int i = 0; i < c->file_count; i++) {
         const sysbox_file *f = &c->files[i];
-        int fd = open_in_rootfs(f->target, 2);
-        if (fd < 0) fail(ef, SYSBOX_STEP_FILES, -fd);
-        fd_path(target, fd);
-        int w = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        /* Split into directory and name (a stack copy: no allocation). */
+        char dir[512];
+        size_t len = strlen(f->target);
+        if (len >= sizeof dir) fail(ef, SYSBOX_STEP_FILES, ENAMETOOLONG);
+        memcpy(dir, f->target, len + 1);
+        char *slash = strrchr(dir, '/');
+        const char *base = slash ? slash + 1 : dir;
+        if (slash) *slash = 0;
+        int dfd = open_in_rootfs(slash ? dir : ".", 1);
+        if (dfd < 0) fail(ef, SYSBOX_STEP_FILES, -dfd);
+        fd_path(target, dfd);
+        int parent = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(dfd);
+        if (parent < 0) fail(ef, SYSBOX_STEP_FILES, errno);
+        /* Only a regular file is rewritten in place; anything else there (a FIFO, a device node, a
+         * symlink) is replaced by a new regular file. */
+        struct stat st;
+        if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+            if (unlinkat(parent, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) fail(ef, SYSBOX_STEP_FILES, errno);
+        }
+        int w = openat(parent, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
         if (w < 0) fail(ef, SYSBOX_STEP_FILES, errno);
+        close(parent);
+        if (fstat(w, &st) < 0 || !S_ISREG(st.st_mode)) fail(ef, SYSBOX_STEP_FILES, EINVAL);
+        if (ftruncate(w, 0) < 0) fail(ef, SYSBOX_STEP_FILES, errno);
         size_t done = 0;
         while (done < f->length) {
             ssize_t k = write(w, f->content + done, f->length - done);
@@ -238,7 +288,6 @@ static int child_main(void *arg) {
             done += (size_t)k;
         }
         close(w);
-        close(fd);
     }
     for (int i = 0; i < c->rebind_count; i++) {
         const char *p = c->rebind_paths[i];
@@ -271,6 +320,8 @@ static int child_main(void *arg) {
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
         }
     }
+    int crc = clear_inheritable_caps();
+    if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
 
     if (setsid() < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
     if (c->console_fd >= 0) {
@@ -433,6 +484,9 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     reset_signals();
     prctl(PR_SET_DUMPABLE, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Nothing of the CLI (its database, pipes, files) may reach the container's namespaces. */
+    int keep[] = { ef, c->pidfd, c->pty_socket, c->stdio[0], c->stdio[1], c->stdio[2] };
+    close_all_except(keep, 6);
     for (int i = 0; i < c->cgroup_count; i++) {
         int fd = open(c->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
         if (fd < 0) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
@@ -441,6 +495,7 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     }
     if (setns(c->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
         fail(ef, SYSBOX_STEP_SETNS, errno);
+    close(c->pidfd);
     int slave = -1;
     if (c->pty_socket >= 0) {
         int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -456,8 +511,11 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     pid_t pid = _Fork();
     if (pid < 0) fail(ef, SYSBOX_STEP_FORK, errno);
     if (pid == 0) {
+        /* A new session: the host's controlling terminal (if any) is not the command's, so it cannot
+         * reach it through /dev/tty (TIOCSTI). */
+        if (setsid() < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
         if (slave >= 0) {
-            if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
+            if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
             if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
         } else {
             for (int i = 0; i < 3; i++) {
@@ -465,12 +523,23 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
             }
         }
         if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
-        if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) fail(ef, SYSBOX_STEP_SETUID, errno);
+        /* The working directory must be inside the container's root (not reached through a leaked fd
+         * or a /proc link): the kernel then reports it as an absolute path. */
+        char cwd[8];
+        long got = syscall(SYS_getcwd, cwd, sizeof cwd);
+        if (got < 0 && errno != ERANGE) fail(ef, SYSBOX_STEP_CHDIR, errno);
+        if (got >= 0 && cwd[0] != '/') fail(ef, SYSBOX_STEP_CHDIR, EXDEV);
+        /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
+        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+            syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+            fail(ef, SYSBOX_STEP_SETUID, errno);
         for (int cap = 0; cap < 64; cap++) {
             if ((c->drop_caps >> cap) & 1) {
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) fail(ef, SYSBOX_STEP_CAPS, errno);
             }
         }
+        int crc = clear_inheritable_caps();
+        if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
         fail(ef, SYSBOX_STEP_EXEC, exec_search(c->argv, c->envp));
     }

@@ -164,6 +164,13 @@ func runProcess(_ program: String, _ args: [String], stdin: String? = nil, env: 
     try Running(program, args, stdin: stdin, env: env, cwd: cwd).wait()
 }
 
+/// A /proc file's bytes (procfs files report size 0, so read until EOF rather than by size).
+func readProc(_ path: String) -> Data {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+    defer { try? handle.close() }
+    return (try? handle.readToEnd()) ?? Data()
+}
+
 /// FNV-1a of a state directory, as sysbox names its cgroups (`sysbox/<hash>/<name>`).
 func cgroupHash(_ s: String) -> String {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -182,8 +189,8 @@ extension Sandbox {
             if FileManager.default.fileExists(atPath: dir) { found.append("cgroup \(dir)") }
         }
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
-            if let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
-               env.range(of: Data("SYSBOX_DIR=\(stateDir)\u{0}".utf8)) != nil {
+            let env = readProc("/proc/\(pid)/environ")
+            if env.range(of: Data("SYSBOX_DIR=\(stateDir)\u{0}".utf8)) != nil {
                 found.append("process \(pid)")
             }
         }

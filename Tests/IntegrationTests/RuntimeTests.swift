@@ -7,6 +7,16 @@ import Testing
         try #require(getuid() == 0, "the runtime tests boot real containers and must run as root")
     }
 
+    /// Polls `condition` every 50 ms for up to `seconds`; records an issue if it never holds.
+    func waitUntil(seconds: Double = 10, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(50_000)
+        }
+        Issue.record("condition not met within \(seconds) s", sourceLocation: sourceLocation)
+    }
+
     func exec(_ s: Sandbox, _ name: String, _ command: String, env: [String: String] = [:]) throws -> RunResult {
         try s.run(["exec", name, "--", "sh", "-c", command], env: env)
     }
@@ -44,7 +54,7 @@ import Testing
 
         // A signal to sysbox exec reaches the command inside.
         let running = try s.start(["exec", "c1", "--", "sh", "-c", "trap 'echo got TERM; exit 42' TERM; sleep 29 & wait"])
-        for _ in 0..<100 where !(try s.ok(["exec", "c1", "--", "ps"]).contains("sleep 29")) { usleep(100_000) }
+        try waitUntil { try s.ok(["exec", "c1", "--", "ps"]).contains("sleep 29") }
         running.process.terminate()
         let signalled = try running.wait()
         #expect(signalled.status == 42, "\(signalled.stdout) \(signalled.stderr)")
@@ -96,6 +106,20 @@ import Testing
         #expect(cgroups.allSatisfy { $0.hasSuffix(":/") }, "\(cgroups)")
         #expect(try exec(s, "h1", "test -c /dev/console && test -c /dev/null && test -L /dev/ptmx && test -L /dev/fd").status == 0)
         #expect(try exec(s, "h1", "ip link show lo | grep -q UP || ifconfig lo | grep -q UP").status == 0)
+        // Inheritable and ambient sets are empty; an inheritable set of whoever starts sysbox does not
+        // bring the dropped capabilities back.
+        try s.ok(["stop", "--force", "h1"])
+        let setpriv = try runProcess("/usr/bin/setpriv", ["--inh-caps=+sys_module,+sys_rawio,+sys_time", s.binary, "start", "h1"],
+                                     env: ["SYSBOX_DIR": s.stateDir])
+        #expect(setpriv.status == 0, "\(setpriv.stderr)")
+        for file in ["/proc/1/status", "/proc/self/status"] {
+            let status = try s.ok(["exec", "h1", "--", "cat", file])
+            for field in ["CapInh", "CapAmb"] {
+                #expect(status.contains("\(field):\t0000000000000000"), "\(field) in \(file): \(status)")
+            }
+            let eff = status.split(separator: "\n").first { $0.hasPrefix("CapEff") }.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 0
+            for cap in [16, 17, 25] { #expect(eff & (1 << UInt64(cap)) == 0, "cap \(cap) effective in \(file)") }
+        }
         // A clean environment for init.
         let env = try s.ok(["exec", "h1", "--", "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"])
         #expect(env.contains("container=sysbox\n") && env.contains("container_uuid="))
@@ -181,6 +205,32 @@ import Testing
         #expect(r.status == 3)
         let plain = try s.ok(["exec", "t1", "--", "sh", "-c", "tty || true"])
         #expect(plain == "not a tty\n")
+        // Without a pty (-T) on a terminal, the command gets pipes, never the host's terminal (no TIOCSTI
+        // into the admin's shell), and has no controlling terminal.
+        let noPty = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec -T t1 -- sh -c 'tty; readlink /proc/self/fd/0; readlink /proc/self/fd/1; cat /dev/tty'", "/dev/null"],
+                                   env: ["SYSBOX_DIR": s.stateDir])
+        #expect(noPty.stdout.contains("not a tty"), "\(noPty.stdout)")
+        #expect(noPty.stdout.contains("pipe:["), "\(noPty.stdout)")
+        #expect(!noPty.stdout.contains("/dev/pts"), "\(noPty.stdout)")
+        #expect(noPty.stdout.contains("can't open '/dev/tty'"), "\(noPty.stdout)")
+        // The exec helper keeps none of the CLI's files (database, pipes): only 0, 1, 2.
+        let long = try s.start(["exec", "t1", "--", "sleep", "5"])
+        try waitUntil { try s.ok(["exec", "t1", "--", "ps"]).contains("sleep 5") }
+        // The helper is the process forked by the CLI: same command line, its parent is the CLI.
+        var byPid: [String: String] = [:]
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(pid) != nil {
+            let cmdline = String(decoding: readProc("/proc/\(pid)/cmdline"), as: UTF8.self)
+            if cmdline.contains("exec\u{0}t1\u{0}--\u{0}sleep\u{0}5") { byPid[pid] = cmdline }
+        }
+        var helperFDs: [String] = []
+        for pid in byPid.keys {
+            let status = String(decoding: readProc("/proc/\(pid)/status"), as: UTF8.self)
+            let ppid = status.split(separator: "\n").first { $0.hasPrefix("PPid:") }?.split(separator: "\t").last.map(String.init) ?? ""
+            if byPid[ppid] != nil { helperFDs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] }
+        }
+        #expect(byPid.count == 2, "\(byPid)")
+        #expect(Set(helperFDs) == ["0", "1", "2"], "\(helperFDs)")
+        _ = try long.wait()
         try s.ok(["delete", "--force", "t1"])
     }
 
@@ -208,6 +258,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: s.root + "/data"))
         #expect(s.leftovers() == [])
         try s.ok(["delete", "d1"])
+
+        // A FIFO where a rendered file goes is replaced by a regular file (never written through).
+        try s.ok(["create", "busybox", "fifo"])
+        try FileManager.default.createDirectory(atPath: s.stateDir + "/containers/fifo/upper/etc", withIntermediateDirectories: true)
+        #expect(mkfifo(s.stateDir + "/containers/fifo/upper/etc/hostname", 0o644) == 0)
+        try s.ok(["start", "fifo"])
+        #expect(try s.ok(["exec", "fifo", "--", "cat", "/etc/hostname"]) == "fifo\n")
+        try s.ok(["delete", "--force", "fifo"])
+
+        // A read-only disk is read-only all the way down: mounts below its source stay out.
+        try s.ok(["create", "busybox", "ro"])
+        try s.ok(["config", "device", "add", "ro", "data", "disk", "source=\(shared)", "path=/mnt/data", "readonly=true"])
+        try FileManager.default.createDirectory(atPath: shared + "/sub", withIntermediateDirectories: true)
+        #expect(mount("tmpfs", shared + "/sub", "tmpfs", 0, nil) == 0)
+        defer { umount2(shared + "/sub", Int32(MNT_DETACH)) }
+        try s.ok(["start", "ro"])
+        #expect(try exec(s, "ro", "touch /mnt/data/sub/x").status != 0)
+        #expect(!FileManager.default.fileExists(atPath: shared + "/sub/x"))
+        try s.ok(["delete", "--force", "ro"])
+        umount2(shared + "/sub", Int32(MNT_DETACH))
 
         // A root filesystem without its init: a clear error, stopped, nothing left.
         try s.ok(["create", "busybox", "noinit"])

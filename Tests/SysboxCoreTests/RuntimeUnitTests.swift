@@ -43,6 +43,18 @@ import Testing
         #expect(v2.count == 1 && v2[0].fstype == "cgroup2" && v2[0].target == "sys/fs/cgroup")
     }
 
+    @Test func procCgroupOfInit() {
+        let hybrid = CgroupLayout.parse(mountinfo: Self.hybrid)
+        let text = "9:name=systemd:/sysbox/ab/c1/init.scope\n4:memory:/sysbox/ab/c1\n3:cpuset:/sysbox/ab/c1\n2:cpuacct:/\n0::/sysbox/ab/c1/init.scope\n7:blkio:/x\n"
+        #expect(ContainerCgroup.parseProcCgroup(text, layout: hybrid) == [
+            "/sys/fs/cgroup/systemd/sysbox/ab/c1/init.scope/cgroup.procs", "/sys/fs/cgroup/memory/sysbox/ab/c1/cgroup.procs",
+            "/sys/fs/cgroup/cpuset/sysbox/ab/c1/cgroup.procs", "/sys/fs/cgroup/cpuacct/cgroup.procs",
+            "/sys/fs/cgroup/unified/sysbox/ab/c1/init.scope/cgroup.procs"])
+        let v2 = CgroupLayout.parse(mountinfo: Self.unified)
+        #expect(ContainerCgroup.parseProcCgroup("0::/sysbox/ab/c1\n", layout: v2) == ["/sys/fs/cgroup/sysbox/ab/c1/cgroup.procs"])
+        #expect(ContainerCgroup.parseProcCgroup("0::/../../etc\n", layout: v2) == [])
+    }
+
     @Test func pathsAreKeptApartPerStateDirectory() {
         let layout = CgroupLayout.parse(mountinfo: Self.unified)
         let a = ContainerCgroup(layout: layout, stateDirectory: "/var/lib/sysbox", name: "c1")
@@ -67,13 +79,21 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let layout = CgroupLayout(hierarchies: [CgroupHierarchy(mountPoint: root, controllers: [], isV2: true)])
         let cg = ContainerCgroup(layout: layout, stateDirectory: "/s", name: "web1")
-        try cg.create()
+        // A real cgroupfs makes the control files with each directory; the fake tree has them made
+        // first (sysbox never creates a control file).
         let dir = root + "/" + cg.relative
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var level = root
+        for part in cg.relative.split(separator: "/") {
+            _ = FileManager.default.createFile(atPath: level + "/cgroup.subtree_control", contents: Data())
+            try "cpuset cpu io memory hugetlb pids rdma misc\n".write(toFile: level + "/cgroup.controllers", atomically: true, encoding: .utf8)
+            level += "/" + part
+        }
+        for file in ["memory.max", "cpu.max", "pids.max", "cpuset.cpus"] { _ = FileManager.default.createFile(atPath: dir + "/" + file, contents: Data()) }
+        try cg.create()
         #expect(FileManager.default.fileExists(atPath: dir))
         // The root and every sysbox level enable the controllers for their children.
         #expect(try String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8) == "+cpu +cpuset +memory +pids")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: dir + "/cpuset.cpus", contents: Data())
         try cg.apply(CgroupLimits(memoryBytes: 536_870_912, cpuCount: 2, cpuSet: nil, pidsMax: 100))
         #expect(try String(contentsOfFile: dir + "/memory.max", encoding: .utf8) == "536870912")
         #expect(try String(contentsOfFile: dir + "/cpu.max", encoding: .utf8) == "200000 100000")
@@ -116,7 +136,7 @@ import Testing
     @Test func planRoundTrips() throws {
         let plan = StartPlan(name: "c1", uuid: "u", rootfsPath: "/r", rootfsType: "overlay", rootfsOptions: "lowerdir=/a",
                              initPath: "/sbin/init", initArgs: [], environment: ["container=sysbox"], stopSignal: 12,
-                             disks: [StartPlan.Disk(device: "d", source: "/s", target: "mnt", readonly: true, isDirectory: true)],
+                             disks: [StartPlan.Disk(device: "d", source: "/s", target: "mnt", readonly: true, isDirectory: true, keepFlags: 2)],
                              files: [StartPlan.File(path: "etc/hostname", content: "c1\n")],
                              limits: StartPlan.CgroupLimitsPlan(CgroupLimits(memoryBytes: 1)), ephemeral: false)
         let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).json"

@@ -55,6 +55,7 @@ typedef struct {
     const char *target;   // path relative to the rootfs; resolved component by component inside it
     int readonly;
     int create;           // 0: the target must exist (skipped when missing); 1: create a directory; 2: a file
+    unsigned long keep_flags;  // MS_NOSUID|MS_NODEV|MS_NOEXEC of the source mount, kept on a read-only remount
 } sysbox_mount;
 
 /// A filesystem mounted inside the container before pivot_root (cgroup hierarchies and their tmpfs).

@@ -146,6 +146,29 @@ public struct ContainerCgroup: Sendable {
     /// The `cgroup.procs` files a process writes to join the container's cgroups.
     public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
 
+    /// The `cgroup.procs` files of the cgroups `pid` is in now (from /proc/PID/cgroup, read from the
+    /// host so paths are absolute). An exec joins init's own cgroups: on cgroup2 the container's root
+    /// cgroup may hold no process once its systemd has made sub-cgroups.
+    public static func procsFiles(of pid: Int32, layout: CgroupLayout) -> [String] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return [] }
+        return parseProcCgroup(text, layout: layout)
+    }
+
+    static func parseProcCgroup(_ text: String, layout: CgroupLayout) -> [String] {
+        var out: [String] = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[2].hasPrefix("/"), !parts[2].contains("..") else { continue }
+            let controllers = Set(parts[1].split(separator: ",").map(String.init))
+            let hierarchy = controllers.isEmpty
+                ? layout.hierarchies.first(where: \.isV2)
+                : layout.hierarchies.first { !$0.isV2 && Set($0.controllers) == controllers }
+            guard let h = hierarchy else { continue }
+            out.append(h.mountPoint + (parts[2] == "/" ? "" : String(parts[2])) + "/cgroup.procs")
+        }
+        return out
+    }
+
     /// Creates the cgroup in every hierarchy (parents included): v1 cpuset levels get the parent's
     /// cpus and mems; v2 parents get the controllers enabled in `cgroup.subtree_control`.
     public func create() throws {
@@ -297,7 +320,7 @@ public struct ContainerCgroup: Sendable {
     }
 
     static func write(_ path: String, _ value: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0o644)
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC)
         guard fd >= 0 else { throw SysboxError(.io, "cannot open \(path): \(Host.errnoText(errno))") }
         defer { close(fd) }
         let bytes = Array(value.utf8)

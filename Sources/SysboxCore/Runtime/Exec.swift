@@ -83,7 +83,25 @@ extension Manager {
             try InstanceConfig.validate("environment." + key, value)
             env[key] = value
         }
-        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: request.name).procsFiles } ?? []
+        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.procsFiles(of: live.initPid, layout: $0) } ?? []
+
+        // Never hand a host terminal to the container (TIOCSTI would type into the admin's shell):
+        // without a pty, every standard fd that is a terminal goes through a pipe relayed here.
+        var stdio: [Int32] = [0, 1, 2]
+        var relays: [StdioRelay.Pipe] = []
+        if !request.interactive {
+            for fd: Int32 in 0..<3 where isatty(fd) == 1 {
+                var p: [Int32] = [0, 0]
+                guard sysbox_pipe_cloexec(&p) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
+                if fd == 0 {
+                    stdio[0] = p[0]
+                    relays.append(StdioRelay.Pipe(local: 0, end: p[1], input: true))
+                } else {
+                    stdio[Int(fd)] = p[1]
+                    relays.append(StdioRelay.Pipe(local: fd, end: p[0], input: false))
+                }
+            }
+        }
 
         Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
         var sockets: [Int32] = [-1, -1]
@@ -100,11 +118,12 @@ extension Manager {
                 pidfd: pidfd, cgroup_procs: cg.baseAddress, cgroup_count: Int32(cg.count),
                 cwd: UnsafePointer(c.string(cwd)), argv: c.array(request.command),
                 envp: c.array(env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }),
-                uid: user.uid, gid: user.gid, stdio: (0, 1, 2), pty_socket: sockets[1],
+                uid: user.uid, gid: user.gid, stdio: (stdio[0], stdio[1], stdio[2]), pty_socket: sockets[1],
                 drop_caps: Hardening.dropMask)
             return sysbox_exec(&config, &errFD)
         }
         if sockets[1] >= 0 { close(sockets[1]) }
+        for (i, fd) in stdio.enumerated() where fd != Int32(i) { close(fd) }
         guard helper > 0 else {
             if sockets[0] >= 0 { close(sockets[0]) }
             throw SysboxError(.io, "cannot fork the exec helper: \(Host.errnoText(-helper))")
@@ -143,6 +162,8 @@ extension Manager {
         if master >= 0 {
             PtyRelay.run(master: master)
             close(master)
+        } else if !relays.isEmpty {
+            StdioRelay.run(relays, helper: helper)
         }
         return Self.waitStatus(helper)
     }
@@ -209,6 +230,55 @@ extension Manager {
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let data = handle.readDataToEndOfFile()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Copies between the CLI's terminal fds and the pipes standing in for them in the container, until the
+/// command's output pipes close (or the helper exits).
+enum StdioRelay {
+    struct Pipe {
+        var local: Int32
+        var end: Int32
+        var input: Bool
+    }
+
+    static func run(_ pipes: [Pipe], helper: Int32) {
+        var open = pipes
+        let helperFD = sysbox_pidfd_open(helper)
+        defer { if helperFD >= 0 { close(helperFD) } }
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var helperDone = false
+        while open.contains(where: { !$0.input }) || (!helperDone && !open.isEmpty) {
+            var fds = open.map { pollfd(fd: $0.input ? $0.local : $0.end, events: Int16(POLLIN), revents: 0) }
+            fds.append(pollfd(fd: helperDone ? -1 : helperFD, events: Int16(POLLIN), revents: 0))
+            let n = poll(&fds, nfds_t(fds.count), -1)
+            if n < 0 { if errno == EINTR { continue } else { break } }
+            if fds[fds.count - 1].revents != 0 {
+                helperDone = true
+                // The command is gone: whatever stdin would still send has nowhere to go.
+                open.removeAll { if $0.input { close($0.end); return true }; return false }
+            }
+            var finished: [Int32] = []
+            for (i, p) in open.enumerated() where i < fds.count - 1 && fds[i].revents != 0 {
+                let from = p.input ? p.local : p.end, to = p.input ? p.end : p.local
+                let got = read(from, &buffer, buffer.count)
+                if got <= 0 {
+                    finished.append(p.end)
+                    continue
+                }
+                var off = 0
+                while off < got {
+                    let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + off, got - off) }
+                    if w <= 0 { break }
+                    off += w
+                }
+                if off < got { finished.append(p.end) }
+            }
+            for end in finished { close(end) }
+            open.removeAll { finished.contains($0.end) }
+            if helperDone && !open.contains(where: { !$0.input }) { break }
+        }
+        open.forEach { close($0.end) }
     }
 }
 

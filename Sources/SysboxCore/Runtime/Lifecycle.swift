@@ -103,7 +103,11 @@ extension Manager {
         // A monitor still alive now is stuck: it is not init's parent any more, so end it.
         if let monitor = Self.readPidFile(p.monitorPid), Self.isAlive(monitor), liveState(name) == nil {
             kill(monitor.pid, SIGKILL)
-            for _ in 0..<100 where Self.isAlive(monitor) { usleep(10_000) }
+            var tries = 0
+            while Self.isAlive(monitor) && tries < 100 {
+                usleep(10_000)
+                tries += 1
+            }
         }
         guard liveState(name) == nil else { return }
         unlink(p.initPid)
@@ -147,15 +151,19 @@ extension Manager {
                 guard stat(source, &st) == 0 else {
                     throw SysboxError.invalid("device \(device): source \(source) does not exist on the host (\(Host.errnoText(errno))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH")
                 }
+                var vfs = statvfs()
+                let mountFlags = statvfs(source, &vfs) == 0 ? UInt64(vfs.f_flag) & UInt64(MS_NOSUID | MS_NODEV | MS_NOEXEC) : 0
                 disks.append(StartPlan.Disk(device: device, source: source, target: String(path.dropFirst()),
                                             readonly: (try? Values.bool(d["readonly"] ?? "false")) ?? false,
-                                            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR))
+                                            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, keepFlags: mountFlags))
             case "nic":
                 warnings.append("device \(device) (nic on \(d["network"] ?? "?")) is not attached: this version of sysbox has no networking yet; the container has only lo")
             default:
                 break
             }
         }
+        // Parents before children: /mnt/data before /mnt/data/inner.
+        disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         let rootfs = try driver.rootfs(container: paths(name), image: image)
         return StartPlan(
             name: name, uuid: config["volatile.uuid"] ?? "", rootfsPath: rootfs.path, rootfsType: rootfs.fstype,

@@ -71,14 +71,14 @@ enum Spawner {
         let c = CStrings()
         var disks: [sysbox_mount] = plan.disks.map {
             sysbox_mount(source: UnsafePointer(c.string($0.source)), target: UnsafePointer(c.string($0.target)),
-                         readonly: $0.readonly ? 1 : 0, create: $0.isDirectory ? 1 : 2)
+                         readonly: $0.readonly ? 1 : 0, create: $0.isDirectory ? 1 : 2, keep_flags: UInt($0.keepFlags ?? 0))
         }
         let maskFile = try maskSource()
         disks += Hardening.maskedFiles.map {
-            sysbox_mount(source: UnsafePointer(c.string(maskFile)), target: UnsafePointer(c.string($0)), readonly: 1, create: 0)
+            sysbox_mount(source: UnsafePointer(c.string(maskFile)), target: UnsafePointer(c.string($0)), readonly: 1, create: 0, keep_flags: 0)
         }
         disks += Hardening.maskedDirectories.map {
-            sysbox_mount(source: nil, target: UnsafePointer(c.string($0)), readonly: 1, create: 0)
+            sysbox_mount(source: nil, target: UnsafePointer(c.string($0)), readonly: 1, create: 0, keep_flags: 0)
         }
         let fsMounts: [sysbox_fsmount] = cgroup.containerMounts.map { m in
             sysbox_fsmount(target: UnsafePointer(c.string(m.target)), fstype: m.fstype.map { UnsafePointer(c.string($0)) },

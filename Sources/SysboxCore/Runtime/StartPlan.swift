@@ -10,6 +10,8 @@ public struct StartPlan: Codable, Sendable, Equatable {
         public var target: String
         public var readonly: Bool
         public var isDirectory: Bool
+        /// MS_NOSUID | MS_NODEV | MS_NOEXEC of the source's mount, kept when remounting read-only.
+        public var keepFlags: UInt64?
     }
 
     public struct File: Codable, Sendable, Equatable {
