@@ -101,34 +101,40 @@ extension Manager {
         let image = try resolveImage(request.image, progress: progress)
         let driver = try storageDriver()
         let p = paths(request.name)
-        let op = try write { db -> OperationRecord in
-            let profiles = try check(db)
-            var config = request.config
-            config["volatile.uuid"] = UUID().uuidString.lowercased()
-            config["volatile.base_image"] = image.fingerprint
-            var record = ContainerRecord(name: request.name, image: request.image, description: request.description,
-                                         ephemeral: request.ephemeral)
-            try record.insert(db)
-            let id = record.id ?? 0
-            try ConfigTable.containers.replace(db, owner: id, with: config)
-            try DeviceTable.containers.replace(db, owner: id, with: request.devices)
-            try ContainerProfiles.replace(db, container: id, profiles: profiles.compactMap(\.id))
-            try db.execute(sql: "UPDATE images SET last_used_at = ? WHERE fingerprint = ?", arguments: [Date(), image.fingerprint])
-            return try Journal.begin(db, action: "create", entityType: "container", entityName: request.name,
-                                     payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
-        }
-        do {
-            if FileManager.default.fileExists(atPath: p.directory) { try Host.removeTree(p.directory) }
-            try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try driver.create(container: p, image: image)
-            try write { db in try Journal.finish(db, uuid: op.uuid) }
-        } catch {
-            try? Host.removeTree(p.directory)
-            try? write { db in
-                _ = try ContainerRecord.filter(Column("name") == request.name).deleteAll(db)
-                try Journal.finish(db, uuid: op.uuid, failed: true)
+        // Under the container's lock until its storage exists: a start or delete of the same name
+        // waits for the create to finish instead of meeting half of it.
+        try withLock(request.name) {
+            let op = try write { db -> OperationRecord in
+                let profiles = try check(db)
+                var config = request.config
+                config["volatile.uuid"] = UUID().uuidString.lowercased()
+                config["volatile.base_image"] = image.fingerprint
+                var record = ContainerRecord(name: request.name, image: request.image, description: request.description,
+                                             ephemeral: request.ephemeral)
+                try record.insert(db)
+                let id = record.id ?? 0
+                try ConfigTable.containers.replace(db, owner: id, with: config)
+                try DeviceTable.containers.replace(db, owner: id, with: request.devices)
+                try ContainerProfiles.replace(db, container: id, profiles: profiles.compactMap(\.id))
+                try db.execute(sql: "UPDATE images SET last_used_at = ? WHERE fingerprint = ?", arguments: [Date(), image.fingerprint])
+                return try Journal.begin(db, action: "create", entityType: "container", entityName: request.name,
+                                         payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
             }
-            throw error
+            do {
+                // The record was just inserted, so a directory already there belongs to no container
+                // (left by a crash): replace it.
+                if FileManager.default.fileExists(atPath: p.directory) { try Host.removeTree(p.directory) }
+                try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try driver.create(container: p, image: image)
+                try write { db in try Journal.finish(db, uuid: op.uuid) }
+            } catch {
+                try? Host.removeTree(p.directory)
+                try? write { db in
+                    _ = try ContainerRecord.filter(Column("name") == request.name).deleteAll(db)
+                    try Journal.finish(db, uuid: op.uuid, failed: true)
+                }
+                throw error
+            }
         }
         return try containerView(request.name)
     }
@@ -190,12 +196,13 @@ extension Manager {
             guard seen.insert(p).inserted else { throw SysboxError.invalid("profile \(p) is given twice; list each profile once") }
         }
         try write { db in
+            let before = try liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)
             let profiles = try names.map { try profile(db, $0) }
             try validateExpanded(try expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)), container: name)
             try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
+            try applyLiveLimits(db, before: before)
         }
-        try applyLiveLimits(name)
     }
 
     /// The profile names applied to a container, in order.

@@ -59,6 +59,7 @@ extension Manager {
     func edit(_ owner: ConfigOwner, _ change: (inout ConfigLayer, EditContext) throws -> Void) throws {
         try owner.validateName()
         try write { db in
+            let before = try liveLimits(db, affectedBy: owner)
             switch owner {
             case let .container(name):
                 let record = try container(db, name)
@@ -83,8 +84,8 @@ extension Manager {
                 try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
                 try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
             }
+            try applyLiveLimits(db, before: before)
         }
-        try applyLiveChanges(after: owner)
     }
 
     /// Checks a profile's new layer on its own and in the expansion of every container that uses it.

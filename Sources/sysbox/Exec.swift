@@ -60,7 +60,7 @@ struct Console: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         if showLog {
-            CLI.out(try manager.consoleLog(name))
+            CLI.outRaw(try manager.consoleLog(name))
             return
         }
         try manager.attachConsole(name) {

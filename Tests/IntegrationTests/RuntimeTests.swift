@@ -147,6 +147,18 @@ import Testing
         // Live update.
         try s.ok(["config", "set", "l1", "limits.memory=128MiB"])
         #expect(try String(contentsOfFile: memory, encoding: .utf8) == "134217728\n")
+        // A change the kernel refuses on the running container (a CPU this host lacks) changes nothing.
+        let before = try s.dump()
+        try s.fails(["config", "set", "l1", "limits.memory=256MiB", "limits.cpu=0-4000"], "cannot apply the change to running container l1")
+        #expect(try s.dump() == before)
+        #expect(try String(contentsOfFile: memory, encoding: .utf8) == "134217728\n")
+        // Through a profile too.
+        try s.ok(["profile", "create", "big"], stdin: "config:\n  limits.memory: 96MiB\n")
+        try s.ok(["config", "unset", "l1", "limits.memory"])
+        try s.ok(["profile", "add", "l1", "big"])
+        #expect(try String(contentsOfFile: memory, encoding: .utf8) == "100663296\n")
+        try s.ok(["profile", "set", "big", "limits.memory=80MiB"])
+        #expect(try String(contentsOfFile: memory, encoding: .utf8) == "83886080\n")
         try s.ok(["delete", "--force", "l1"])
         #expect(s.leftovers() == [])
     }
@@ -309,6 +321,40 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    @Test func consoleEphemeralRestartAndSlowClients() throws {
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "con"])
+        // Attach, run a command on the console shell, detach with Ctrl-a q.
+        let script = "(sleep 0.5; printf 'echo hello-$((6*7))\\r'; sleep 0.7; printf '\\001q') | script -qec '\(s.binary) console con' /dev/null"
+        let attach = try runProcess("/bin/bash", ["-c", script], env: ["SYSBOX_DIR": s.stateDir])
+        #expect(attach.status == 0, "\(attach.stderr)")
+        #expect(attach.stdout.contains("hello-42"), "\(attach.stdout)")
+        #expect(try s.ok(["console", "con", "--show-log"]).contains("hello-42"))
+        // A console client that never reads does not wedge the monitor.
+        let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let dir = open(s.stateDir + "/containers/con", O_RDONLY | O_DIRECTORY)
+        defer { close(dir); close(sock) }
+        let path = "/proc/self/fd/\(dir)/console.sock"
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in _ = path.withCString { strncpy(raw.baseAddress!.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(connected == 0)
+        try s.ok(["exec", "con", "--", "sh", "-c", "yes console-flood | head -c 4000000 > /dev/console"])
+        #expect(try s.ok(["exec", "con", "--", "echo", "alive"]) == "alive\n")
+        try s.ok(["stop", "con", "--timeout", "5"])
+        #expect(try s.ok(["list", "--format", "csv,noheader"]) == "con,STOPPED,,busybox,0\n")
+
+        // An ephemeral container survives a restart, and delete --force of a running one succeeds.
+        try s.ok(["launch", "busybox", "eph", "--ephemeral"])
+        try s.ok(["restart", "eph", "--force"])
+        #expect(try s.ok(["exec", "eph", "--", "hostname"]) == "eph\n")
+        try s.ok(["delete", "--force", "eph"])
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/eph"))
+        try s.ok(["delete", "con"])
+        #expect(s.leftovers() == [])
+    }
+
     @Test func unknownImageAndBadInputLeaveNothing() throws {
         let s = try Sandbox()
         try s.fails(["launch", "nosuchimage", "x1"], "image nosuchimage not found; templates: busybox")
@@ -318,6 +364,10 @@ import Testing
         try s.fails(["exec", "nosuch", "--", "true"], "container nosuch not found")
         try s.fails(["start", "nosuch"], "container nosuch not found")
         try s.fails(["console", "nosuch"], "container nosuch not found")
+        try s.fails(["stop", "nosuch"], "container nosuch not found")
+        try s.fails(["rename", "nosuch", "other"], "container nosuch not found")
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/nosuch"))
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/locks/nosuch.lock"))
     }
 
     /// `kill -9` of `sysbox launch` at any moment: the next command finds a consistent state (the

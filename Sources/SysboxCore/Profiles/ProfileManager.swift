@@ -52,14 +52,15 @@ extension Manager {
         try Names.validate(name, as: .profile)
         try Names.validateDescription(doc.description, of: "profile \(name)")
         try write { db in
+            let before = try liveLimits(db, affectedBy: .profile(name))
             var record = try profile(db, name)
             try validateProfileChange(db, profile: record, layer: doc.layer)
             record.description = doc.description
             try record.update(db)
             try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
             try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+            try applyLiveLimits(db, before: before)
         }
-        try applyLiveChanges(after: .profile(name))
     }
 
     /// Deletes a profile. `default` and profiles in use are refused (the error lists the users).

@@ -82,8 +82,9 @@ enum Host {
         guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
-        // After "comm)" come field 3 (state) …; field 22 is index 19 here.
-        guard fields.count > 19 else { return nil }
+        // After "comm)" come field 3 (state) …; field 22 is index 19 here. A zombie (Z) or dead (X)
+        // process is no longer running, whatever its pid file says.
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
         return UInt64(fields[19])
     }
 }

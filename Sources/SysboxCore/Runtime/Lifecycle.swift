@@ -52,9 +52,17 @@ extension Manager {
         return LiveState(initPid: initEntry.pid, monitorPid: Self.isAlive(monitor) ? monitor?.pid : nil)
     }
 
-    /// Whether the container's monitor process is alive (starting, running or finishing a stop).
+    /// Whether the container's monitor process is alive (starting, running or finishing a stop): it
+    /// holds `locks/NAME.monitor` for its whole life, and the kernel drops the lock when it dies.
     func monitorAlive(_ name: String) -> Bool {
-        Self.isAlive(Self.readPidFile(paths(name).monitorPid))
+        let fd = open(paths(name).monitorLock, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
     }
 
     /// Running when init lives; Starting / Stopping while only its monitor does (before init runs, or
@@ -75,7 +83,7 @@ extension Manager {
     /// holder dies, so a killed command never leaves it locked).
     func withLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
         let p = paths(name)
-        try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(atPath: stateDirectory + "/locks", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let fd = open(p.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SysboxError(.io, "cannot open \(p.lock): \(Host.errnoText(errno))") }
         defer { close(fd) }
@@ -83,6 +91,17 @@ extension Manager {
             guard errno == EINTR else { throw SysboxError(.io, "cannot lock \(p.lock): \(Host.errnoText(errno))") }
         }
         return try body()
+    }
+
+    /// Takes the container's lock only if it is free; returns the fd holding it (close to release), or
+    /// nil when another process holds it.
+    func tryLock(_ name: String) -> Int32? {
+        try? FileManager.default.createDirectory(atPath: stateDirectory + "/locks", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(paths(name).lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
+        close(fd)
+        return nil
     }
 
     /// Records the state of record (`containers.power_state`).
@@ -182,6 +201,7 @@ extension Manager {
     public func start(_ name: String) throws -> [String] {
         try Names.validate(name, as: .container)
         guard getuid() == 0 else { throw SysboxError(.unsupported, "starting a container needs root (namespaces, mounts, cgroups); run sysbox as root") }
+        _ = try read { db in try container(db, name) }  // before taking a lock that would create a file
         return try withLock(name) {
             _ = try read { db in try container(db, name) }
             waitWhileBusy(name)
@@ -274,6 +294,7 @@ extension Manager {
     /// to `timeout` seconds before killing it; waits for the monitor to record the stop.
     public func stop(_ name: String, force: Bool = false, timeout: Double = 30) throws {
         try Names.validate(name, as: .container)
+        _ = try read { db in try container(db, name) }
         try withLock(name) {
             _ = try read { db in try container(db, name) }
             waitWhileBusy(name)
@@ -300,7 +321,10 @@ extension Manager {
             _ = Self.waitExit(initFD, seconds: 10)
         }
         if monitorFD >= 0 { _ = Self.waitExit(monitorFD, seconds: 20) }
-        if liveState(name) == nil, FileManager.default.fileExists(atPath: p.directory) {
+        if let still = liveState(name) {
+            throw SysboxError(.io, "container \(name) did not stop: its init (PID \(still.initPid)) is still running")
+        }
+        if FileManager.default.fileExists(atPath: p.directory) {
             cleanupStale(name)
             if (try? read({ db in try ContainerRecord.named(name, in: db) })) != nil {
                 try? recordPowerState(name, "stopped")
@@ -321,8 +345,14 @@ extension Manager {
         }
     }
 
-    /// Stop (cleanly, within `timeout`) and start again.
+    /// Stop (cleanly, within `timeout`) and start again. An ephemeral container survives a restart (the
+    /// monitor sees the `restarting` marker), as in LXD.
     public func restart(_ name: String, force: Bool = false, timeout: Double = 30) throws -> [String] {
+        try Names.validate(name, as: .container)
+        _ = try containerView(name)
+        let marker = paths(name).restarting
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
+        defer { unlink(marker) }
         if liveState(name) != nil { try stop(name, force: force, timeout: timeout) }
         return try start(name)
     }
@@ -335,13 +365,13 @@ extension Manager {
     /// Removes a stopped container's storage and record (used by delete and by ephemeral containers).
     func deleteStoppedContainer(_ name: String) throws {
         let driver = try storageDriver()
-        let op = try write { db -> OperationRecord in
-            guard try ContainerRecord.named(name, in: db) != nil else {
-                throw SysboxError.notFound("container \(name) not found")
-            }
+        let op = try write { db -> OperationRecord? in
+            // Already gone (an ephemeral container deleted by its monitor as it stopped): done.
+            guard try ContainerRecord.named(name, in: db) != nil else { return nil }
             return try Journal.begin(db, action: "delete", entityType: "container", entityName: name,
                                      payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
         }
+        guard let op else { return }
         try driver.delete(container: paths(name))
         try write { db in
             _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db)
@@ -357,6 +387,9 @@ extension Manager {
             let start = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8)) as? [String: Any])?["start"] as? UInt64
             if Self.isAlive((op.pid, start ?? 0)) { continue }
             let name = op.entityName
+            // Someone holds the container's lock: the operation may still be running; leave it.
+            guard let lock = (op.entityType == "container" && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }
+            defer { if lock >= 0 { close(lock) } }
             if op.entityType == "container", Names.problem(name, as: .container) == nil {
                 if let layout = try? CgroupLayout.host(), liveState(name) == nil {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
@@ -378,7 +411,11 @@ extension Manager {
     public func renameContainer(_ old: String, to new: String) throws {
         try Names.validate(old, as: .container)
         try Names.validate(new, as: .container)
-        try withLock(old) {
+        guard old != new else { throw SysboxError.invalid("the new name is the same as the old one") }
+        _ = try read { db in try container(db, old) }
+        // Both names locked, in a fixed order (no deadlock with a rename the other way).
+        let (first, second) = old < new ? (old, new) : (new, old)
+        try withLock(first) { try withLock(second) {
             _ = try read { db in try container(db, old) }
             if try read({ db in try ContainerRecord.named(new, in: db) }) != nil {
                 throw SysboxError(.alreadyExists, "container \(new) already exists; pick another name")
@@ -396,12 +433,15 @@ extension Manager {
             }
             do {
                 try write { db in
+                    if try ContainerRecord.named(new, in: db) != nil {
+                        throw SysboxError(.alreadyExists, "container \(new) already exists; pick another name")
+                    }
                     try db.execute(sql: "UPDATE containers SET name = ? WHERE name = ?", arguments: [new, old])
                 }
             } catch {
                 rename(to.directory, from.directory)
                 throw error
             }
-        }
+        } }
     }
 }

@@ -35,6 +35,13 @@ public enum Monitor {
         var consoleMaster: Int32 = -1
         var consoleSlave: Int32 = -1
         var listener: Int32 = -1
+        // One monitor per container: held for the monitor's whole life (released by the kernel when it
+        // dies); never inherited by init (CLOEXEC).
+        let monitorLock = open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard monitorLock >= 0, flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
+            report("error another monitor is already running container \(name)")
+            return 1
+        }
         do {
             try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid)
             plan = try StartPlan.load(from: paths.plan)
@@ -93,7 +100,7 @@ public enum Monitor {
         cleanup(stateDirectory: stateDirectory, manager: manager, paths: paths, name: name, listener: listener)
         close(consoleSlave)
         close(consoleMaster)
-        if plan.ephemeral {
+        if plan.ephemeral && !FileManager.default.fileExists(atPath: paths.restarting) {
             do { try manager.unwrap("the database").deleteStoppedContainer(name) } catch {
                 FileHandle.standardError.write(Data("sysbox monitor: deleting ephemeral \(name): \(error)\n".utf8))
             }
@@ -122,7 +129,10 @@ public enum Monitor {
                     let chunk = Array(buffer[0..<got])
                     log.append(chunk)
                     clients = clients.filter { fd in
-                        chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } >= 0 || { close(fd); return false }()
+                        let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                        if sent == chunk.count { return true }
+                        close(fd)
+                        return false
                     }
                 }
             }
@@ -130,6 +140,8 @@ public enum Monitor {
                 let fd = accept(listener, nil, nil)
                 if fd >= 0 {
                     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    // Non-blocking: a client that stops reading is dropped, never waited for.
+                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
                     clients.append(fd)
                 }
             }

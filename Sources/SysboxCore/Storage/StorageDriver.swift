@@ -29,19 +29,27 @@ public struct ContainerPaths: Sendable {
     public var rootfs: String { directory + "/rootfs" }
     public var upper: String { directory + "/upper" }
     public var work: String { directory + "/work" }
-    public var lock: String { directory + "/lock" }
+    /// `$SYSBOX_DIR/locks/NAME.lock`: outside the container's directory, so creating, renaming or
+    /// deleting the container never removes a lock file someone holds.
+    public let lock: String
+    /// `$SYSBOX_DIR/locks/NAME.monitor`: held by the container's monitor for its whole life.
+    public let monitorLock: String
     public var initPid: String { directory + "/init.pid" }
     public var monitorPid: String { directory + "/monitor.pid" }
     public var consoleLog: String { directory + "/console.log" }
     public var monitorLog: String { directory + "/monitor.log" }
     public var plan: String { directory + "/start.json" }
     public var lastError: String { directory + "/last-error" }
+    /// Present while `restart` stops the container: an ephemeral container is not deleted then.
+    public var restarting: String { directory + "/restarting" }
     /// Relative to `directory` (unix socket paths are limited to 107 bytes; the monitor binds it from
     /// inside the directory, clients connect through /proc/self/fd/N/console.sock).
     public static let consoleSocket = "console.sock"
 
     public init(stateDirectory: String, name: String) {
         directory = stateDirectory + "/containers/" + name
+        lock = stateDirectory + "/locks/" + name + ".lock"
+        monitorLock = stateDirectory + "/locks/" + name + ".monitor"
     }
 }
 
