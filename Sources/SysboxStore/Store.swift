@@ -95,7 +95,10 @@ public final class Store: Sendable {
             throw StoreError.badStateDirectory(path: directory, reason: "cannot open \(lockPath): \(String(cString: strerror(errno)))")
         }
         defer { close(lockFD) }
-        Self.flockRetrying(lockFD, LOCK_SH)
+        // A database not yet in WAL mode (new, or made elsewhere) is switched by the first opener, which
+        // needs SQLite's exclusive lock: two openers both holding a shared lock while waiting for it
+        // would only time out. So that first open is exclusive here.
+        Self.flockRetrying(lockFD, Self.isWAL(path) ? LOCK_SH : LOCK_EX)
 
         var config = Configuration()
         config.foreignKeysEnabled = true
@@ -112,6 +115,14 @@ public final class Store: Sendable {
         }
         chmod(path, 0o600)
         try migrate(lockFD: lockFD, upTo: upTo)
+    }
+
+    /// Whether the file is an SQLite database in WAL mode (header bytes 18 and 19 are 2).
+    static func isWAL(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let header = [UInt8]((try? handle.read(upToCount: 20)) ?? Data())
+        return header.count == 20 && header[18] == 2 && header[19] == 2
     }
 
     private static func flockRetrying(_ fd: Int32, _ operation: Int32) {
