@@ -355,6 +355,25 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// A build that fails half-way (the disk fills up while busybox is copied) leaves no image, no
+    /// build directory, no container.
+    @Test func failedImageBuildLeavesNothing() throws {
+        let s = try Sandbox()
+        let tiny = s.root + "/tiny"
+        try FileManager.default.createDirectory(atPath: tiny, withIntermediateDirectories: true)
+        #expect(mount("tmpfs", tiny, "tmpfs", 0, "size=1m") == 0)
+        defer { umount2(tiny, Int32(MNT_DETACH)) }
+        let env = ["SYSBOX_DIR": tiny + "/state"]
+        let r = try runProcess(s.binary, ["launch", "busybox", "x1"], env: env)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Error: cannot build image busybox: "), "\(r.stderr)")
+        #expect(r.stderr.contains("ENOSPC (No space left on device); nothing was kept"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tiny + "/state/images") == [])
+        let counts = try runProcess("/usr/bin/sqlite3", [tiny + "/state/sysbox.db", "SELECT (SELECT COUNT(*) FROM images) + (SELECT COUNT(*) FROM containers) + (SELECT COUNT(*) FROM operations)"])
+        #expect(counts.stdout == "0\n")
+        #expect(!FileManager.default.fileExists(atPath: tiny + "/state/containers/x1"))
+    }
+
     @Test func unknownImageAndBadInputLeaveNothing() throws {
         let s = try Sandbox()
         try s.fails(["launch", "nosuchimage", "x1"], "image nosuchimage not found; templates: busybox")

@@ -135,7 +135,8 @@ extension Manager {
             }
         } catch {
             try? Host.removeTree(work)
-            throw error
+            if let e = error as? SysboxError, e.code != .io { throw e }
+            throw SysboxError(.io, "cannot build image \(name): \(Host.describe(error)); nothing was kept")
         }
     }
 

@@ -55,6 +55,30 @@ enum Host {
         return names[code] ?? "errno \(code)"
     }
 
+    /// One line for any error: a `SysboxError`'s message, or for Foundation's file errors the POSIX errno
+    /// underneath ("ENOSPC (No space left on device)") with the file it concerns.
+    static func describe(_ error: Error) -> String {
+        if let e = error as? SysboxError { return e.message }
+        if let c = error as? CocoaError {
+            let file = (c.userInfo["NSDestinationFilePath"] as? String) ?? c.filePath
+            if let posix = c.underlying as? POSIXError {
+                return (file.map { "\($0): " } ?? "") + errnoText(posix.code.rawValue)
+            }
+            if let ns = c.underlying.map({ $0 as NSError }), ns.domain == NSPOSIXErrorDomain {
+                return (file.map { "\($0): " } ?? "") + errnoText(Int32(ns.code))
+            }
+        }
+        if let posix = error as? POSIXError { return errnoText(posix.code.rawValue) }
+        let ns = error as NSError
+        var underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        if ns.domain == NSPOSIXErrorDomain { underlying = ns }
+        let file = (ns.userInfo["NSDestinationFilePath"] as? String) ?? (ns.userInfo[NSFilePathErrorKey] as? String)
+        if let posix = underlying, posix.domain == NSPOSIXErrorDomain {
+            return (file.map { "\($0): " } ?? "") + errnoText(Int32(posix.code))
+        }
+        return ns.localizedDescription
+    }
+
     /// Writes `text` to `path` through a temporary file and rename(2), so readers never see half a file.
     static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
         let tmp = path + ".tmp-\(getpid())"
