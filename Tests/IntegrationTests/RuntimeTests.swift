@@ -59,6 +59,10 @@ import Testing
         let signalled = try running.wait()
         #expect(signalled.status == 42, "\(signalled.stdout) \(signalled.stderr)")
         #expect(signalled.stdout == "got TERM\n")
+        // The monitor left the caller's cgroup for sysbox's own.
+        let monitorPid = try String(contentsOfFile: s.stateDir + "/containers/c1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
+        let monitorCgroups = String(decoding: readProc("/proc/\(monitorPid)/cgroup"), as: UTF8.self)
+        #expect(monitorCgroups.contains("/sysbox/\(cgroupHash(s.stateDir))/.monitors"), "\(monitorCgroups)")
         let info = try s.ok(["info", "c1"])
         #expect(info.contains("Status: RUNNING") && info.contains("PID: \(pid)") && info.contains("Processes:") && info.contains("Memory usage:"))
 

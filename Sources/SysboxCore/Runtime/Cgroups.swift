@@ -328,6 +328,34 @@ public struct ContainerCgroup: Sendable {
         guard n >= 0 else { throw SysboxError(.io, "cannot write \(value) to \(path): \(Host.errnoText(errno))") }
     }
 
+    /// Moves the calling process (a monitor) into `sysbox/<hash>/.monitors` in every hierarchy, out of
+    /// the cgroup of whoever ran `start` (a systemd unit or login session being stopped must not take
+    /// the containers with it). Best effort: a failure leaves the monitor where it was.
+    public static func enterMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
+        for h in layout.hierarchies {
+            let base = h.mountPoint + "/sysbox/" + hash(stateDirectory)
+            let dir = base + "/.monitors"
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST { continue }
+            if !h.isV2 && h.has("cpuset") {
+                for file in ["cpuset.cpus", "cpuset.mems"] where (try? read(dir + "/" + file))?.isEmpty ?? true {
+                    try? write(dir + "/" + file, (try? read(base + "/" + file)) ?? "")
+                }
+            }
+            try? write(dir + "/cgroup.procs", "0")
+        }
+    }
+
+    /// Leaves the monitors' cgroup for the root cgroup and removes it (and the sysbox parents) when this
+    /// was the last monitor.
+    public static func leaveMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
+        for h in layout.hierarchies {
+            let base = h.mountPoint + "/sysbox/" + hash(stateDirectory)
+            guard FileManager.default.fileExists(atPath: base + "/.monitors") else { continue }
+            try? write(h.mountPoint + "/cgroup.procs", "0")
+            for dir in [base + "/.monitors", base, h.mountPoint + "/sysbox"] where rmdir(dir) != 0 { break }
+        }
+    }
+
     /// Total memory of the host (MemTotal), for `limits.memory` percentages.
     static func hostMemory() -> UInt64 {
         let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""

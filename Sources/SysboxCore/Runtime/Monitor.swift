@@ -61,6 +61,7 @@ public enum Monitor {
             var log = ConsoleLog(path: paths.consoleLog, cap: consoleLogCap)
             var clients: [Int32] = []
             var rebooting = true
+            var movedOut = false
             while rebooting {
                 rebooting = false
                 var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
@@ -80,6 +81,11 @@ public enum Monitor {
                 }
                 try Host.writeAtomically("\(spawned.pid) \(Host.startTime(of: spawned.pid) ?? 0)\n", to: paths.initPid)
                 report("ok \(spawned.pid)")
+                if !movedOut {
+                    // After reporting: a cgroup move waits for an RCU grace period, not on start's path.
+                    ContainerCgroup.enterMonitorCgroup(layout: cgroup.layout, stateDirectory: stateDirectory)
+                    movedOut = true
+                }
                 logger.debug("init running", metadata: ["ms": "\(Manager.ms(started, .now()))"])
                 let exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
                 close(spawned.pidfd)
@@ -210,6 +216,9 @@ public enum Monitor {
             }
         }
         try? manager?.recordPowerState(name, "stopped")
+        if let layout = try? CgroupLayout.host() {
+            ContainerCgroup.leaveMonitorCgroup(layout: layout, stateDirectory: stateDirectory)
+        }
         // Last: while the monitor lives with a dead init's pid file, the container shows as Stopping.
         unlink(paths.initPid)
         unlink(paths.monitorPid)
