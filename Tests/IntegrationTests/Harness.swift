@@ -184,8 +184,10 @@ extension Sandbox {
     func leftovers() -> [String] {
         var found: [String] = []
         let hash = cgroupHash(stateDir)
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            let dir = "/sys/fs/cgroup/\(controller)/sysbox/\(hash)"
+        // v1 and hybrid: one hierarchy per directory of /sys/fs/cgroup; pure v2: /sys/fs/cgroup itself.
+        let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" } + ["/sys/fs/cgroup"]
+        for h in hierarchies {
+            let dir = "\(h)/sysbox/\(hash)"
             if FileManager.default.fileExists(atPath: dir) { found.append("cgroup \(dir)") }
         }
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
