@@ -16,6 +16,8 @@ let package = Package(
     targets: [
         // The only C: the window between clone/fork and execve, GNU-only prototypes, kernel constants.
         .target(name: "CSysbox"),
+        // rtnetlink client: links, bridges, veth pairs, addresses, routes. Depends only on CSysbox (kernel headers).
+        .target(name: "SysboxNetlink", dependencies: ["CSysbox"]),
         // GRDB schema (numbered migrations) and records. Depends on nothing of ours.
         .target(
             name: "SysboxStore",
@@ -45,6 +47,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SysboxStoreTests", dependencies: ["SysboxStore"]),
+        .testTarget(name: "SysboxNetlinkTests", dependencies: ["SysboxNetlink", "CSysbox"]),
         .testTarget(name: "SysboxCoreTests", dependencies: ["SysboxCore"]),
         // Drives the built `sysbox` binary; needs the executable built first (`swift build`).
         .testTarget(

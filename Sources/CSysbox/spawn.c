@@ -645,6 +645,10 @@ int sysbox_forward_signals(pid_t pid) {
 
 int sysbox_sigrtmin(void) { return SIGRTMIN; }
 
+int sysbox_unshare_net(void) { return unshare(CLONE_NEWNET) < 0 ? -errno : 0; }
+
+int sysbox_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
+
 int sysbox_close_from(int first) {
     return syscall(SYS_close_range, (unsigned)first, ~0U, 0) < 0 ? -errno : 0;
 }

@@ -9,6 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+// Kernel ABI for SysboxNetlink (rtnetlink messages, attributes, link kinds).
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/veth.h>
+
 /// O_PATH (GNU-only in glibc's headers): an fd that only names a file.
 #define SYSBOX_O_PATH 010000000
 
@@ -169,6 +176,13 @@ int sysbox_open_pty(char *name, int name_len);
 /// Forwards SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 received by this process to `pid`
 /// (a handler that only calls kill(2)); `pid` 0 stops forwarding (back to default actions).
 int sysbox_forward_signals(pid_t pid);
+
+/// unshare(CLONE_NEWNET) for the calling thread only: a fresh, empty network namespace (tests, and work
+/// that must not touch the host's). Returns 0 or -errno.
+int sysbox_unshare_net(void);
+
+/// setns(fd, CLONE_NEWNET) for the calling thread (fd from /proc/PID/ns/net or a pidfd). 0 or -errno.
+int sysbox_setns_net(int fd);
 
 /// The value of SIGRTMIN (not a constant in glibc).
 int sysbox_sigrtmin(void);

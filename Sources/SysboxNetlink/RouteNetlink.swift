@@ -1,0 +1,215 @@
+import CSysbox
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network interface from an RTM_GETLINK dump.
+public struct Link: Sendable, Equatable {
+    public var index: Int32
+    public var name: String
+    public var flags: UInt32
+    public var master: Int32?
+    public var kind: String?
+    public var mtu: UInt32?
+    public var mac: [UInt8]?
+
+    public var isUp: Bool { flags & UInt32(IFF_UP) != 0 }
+}
+
+/// rtnetlink operations on links, addresses and routes, over any `NetlinkTransport`. Each one sends one
+/// request and waits for its ACK; errors carry the operation and the kernel's errno.
+public struct RouteNetlink {
+    public let transport: NetlinkTransport
+
+    public init(transport: NetlinkTransport) {
+        self.transport = transport
+    }
+
+    static func ifinfo(index: Int32 = 0, flags: UInt32 = 0, change: UInt32 = 0) -> ifinfomsg {
+        var m = ifinfomsg()
+        m.ifi_family = UInt8(AF_UNSPEC)
+        m.ifi_index = index
+        m.ifi_flags = flags
+        m.ifi_change = change
+        return m
+    }
+
+    /// RTM_GETLINK dump (NLM_F_DUMP): every interface of the namespace.
+    public func links() throws -> [Link] {
+        var r = NetlinkRequest(type: Int(RTM_GETLINK), flags: NLM_F_DUMP)
+        r.append(struct: Self.ifinfo())
+        return try transport.execute(r, operation: "list links", dump: true).compactMap(Self.link)
+    }
+
+    static func link(_ m: NetlinkMessage) -> Link? {
+        guard Int32(m.type) == Int32(RTM_NEWLINK), m.payload.count >= 16 else { return nil }
+        var link = Link(index: m.payload.i32(4), name: "", flags: m.payload.u32(8))
+        for a in NetlinkAttribute.parse(m.payload, from: 16) {
+            switch Int(a.type) {
+            case Int(IFLA_IFNAME): link.name = a.string
+            case Int(IFLA_MASTER): link.master = a.uint32.map { Int32(bitPattern: $0) }
+            case Int(IFLA_MTU): link.mtu = a.uint32
+            case Int(IFLA_ADDRESS): link.mac = a.payload
+            case Int(IFLA_LINKINFO):
+                link.kind = NetlinkAttribute.parse(a.payload).first { Int($0.type) == Int(IFLA_INFO_KIND) }?.string
+            default: break
+            }
+        }
+        return link
+    }
+
+    /// The interface named `name`, or nil (RTM_GETLINK by name; ENODEV means there is none).
+    public func link(named name: String) throws -> Link? {
+        var r = NetlinkRequest(type: Int(RTM_GETLINK), flags: 0)
+        r.append(struct: Self.ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        do {
+            return try transport.execute(r, operation: "get link \(name)", dump: false).compactMap(Self.link).first
+        } catch let e as NetlinkError where e.errno == ENODEV {
+            return nil
+        }
+    }
+
+    func index(of name: String) throws -> Int32 {
+        guard let link = try link(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
+        return link.index
+    }
+
+    /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL, kind `bridge`. EEXIST: a link of that name exists.
+    public func createBridge(_ name: String) throws {
+        _ = try transport.execute(Self.createBridgeRequest(name), operation: "create bridge \(name)", dump: false)
+    }
+
+    static func createBridgeRequest(_ name: String) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: NLM_F_CREATE | NLM_F_EXCL)
+        r.append(struct: ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        r.nested(Int(IFLA_LINKINFO)) { $0.attribute(Int(IFLA_INFO_KIND), Array("bridge".utf8)) }
+        return r
+    }
+
+    /// RTM_NEWLINK kind `veth` with the peer in VETH_INFO_PEER (its own ifinfomsg and name).
+    /// EEXIST: one of the names is taken.
+    public func createVeth(_ name: String, peer: String) throws {
+        _ = try transport.execute(Self.createVethRequest(name, peer: peer), operation: "create veth \(name)/\(peer)", dump: false)
+    }
+
+    static func createVethRequest(_ name: String, peer: String) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: NLM_F_CREATE | NLM_F_EXCL)
+        r.append(struct: ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        r.nested(Int(IFLA_LINKINFO)) { info in
+            // The kind without a NUL, as iproute2 sends it (the kernel compares with nla_strcmp).
+            info.attribute(Int(IFLA_INFO_KIND), Array("veth".utf8))
+            info.nested(Int(IFLA_INFO_DATA)) { data in
+                data.nested(Int(VETH_INFO_PEER)) { p in
+                    p.append(struct: ifinfo())
+                    p.attribute(Int(IFLA_IFNAME), string: peer)
+                }
+            }
+        }
+        return r
+    }
+
+    /// RTM_NEWLINK setting IFLA_MASTER (enslave `name` to the bridge `master`).
+    public func setMaster(_ name: String, master: String) throws {
+        let index = try index(of: name), masterIndex = try self.index(of: master)
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: Self.ifinfo(index: index))
+        r.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: masterIndex))
+        _ = try transport.execute(r, operation: "attach \(name) to \(master)", dump: false)
+    }
+
+    /// RTM_NEWLINK changing IFF_UP.
+    public func setUp(_ name: String, _ up: Bool = true) throws {
+        _ = try transport.execute(Self.setUpRequest(index: try index(of: name), up), operation: "set \(name) \(up ? "up" : "down")", dump: false)
+    }
+
+    static func setUpRequest(index: Int32, _ up: Bool) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: ifinfo(index: index, flags: up ? UInt32(IFF_UP) : 0, change: UInt32(IFF_UP)))
+        return r
+    }
+
+    /// RTM_NEWLINK with a new IFLA_IFNAME (the link must be down).
+    public func rename(_ name: String, to newName: String) throws {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.attribute(Int(IFLA_IFNAME), string: newName)
+        _ = try transport.execute(r, operation: "rename \(name) to \(newName)", dump: false)
+    }
+
+    /// RTM_NEWLINK with IFLA_ADDRESS (a 6-byte MAC).
+    public func setMAC(_ name: String, _ mac: [UInt8]) throws {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.attribute(Int(IFLA_ADDRESS), mac)
+        _ = try transport.execute(r, operation: "set MAC of \(name)", dump: false)
+    }
+
+    /// RTM_NEWLINK with IFLA_MTU.
+    public func setMTU(_ name: String, _ mtu: UInt32) throws {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.attribute(Int(IFLA_MTU), uint32: mtu)
+        _ = try transport.execute(r, operation: "set MTU of \(name)", dump: false)
+    }
+
+    /// RTM_NEWLINK with IFLA_NET_NS_PID: moves the link into the network namespace of `pid`.
+    public func moveToNamespace(_ name: String, pid: Int32) throws {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.attribute(Int(IFLA_NET_NS_PID), uint32: UInt32(bitPattern: pid))
+        _ = try transport.execute(r, operation: "move \(name) to the namespace of \(pid)", dump: false)
+    }
+
+    /// RTM_DELLINK by name. A link that is already gone (ENODEV) counts as deleted.
+    public func deleteLink(_ name: String) throws {
+        var r = NetlinkRequest(type: Int(RTM_DELLINK), flags: 0)
+        r.append(struct: Self.ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        do {
+            _ = try transport.execute(r, operation: "delete link \(name)", dump: false)
+        } catch let e as NetlinkError where e.errno == ENODEV {
+            return
+        }
+    }
+
+    /// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of an IPv4 address with IFA_LOCAL and IFA_ADDRESS.
+    /// EEXIST: the address is already there.
+    public func addAddress(_ name: String, _ address: [UInt8], prefix: UInt8) throws {
+        _ = try transport.execute(Self.addAddressRequest(index: try index(of: name), address, prefix: prefix),
+                                  operation: "add address to \(name)", dump: false)
+    }
+
+    static func addAddressRequest(index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWADDR), flags: NLM_F_CREATE | NLM_F_EXCL)
+        var m = ifaddrmsg()
+        m.ifa_family = UInt8(AF_INET)
+        m.ifa_prefixlen = prefix
+        m.ifa_index = UInt32(bitPattern: index)
+        r.append(struct: m)
+        r.attribute(Int(IFA_LOCAL), address)
+        r.attribute(Int(IFA_ADDRESS), address)
+        return r
+    }
+
+    /// RTM_NEWROUTE: the IPv4 default route via `gateway` in the main table.
+    public func addDefaultRoute(via gateway: [UInt8]) throws {
+        _ = try transport.execute(Self.defaultRouteRequest(via: gateway), operation: "add default route", dump: false)
+    }
+
+    static func defaultRouteRequest(via gateway: [UInt8]) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWROUTE), flags: NLM_F_CREATE | NLM_F_EXCL)
+        var m = rtmsg()
+        m.rtm_family = UInt8(AF_INET)
+        m.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
+        m.rtm_protocol = UInt8(RTPROT_BOOT)
+        m.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+        m.rtm_type = UInt8(RTN_UNICAST)
+        r.append(struct: m)
+        r.attribute(Int(RTA_GATEWAY.rawValue), gateway)
+        return r
+    }
+}
