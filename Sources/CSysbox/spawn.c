@@ -327,7 +327,8 @@ static int child_main(void *arg) {
     if (c->console_fd >= 0) {
         if (dup2(c->console_fd, 0) < 0 || dup2(c->console_fd, 1) < 0 || dup2(c->console_fd, 2) < 0)
             fail(ef, SYSBOX_STEP_STDIO, errno);
-        ioctl(0, TIOCSCTTY, 0);
+        /* The console is init's stdio but not its controlling terminal: Ctrl-C typed on the console
+         * must reach the console's shell (which takes the console as its own terminal), never init. */
     }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
     umask(022);

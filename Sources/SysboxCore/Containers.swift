@@ -98,8 +98,9 @@ extension Manager {
             return profiles
         }
         _ = try read(check)
+        try checkAgainstHost(old: ConfigLayer(), new: ConfigLayer(config: request.config, devices: request.devices))
+        let driver = try storageDriver()  // a bad driver name fails before any image is built
         let image = try resolveImage(request.image, progress: progress)
-        let driver = try storageDriver()
         let p = paths(request.name)
         // Under the container's lock until its storage exists: a start or delete of the same name
         // waits for the create to finish instead of meeting half of it.
@@ -160,6 +161,16 @@ extension Manager {
                 try deleteStoppedContainer(name)
             }
         }
+    }
+
+    /// Checks every name (valid, exists, not given twice) before a command acts on any of them.
+    public func checkContainersExist(_ names: [String]) throws {
+        var seen = Set<String>()
+        for name in names {
+            try Names.validate(name, as: .container)
+            guard seen.insert(name).inserted else { throw SysboxError.invalid("container \(name) is given twice") }
+        }
+        try read { db in for name in names { _ = try container(db, name) } }
     }
 
     /// One container with its expansion.

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SysboxStore
 
@@ -72,19 +73,45 @@ extension Manager {
                 }
                 context.inherited = try expanded(db, profiles: profiles, local: ConfigLayer())
                 var local = try layer(db, container: id)
+                let old = local
                 try change(&local, context)
+                try checkAgainstHost(old: old, new: local)
                 try validateExpanded(Expansion.expand(profiles: [context.inherited], local: local), container: name)
                 try ConfigTable.containers.replace(db, owner: id, with: local.config)
                 try DeviceTable.containers.replace(db, owner: id, with: local.devices)
             case let .profile(name):
                 let record = try profile(db, name)
                 var updated = try layer(db, profile: record.id ?? 0)
+                let old = updated
                 try change(&updated, EditContext())
+                try checkAgainstHost(old: old, new: updated)
                 try validateProfileChange(db, profile: record, layer: updated)
                 try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
                 try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
             }
             try applyLiveLimits(db, before: before)
+        }
+    }
+
+    /// What only this host can tell, for what a change adds or modifies: a disk's source must exist and
+    /// `limits.cpu` must fit the host's CPUs (LXD refuses both when they are set, not at the next start).
+    func checkAgainstHost(old: ConfigLayer, new: ConfigLayer) throws {
+        for (name, device) in new.devices.sorted(by: { $0.key < $1.key }) where old.devices[name] != device {
+            if device["type"] == "disk", let source = device["source"], !FileManager.default.fileExists(atPath: source) {
+                throw SysboxError.invalid("device \(name): source \(source) does not exist on this host; create it first or fix the path")
+            }
+        }
+        if let cpu = new.config["limits.cpu"], cpu != old.config["limits.cpu"] {
+            let online = ContainerCgroup.onlineCPUs()
+            guard !online.isEmpty else { return }
+            switch try? Values.cpu(cpu) {
+            case let .count(n)? where n > online.count:
+                throw SysboxError.invalid("limits.cpu=\(cpu) asks for more CPUs than this host has (\(online.count)); use at most \(online.count)")
+            case let .set(ids)? where !Set(ids).isSubset(of: online):
+                throw SysboxError.invalid("limits.cpu=\(cpu) names CPUs this host does not have (online: \(CgroupLimits.cpuList(online)))")
+            default:
+                break
+            }
         }
     }
 

@@ -6,8 +6,7 @@ struct Create: ParsableCommand {
         commandName: "create",
         abstract: "Create a container record from an image, without starting it.",
         discussion: """
-            The container gets the default profile unless -p or --no-profiles is given; profiles apply in
-            the order given, later ones win, and -c keys win over all profiles.
+            The container gets the default profile unless -p or --no-profiles is given; profiles apply in the order given, later ones win, and -c keys win over all profiles. The image is built from its template the first time it is used.
 
             Examples:
               sysbox create busybox web1

@@ -7,10 +7,7 @@ struct Exec: ParsableCommand {
         commandName: "exec",
         abstract: "Run a command inside a running container.",
         discussion: """
-            The exit code of the command is passed through (128+N when killed by signal N); 127 means the
-            command was not found in the container, 126 that it could not be run, 125 that sysbox could
-            not set it up. With a terminal on stdin and stdout (or -t) the command gets a pty from the
-            container's own /dev/pts.
+            The exit code of the command is passed through (128+N when killed by signal N); 127 means the command was not found in the container, 126 that it could not be run, 125 that sysbox could not set it up (user, directory, environment). With a terminal on stdin and stdout (or -t) the command gets a pty from the container's own /dev/pts; otherwise terminals are relayed through pipes.
 
             Examples:
               sysbox exec web1 -- sh

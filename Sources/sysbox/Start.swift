@@ -20,6 +20,7 @@ struct Start: ParsableCommand {
 
     func run() throws {
         let manager = try CLI.manager()
+        try manager.checkContainersExist(names)
         for name in names {
             for warning in try manager.start(name) { CLI.warn(warning) }
         }
@@ -48,6 +49,7 @@ struct Stop: ParsableCommand {
 
     func run() throws {
         let manager = try CLI.manager()
+        try manager.checkContainersExist(names)
         for name in names { try manager.stop(name, force: force, timeout: timeout) }
     }
 }
@@ -72,6 +74,7 @@ struct Restart: ParsableCommand {
 
     func run() throws {
         let manager = try CLI.manager()
+        try manager.checkContainersExist(names)
         for name in names {
             for warning in try manager.restart(name, force: force, timeout: timeout) { CLI.warn(warning) }
         }

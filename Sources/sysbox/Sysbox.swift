@@ -8,7 +8,7 @@ struct Sysbox: ParsableCommand {
         commandName: "sysbox",
         abstract: "Manage system containers: full Linux systems with their own init, in the style of LXD and Incus.",
         discussion: """
-            State lives in $SYSBOX_DIR (default /var/lib/sysbox): the SQLite database sysbox.db and, later, the containers' files. SYSBOX_LOG=debug (or trace, info, notice, warning, error, critical) sets the level of logging on stderr.
+            State lives in $SYSBOX_DIR (default /var/lib/sysbox): the SQLite database sysbox.db, images/ (built root filesystems) and containers/ (each container's files, console log and monitor state). SYSBOX_LOG=debug (or trace, info, notice, warning, error, critical) sets the level of logging on stderr.
 
             Examples:
               sysbox create busybox web1      # record a container (launch also starts it)

@@ -73,7 +73,7 @@ import Testing
         try s.ok(["profile", "unset", "web", "limits.cpu"])
         #expect(try s.ok(["profile", "get", "web", "limits.cpu"]) == "\n")
 
-        try s.ok(["profile", "device", "add", "web", "logs", "disk", "source=/var/log/web", "path=/var/log/app"])
+        try s.ok(["profile", "device", "add", "web", "logs", "disk", "source=/var/log", "path=/var/log/app"])
         #expect(try s.ok(["profile", "device", "list", "web"]) == "logs\n")
         try s.ok(["profile", "copy", "web", "web3"])
         try s.ok(["profile", "rename", "web3", "web4"])
@@ -127,9 +127,9 @@ import Testing
         try s.ok(["config", "unset", "web1", "limits.cpu"])
         #expect(try s.ok(["config", "get", "web1", "limits.cpu"]) == "\n")
 
-        try s.ok(["config", "device", "add", "web1", "data", "disk", "source=/srv/data", "path=/data", "readonly=true"])
+        try s.ok(["config", "device", "add", "web1", "data", "disk", "source=/var/log", "path=/data", "readonly=true"])
         #expect(try s.ok(["config", "device", "list", "web1"]) == "data\n")
-        #expect(try s.ok(["config", "device", "show", "web1"]) == "data:\n  path: /data\n  readonly: \"true\"\n  source: /srv/data\n  type: disk\n")
+        #expect(try s.ok(["config", "device", "show", "web1"]) == "data:\n  path: /data\n  readonly: \"true\"\n  source: /var/log\n  type: disk\n")
         #expect(try s.ok(["config", "device", "get", "web1", "data", "path"]) == "/data\n")
         try s.ok(["config", "device", "set", "web1", "data", "readonly=false"])
         try s.ok(["config", "device", "override", "web1", "eth0", "hwaddr=00:16:3e:aa:bb:cc"])

@@ -202,3 +202,14 @@ extension Sandbox {
         return found
     }
 }
+
+enum ContainerCgroupInfo {
+    /// Online CPUs of this host, from /sys/devices/system/cpu/online ("0-1" → 2).
+    static func onlineCount() -> Int {
+        let text = String(decoding: readProc("/sys/devices/system/cpu/online"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.split(separator: ",").reduce(0) { total, part in
+            let b = part.split(separator: "-").compactMap { Int($0) }
+            return total + (b.count == 2 ? b[1] - b[0] + 1 : 1)
+        }
+    }
+}

@@ -250,7 +250,7 @@ private func valueMessage(_ body: () throws(ValueError) -> Void, sourceLocation:
         #expect(noRoot.contains("no root disk") && !noRoot.contains("NAME"))
         let f = try ManagerFixture()
         try f.manager.createContainer(CreateRequest(name: "web1", image: "busybox"))
-        try f.manager.addDevice(.container("web1"), name: "data", ["type": "disk", "path": "/d", "source": "/s"])
+        try f.manager.addDevice(.container("web1"), name: "data", ["type": "disk", "path": "/d", "source": "/tmp"])
         #expect(message { try f.manager.addDevice(.container("web1"), name: "data", ["type": "none"]) }
             .contains("sysbox config device set web1 data KEY=VALUE, or remove it first: sysbox config device remove web1 data"))
         #expect(message { try f.manager.setDevice(.profile("small"), name: "nope", [("a", "b")]) }

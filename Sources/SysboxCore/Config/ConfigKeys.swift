@@ -49,7 +49,8 @@ public enum InstanceConfig {
         ConfigKey("limits.memory", .memory, live: true, "memory limit in bytes (512MiB, 2GiB) or % of host memory; unset: none") { v throws(ValueError) in _ = try Values.memory(v) },
         ConfigKey("limits.processes", .integer, live: true, "maximum number of processes (pids cgroup); unset: none") { v throws(ValueError) in _ = try Values.integer(v, in: 1...4_194_304) },
         ConfigKey("security.nesting", .bool, default: "false", live: true, "allow nested containers") { v throws(ValueError) in _ = try Values.bool(v) },
-        ConfigKey("security.privileged", .bool, default: "false", live: false, "run without a user namespace (container root is host root)") { v throws(ValueError) in _ = try Values.bool(v) },
+        // true until sysbox has user namespaces: every container runs privileged, and false is refused at start.
+        ConfigKey("security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet") { v throws(ValueError) in _ = try Values.bool(v) },
         ConfigKey("snapshots.expiry", .duration, live: false, "lifetime of new snapshots, e.g. 2d or 1w 3d (M H d w m y)") { v throws(ValueError) in _ = try Values.expiry(v) },
         ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d is the next free number") { v throws(ValueError) in try Values.snapshotPattern(v) },
         ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup; several separated by ', '") { v throws(ValueError) in _ = try CronSchedule.parse(v) },

@@ -356,6 +356,13 @@ public struct ContainerCgroup: Sendable {
         }
     }
 
+    /// The host's online CPU ids (/sys/devices/system/cpu/online, e.g. "0-1").
+    public static func onlineCPUs() -> [Int] {
+        let text = (try? read("/sys/devices/system/cpu/online")) ?? ""
+        if case let .set(ids)? = try? Values.cpu(text.contains("-") || text.contains(",") ? text : "\(text)-\(text)") { return ids }
+        return []
+    }
+
     /// Total memory of the host (MemTotal), for `limits.memory` percentages.
     static func hostMemory() -> UInt64 {
         let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""

@@ -62,7 +62,8 @@ extension Manager {
             }
             if fds[1].revents != 0 {
                 let got = Glibc.read(0, &buffer, buffer.count)
-                if got <= 0 { stdinOpen = false; continue }
+                // End of input that is not a terminal (a script, </dev/null): detach.
+                if got <= 0 { if tty { stdinOpen = false; continue } else { break loop } }
                 var out: [UInt8] = []
                 for byte in buffer[0..<got] {
                     if escape {

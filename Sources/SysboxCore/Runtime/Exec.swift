@@ -59,13 +59,17 @@ extension Manager {
         defer { close(pidfd) }
         guard liveState(request.name)?.initPid == live.initPid else { throw SysboxError(.conflict, "container \(request.name) stopped") }
 
-        let user = try resolveUser(request.user, initPid: live.initPid, container: request.name)
+        // Set-up errors (user, directory, environment) exit 125, like env(1) and nice(1) for their own failures.
+        func setup<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let e as SysboxError { throw ExecFailure(exitCode: 125, message: e.message) }
+        }
+        let user = try setup { try resolveUser(request.user, initPid: live.initPid, container: request.name) }
         // Default: the user's home when it exists in the container, else /.
         let cwd = request.cwd ?? (containerDirectoryExists(user.home, initPid: live.initPid) ? user.home : "/")
-        guard cwd.hasPrefix("/") else { throw SysboxError.invalid("--cwd \(cwd) must be an absolute path") }
+        guard cwd.hasPrefix("/") else { throw ExecFailure(exitCode: 125, message: "--cwd \(cwd) must be an absolute path") }
         let normalized = (try? Values.absolutePath(cwd)) ?? cwd
         if normalized == "/proc" || normalized.hasPrefix("/proc/") {
-            throw SysboxError.invalid("--cwd \(cwd) is refused: a directory under /proc can lead outside the container")
+            throw ExecFailure(exitCode: 125, message: "--cwd \(cwd) is refused: a directory under /proc can lead outside the container")
         }
         var env: [String: String] = [
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -77,10 +81,14 @@ extension Manager {
         }
         for item in request.environment {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-                throw SysboxError.invalid("--env expects KEY=VALUE, got \(Names.quote(item))")
+                throw ExecFailure(exitCode: 125, message: "--env expects KEY=VALUE, got \(Names.quote(item))")
             }
             let key = String(item[..<eq]), value = String(item[item.index(after: eq)...])
-            try InstanceConfig.validate("environment." + key, value)
+            try setup {
+                do { try InstanceConfig.validate("environment." + key, value) } catch let e as SysboxError {
+                    throw SysboxError.invalid("--env \(Names.quote(key)): " + e.message.replacingOccurrences(of: "environment.\(key)", with: key))
+                }
+            }
             env[key] = value
         }
         let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.procsFiles(of: live.initPid, layout: $0) } ?? []
@@ -193,6 +201,9 @@ extension Manager {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, let first = parts.first, !first.isEmpty else {
             throw SysboxError.invalid("--user \(spec): expected NAME, UID or UID:GID")
+        }
+        if first.allSatisfy(\.isASCIIDigit), UInt32(first) == nil {
+            throw SysboxError.invalid("--user \(spec): the UID is out of range (0-4294967295)")
         }
         var user: ContainerUser
         if let uid = UInt32(first) {

@@ -155,6 +155,9 @@ extension Manager {
             return (try self.view(db, record), try baseImage(db, container: record))
         }
         let config = view.expanded.config
+        if let privileged = config["security.privileged"], (try? Values.bool(privileged)) == false {
+            throw SysboxError(.unsupported, "security.privileged=false (an unprivileged container) is not supported yet; unset it to run \(name) privileged")
+        }
         var environment = ["container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")",
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=linux"]
         for (key, value) in config.sorted(by: { $0.key < $1.key }) where key.hasPrefix("environment.") {

@@ -10,7 +10,7 @@ struct ConfigCommand: ParsableCommand {
               sysbox config show web1 --expanded
               sysbox config set web1 limits.memory=1GiB limits.cpu=2
               sysbox config unset web1 limits.cpu
-              sysbox config device add web1 data disk source=/srv/data path=/data
+              sysbox config device add web1 data disk source=/var/log path=/mnt/host-log
             """,
         subcommands: [ConfigShow.self, ConfigGet.self, ConfigSet.self, ConfigUnset.self, DeviceCommand<ContainerOwner>.self]
     )
@@ -32,7 +32,7 @@ enum ContainerOwner: OwnerKind {
     static let command = "config"
     static let example = "web1"
     static func owner(_ name: String) -> ConfigOwner { .container(name) }
-    static let addData = "sysbox config device add web1 data disk source=/srv/data path=/data"
+    static let addData = "sysbox config device add web1 data disk source=/var/log path=/mnt/host-log"
 }
 
 enum ProfileOwner: OwnerKind {
@@ -40,5 +40,5 @@ enum ProfileOwner: OwnerKind {
     static let command = "profile"
     static let example = "small"
     static func owner(_ name: String) -> ConfigOwner { .profile(name) }
-    static let addData = "sysbox profile device add small data disk source=/srv/data path=/data"
+    static let addData = "sysbox profile device add small data disk source=/var/log path=/mnt/host-log"
 }
