@@ -40,15 +40,9 @@ extension Manager {
         }
         guard rc == 0 else { throw SysboxError(.io, "cannot reach the console of \(name) (its monitor): \(Host.errnoText(errno))") }
         onAttach()
-        let tty = isatty(0) == 1
-        var saved = termios()
-        if tty {
-            tcgetattr(0, &saved)
-            var raw = saved
-            cfmakeraw(&raw)
-            tcsetattr(0, TCSANOW, &raw)
-        }
-        defer { if tty { tcsetattr(0, TCSANOW, &saved) } }
+        let terminal = RawTerminal()
+        let tty = terminal.isTerminal
+        defer { terminal.restore() }
         var buffer = [UInt8](repeating: 0, count: 8192)
         var escape = false
         var stdinOpen = true

@@ -293,18 +293,32 @@ enum StdioRelay {
     }
 }
 
+/// Standard input put in raw mode (when it is a terminal) for a relay; `restore()` puts it back.
+struct RawTerminal {
+    let isTerminal: Bool
+    private var saved = termios()
+
+    init() {
+        isTerminal = isatty(0) == 1
+        guard isTerminal else { return }
+        tcgetattr(0, &saved)
+        var raw = saved
+        cfmakeraw(&raw)
+        tcsetattr(0, TCSANOW, &raw)
+    }
+
+    func restore() {
+        guard isTerminal else { return }
+        var s = saved
+        tcsetattr(0, TCSANOW, &s)
+    }
+}
+
 /// Relays the local terminal and a pty master: raw mode, window size kept in sync, until the pty closes.
 enum PtyRelay {
     static func run(master: Int32) {
-        let interactiveInput = isatty(0) == 1
-        var saved = termios()
-        if interactiveInput {
-            tcgetattr(0, &saved)
-            var raw = saved
-            cfmakeraw(&raw)
-            tcsetattr(0, TCSANOW, &raw)
-        }
-        defer { if interactiveInput { tcsetattr(0, TCSANOW, &saved) } }
+        let terminal = RawTerminal()
+        defer { terminal.restore() }
         var rows: UInt16 = 0, cols: UInt16 = 0
         func syncSize() {
             var r: UInt16 = 0, c: UInt16 = 0
