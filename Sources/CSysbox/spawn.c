@@ -523,6 +523,20 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
                 if (c->stdio[i] != i && dup2(c->stdio[i], i) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
             }
         }
+        /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
+         * non-root command that runs a setuid-root binary gets the reduced set too. */
+        for (int cap = 0; cap < 64; cap++) {
+            if ((c->drop_caps >> cap) & 1) {
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
+            }
+        }
+        int crc = clear_inheritable_caps();
+        if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
+        /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
+        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+            syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+            fail(ef, SYSBOX_STEP_SETUID, errno);
+        /* Then the directory, as the user: a directory the user may not enter is refused. */
         if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
         /* The working directory must be inside the container's root (not reached through a leaked fd
          * or a /proc link): the kernel then reports it as an absolute path. */
@@ -530,17 +544,6 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
         long got = syscall(SYS_getcwd, cwd, sizeof cwd);
         if (got < 0 && errno != ERANGE) fail(ef, SYSBOX_STEP_CHDIR, errno);
         if (got >= 0 && cwd[0] != '/') fail(ef, SYSBOX_STEP_CHDIR, EXDEV);
-        /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
-        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
-            syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-            fail(ef, SYSBOX_STEP_SETUID, errno);
-        for (int cap = 0; cap < 64; cap++) {
-            if ((c->drop_caps >> cap) & 1) {
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) fail(ef, SYSBOX_STEP_CAPS, errno);
-            }
-        }
-        int crc = clear_inheritable_caps();
-        if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
         fail(ef, SYSBOX_STEP_EXEC, exec_search(c->argv, c->envp));
     }

@@ -48,6 +48,11 @@ import Testing
         #expect(try s.run(["exec", "c1", "--cwd", "/proc/self/fd", "--", "pwd"]).status != 0)
         #expect(try s.ok(["exec", "c1", "--cwd", "/tmp", "--env", "GREETING=hi", "--", "sh", "-c", "echo $GREETING $PWD $HOME $USER"]) == "hi /tmp /root root\n")
         #expect(try s.ok(["exec", "c1", "--user", "nobody", "--", "id", "-u"]) == "65534\n")
+        // As that user: a directory it may not enter is refused, and the bounding set is reduced too.
+        #expect(try s.run(["exec", "c1", "--user", "nobody", "--cwd", "/root", "--", "true"]).status == 125)
+        let nobodyBnd = try s.ok(["exec", "c1", "--user", "nobody", "--", "grep", "CapBnd", "/proc/self/status"])
+        let bnd = UInt64(nobodyBnd.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16) ?? ~0
+        #expect(bnd & (1 << 16) == 0 && bnd & (1 << 17) == 0, "\(nobodyBnd)")
         // The exec'd command leaks no fd: only 0-2 (and the one ls opens).
         let fds = try s.ok(["exec", "c1", "--", "ls", "/proc/self/fd"]).split(separator: "\n")
         #expect(fds.count <= 4, "\(fds)")
