@@ -52,6 +52,12 @@ final class Sandbox {
            !names.isEmpty {
             _ = try? run(["delete", "--force"] + names)
         }
+        // Whatever is still running for this state directory (a monitor whose record vanished) is ended
+        // too: a test never leaves a process behind, even when sysbox failed to clean up.
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let p = Int32(pid), p != getpid() else { continue }
+            if readProc("/proc/\(pid)/environ").range(of: Data("SYSBOX_DIR=\(stateDir)\u{0}".utf8)) != nil { kill(p, SIGKILL) }
+        }
         try? FileManager.default.removeItem(atPath: root)
     }
 
