@@ -58,6 +58,17 @@ final class Sandbox {
             guard let p = Int32(pid), p != getpid() else { continue }
             if readProc("/proc/\(pid)/environ").range(of: Data("SYSBOX_DIR=\(stateDir)\u{0}".utf8)) != nil { kill(p, SIGKILL) }
         }
+        // And the cgroups such a process left (deepest first; a cgroup with processes stays).
+        usleep(100_000)
+        let hash = cgroupHash(stateDir)
+        for h in ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map({ "/sys/fs/cgroup/\($0)" }) + ["/sys/fs/cgroup"] {
+            let base = "\(h)/sysbox/\(hash)"
+            guard let e = FileManager.default.enumerator(atPath: base) else { continue }
+            // rmdir of a control file just fails; directories go deepest first.
+            let entries = e.compactMap { $0 as? String }
+            for d in entries.sorted(by: { $0.count > $1.count }) { rmdir(base + "/" + d) }
+            rmdir(base)
+        }
         try? FileManager.default.removeItem(atPath: root)
     }
 

@@ -116,7 +116,12 @@ extension Manager {
             if fm.fileExists(atPath: final) {
                 try Host.removeTree(work)
             } else if rename(work, final) != 0 {
-                throw SysboxError(.io, "cannot move the image into \(final): \(Host.errnoText(errno))")
+                // Another process built the same image at the same moment and moved it first: same
+                // fingerprint, same content; keep theirs.
+                guard errno == ENOTEMPTY || errno == EEXIST, fm.fileExists(atPath: final + "/metadata.yaml") else {
+                    throw SysboxError(.io, "cannot move the image into \(final): \(Host.errnoText(errno))")
+                }
+                try Host.removeTree(work)
             }
             try write { db in
                 var record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db)
