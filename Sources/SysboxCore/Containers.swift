@@ -206,6 +206,7 @@ extension Manager {
             try Names.validate(p, as: .profile)
             guard seen.insert(p).inserted else { throw SysboxError.invalid("profile \(p) is given twice; list each profile once") }
         }
+        defer { try? writeExecCache(name) }
         try write { db in
             let before = try liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)

@@ -59,8 +59,11 @@ extension Manager {
     /// all in one transaction, so a failed check changes nothing.
     func edit(_ owner: ConfigOwner, _ change: (inout ConfigLayer, EditContext) throws -> Void) throws {
         try owner.validateName()
+        var affected: [String] = []
+        defer { for name in affected { try? writeExecCache(name) } }
         try write { db in
             let before = try liveLimits(db, affectedBy: owner)
+            affected = before.map(\.0)
             switch owner {
             case let .container(name):
                 let record = try container(db, name)

@@ -39,6 +39,17 @@ import Testing
         // Only the container's processes: init, the console shell, ps itself.
         let ps = try s.ok(["exec", "c1", "--", "ps", "-o", "pid,comm"]).split(separator: "\n").dropFirst()
         #expect(ps.count <= 3, "\(ps)")
+        // A plain exec (no options, no terminal) takes the fast path from exec.cache; it sees config
+        // changes of the running container at once, and gives the same results as the full path.
+        #expect(FileManager.default.fileExists(atPath: s.stateDir + "/containers/c1/exec.cache"))
+        try s.ok(["config", "set", "c1", "environment.GREETING=fast"])
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "echo $GREETING $HOME $PWD"]) == "fast /root /root\n")
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "echo $GREETING $HOME $PWD"], env: ["SYSBOX_NO_FAST_EXEC": "1"]) == "fast /root /root\n")
+        let slowMissing = try s.run(["exec", "c1", "--", "no-such-command"], env: ["SYSBOX_NO_FAST_EXEC": "1"])
+        #expect(slowMissing.status == 127)
+        #expect(slowMissing.stderr == "Error: command \"no-such-command\" not found in container c1\n")
+        try s.ok(["config", "unset", "c1", "environment.GREETING"])
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "echo ${GREETING:-unset}"]) == "unset\n")
         #expect(try exec(s, "c1", "exit 0").status == 0)
         #expect(try exec(s, "c1", "exit 7").status == 7)
         #expect(try exec(s, "c1", "kill -9 $$").status == 137)
@@ -185,6 +196,9 @@ import Testing
             if now != pid1 && now.contains("\"Running\"") { rebooted = true; break }
         }
         #expect(rebooted)
+        // The cache named the old init: exec after a reboot still works (through the full path).
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/r1/exec.cache"))
+        #expect(try s.ok(["exec", "r1", "--", "hostname"]) == "r1\n")
         try s.ok(["exec", "r1", "--", "poweroff"])
         var stopped = false
         for _ in 0..<100 {

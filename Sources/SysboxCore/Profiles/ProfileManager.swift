@@ -51,8 +51,11 @@ extension Manager {
     public func updateProfile(_ name: String, _ doc: ProfileDocument) throws {
         try Names.validate(name, as: .profile)
         try Names.validateDescription(doc.description, of: "profile \(name)")
+        var affected: [String] = []
+        defer { for user in affected { try? writeExecCache(user) } }
         try write { db in
             let before = try liveLimits(db, affectedBy: .profile(name))
+            affected = before.map(\.0)
             var record = try profile(db, name)
             try validateProfileChange(db, profile: record, layer: doc.layer)
             record.description = doc.description

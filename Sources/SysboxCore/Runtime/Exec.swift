@@ -176,6 +176,27 @@ extension Manager {
         return Self.waitStatus(helper)
     }
 
+    /// Writes `containers/NAME/exec.cache`, what the C fast path of a plain `sysbox exec NAME -- CMD`
+    /// (no options, no terminal) needs without opening the database: init's pid and start time, the
+    /// host's cgroup hierarchies, root's environment (with `environment.*`), the working directory and
+    /// the capabilities to drop. Written at start and after every config change of a running container;
+    /// removed when it stops. A stale or missing cache only sends exec down the ordinary path.
+    func writeExecCache(_ name: String) throws {
+        guard let live = liveState(name), let start = Host.startTime(of: live.initPid) else { return }
+        let view = try containerView(name)
+        let layout = try CgroupLayout.host()
+        let home = containerDirectoryExists("/root", initPid: live.initPid) ? "/root" : "/"
+        var env: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                     "HOME": home, "USER": "root", "LANG": "C.UTF-8", "TERM": "dumb"]
+        for (key, value) in view.expanded.config where key.hasPrefix("environment.") {
+            env[String(key.dropFirst("environment.".count))] = value
+        }
+        var lines = ["sysbox-exec-cache 1", "init \(live.initPid) \(start)", "cwd \(home)", "drop \(Hardening.dropMask)"]
+        for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
+        for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
+        try Host.writeAtomically(lines.joined(separator: "\n") + "\n", to: paths(name).execCache, mode: 0o600)
+    }
+
     /// waitpid, as an exit code (the helper already turns a signal into 128+signal).
     static func waitStatus(_ pid: Int32) -> Int32 {
         var status: Int32 = 0

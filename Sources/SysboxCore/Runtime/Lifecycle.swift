@@ -131,6 +131,7 @@ extension Manager {
         guard liveState(name) == nil else { return }
         unlink(p.initPid)
         unlink(p.monitorPid)
+        unlink(p.execCache)
         unlink(p.directory + "/" + ContainerPaths.consoleSocket)
         if let layout = try? CgroupLayout.host() {
             try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
@@ -226,6 +227,7 @@ extension Manager {
                 _ = try launchMonitor(name, paths: p)
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 try recordPowerState(name, "running")
+                try? writeExecCache(name)
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
                 cleanupStale(name)

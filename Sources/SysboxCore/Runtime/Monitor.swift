@@ -90,6 +90,7 @@ public enum Monitor {
                 let exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
                 close(spawned.pidfd)
                 // reboot(2) in a pid namespace kills its init with SIGHUP for a restart, SIGINT for halt/poweroff.
+                unlink(paths.execCache)  // names the old init
                 if exit.signal == SIGHUP {
                     log.append(Array("\r\n[sysbox: \(plan.name) is rebooting]\r\n".utf8))
                     rebooting = true
@@ -220,6 +221,7 @@ public enum Monitor {
             ContainerCgroup.leaveMonitorCgroup(layout: layout, stateDirectory: stateDirectory)
         }
         // Last: while the monitor lives with a dead init's pid file, the container shows as Stopping.
+        unlink(paths.execCache)
         unlink(paths.initPid)
         unlink(paths.monitorPid)
     }

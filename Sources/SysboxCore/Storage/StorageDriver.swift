@@ -40,6 +40,8 @@ public struct ContainerPaths: Sendable {
     public var monitorLog: String { directory + "/monitor.log" }
     public var plan: String { directory + "/start.json" }
     public var lastError: String { directory + "/last-error" }
+    /// What the C fast path of `exec` reads (see `Manager.writeExecCache`).
+    public var execCache: String { directory + "/exec.cache" }
     /// Present while `restart` stops the container: an ephemeral container is not deleted then.
     public var restarting: String { directory + "/restarting" }
     /// Relative to `directory` (unix socket paths are limited to 107 bytes; the monitor binds it from
