@@ -62,6 +62,7 @@ public enum Monitor {
             var clients: [Int32] = []
             var rebooting = true
             var movedOut = false
+            var carriedCache: String?
             while rebooting {
                 rebooting = false
                 var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
@@ -79,7 +80,14 @@ public enum Monitor {
                     }
                     throw SysboxError(.io, failure.description)
                 }
-                try Host.writeAtomically("\(spawned.pid) \(Host.startTime(of: spawned.pid) ?? 0)\n", to: paths.initPid)
+                let startTime = Host.startTime(of: spawned.pid) ?? 0
+                try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid)
+                // After a reboot: the exec cache of the previous boot, pointed at the new init.
+                if let cache = carriedCache {
+                    let lines = cache.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("init ") ? "init \(spawned.pid) \(startTime)" : String($0) }
+                    try? Host.writeAtomically(lines.joined(separator: "\n"), to: paths.execCache, mode: 0o600)
+                    carriedCache = nil
+                }
                 report("ok \(spawned.pid)")
                 if !movedOut {
                     // After reporting: a cgroup move waits for an RCU grace period, not on start's path.
@@ -90,8 +98,11 @@ public enum Monitor {
                 let exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
                 close(spawned.pidfd)
                 // reboot(2) in a pid namespace kills its init with SIGHUP for a restart, SIGINT for halt/poweroff.
-                unlink(paths.execCache)  // names the old init
+                // The cache names the old init: remove it now; a reboot carries its content to the next init.
+                let previousCache = try? String(contentsOfFile: paths.execCache, encoding: .utf8)
+                unlink(paths.execCache)
                 if exit.signal == SIGHUP {
+                    carriedCache = previousCache
                     log.append(Array("\r\n[sysbox: \(plan.name) is rebooting]\r\n".utf8))
                     rebooting = true
                 }
