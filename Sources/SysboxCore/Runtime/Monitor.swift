@@ -67,7 +67,7 @@ public enum Monitor {
                 rebooting = false
                 var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
                 logger.debug("cloned", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                for file in cgroup.procsFiles { try CgroupWriter.write(file, "\(spawned.pid)") }
+                for file in cgroup.procsFiles { try ContainerCgroup.write(file, "\(spawned.pid)") }
                 logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
                 do {
                     try spawned.resume()
@@ -236,10 +236,6 @@ public enum Monitor {
         unlink(paths.initPid)
         unlink(paths.monitorPid)
     }
-}
-
-enum CgroupWriter {
-    static func write(_ path: String, _ value: String) throws { try ContainerCgroup.write(path, value) }
 }
 
 /// The console log: appends, and keeps the newest half when it reaches its cap.

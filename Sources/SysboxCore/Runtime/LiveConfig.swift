@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+import SysboxStore
+
+extension Manager {
+    /// Memory, CPU time and processes of a running container, from its cgroups.
+    public func stats(_ name: String) -> CgroupStats? {
+        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return nil }
+        return ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).stats()
+    }
+
+    /// The running containers a change of `owner` affects, with their current cgroup limits.
+    func liveLimits(_ db: Database, affectedBy owner: ConfigOwner) throws -> [(String, CgroupLimits)] {
+        let names: [String]
+        switch owner {
+        case let .container(name):
+            names = [name]
+        case let .profile(name):
+            guard let record = try ProfileRecord.named(name, in: db) else { return [] }
+            names = try ContainerProfiles.users(db, profile: record.id ?? 0)
+        }
+        return try names.filter { liveState($0) != nil }.map { name in
+            let view = try self.view(db, try container(db, name))
+            return (name, try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
+        }
+    }
+
+    /// Inside the transaction of a config change: applies the new limits of the running containers in
+    /// `before`; if the kernel refuses one (a CPU the host lacks), the limits already written go back
+    /// to `before` and the error rolls the change back.
+    func applyLiveLimits(_ db: Database, before: [(String, CgroupLimits)]) throws {
+        guard !before.isEmpty else { return }
+        let layout = try CgroupLayout.host()
+        var applied: [(String, CgroupLimits)] = []
+        for (name, old) in before {
+            let view = try self.view(db, try container(db, name))
+            let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
+            do {
+                try cgroup.apply(try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
+                applied.append((name, old))
+            } catch let error as SysboxError {
+                for (done, limits) in applied + [(name, old)] {
+                    try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: done).apply(limits)
+                }
+                throw SysboxError(error.code, "cannot apply the change to running container \(name): \(error.message); nothing changed")
+            }
+        }
+    }
+}
