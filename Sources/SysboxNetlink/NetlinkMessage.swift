@@ -148,4 +148,5 @@ extension Array where Element == UInt8 {
     func u16(_ i: Int) -> UInt16 { UInt16(self[i]) | UInt16(self[i + 1]) << 8 }
     func u32(_ i: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(self[i + $1]) << (8 * UInt32($1)) } }
     func i32(_ i: Int) -> Int32 { Int32(bitPattern: u32(i)) }
+    func u64(_ i: Int) -> UInt64 { UInt64(u32(i)) | UInt64(u32(i + 4)) << 32 }
 }

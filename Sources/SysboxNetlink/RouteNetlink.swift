@@ -13,8 +13,32 @@ public struct Link: Sendable, Equatable {
     public var kind: String?
     public var mtu: UInt32?
     public var mac: [UInt8]?
+    /// IFLA_IFALIAS (`ip link set dev X alias Y`); nil when none is set.
+    public var alias: String?
+    /// IFLA_STATS64; nil when the kernel left it out of the reply.
+    public var stats: LinkStats?
 
     public var isUp: Bool { flags & UInt32(IFF_UP) != 0 }
+}
+
+/// Byte and packet counters of a link, from IFLA_STATS64 (`struct rtnl_link_stats64`).
+public struct LinkStats: Sendable, Equatable {
+    /// rx_bytes, tx_bytes, rx_packets, tx_packets.
+    public var rxBytes, txBytes, rxPackets, txPackets: UInt64
+
+    /// Counters as given (for fakes and tests; the kernel's come from `links()` and `link(named:)`).
+    public init(rxBytes: UInt64, txBytes: UInt64, rxPackets: UInt64, txPackets: UInt64) {
+        self.rxBytes = rxBytes
+        self.txBytes = txBytes
+        self.rxPackets = rxPackets
+        self.txPackets = txPackets
+    }
+
+    /// From the payload of IFLA_STATS64: rx_packets, tx_packets, rx_bytes, tx_bytes are its first four u64.
+    init?(stats64 p: [UInt8]) {
+        guard p.count >= 32 else { return nil }
+        self.init(rxBytes: p.u64(16), txBytes: p.u64(24), rxPackets: p.u64(0), txPackets: p.u64(8))
+    }
 }
 
 /// rtnetlink operations on links, addresses and routes, over any `NetlinkTransport`. Each one sends one
@@ -51,6 +75,8 @@ public struct RouteNetlink {
             case Int(IFLA_MASTER): link.master = a.uint32.map { Int32(bitPattern: $0) }
             case Int(IFLA_MTU): link.mtu = a.uint32
             case Int(IFLA_ADDRESS): link.mac = a.payload
+            case Int(IFLA_IFALIAS): link.alias = a.string.isEmpty ? nil : a.string
+            case Int(IFLA_STATS64): link.stats = LinkStats(stats64: a.payload)
             case Int(IFLA_LINKINFO):
                 link.kind = NetlinkAttribute.parse(a.payload).first { Int($0.type) == Int(IFLA_INFO_KIND) }?.string
             default: break
@@ -129,6 +155,24 @@ public struct RouteNetlink {
     static func setUpRequest(index: Int32, _ up: Bool) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
         r.append(struct: ifinfo(index: index, flags: up ? UInt32(IFF_UP) : 0, change: UInt32(IFF_UP)))
+        return r
+    }
+
+    /// RTM_NEWLINK setting IFLA_IFALIAS of the existing link `name` (after an RTM_GETLINK to find its
+    /// index); an empty `alias` clears it.
+    /// - Throws: `NetlinkError` with ENODEV: no such link; ERANGE: `alias` is longer than 255 bytes
+    ///   (IFALIASZ - 1).
+    public func setAlias(_ name: String, _ alias: String) throws {
+        _ = try transport.execute(Self.setAliasRequest(index: try index(of: name), alias), operation: "set alias of \(name)", dump: false)
+    }
+
+    /// As iproute2 sends it: the alias bytes without a NUL (the length excludes it; the padding supplies
+    /// one, and the kernel copies nla_len bytes and terminates them itself), so an empty alias is an
+    /// attribute without payload, which the kernel takes as "clear".
+    static func setAliasRequest(index: Int32, _ alias: String) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: ifinfo(index: index))
+        r.attribute(Int(IFLA_IFALIAS), Array(alias.utf8))
         return r
     }
 

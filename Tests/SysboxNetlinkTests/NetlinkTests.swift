@@ -3,8 +3,9 @@ import Foundation
 import Testing
 @testable import SysboxNetlink
 
-/// Hex of `ip`'s requests captured with `strace -x -e sendmsg ip …` (iproute2 6.1, Debian 12); only the
-/// sequence number differs, and it is zeroed on both sides.
+/// Hex of `ip`'s requests captured with `strace -x -e sendmsg ip …` (iproute2 6.1, Debian 12; for the
+/// later ones `strace -x -e trace=sendmsg,sendto -e write=3,4 ip …` in `unshare -n`, whose hex dump shows
+/// every byte); only the sequence number differs, and it is zeroed on both sides.
 func hex(_ s: String) -> [UInt8] {
     var out: [UInt8] = []
     var chars = Array(s.replacingOccurrences(of: "\\x", with: ""))
@@ -66,6 +67,20 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         let golden = message(length: 36, type: 0x18, flags: 0x605, payload:
             "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe")
         #expect(RouteNetlink.defaultRouteRequest(via: [10, 99, 0, 254]).finish(seq: 0) == golden)
+    }
+
+    @Test func setAlias() {
+        // ip link set dev br0 alias myalias (br0 ifindex 2): nla_len 11 counts no NUL; the pad byte is 0.
+        let golden = message(length: 44, type: 0x10, flags: 0x5, payload:
+            "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0b\\x00\\x14\\x00\\x6d\\x79\\x61\\x6c\\x69\\x61\\x73\\x00")
+        #expect(RouteNetlink.setAliasRequest(index: 2, "myalias").finish(seq: 0) == golden)
+    }
+
+    @Test func clearAlias() {
+        // ip link set dev br0 alias "": an IFLA_IFALIAS without payload (not even a NUL).
+        let golden = message(length: 36, type: 0x10, flags: 0x5, payload:
+            "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x04\\x00\\x14\\x00")
+        #expect(RouteNetlink.setAliasRequest(index: 2, "").finish(seq: 0) == golden)
     }
 
     @Test func sequenceAndAckAreSet() {
