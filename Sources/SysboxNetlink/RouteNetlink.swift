@@ -147,9 +147,14 @@ public struct RouteNetlink {
         _ = try transport.execute(r, operation: "attach \(name) to \(master)", dump: false)
     }
 
-    /// RTM_NEWLINK changing IFF_UP.
+    /// RTM_NEWLINK changing IFF_UP (after an RTM_GETLINK to find the index; ENODEV: no such link).
     public func setUp(_ name: String, _ up: Bool = true) throws {
         _ = try transport.execute(Self.setUpRequest(index: try index(of: name), up), operation: "set \(name) \(up ? "up" : "down")", dump: false)
+    }
+
+    /// RTM_NEWLINK changing IFF_UP of the link with index `index` (no name lookup). ENODEV: no such link.
+    public func setUp(index: Int32, _ up: Bool) throws {
+        _ = try transport.execute(Self.setUpRequest(index: index, up), operation: "set link \(index) \(up ? "up" : "down")", dump: false)
     }
 
     static func setUpRequest(index: Int32, _ up: Bool) -> NetlinkRequest {
@@ -227,6 +232,39 @@ public struct RouteNetlink {
                                   operation: "add address to \(name)", dump: false)
     }
 
+    /// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of an IPv4 address on the link with index `index` (no name
+    /// lookup). EEXIST: the address is already there; ENODEV: no such link.
+    public func addAddress(index: Int32, _ address: [UInt8], prefix: UInt8) throws {
+        _ = try transport.execute(Self.addAddressRequest(index: index, address, prefix: prefix),
+                                  operation: "add address to link \(index)", dump: false)
+    }
+
+    /// RTM_DELADDR of the IPv4 address `address/prefix` (IFA_LOCAL and IFA_ADDRESS) of `name`, after an
+    /// RTM_GETLINK to find its index. The kernel answers EADDRNOTAVAIL when no address matches, which
+    /// counts as success: the address is not there afterwards. Note that the same address with another
+    /// prefix length does not match, and is left in place.
+    /// - Throws: `NetlinkError` with ENODEV: no such link.
+    public func deleteAddress(_ name: String, _ address: [UInt8], prefix: UInt8) throws {
+        let request = Self.deleteAddressRequest(index: try index(of: name), address, prefix: prefix)
+        do {
+            _ = try transport.execute(request, operation: "delete address from \(name)", dump: false)
+        } catch let e as NetlinkError where e.errno == EADDRNOTAVAIL {
+            return
+        }
+    }
+
+    static func deleteAddressRequest(index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_DELADDR), flags: 0)
+        var m = ifaddrmsg()
+        m.ifa_family = UInt8(AF_INET)
+        m.ifa_prefixlen = prefix
+        m.ifa_index = UInt32(bitPattern: index)
+        r.append(struct: m)
+        r.attribute(Int(IFA_LOCAL), address)
+        r.attribute(Int(IFA_ADDRESS), address)
+        return r
+    }
+
     static func addAddressRequest(index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWADDR), flags: NLM_F_CREATE | NLM_F_EXCL)
         var m = ifaddrmsg()
@@ -239,12 +277,21 @@ public struct RouteNetlink {
         return r
     }
 
-    /// RTM_NEWROUTE: the IPv4 default route via `gateway` in the main table.
+    /// RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL): the IPv4 default route via `gateway` in the main table.
+    /// EEXIST: there is a default route already; ENETUNREACH: no link has a subnet holding `gateway`.
     public func addDefaultRoute(via gateway: [UInt8]) throws {
         _ = try transport.execute(Self.defaultRouteRequest(via: gateway), operation: "add default route", dump: false)
     }
 
-    static func defaultRouteRequest(via gateway: [UInt8]) -> NetlinkRequest {
+    /// RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL): the IPv4 default route via `gateway` out of the link with
+    /// index `index` (RTA_OIF), in the main table.
+    /// - Throws: `NetlinkError` with EEXIST: there is a default route already; ENODEV: no such link;
+    ///   ENETUNREACH: `gateway` is not in a subnet of that link.
+    public func addDefaultRoute(via gateway: [UInt8], index: Int32) throws {
+        _ = try transport.execute(Self.defaultRouteRequest(via: gateway, index: index), operation: "add default route via link \(index)", dump: false)
+    }
+
+    static func defaultRouteRequest(via gateway: [UInt8], index: Int32? = nil) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWROUTE), flags: NLM_F_CREATE | NLM_F_EXCL)
         var m = rtmsg()
         m.rtm_family = UInt8(AF_INET)
@@ -254,6 +301,7 @@ public struct RouteNetlink {
         m.rtm_type = UInt8(RTN_UNICAST)
         r.append(struct: m)
         r.attribute(Int(RTA_GATEWAY.rawValue), gateway)
+        if let index { r.attribute(Int(RTA_OIF.rawValue), uint32: UInt32(bitPattern: index)) }
         return r
     }
 }

@@ -83,6 +83,37 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         #expect(RouteNetlink.setAliasRequest(index: 2, "").finish(seq: 0) == golden)
     }
 
+    @Test func deleteAddress() {
+        // ip addr del 10.99.0.1/24 dev br0 (ifindex 2)
+        let golden = message(length: 40, type: 0x15, flags: 0x5, payload:
+            "\\x02\\x18\\x00\\x00\\x02\\x00\\x00\\x00\\x08\\x00\\x02\\x00\\x0a\\x63\\x00\\x01\\x08\\x00\\x01\\x00\\x0a\\x63\\x00\\x01")
+        #expect(RouteNetlink.deleteAddressRequest(index: 2, [10, 99, 0, 1], prefix: 24).finish(seq: 0) == golden)
+    }
+
+    @Test func defaultRouteWithDevice() {
+        // ip route add default via 10.99.0.254 dev br0 (ifindex 2): RTA_GATEWAY, then RTA_OIF.
+        let golden = message(length: 44, type: 0x18, flags: 0x605, payload:
+            "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe\\x08\\x00\\x04\\x00\\x02\\x00\\x00\\x00")
+        #expect(RouteNetlink.defaultRouteRequest(via: [10, 99, 0, 254], index: 2).finish(seq: 0) == golden)
+    }
+
+    // The dumps: iproute2 sends them without NLM_F_ACK (flags 0x301, NLM_F_DUMP), in a larger zeroed
+    // buffer (152 and 156 bytes) of which nlmsg_len (24, 28) is the message. Our socket adds NLM_F_ACK to
+    // every request; for a dump the kernel sends no ACK, only NLMSG_DONE, so the bytes are compared
+    // without it.
+    @Test func addressDump() {
+        // ip -4 addr show (its RTM_GETADDR; the RTM_GETLINK dump it sends first is not ours)
+        let golden = message(length: 24, type: 0x16, flags: 0x301, payload: "\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+        #expect(RouteNetlink.addressDumpRequest().finish(seq: 0, ack: false) == golden)
+    }
+
+    @Test func routeDump() {
+        // ip -4 route show table all: rtm_table 0 and no RTA_TABLE, so the kernel dumps every table.
+        let golden = message(length: 28, type: 0x1a, flags: 0x301, payload:
+            "\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+        #expect(RouteNetlink.routeDumpRequest().finish(seq: 0, ack: false) == golden)
+    }
+
     @Test func sequenceAndAckAreSet() {
         let bytes = RouteNetlink.setUpRequest(index: 1, false).finish(seq: 0x01020304, ack: false)
         #expect(Array(bytes[8..<12]) == [4, 3, 2, 1])
