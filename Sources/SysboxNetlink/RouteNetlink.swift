@@ -115,15 +115,38 @@ public struct RouteNetlink {
         return r
     }
 
-    /// RTM_NEWLINK kind `veth` with the peer in VETH_INFO_PEER (its own ifinfomsg and name).
-    /// EEXIST: one of the names is taken.
+    /// RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) kind `veth` with the peer in VETH_INFO_PEER (its own
+    /// ifinfomsg and name), both ends down, in this namespace. EEXIST: one of the names is taken.
     public func createVeth(_ name: String, peer: String) throws {
-        _ = try transport.execute(Self.createVethRequest(name, peer: peer), operation: "create veth \(name)/\(peer)", dump: false)
+        try createVeth(name, peer: peer, peerNamespacePid: nil, peerMAC: nil, masterIndex: nil, up: false, mtu: nil)
     }
 
-    static func createVethRequest(_ name: String, peer: String) -> NetlinkRequest {
+    /// One RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) kind `veth` that creates the pair fully configured:
+    /// the host end `name` with IFLA_MTU, IFLA_MASTER and IFF_UP in ifi_flags/ifi_change as asked; the
+    /// peer `peer` (VETH_INFO_PEER) with IFLA_MTU, IFLA_ADDRESS and IFLA_NET_NS_PID, so it is born in the
+    /// network namespace of `peerNamespacePid` (nil: this one) under its final name and never exists in
+    /// this namespace. The peer is created down. The kernel does not copy the MTU to the peer, hence it is
+    /// sent for both ends.
+    /// On any error neither end is left behind.
+    /// - Throws: `NetlinkError` with EEXIST: a name is taken (here, or for the peer in the target
+    ///   namespace); ESRCH: no process `peerNamespacePid`; EINVAL: no link `masterIndex`, or a bad MTU
+    ///   or MAC; EOPNOTSUPP: link `masterIndex` takes no ports (not a bridge or bond); EPERM: not allowed.
+    public func createVeth(_ name: String, peer: String, peerNamespacePid: Int32?, peerMAC: [UInt8]?,
+                           masterIndex: Int32?, up: Bool, mtu: UInt32?) throws {
+        let request = Self.createVethRequest(name, peer: peer, peerNamespacePid: peerNamespacePid, peerMAC: peerMAC,
+                                             masterIndex: masterIndex, up: up, mtu: mtu)
+        _ = try transport.execute(request, operation: "create veth \(name)/\(peer)", dump: false)
+    }
+
+    /// Attributes in iproute2's order for `ip link add NAME mtu M master B up type veth peer name PEER
+    /// mtu M address MAC netns PID` (each end's options in argument order, then its IFLA_IFNAME), so the
+    /// golden test compares the whole message.
+    static func createVethRequest(_ name: String, peer: String, peerNamespacePid: Int32? = nil, peerMAC: [UInt8]? = nil,
+                                  masterIndex: Int32? = nil, up: Bool = false, mtu: UInt32? = nil) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: NLM_F_CREATE | NLM_F_EXCL)
-        r.append(struct: ifinfo())
+        r.append(struct: ifinfo(flags: up ? UInt32(IFF_UP) : 0, change: up ? UInt32(IFF_UP) : 0))
+        if let mtu { r.attribute(Int(IFLA_MTU), uint32: mtu) }
+        if let masterIndex { r.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: masterIndex)) }
         r.attribute(Int(IFLA_IFNAME), string: name)
         r.nested(Int(IFLA_LINKINFO)) { info in
             // The kind without a NUL, as iproute2 sends it (the kernel compares with nla_strcmp).
@@ -131,6 +154,9 @@ public struct RouteNetlink {
             info.nested(Int(IFLA_INFO_DATA)) { data in
                 data.nested(Int(VETH_INFO_PEER)) { p in
                     p.append(struct: ifinfo())
+                    if let mtu { p.attribute(Int(IFLA_MTU), uint32: mtu) }
+                    if let peerMAC { p.attribute(Int(IFLA_ADDRESS), peerMAC) }
+                    if let peerNamespacePid { p.attribute(Int(IFLA_NET_NS_PID), uint32: UInt32(bitPattern: peerNamespacePid)) }
                     p.attribute(Int(IFLA_IFNAME), string: peer)
                 }
             }

@@ -69,6 +69,17 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         #expect(RouteNetlink.defaultRouteRequest(via: [10, 99, 0, 254]).finish(seq: 0) == golden)
     }
 
+    @Test func createVethConfigured() {
+        // ip link add v0 mtu 1400 master br0 up type veth peer name eth0 mtu 1400 address 00:16:3e:01:02:03
+        //   netns 21348 (br0 ifindex 2). iproute2 puts each end's options in argument order and its
+        // IFLA_IFNAME last; the builder follows that order, so the whole message matches.
+        let golden = message(length: 132, type: 0x10, flags: 0x605, payload:
+            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x08\\x00\\x0a\\x00\\x02\\x00\\x00\\x00\\x07\\x00\\x03\\x00\\x76\\x30\\x00\\x00\\x4c\\x00\\x12\\x00\\x08\\x00\\x01\\x00\\x76\\x65\\x74\\x68\\x40\\x00\\x02\\x00\\x3c\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x0a\\x00\\x01\\x00\\x00\\x16\\x3e\\x01\\x02\\x03\\x00\\x00\\x08\\x00\\x13\\x00\\x64\\x53\\x00\\x00\\x09\\x00\\x03\\x00\\x65\\x74\\x68\\x30\\x00\\x00\\x00\\x00")
+        let request = RouteNetlink.createVethRequest("v0", peer: "eth0", peerNamespacePid: 21348, peerMAC: [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03],
+                                                     masterIndex: 2, up: true, mtu: 1400)
+        #expect(request.finish(seq: 0) == golden)
+    }
+
     @Test func setAlias() {
         // ip link set dev br0 alias myalias (br0 ifindex 2): nla_len 11 counts no NUL; the pad byte is 0.
         let golden = message(length: 44, type: 0x10, flags: 0x5, payload:
