@@ -31,6 +31,7 @@ let package = Package(
             name: "SysboxCore",
             dependencies: [
                 "CSysbox",
+                "SysboxNetlink",
                 "SysboxStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,7 +7,10 @@
 #   bsdutils        script(1): the tests give `profile edit` and `exec` a terminal
 #   busybox-static  the busybox template builds its image from the host's static busybox
 #   sqlite3         the tests read the database directly
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3)
+#   nftables        managed networks: NAT and forwarding rules in a table of sysbox's own (nft -f)
+#   dnsmasq-base    managed networks: DHCP and DNS on each bridge
+#   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -195,7 +195,8 @@ extension Manager {
         let (status, pid) = runtimeStatus(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
                              expanded: try expanded(db, profiles: profiles, local: local),
-                             snapshots: snapshots, status: status, pid: pid, ipv4: [])
+                             snapshots: snapshots, status: status, pid: pid,
+                             ipv4: status == .running ? try leasedAddresses(db, container: id) : [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

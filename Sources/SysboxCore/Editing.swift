@@ -79,7 +79,9 @@ extension Manager {
                 let old = local
                 try change(&local, context)
                 try checkAgainstHost(old: old, new: local)
-                try validateExpanded(Expansion.expand(profiles: [context.inherited], local: local), container: name)
+                let expandedLayer = Expansion.expand(profiles: [context.inherited], local: local)
+                try validateExpanded(expandedLayer, container: name)
+                try checkStaticAddresses(db, container: id, devices: expandedLayer.devices)
                 try ConfigTable.containers.replace(db, owner: id, with: local.config)
                 try DeviceTable.containers.replace(db, owner: id, with: local.devices)
             case let .profile(name):
@@ -133,8 +135,9 @@ extension Manager {
             let result = Expansion.expand(profiles: layers, local: try layer(db, container: c.id ?? 0))
             do {
                 try Devices.validateSet(result.devices, requireRoot: true)
+                try checkStaticAddresses(db, container: c.id, devices: result.devices)
             } catch let error as SysboxError {
-                throw SysboxError.invalid("profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
+                throw SysboxError(error.code, "profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
             }
         }
     }

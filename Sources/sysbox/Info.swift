@@ -35,6 +35,17 @@ struct Info: ParsableCommand {
         if let pid = v.pid { lines.append("PID: \(pid)") }
         if !v.ipv4.isEmpty { lines.append("IPv4: \(v.ipv4.joined(separator: ", "))") }
         lines.append("Snapshots: \(v.snapshots)")
+        let nics = try manager.nicStates(name)
+        if !nics.isEmpty {
+            lines.append("Network:")
+            for n in nics {
+                lines.append("  \(n.name) (device \(n.device), network \(n.network)):")
+                lines.append("    MAC address: \(n.hwaddr.isEmpty ? "-" : n.hwaddr)")
+                lines.append("    Host interface: \(n.hostName.isEmpty ? "-" : n.hostName)")
+                lines.append("    IPv4: \(n.address.isEmpty ? "-" : n.address)")
+                if let rx = n.rxBytes, let tx = n.txBytes { lines.append("    Bytes received: \(rx)\n    Bytes sent: \(tx)") }
+            }
+        }
         if let stats = manager.stats(name) {
             lines.append("Resources:")
             if let p = stats.processes { lines.append("  Processes: \(p)") }

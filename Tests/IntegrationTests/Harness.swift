@@ -52,6 +52,23 @@ final class Sandbox {
            !names.isEmpty {
             _ = try? run(["delete", "--force"] + names)
         }
+        // Networks: unused first (the default profile's NIC), then deleted; what sysbox could not
+        // remove is removed by hand below (bridges carrying this state directory in their alias).
+        if FileManager.default.fileExists(atPath: dbPath),
+           let networks = try? run(["network", "list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
+           !networks.isEmpty {
+            _ = try? run(["profile", "device", "remove", "default", "eth0"])
+            for n in networks { _ = try? run(["network", "delete", n]) }
+        }
+        for leftover in networkLeftovers() {
+            let name = String(leftover.split(separator: " ")[1])
+            if leftover.hasPrefix("bridge ") { _ = try? runProcess("/usr/sbin/ip", ["link", "delete", name]) }
+            if leftover.hasPrefix("nft ") { _ = try? runProcess("/usr/sbin/nft", ["delete", "table", "ip", name]) }
+            if leftover.hasPrefix("rundir ") {
+                if let pid = (try? String(contentsOfFile: name + "/monitor.pid", encoding: .utf8))?.split(separator: " ").first.flatMap({ Int32($0) }) { kill(pid, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: name)
+            }
+        }
         // Whatever is still running for this state directory (a monitor whose record vanished) is ended
         // too: a test never leaves a process behind, even when sysbox failed to clean up.
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
@@ -73,6 +90,14 @@ final class Sandbox {
     }
 
     var dbPath: String { stateDir + "/sysbox.db" }
+
+    /// A sandbox whose default profile has no NIC: for tests about something else than networking
+    /// (the default network, sysboxbr0, is host-wide).
+    static func withoutNIC() throws -> Sandbox {
+        let s = try Sandbox()
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        return s
+    }
 
     /// Runs `sysbox ARGS` with `SYSBOX_DIR` set to this sandbox; `stdin` nil means /dev/null.
     @discardableResult
@@ -181,6 +206,16 @@ func runProcess(_ program: String, _ args: [String], stdin: String? = nil, env: 
     try Running(program, args, stdin: stdin, env: env, cwd: cwd).wait()
 }
 
+/// Polls `condition` every 50 ms for up to `seconds`; records an issue if it never holds.
+func waitUntil(seconds: Double = 10, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    Issue.record("condition not met within \(seconds) s", sourceLocation: sourceLocation)
+}
+
 /// A /proc file's bytes (procfs files report size 0, so read until EOF rather than by size).
 func readProc(_ path: String) -> Data {
     guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
@@ -215,6 +250,30 @@ extension Sandbox {
         }
         if let mounts = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
             for line in mounts.split(separator: "\n") where line.contains(root) { found.append("mount \(line)") }
+        }
+        return found
+    }
+}
+
+extension Sandbox {
+    /// What this sandbox's networks could have left on the host: bridges whose alias names this state
+    /// directory, nftables tables of those networks, run directories owned by it.
+    func networkLeftovers() -> [String] {
+        var found: [String] = []
+        let alias = "sysbox " + stateDir
+        for dir in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? [] {
+            let text = String(decoding: readProc("/sys/class/net/\(dir)/ifalias"), as: UTF8.self).trimmingCharacters(in: .newlines)
+            if text == alias { found.append("bridge \(dir)") }
+        }
+        let owned = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/sysbox/net")) ?? []).filter {
+            (try? String(contentsOfFile: "/run/sysbox/net/\($0)/owner", encoding: .utf8)) == stateDir + "\n"
+        }
+        for name in owned { found.append("rundir /run/sysbox/net/\(name)") }
+        if let tables = try? runProcess("/usr/sbin/nft", ["list", "tables"]).stdout {
+            for name in owned + found.filter({ $0.hasPrefix("bridge ") }).map({ String($0.dropFirst(7)) })
+                where tables.contains("table ip sysbox-\(name)\n") {
+                found.append("nft sysbox-\(name)")
+            }
         }
         return found
     }

@@ -7,26 +7,16 @@ import Testing
         try #require(getuid() == 0, "the runtime tests boot real containers and must run as root")
     }
 
-    /// Polls `condition` every 50 ms for up to `seconds`; records an issue if it never holds.
-    func waitUntil(seconds: Double = 10, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        Issue.record("condition not met within \(seconds) s", sourceLocation: sourceLocation)
-    }
-
     func exec(_ s: Sandbox, _ name: String, _ command: String, env: [String: String] = [:]) throws -> RunResult {
         try s.run(["exec", name, "--", "sh", "-c", command], env: env)
     }
 
     @Test func bootExecStopDelete() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         let launch = try s.run(["launch", "busybox", "c1"])
         #expect(launch.status == 0, "\(launch.stderr)")
         #expect(launch.stdout == "Creating c1\nStarting c1\n")
-        #expect(launch.stderr.contains("Warning: device eth0 (nic on sysboxbr0) is not attached"))
+        #expect(!launch.stderr.contains("Warning"), "\(launch.stderr)")
         let json = try s.ok(["list", "--format", "json"])
         let entry = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
         #expect(entry["status"] as? String == "Running")
@@ -103,7 +93,7 @@ import Testing
     }
 
     @Test func hardeningSeenFromInside() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "h1"])
         // CAP_SYS_MODULE 16, CAP_SYS_RAWIO 17, CAP_SYS_TIME 25, CAP_MAC_OVERRIDE 32, CAP_MAC_ADMIN 33.
         for file in ["/proc/1/status", "/proc/self/status"] {
@@ -148,7 +138,7 @@ import Testing
     }
 
     @Test func limitsAppliedAndEnforced() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "l1", "-c", "limits.memory=64MiB", "-c", "limits.processes=20", "-c", "limits.cpu=1"])
         let hash = cgroupHash(s.stateDir)
         let memory = "/sys/fs/cgroup/memory/sysbox/\(hash)/l1/memory.limit_in_bytes"
@@ -184,7 +174,7 @@ import Testing
     }
 
     @Test func rebootPoweroffEphemeralAndMonitorDeath() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "r1"])
         let pid1 = try s.ok(["list", "--format", "json"])
         try s.ok(["exec", "r1", "--", "reboot"])
@@ -231,7 +221,7 @@ import Testing
     }
 
     @Test func interactiveExecGetsAPtyFromTheContainer() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "t1"])
         let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec t1 -- sh -c 'tty; test -e $(tty) && echo exists; exit 3'", "/dev/null"],
                                env: ["SYSBOX_DIR": s.stateDir])
@@ -270,7 +260,7 @@ import Testing
     }
 
     @Test func diskDevicesAndFailedStarts() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         let shared = s.root + "/shared"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         try "from the host\n".write(toFile: shared + "/hello", atomically: true, encoding: .utf8)
@@ -330,7 +320,7 @@ import Testing
     /// Files written in a container survive a restart, with both storage drivers; the image is shared.
     @Test(arguments: ["overlay", "dir"])
     func storageDrivers(_ driver: String) throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         let env = ["SYSBOX_STORAGE_DRIVER": driver]
         try s.ok(["launch", "busybox", "s1"], env: env)
         try s.ok(["exec", "s1", "--", "sh", "-c", "echo kept > /root/file"], env: env)
@@ -348,7 +338,7 @@ import Testing
     }
 
     @Test func consoleEphemeralRestartAndSlowClients() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "con"])
         // Attach, run a command on the console shell, detach with Ctrl-a q.
         let script = "(sleep 0.5; printf 'echo hello-$((6*7))\\r'; sleep 0.7; printf '\\001q') | script -qec '\(s.binary) console con' /dev/null"
@@ -394,7 +384,7 @@ import Testing
     /// A build that fails half-way (the disk fills up while busybox is copied) leaves no image, no
     /// build directory, no container.
     @Test func failedImageBuildLeavesNothing() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         let tiny = s.root + "/tiny"
         try FileManager.default.createDirectory(atPath: tiny, withIntermediateDirectories: true)
         #expect(mount("tmpfs", tiny, "tmpfs", 0, "size=1m") == 0)
@@ -411,7 +401,7 @@ import Testing
     }
 
     @Test func unknownImageAndBadInputLeaveNothing() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         // A bad storage driver is refused before any image is built.
         try s.fails(["launch", "busybox", "z1"], "unknown storage driver zfs", env: ["SYSBOX_STORAGE_DRIVER": "zfs"])
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.stateDir + "/images")) ?? []).isEmpty)
@@ -454,7 +444,7 @@ import Testing
     /// `kill -9` of `sysbox launch` at any moment: the next command finds a consistent state (the
     /// container is either gone without a trace, or present and startable), and delete repairs.
     @Test func killedLaunchesLeaveAConsistentState() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["image", "build", "busybox"])
         for (i, delay) in [0, 5_000, 15_000, 30_000, 60_000, 120_000].enumerated() {
             let launch = try s.start(["launch", "busybox", "k\(i)"])
@@ -483,7 +473,7 @@ import Testing
     }
 
     @Test func tenConcurrentLaunches() throws {
-        let s = try Sandbox()
+        let s = try Sandbox.withoutNIC()
         try s.ok(["image", "build", "busybox"])
         let launches = try (0..<10).map { try s.start(["launch", "busybox", "p\($0)"]) }
         let results = try launches.map { try $0.wait() }

@@ -44,31 +44,30 @@ public struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {
         return network.value & Self.mask(p) == other.network.value & Self.mask(p)
     }
 
-    /// The addresses containers may get: all but the network address, the gateway (first host, the
-    /// bridge's own) and the broadcast address.
-    public var leasable: ClosedRange<UInt32>? {
+    /// The host addresses: all but the network and the broadcast address.
+    public var hosts: ClosedRange<UInt32>? {
         guard prefix <= 30 else { return nil }
-        return (network.value + 2)...(broadcast.value - 1)
+        return (network.value + 1)...(broadcast.value - 1)
     }
 }
 
 /// IP address management for a managed network: the lowest free address, stable once leased.
 public enum IPAM {
-    /// The lowest address of `subnet` that is neither reserved nor in `taken`.
+    /// The lowest host address of `subnet` that is neither the gateway (the bridge's own) nor in `taken`.
     /// - Throws: `SysboxError(.inUse)` when the subnet is full.
-    public static func nextFree(in subnet: IPv4Subnet, taken: Set<IPv4Address>) throws -> IPv4Address {
-        if let range = subnet.leasable {
-            for v in range where !taken.contains(IPv4Address(v)) { return IPv4Address(v) }
+    public static func nextFree(in subnet: IPv4Subnet, gateway: IPv4Address, taken: Set<IPv4Address>) throws -> IPv4Address {
+        if let range = subnet.hosts {
+            for v in range where v != gateway.value && !taken.contains(IPv4Address(v)) { return IPv4Address(v) }
         }
         throw SysboxError(.inUse, "network \(subnet) has no free address left (\(taken.count) leased); use a larger subnet")
     }
 
     /// Checks a static address: inside the subnet, not reserved, not held by someone else.
-    public static func checkStatic(_ address: IPv4Address, in subnet: IPv4Subnet, heldBy holder: String?) throws {
+    public static func checkStatic(_ address: IPv4Address, in subnet: IPv4Subnet, gateway: IPv4Address, heldBy holder: String?) throws {
         guard subnet.contains(address) else {
             throw SysboxError.invalid("\(address) is not in network \(subnet)")
         }
-        guard let range = subnet.leasable, range.contains(address.value) else {
+        guard let range = subnet.hosts, range.contains(address.value), address != gateway else {
             throw SysboxError.invalid("\(address) is reserved in \(subnet) (network, gateway or broadcast address)")
         }
         if let holder { throw SysboxError(.inUse, "\(address) is already leased to \(holder)") }

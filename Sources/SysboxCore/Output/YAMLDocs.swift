@@ -40,3 +40,18 @@ public enum YAMLDocs {
         (try? Yams.serialize(node: devices(d) as Node)) ?? ""
     }
 }
+
+extension YAMLDocs {
+    /// A network: name, description, type, config, used_by, managed.
+    public static func network(name: String, description: String, type: String, config: [String: String], usedBy: [String]) -> String {
+        let root = map([
+            ("name", scalar(name)),
+            ("description", scalar(description)),
+            ("type", scalar(type)),
+            ("config", self.config(config)),
+            ("used_by", .sequence(.init(usedBy.map(scalar)))),
+            ("managed", .scalar(.init("true"))),
+        ])
+        return (try? Yams.serialize(node: root)) ?? ""
+    }
+}

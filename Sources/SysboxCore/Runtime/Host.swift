@@ -112,3 +112,61 @@ enum Host {
         return UInt64(fields[19])
     }
 }
+
+extension Host {
+    /// posix_spawn of `program` with an empty signal mask and every signal at its default (the caller's
+    /// blocked signals and ignored SIGPIPE are not inherited), optionally in a new session
+    /// (POSIX_SPAWN_SETSID, 0x80 in glibc). `files` adds the child's stdio set-up.
+    /// - Returns: the pid, or the error number posix_spawn returned, negated.
+    static func spawn(_ program: String, arguments: [String], environment: [String], newSession: Bool = false,
+                      files: (inout posix_spawn_file_actions_t) -> Void) -> pid_t {
+        let c = CStrings()
+        let argv = c.array([program] + arguments)
+        let envp = c.array(environment)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        files(&actions)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newSession ? 0x80 : 0)))
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attr, argv, envp)
+        return rc == 0 ? pid : -rc
+    }
+
+    /// Whether some process holds an exclusive flock on `path` (a monitor's life lock). No file: no.
+    static func lockHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+}
+
+/// The one status line a detached process sends whoever launched it (`ok …` or `error MESSAGE`) over
+/// an inherited pipe, which it then closes; later reports are dropped.
+final class StatusLine {
+    private var fd: Int32?
+
+    init(fd: Int32) { self.fd = fd }
+
+    var pending: Bool { fd != nil }
+
+    func report(_ line: String) {
+        guard let fd else { return }
+        _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        self.fd = nil
+    }
+}

@@ -54,16 +54,7 @@ extension Manager {
 
     /// Whether the container's monitor process is alive (starting, running or finishing a stop): it
     /// holds `locks/NAME.monitor` for its whole life, and the kernel drops the lock when it dies.
-    func monitorAlive(_ name: String) -> Bool {
-        let fd = open(paths(name).monitorLock, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return errno == EWOULDBLOCK
-    }
+    func monitorAlive(_ name: String) -> Bool { Host.lockHeld(paths(name).monitorLock) }
 
     /// Running when init lives; Starting / Stopping while only its monitor does (before init runs, or
     /// while it cleans up after init); else Stopped.
@@ -179,8 +170,6 @@ extension Manager {
                 disks.append(StartPlan.Disk(device: device, source: source, target: String(path.dropFirst()),
                                             readonly: (try? Values.bool(d["readonly"] ?? "false")) ?? false,
                                             isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, keepFlags: mountFlags))
-            case "nic":
-                warnings.append("device \(device) (nic on \(d["network"] ?? "?")) is not attached: this version of sysbox has no networking yet; the container has only lo")
             default:
                 break
             }
@@ -188,13 +177,20 @@ extension Manager {
         // Parents before children: /mnt/data before /mnt/data/inner.
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         let rootfs = try driver.rootfs(container: paths(name), image: image)
+        let nics = try prepareNICs(name, devices: view.expanded.devices)
+        var files = image.manifest.rendered(trigger: "start", name: name).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) }
+        if let first = nics.first {
+            // The bridge's dnsmasq answers for the containers' names.
+            let domain = try read { db in try settings(db, try network(db, first.bridge)).domain }
+            files.append(StartPlan.File(path: "etc/resolv.conf", content: "nameserver \(first.gateway)\nsearch \(domain)\n"))
+        }
         return StartPlan(
             name: name, uuid: config["volatile.uuid"] ?? "", rootfsPath: rootfs.path, rootfsType: rootfs.fstype,
             rootfsOptions: rootfs.options, initPath: image.manifest.initPath, initArgs: [], environment: environment,
             stopSignal: try Signals.number(image.manifest.stopSignal, what: "image \(image.template)"), disks: disks,
-            files: image.manifest.rendered(trigger: "start", name: name).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) },
+            files: files,
             limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: ContainerCgroup.hostMemory())),
-            ephemeral: view.record.ephemeral)
+            ephemeral: view.record.ephemeral, nics: nics)
     }
 
     /// Starts a container: writes its start plan, launches its monitor (a detached process in its own
@@ -240,6 +236,13 @@ extension Manager {
 
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
     func launchMonitor(_ name: String, paths p: ContainerPaths) throws -> Int32 {
+        try launchDetached(["__monitor", name], log: p.monitorLog, what: "the monitor")
+    }
+
+    /// Spawns `sysbox ARGS` detached (its own session, stdio on /dev/null and `log`, fd 3 a status
+    /// pipe) and waits for its `ok …` / `error MESSAGE` line.
+    /// - Returns: the pid of the process.
+    func launchDetached(_ arguments: [String], log: String, what: String) throws -> Int32 {
         var fds: [Int32] = [0, 0]
         guard sysbox_pipe_cloexec(&fds) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
         defer { close(fds[0]) }
@@ -247,30 +250,15 @@ extension Manager {
         var env = ProcessInfo.processInfo.environment
         env["SYSBOX_DIR"] = stateDirectory
         if let dataDirectory { env["SYSBOX_DATA_DIR"] = dataDirectory }
-        let c = CStrings()
-        let argv = c.array([exe, "__monitor", name])
-        let envp = c.array(env.map { "\($0.key)=\($0.value)" }.sorted())
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, p.monitorLog, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        // POSIX_SPAWN_SETSID (0x80, glibc): the monitor gets its own session, detached from the CLI's terminal.
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, &attr, argv, envp)
+        // Its own session: detached from the CLI's terminal.
+        let pid = Host.spawn(exe, arguments: arguments, environment: env.map { "\($0.key)=\($0.value)" }.sorted(), newSession: true) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
+        }
         close(fds[1])
-        guard rc == 0 else { throw SysboxError(.io, "cannot start the monitor \(exe): \(Host.errnoText(rc))") }
+        guard pid > 0 else { throw SysboxError(.io, "cannot start \(what) \(exe): \(Host.errnoText(-pid))") }
         // Wait for one line (the monitor closes the pipe after it).
         var line = [UInt8]()
         var byte: UInt8 = 0
@@ -291,8 +279,8 @@ extension Manager {
         if text.isEmpty { kill(pid, SIGKILL) }
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if text.hasPrefix("error ") { throw SysboxError(.io, String(text.dropFirst(6))) }
-        let tail = (try? String(contentsOfFile: p.monitorLog, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
-        throw SysboxError(.io, "the monitor ended without starting the container\(tail.isEmpty ? "" : ": " + tail)")
+        let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+        throw SysboxError(.io, "\(what) ended before it was ready\(tail.isEmpty ? "" : ": " + tail)")
     }
 
     /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up
@@ -378,10 +366,13 @@ extension Manager {
         }
         guard let op else { return }
         try driver.delete(container: paths(name))
-        try write { db in
+        let networks = try write { db -> Set<String> in
+            let networks = try ContainerRecord.named(name, in: db).map { try leasedNetworks(db, container: $0.id ?? 0) } ?? []
             _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db)
             try Journal.finish(db, uuid: op.uuid)
+            return networks
         }
+        syncDNS(networks)
     }
 
     /// Finishes or undoes operations whose process died half-way (kill -9, power loss): an interrupted
@@ -447,6 +438,7 @@ extension Manager {
                 rename(to.directory, from.directory)
                 throw error
             }
+            syncDNS((try? read { db in try leasedNetworks(db, container: try container(db, new).id ?? 0) }) ?? [])
         } }
     }
 }

@@ -23,13 +23,8 @@ public enum Monitor {
         let paths = ContainerPaths(stateDirectory: stateDirectory, name: name)
         let logger = Logger(label: "sysbox.monitor")
         let started = DispatchTime.now()
-        var status: Int32? = statusFD
-        func report(_ line: String) {
-            guard let fd = status else { return }
-            _ = (line + "\n").withCString { write(fd, $0, strlen($0)) }
-            close(fd)
-            status = nil
-        }
+        let status = StatusLine(fd: statusFD)
+        func report(_ line: String) { status.report(line) }
         let cgroup: ContainerCgroup
         let plan: StartPlan
         var consoleMaster: Int32 = -1
@@ -70,6 +65,17 @@ public enum Monitor {
                 for file in cgroup.procsFiles { try ContainerCgroup.write(file, "\(spawned.pid)") }
                 logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
                 do {
+                    try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
+                } catch {
+                    kill(spawned.pid, SIGKILL)
+                    var st: Int32 = 0
+                    waitpid(spawned.pid, &st, 0)
+                    close(spawned.pidfd)
+                    NICAttach.detach(plan.nics ?? [])
+                    throw error
+                }
+                logger.debug("NICs attached", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+                do {
                     try spawned.resume()
                 } catch let failure as ChildFailure {
                     var st: Int32 = 0
@@ -108,6 +114,7 @@ public enum Monitor {
                 }
             }
             clients.forEach { close($0) }
+            NICAttach.detach(plan.nics ?? [])
         } catch {
             report("error \(error)")
             cleanup(stateDirectory: stateDirectory, manager: try? openManager(), paths: paths, name: name, listener: listener)

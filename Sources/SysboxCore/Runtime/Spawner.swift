@@ -137,7 +137,7 @@ enum Spawner {
         let path = dir + "/mask-file"
         var st = stat()
         if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == 0, st.st_uid == 0 { return path }
-        mkdir(dir, 0o700)
+        mkdir(dir, 0o711)
         unlink(path)
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o000)
         guard fd >= 0 else { throw SysboxError(.io, "cannot create \(path): \(Host.errnoText(errno))") }

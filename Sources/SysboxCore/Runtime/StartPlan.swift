@@ -32,6 +32,8 @@ public struct StartPlan: Codable, Sendable, Equatable {
     public var files: [File]
     public var limits: CgroupLimitsPlan
     public var ephemeral: Bool
+    /// NICs to attach before init runs (optional: plans written before sysbox had networking).
+    public var nics: [Nic]?
 
     /// `CgroupLimits` in a stable Codable form.
     public struct CgroupLimitsPlan: Codable, Sendable, Equatable {

@@ -1,0 +1,347 @@
+import Foundation
+import GRDB
+import SysboxStore
+
+/// A managed network as `network list` shows it.
+public struct NetworkEntry: Encodable, Sendable {
+    public var name: String
+    public var type: String
+    public var managed: Bool
+    public var ipv4: String
+    public var nat: Bool
+    public var description: String
+    public var usedBy: [String]
+    /// Whether its bridge exists on this host now (UP), or not (DOWN: recreated at the next start).
+    public var state: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, managed, ipv4, nat, description, state
+        case usedBy = "used_by"
+    }
+}
+
+/// One IPv4 lease of a network (`network list-leases`).
+public struct LeaseEntry: Encodable, Sendable, Equatable {
+    public var hostname: String
+    public var device: String
+    public var hwaddr: String
+    public var address: String
+    public var type: String
+}
+
+extension Manager {
+    /// The default network: the default profile's `eth0` names it, and it is created on first use.
+    public static let defaultNetwork = "sysboxbr0"
+
+    func network(_ db: Database, _ name: String) throws -> NetworkRecord {
+        if let record = try NetworkRecord.filter(Column("name") == name).fetchOne(db) { return record }
+        let names = try String.fetchAll(db, sql: "SELECT name FROM networks")
+        throw SysboxError.notFound("network \(name) not found\(Suggest.hint(name, names, then: "sysbox network list shows the networks; create one with sysbox network create \(name)"))")
+    }
+
+    func settings(_ db: Database, _ record: NetworkRecord) throws -> NetworkSettings {
+        try NetworkSettings(name: record.name, config: try ConfigTable.networks.load(db, owner: record.id ?? 0))
+    }
+
+    /// Containers (by their expanded devices) and profiles whose NICs name the network, sorted.
+    func networkUsers(_ db: Database, _ name: String) throws -> [String] {
+        var users: [String] = []
+        for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
+            let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
+            let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0))
+            if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name }) {
+                users.append("container \(record.name)")
+            }
+        }
+        for record in try ProfileRecord.order(Column("name")).fetchAll(db) {
+            let devices = try DeviceTable.profiles.load(db, owner: record.id ?? 0)
+            if devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name }) {
+                users.append("profile \(record.name)")
+            }
+        }
+        return users
+    }
+
+    /// Resolves `ipv4.address=auto` to a free /24 (checked against the host's routes and addresses and
+    /// this state directory's other networks) and checks that a given subnet overlaps none of them.
+    func resolveAddress(_ db: Database, network name: String, _ value: String) throws -> String {
+        let others = try NetworkRecord.fetchAll(db).filter { $0.name != name }.compactMap { r -> (String, IPv4Subnet)? in
+            guard let s = try? settings(db, r) else { return nil }
+            return (r.name, s.subnet)
+        }
+        let host = try HostNetwork.hostSubnets(excludingBridge: name)
+        if value == "auto" {
+            guard let subnet = IPAM.freeSubnet(avoiding: host.map(\.subnet) + others.map(\.1)) else {
+                throw SysboxError(.inUse, "no free /24 left in 10.0.0.0/8 on this host; give the network a subnet: ipv4.address=192.168.X.1/24")
+            }
+            return "\(IPv4Address(subnet.network.value + 1))/\(subnet.prefix)"
+        }
+        let (_, subnet) = try NetworkConfig.gatewayCIDR(value)
+        if let other = others.first(where: { $0.1.overlaps(subnet) }) {
+            throw SysboxError(.conflict, "ipv4.address \(value) overlaps network \(other.0) (\(other.1)); choose another subnet or ipv4.address=auto")
+        }
+        if let used = host.first(where: { $0.subnet.overlaps(subnet) && $0.subnet.prefix > 0 }) {
+            throw SysboxError(.conflict, "ipv4.address \(value) overlaps \(used.subnet) on the host (\(used.what)); choose another subnet or ipv4.address=auto")
+        }
+        return value
+    }
+
+    /// Creates a managed network and brings it up on the host: the bridge, its address, NAT rules and
+    /// dnsmasq (`ipv4.address` defaults to auto).
+    public func createNetwork(_ name: String, config pairs: [(String, String)], description: String = "") throws {
+        try Names.validate(name, as: .network)
+        try Names.validateDescription(description, of: "network \(name)")
+        try refuseDuplicates(pairs.map(\.0), what: "key")
+        for (key, value) in pairs { try NetworkConfig.validate(key, value) }
+        var config = Dictionary(pairs, uniquingKeysWith: { _, b in b })
+        try HostNetwork.withHostLock {
+            try write { db in
+                if try NetworkRecord.filter(Column("name") == name).fetchOne(db) != nil {
+                    throw SysboxError(.alreadyExists, "network \(name) already exists; pick another name (sysbox network list shows them)")
+                }
+                try HostNetwork.checkNameFree(name, stateDirectory: stateDirectory)
+                config["ipv4.address"] = try resolveAddress(db, network: name, config["ipv4.address"] ?? "auto")
+                var record = NetworkRecord(name: name, description: description)
+                try record.insert(db)
+                try ConfigTable.networks.replace(db, owner: record.id ?? 0, with: config)
+            }
+            do {
+                try bringUp(name, locked: true)
+            } catch {
+                try? HostNetwork.tearDown(name, stateDirectory: stateDirectory)
+                try? write { db in _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db) }
+                throw error
+            }
+        }
+    }
+
+    /// Creates the default network the first time a container needs it.
+    func ensureDefaultNetwork() throws {
+        if try read({ db in try NetworkRecord.filter(Column("name") == Self.defaultNetwork).fetchOne(db) }) != nil { return }
+        do {
+            try createNetwork(Self.defaultNetwork, config: [])
+        } catch let e as SysboxError where e.code == .alreadyExists {
+            return  // another process created it meanwhile
+        }
+    }
+
+    /// Brings the network up on the host (idempotent): after a host reboot, a crash, or a change.
+    func bringUp(_ name: String, locked: Bool = false, force: Bool = false) throws {
+        let (settings, hosts) = try read { db -> (NetworkSettings, [DNSMasq.Entry]) in
+            let record = try network(db, name)
+            return (try self.settings(db, record), try dnsHosts(db, record))
+        }
+        let work = {
+            try HostNetwork.ensureUp(settings, stateDirectory: self.stateDirectory, hosts: hosts, force: force) { args in
+                try self.launchNetworkMonitor(name, arguments: args)
+            }
+        }
+        if locked { try work() } else { try HostNetwork.withHostLock(work) }
+    }
+
+    /// Every network with its users and whether its bridge exists.
+    public func listNetworks() throws -> [NetworkEntry] {
+        let links = Set(((try? HostNetwork.linkNames()) ?? []))
+        return try read { db in
+            try NetworkRecord.order(Column("name")).fetchAll(db).map { r in
+                let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+                return NetworkEntry(name: r.name, type: r.type, managed: true, ipv4: config["ipv4.address"] ?? "",
+                                    nat: (try? Values.bool(config["ipv4.nat"] ?? "true")) ?? true, description: r.description,
+                                    usedBy: try networkUsers(db, r.name), state: links.contains(r.name) ? "UP" : "DOWN")
+            }
+        }
+    }
+
+    /// A network as YAML: name, description, type, config, used_by.
+    public func networkDocument(_ name: String) throws -> String {
+        try Names.validate(name, as: .network)
+        return try read { db in
+            let r = try network(db, name)
+            let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+            let users = try networkUsers(db, name)
+            return YAMLDocs.network(name: r.name, description: r.description, type: r.type, config: config, usedBy: users)
+        }
+    }
+
+    /// The network's config (no defaults filled in).
+    public func networkConfig(_ name: String) throws -> [String: String] {
+        try Names.validate(name, as: .network)
+        return try read { db in try ConfigTable.networks.load(db, owner: try network(db, name).id ?? 0) }
+    }
+
+    /// Sets network keys and applies them on the host. A new `ipv4.address` is refused while a
+    /// container on the network runs; leases outside the new subnet are dropped (the containers get a
+    /// new address at their next start).
+    public func setNetwork(_ name: String, _ pairs: [(String, String)]) throws {
+        try Names.validate(name, as: .network)
+        try refuseDuplicates(pairs.map(\.0), what: "key")
+        for (key, value) in pairs { try NetworkConfig.validate(key, value) }
+        try changeNetwork(name) { db, config in
+            for (key, value) in pairs {
+                config[key] = key == "ipv4.address" ? try resolveAddress(db, network: name, value) : value
+            }
+        }
+    }
+
+    /// Unsets network keys (back to their defaults) and applies the change on the host.
+    public func unsetNetwork(_ name: String, _ keys: [String]) throws {
+        try Names.validate(name, as: .network)
+        try refuseDuplicates(keys, what: "key")
+        for key in keys { try NetworkConfig.validateUnset(key) }
+        try changeNetwork(name) { _, config in
+            for key in keys {
+                guard config.removeValue(forKey: key) != nil else {
+                    throw SysboxError.invalid("\(key) is not set on network \(name); sysbox network show \(name) lists what is set")
+                }
+            }
+        }
+    }
+
+    private func changeNetwork(_ name: String, _ change: (Database, inout [String: String]) throws -> Void) throws {
+        try HostNetwork.withHostLock {
+            try write { db in
+                let r = try network(db, name)
+                var config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+                let before = try NetworkSettings(name: name, config: config)
+                try change(db, &config)
+                let after = try NetworkSettings(name: name, config: config)
+                if after.subnet != before.subnet || after.gateway != before.gateway {
+                    let running = try runningContainers(db, network: name)
+                    if !running.isEmpty {
+                        throw SysboxError(.conflict, "network \(name) has running containers (\(running.joined(separator: ", "))); stop them before changing ipv4.address")
+                    }
+                    for lease in try IPv4LeaseRecord.filter(Column("network_id") == r.id).fetchAll(db) {
+                        if let a = IPv4Address(lease.address), after.subnet.contains(a), a != after.gateway { continue }
+                        _ = try lease.delete(db)
+                    }
+                }
+                try ConfigTable.networks.replace(db, owner: r.id ?? 0, with: config)
+            }
+            try bringUp(name, locked: true, force: true)
+        }
+    }
+
+    func runningContainers(_ db: Database, network name: String) throws -> [String] {
+        try networkUsers(db, name).filter { $0.hasPrefix("container ") }.map { String($0.dropFirst("container ".count)) }
+            .filter { runtimeStatus($0).0 != .stopped }
+    }
+
+    /// Deletes networks: each must be unused (no container or profile names it); the bridge, its NAT
+    /// rules and its dnsmasq go with it. Every name is checked before anything is deleted.
+    public func deleteNetworks(_ names: [String]) throws {
+        try refuseDuplicates(names, what: "network")
+        for name in names { try Names.validate(name, as: .network) }
+        try HostNetwork.withHostLock {
+            try read { db in
+                for name in names {
+                    _ = try network(db, name)
+                    let users = try networkUsers(db, name)
+                    if !users.isEmpty {
+                        throw SysboxError(.inUse, "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first (sysbox config device remove NAME DEVICE, sysbox profile device set PROFILE DEVICE network=OTHER)")
+                    }
+                }
+            }
+            for name in names {
+                try HostNetwork.tearDown(name, stateDirectory: stateDirectory)
+                try write { db in _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db) }
+            }
+        }
+    }
+
+    /// The network's leases: one per NIC that was started on it.
+    public func networkLeases(_ name: String) throws -> [LeaseEntry] {
+        try Names.validate(name, as: .network)
+        return try read { db in
+            let r = try network(db, name)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.name AS container, l.device_name AS device, l.hwaddr AS hwaddr, l.address AS address, l.static AS static
+                FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE l.network_id = ?
+                """, arguments: [r.id])
+            return rows.map { row in
+                LeaseEntry(hostname: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"],
+                           type: (row["static"] as Bool) ? "STATIC" : "DYNAMIC")
+            }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
+        }
+    }
+
+    /// What dnsmasq serves for a network: every lease, by container name.
+    func dnsHosts(_ db: Database, _ record: NetworkRecord) throws -> [DNSMasq.Entry] {
+        try Row.fetchAll(db, sql: """
+            SELECT c.name AS container, l.hwaddr AS hwaddr, l.address AS address, l.device_name AS device
+            FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE l.network_id = ? ORDER BY c.name, l.device_name
+            """, arguments: [record.id]).map { row in
+            DNSMasq.Entry(container: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"])
+        }
+    }
+
+    /// Rewrites dnsmasq's host files of the networks `names` from the leases (dnsmasq rereads them).
+    func syncDNS(_ names: Set<String>) {
+        for name in names.sorted() {
+            guard let found = try? read({ db -> (NetworkSettings, [DNSMasq.Entry])? in
+                guard let r = try NetworkRecord.filter(Column("name") == name).fetchOne(db) else { return nil }
+                return (try settings(db, r), try dnsHosts(db, r))
+            }), FileManager.default.fileExists(atPath: HostNetwork.directory(name)),
+                  HostNetwork.ownsRunDirectory(name, stateDirectory: stateDirectory) else { continue }
+            try? DNSMasq.writeHosts(network: name, domain: found.0.domain, found.1)
+        }
+    }
+}
+
+extension Manager {
+    /// Starts the network monitor that runs dnsmasq (`sysbox __network-monitor NAME`, detached) and waits
+    /// until dnsmasq serves.
+    func launchNetworkMonitor(_ name: String, arguments: [String]) throws {
+        guard DNSMasq.program != nil else {
+            throw SysboxError(.unsupported, "network \(name) needs dnsmasq for DHCP and DNS; install the Debian package dnsmasq-base")
+        }
+        _ = try launchDetached(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
+                               what: "the dnsmasq monitor of network \(name)")
+    }
+
+    /// A network's live state for `network info`: its bridge, addresses and counters, and dnsmasq.
+    public func networkState(_ name: String) throws -> NetworkState {
+        try Names.validate(name, as: .network)
+        let settings = try read { db in try self.settings(db, try network(db, name)) }
+        var state = NetworkState(name: name, subnet: settings.subnet.description, gateway: settings.gateway.description)
+        try HostNetwork.kernel("reading network \(name)") {
+            let nl = try HostNetwork.netlink()
+            guard let link = try nl.link(named: name), link.alias == HostNetwork.ownerAlias(stateDirectory) else { return }
+            state.up = link.isUp
+            state.mtu = link.mtu
+            state.hwaddr = link.mac.map { $0.map { String(format: "%02x", $0) }.joined(separator: ":") }
+            state.addresses = try nl.addresses().filter { $0.index == link.index }.map { a in
+                "\(a.address.map(String.init).joined(separator: "."))/\(a.prefix)"
+            }
+            state.rxBytes = link.stats?.rxBytes
+            state.txBytes = link.stats?.txBytes
+            state.rxPackets = link.stats?.rxPackets
+            state.txPackets = link.stats?.txPackets
+            state.ports = try nl.links().filter { $0.master == link.index }.map(\.name).sorted()
+        }
+        state.dnsmasqPid = HostNetwork.ownsRunDirectory(name, stateDirectory: stateDirectory) ? DNSMasq.dnsmasqPid(name) : nil
+        return state
+    }
+}
+
+/// What `network info` shows.
+public struct NetworkState: Encodable, Sendable {
+    public var name: String
+    public var subnet: String
+    public var gateway: String
+    public var up = false
+    public var mtu: UInt32?
+    public var hwaddr: String?
+    public var addresses: [String] = []
+    public var rxBytes: UInt64?
+    public var txBytes: UInt64?
+    public var rxPackets: UInt64?
+    public var txPackets: UInt64?
+    public var ports: [String] = []
+    public var dnsmasqPid: Int32?
+
+    init(name: String, subnet: String, gateway: String) {
+        self.name = name
+        self.subnet = subnet
+        self.gateway = gateway
+    }
+}

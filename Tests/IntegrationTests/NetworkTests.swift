@@ -1,0 +1,295 @@
+import Foundation
+import Testing
+
+/// Managed networks with real bridges, veth pairs, nftables and dnsmasq. Root only; each test uses
+/// networks of its own (random names, automatic or its own subnets) and asserts that nothing is left.
+@Suite(.serialized) struct NetworkTests {
+    init() throws {
+        try #require(getuid() == 0, "the network tests create bridges and must run as root")
+        for tool in ["/usr/sbin/nft", "/usr/sbin/dnsmasq", "/usr/sbin/ip", "/usr/bin/busybox"] {
+            try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) is missing: run scripts/setup.sh (nftables, dnsmasq-base, iproute2, busybox-static)")
+        }
+    }
+
+    static func uniqueName(_ prefix: String) -> String {
+        prefix + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(15 - prefix.count))
+    }
+
+    /// The leases of a network: container → address.
+    func leases(_ s: Sandbox, _ network: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for line in try s.ok(["network", "list-leases", network, "--format", "csv,noheader"]).split(separator: "\n") {
+            let f = line.split(separator: ",").map(String.init)
+            out[f[0]] = f[3]
+        }
+        return out
+    }
+
+    /// An HTTP GET from the host (bash's /dev/tcp: no HTTP client needed); the whole response.
+    func httpGet(_ address: String, _ port: Int, _ path: String) throws -> String {
+        try runProcess("/bin/bash", ["-c", "exec 3<>/dev/tcp/\(address)/\(port) && printf 'GET \(path) HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 3 cat <&3"]).stdout
+    }
+
+    func hostLinks() throws -> String { try runProcess("/usr/sbin/ip", ["-o", "link"]).stdout }
+
+    /// Everything a network test must have removed at its end.
+    func assertClean(_ s: Sandbox, network: String, hostEnds: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let links = try hostLinks()
+        #expect(!links.contains(": \(network):"), "bridge \(network) is left", sourceLocation: sourceLocation)
+        for end in hostEnds { #expect(!links.contains(": \(end)@"), "veth \(end) is left", sourceLocation: sourceLocation) }
+        let tables = try runProcess("/usr/sbin/nft", ["list", "tables"]).stdout
+        #expect(!tables.contains("sysbox-\(network)"), "nft table of \(network) is left", sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: "/run/sysbox/net/\(network)"), sourceLocation: sourceLocation)
+        #expect(s.networkLeftovers() == [], sourceLocation: sourceLocation)
+        #expect(s.leftovers() == [], sourceLocation: sourceLocation)
+    }
+
+    @Test func bridgeNicPingDnsTcpRestart() throws {
+        let s = try Sandbox()
+        let net = Self.uniqueName("sbt")
+        #expect(try s.ok(["network", "create", net]) == "Network \(net) created\n")
+        let cidr = try s.ok(["network", "get", net, "ipv4.address"]).trimmingCharacters(in: .newlines)
+        #expect(cidr.hasPrefix("10.") && cidr.hasSuffix(".1/24"), "\(cidr)")
+        let gateway = String(cidr.dropLast(3))
+        #expect(try runProcess("/usr/sbin/ip", ["-o", "-4", "addr", "show", "dev", net]).stdout.contains("inet \(cidr)"))
+        #expect(try runProcess("/usr/sbin/nft", ["list", "table", "ip", "sysbox-\(net)"]).stdout.contains("masquerade"))
+        #expect(try s.ok(["network", "list", "--format", "csv,noheader"]).contains("\(net),bridge,YES,\(cidr),,0,UP"))
+        try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
+        // In use by the default profile: refused, naming the user.
+        try s.fails(["network", "delete", net], "network \(net) is in use by profile default")
+
+        let started = Date()
+        try s.ok(["launch", "busybox", "c1"])
+        try s.ok(["launch", "busybox", "c2"])
+        let addresses = try leases(s, net)
+        let a1 = try #require(addresses["c1"]), a2 = try #require(addresses["c2"])
+        #expect(a1 != a2 && a1 != gateway)
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", gateway]).contains("1 packets received"))
+        print("launch of two containers to first ping: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", a2]).contains("1 packets received"))
+        // eth0 inside: the lease's address, the MAC recorded in volatile, a default route via the bridge.
+        let mac = try s.ok(["config", "get", "c1", "volatile.eth0.hwaddr"]).trimmingCharacters(in: .newlines)
+        #expect(mac.hasPrefix("00:16:3e:"))
+        let ipAddr = try s.ok(["exec", "c1", "--", "ip", "addr", "show", "eth0"])
+        #expect(ipAddr.contains("inet \(a1)/24") && ipAddr.contains(mac), "\(ipAddr)")
+        #expect(try s.ok(["exec", "c1", "--", "ip", "route"]).contains("default via \(gateway) dev eth0"))
+        #expect(try s.ok(["exec", "c1", "--", "cat", "/etc/resolv.conf"]) == "nameserver \(gateway)\nsearch sysbox\n")
+        // list and info show the address; info the host end and counters.
+        #expect(try s.ok(["list", "c1", "--format", "csv,noheader"]).contains("\(a1) (eth0)"))
+        let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        let info = try s.ok(["info", "c1"])
+        #expect(info.contains("Host interface: \(hostEnd)") && info.contains("IPv4: \(a1)") && info.contains("Bytes received: "), "\(info)")
+        #expect(try runProcess("/usr/sbin/ip", ["-o", "link", "show", hostEnd]).stdout.contains("master \(net)"))
+        // Names through dnsmasq, short and with the domain.
+        try waitUntil {
+            (try s.run(["exec", "c1", "--", "nslookup", "c2"])).stdout.contains(a2)
+        }
+        #expect(try s.ok(["exec", "c2", "--", "nslookup", "c1.sysbox"]).contains(a1))
+        // Host to container over TCP: busybox httpd in c2.
+        try s.ok(["exec", "c2", "--", "sh", "-c", "mkdir -p /tmp/www && echo hello-from-c2 > /tmp/www/index.html && httpd -p 8080 -h /tmp/www"])
+        try waitUntil {
+            (try httpGet(a2, 8080, "/index.html")).hasSuffix("\r\n\r\nhello-from-c2\n")
+        }
+        // The same address after a restart; the host end comes back on the bridge.
+        try s.ok(["restart", "c1"])
+        #expect(try leases(s, net)["c1"] == a1)
+        #expect(try s.ok(["exec", "c1", "--", "ip", "addr", "show", "eth0"]).contains("inet \(a1)/24"))
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", a2]).contains("1 packets received"))
+        // A renamed container answers to its new name only.
+        try s.ok(["stop", "c2"])
+        try s.ok(["rename", "c2", "c3"])
+        try s.ok(["start", "c3"])
+        #expect(try leases(s, net)["c3"] == a2)
+        try waitUntil { (try s.run(["exec", "c1", "--", "nslookup", "c3"])).stdout.contains(a2) }
+        try waitUntil { !(try s.run(["exec", "c1", "--", "nslookup", "c2"])).stdout.contains(a2) }
+        // network info: the bridge's address, counters and ports.
+        let netInfo = try s.ok(["network", "info", net])
+        #expect(netInfo.contains("inet \(cidr)") && netInfo.contains(hostEnd) && netInfo.contains("dnsmasq: running"), "\(netInfo)")
+
+        let hostEnd2 = try s.ok(["config", "get", "c3", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        try s.ok(["delete", "--force", "c1", "c3"])
+        #expect(try leases(s, net).isEmpty)
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        #expect(try s.ok(["network", "delete", net]) == "Network \(net) deleted\n")
+        try assertClean(s, network: net, hostEnds: [hostEnd, hostEnd2])
+    }
+
+    @Test func natReachesAnOutsideNamespace() throws {
+        let s = try Sandbox()
+        let net = Self.uniqueName("sbt")
+        let outside = Self.uniqueName("sbo")
+        let base = 4 * Int.random(in: 1...62)
+        let (hostSide, farSide) = ("198.51.100.\(base + 1)", "198.51.100.\(base + 2)")
+        // "Outside": a network namespace behind a veth pair, with no route back to the containers'
+        // subnet: only masquerading makes replies find their way.
+        try #require(try runProcess("/usr/sbin/ip", ["netns", "add", outside]).status == 0)
+        defer {
+            _ = try? runProcess("/usr/sbin/ip", ["netns", "pids", outside]).stdout.split(separator: "\n").compactMap { Int32($0) }.forEach { kill($0, SIGKILL) }
+            _ = try? runProcess("/usr/sbin/ip", ["link", "delete", outside])
+            _ = try? runProcess("/usr/sbin/ip", ["netns", "delete", outside])
+        }
+        for args in [["link", "add", outside, "type", "veth", "peer", "name", "o0", "netns", outside],
+                     ["addr", "add", "\(hostSide)/30", "dev", outside], ["link", "set", outside, "up"],
+                     ["-n", outside, "addr", "add", "\(farSide)/30", "dev", "o0"], ["-n", outside, "link", "set", "o0", "up"],
+                     ["-n", outside, "link", "set", "lo", "up"]] {
+            let r = try runProcess("/usr/sbin/ip", args)
+            try #require(r.status == 0, "ip \(args.joined(separator: " ")): \(r.stderr)")
+        }
+        // A web server outside that tells who connected.
+        let www = s.root + "/outside-www"
+        try FileManager.default.createDirectory(atPath: www + "/cgi-bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"$REMOTE_ADDR\"\n".write(toFile: www + "/cgi-bin/who", atomically: true, encoding: .utf8)
+        chmod(www + "/cgi-bin/who", 0o755)
+        // In the foreground (-f), ended with the namespace's processes by the defer above.
+        let server = try Running("/usr/sbin/ip", ["netns", "exec", outside, "/usr/bin/busybox", "httpd", "-f", "-p", "\(farSide):8080", "-h", www])
+        defer {
+            kill(server.process.processIdentifier, SIGKILL)
+            _ = try? server.wait()
+        }
+
+        try s.ok(["network", "create", net])
+        try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
+        try s.ok(["launch", "busybox", "c1"])
+        let who = try s.run(["exec", "c1", "--", "timeout", "5", "wget", "-q", "-O", "-", "http://\(farSide):8080/cgi-bin/who"])
+        #expect(who.stdout == "\(hostSide)\n", "\(who.stderr)")
+        // Without NAT the reply has no way back.
+        try s.ok(["network", "set", net, "ipv4.nat=false"])
+        #expect(!(try runProcess("/usr/sbin/nft", ["list", "table", "ip", "sysbox-\(net)"]).stdout.contains("masquerade")))
+        let blocked = try s.run(["exec", "c1", "--", "timeout", "3", "wget", "-q", "-O", "-", "http://\(farSide):8080/cgi-bin/who"])
+        #expect(blocked.status != 0)
+        try s.ok(["network", "unset", net, "ipv4.nat"])
+        #expect(try s.ok(["exec", "c1", "--", "timeout", "5", "wget", "-q", "-O", "-", "http://\(farSide):8080/cgi-bin/who"]) == "\(hostSide)\n")
+
+        let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        try s.ok(["delete", "--force", "c1"])
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        try s.ok(["network", "delete", net])
+        try assertClean(s, network: net, hostEnds: [hostEnd])
+    }
+
+    @Test func concurrentLaunchesGetDistinctAddresses() throws {
+        let s = try Sandbox()
+        let net = Self.uniqueName("sbt")
+        try s.ok(["network", "create", net])
+        try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
+        let names = (0..<10).map { "p\($0)" }
+        let runs = try names.map { try s.start(["launch", "busybox", $0], env: ["SYSBOX_DB_TIMEOUT": "60"]) }
+        for (name, r) in zip(names, runs) {
+            let result = try r.wait()
+            #expect(result.status == 0, "launch \(name): \(result.stderr)")
+        }
+        let addresses = try leases(s, net)
+        #expect(addresses.count == 10 && Set(addresses.values).count == 10, "\(addresses)")
+        // Each container really has its own address on eth0.
+        for name in names {
+            let shown = try s.ok(["exec", name, "--", "ip", "-4", "-o", "addr", "show", "eth0"])
+            #expect(shown.contains("inet \(addresses[name] ?? "?")/24"), "\(name): \(shown)")
+        }
+        let hostEnds = try names.map { try s.ok(["config", "get", $0, "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines) }
+        try s.ok(["delete", "--force"] + names)
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        try s.ok(["network", "delete", net])
+        try assertClean(s, network: net, hostEnds: hostEnds)
+    }
+
+    @Test func badInputAndRepairs() throws {
+        let s = try Sandbox()
+        let net = Self.uniqueName("sbt")
+        try s.ok(["network", "list"])
+        let before = try s.dump()
+        try s.fails(["network", "create", net, "ipv4.address=10.0.0.300/24"], "invalid value \"10.0.0.300/24\" for ipv4.address")
+        try s.fails(["network", "create", net, "ipv4.address=10.1.2.0/24"], "is the network address of 10.1.2.0/24")
+        try s.fails(["network", "create", net, "ipv4.adress=auto"], "unknown network key ipv4.adress; did you mean ipv4.address?")
+        // The host's own subnet (eth0's) is refused, naming what it overlaps.
+        let hostRoute = try runProcess("/usr/sbin/ip", ["-o", "-4", "route", "show", "scope", "link"]).stdout
+            .split(separator: "\n").first.map { String($0.split(separator: " ")[0]) }
+        if let hostRoute, let subnet = hostRoute.split(separator: "/").first {
+            var octets = subnet.split(separator: ".").map { Int($0) ?? 0 }
+            octets[3] += 100
+            try s.fails(["network", "create", net, "ipv4.address=\(octets.map(String.init).joined(separator: "."))/24"], "overlaps \(hostRoute) on the host")
+        }
+        try s.fails(["network", "create", "sbt0123456789abc"], "at most 15")
+        try s.fails(["network", "create", "lo"], "a network interface named lo already exists on this host")
+        #expect(try s.dump() == before)
+        #expect(!(try hostLinks()).contains(": \(net):"))
+
+        // A NIC on a network that does not exist: start fails naming it, nothing is left running.
+        try s.ok(["create", "busybox", "c1"])
+        try s.ok(["config", "device", "add", "c1", "eth1", "nic", "network=nosuchnet"])
+        try s.fails(["start", "c1"], "device eth1: network nosuchnet does not exist; create it (sysbox network create nosuchnet)")
+        try s.ok(["config", "device", "remove", "c1", "eth1"])
+
+        try s.ok(["network", "create", net, "ipv4.address=10.213.77.1/24"])
+        try s.fails(["network", "create", Self.uniqueName("sbt"), "ipv4.address=10.213.77.50/25"], "overlaps network \(net)")
+        try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
+        try s.ok(["config", "device", "override", "c1", "eth0", "ipv4.address=10.213.77.50"])
+        try s.ok(["start", "c1"])
+        #expect(try leases(s, net)["c1"] == "10.213.77.50")
+        // A taken static address: refused at config time, naming the holder.
+        try s.ok(["create", "busybox", "c2"])
+        try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.77.50"], "10.213.77.50 is already leased to c1 (eth0)")
+        try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.77.1"], "is reserved")
+        try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.78.5"], "is not in network 10.213.77.0/24")
+        // A subnet change while a container runs is refused.
+        try s.fails(["network", "set", net, "ipv4.address=10.213.79.1/24"], "stop them before changing ipv4.address")
+
+        // A killed dnsmasq is restarted by the network monitor, and names resolve again.
+        let pidFile = "/run/sysbox/net/\(net)/dnsmasq.pid"
+        let firstPid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(firstPid, SIGKILL)
+        try waitUntil {
+            let text = (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.flatMap { Int32($0) }.map { $0 != firstPid && kill($0, 0) == 0 } ?? false
+        }
+        try waitUntil { (try s.run(["exec", "c1", "--", "nslookup", "c1"])).stdout.contains("10.213.77.50") }
+
+        // A host end left behind (a killed monitor whose namespace lingered): the next start replaces it.
+        let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        try s.ok(["stop", "--force", "c1"])
+        #expect(!(try hostLinks()).contains(": \(hostEnd)@"))
+        let fake = try runProcess("/usr/sbin/ip", ["link", "add", hostEnd, "master", net, "type", "veth", "peer", "name", Self.uniqueName("sbp")])
+        try #require(fake.status == 0, "\(fake.stderr)")
+        try s.ok(["start", "c1"])
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", "10.213.77.1"]).contains("1 packets received"))
+
+        // After a host reboot nothing of the network is left on the host (bridge, rules, dnsmasq, run
+        // directory): the next start rebuilds all of it from the database.
+        try s.ok(["stop", "--force", "c1"])
+        if let monitor = (try? String(contentsOfFile: "/run/sysbox/net/\(net)/monitor.pid", encoding: .utf8))?.split(separator: " ").first.flatMap({ Int32($0) }) {
+            kill(monitor, SIGTERM)
+        }
+        try waitUntil { !FileManager.default.fileExists(atPath: "/run/sysbox/net/\(net)/dnsmasq.pid") }
+        _ = try runProcess("/usr/sbin/ip", ["link", "delete", net])
+        _ = try runProcess("/usr/sbin/nft", ["delete", "table", "ip", "sysbox-\(net)"])
+        try FileManager.default.removeItem(atPath: "/run/sysbox/net/\(net)")
+        #expect(try s.ok(["network", "list", "--format", "csv,noheader"]).contains(",DOWN"))
+        try s.ok(["start", "c1"])
+        #expect(try s.ok(["network", "list", "--format", "csv,noheader"]).contains(",UP"))
+        #expect(try runProcess("/usr/sbin/nft", ["list", "table", "ip", "sysbox-\(net)"]).stdout.contains("masquerade"))
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", "10.213.77.1"]).contains("1 packets received"))
+        try waitUntil { (try s.run(["exec", "c1", "--", "nslookup", "c1"])).stdout.contains("10.213.77.50") }
+
+        try s.ok(["delete", "--force", "c1", "c2"])
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        try s.ok(["network", "delete", net])
+        try assertClean(s, network: net, hostEnds: [hostEnd])
+    }
+
+    /// The default network is created the first time a container needs it (sysboxbr0 is host-wide: the
+    /// test needs it absent, and fails rather than touch one that exists).
+    @Test func defaultNetworkOnFirstUse() throws {
+        try #require(!(try hostLinks()).contains(": sysboxbr0:"), "a sysboxbr0 exists on this host; this test needs it absent")
+        let s = try Sandbox()
+        try s.ok(["launch", "busybox", "c1"])
+        let cidr = try s.ok(["network", "get", "sysboxbr0", "ipv4.address"]).trimmingCharacters(in: .newlines)
+        #expect(cidr.hasPrefix("10.") && cidr.hasSuffix("/24"))
+        #expect(try leases(s, "sysboxbr0")["c1"] != nil)
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", String(cidr.dropLast(3))]).contains("1 packets received"))
+        let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        try s.ok(["delete", "--force", "c1"])
+        try s.fails(["network", "delete", "sysboxbr0"], "in use by profile default")
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        try s.ok(["network", "delete", "sysboxbr0"])
+        try assertClean(s, network: "sysboxbr0", hostEnds: [hostEnd])
+    }
+}
