@@ -9,8 +9,9 @@
 #   sqlite3         the tests read the database directly
 #   nftables        managed networks: NAT and forwarding rules in a table of sysbox's own (nft -f)
 #   dnsmasq-base    managed networks: DHCP and DNS on each bridge
+#   debootstrap     the debian template builds its image with it
 #   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2)
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

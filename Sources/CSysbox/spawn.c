@@ -248,8 +248,11 @@ static int child_main(void *arg) {
                 rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | m->keep_flags, NULL);
                 close(top);
             }
-        } else {
+        } else if (m->readonly) {
             rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000");
+        } else {
+            /* A writable tmpfs (/run). */
+            rc = mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=20%");
         }
         if (rc < 0) fail(ef, step, errno);
         close(fd);

@@ -47,12 +47,20 @@ struct ImageList: ParsableCommand {
 
 struct ImageBuild: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "build", abstract: "Build (or rebuild) an image from a template.",
-                                                    discussion: "Example:\n  sysbox image build busybox")
+                                                    discussion: """
+            A debootstrap template (debian) downloads from the mirror of the host's APT configuration unless the template or --mirror names one. A failed or interrupted build keeps nothing.
+
+            Examples:
+              sysbox image build busybox
+              sysbox image build debian
+              sysbox image build debian --mirror http://deb.debian.org/debian
+            """)
 
     @Argument(help: "Template name.") var template: String
+    @Option(help: "Debian mirror URL (debootstrap templates).") var mirror: String?
 
     func run() throws {
-        let image = try CLI.manager().buildImage(template: template, progress: CLI.progress)
+        let image = try CLI.manager().buildImage(template: template, options: mirror.map { ["mirror": $0] } ?? [:], progress: CLI.progress)
         CLI.out("Image \(template) built: \(image.fingerprint.prefix(12))\n")
     }
 }

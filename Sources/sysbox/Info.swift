@@ -52,6 +52,7 @@ struct Info: ParsableCommand {
             if let cpu = stats.cpuNanoseconds { lines.append(String(format: "  CPU usage: %.2f seconds", Double(cpu) / 1e9)) }
             if let mem = stats.memoryBytes { lines.append(String(format: "  Memory usage: %.2fMiB", Double(mem) / 1048576)) }
         }
+        if let stop = manager.lastStop(name) { lines.append("Last stop: \(stop)") }
         if v.status != .running, let error = manager.lastStartError(name) {
             lines.append("Last start failed: \(error)")
         }

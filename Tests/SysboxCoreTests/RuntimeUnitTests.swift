@@ -155,7 +155,7 @@ import Testing
             #expect(manifest.name == name)
         }
         let busybox = try TemplateManifest.parse(try String(contentsOfFile: dir + "/busybox/template.yaml", encoding: .utf8), file: "t")
-        #expect(busybox.rendered(trigger: "start", name: "web1").first { $0.0 == "/etc/hostname" }?.1 == "web1\n")
+        #expect(busybox.rendered(trigger: "start", variables: ["name": "web1"]).first { $0.0 == "/etc/hostname" }?.1 == "web1\n")
         #expect(busybox.initPath == "/sbin/init" && busybox.stopSignal == "SIGUSR2")
     }
 

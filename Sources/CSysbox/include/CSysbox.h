@@ -58,7 +58,8 @@ typedef enum {
 
 /// A bind mount into the container (a disk device, a mask), paths as seen before pivot_root.
 typedef struct {
-    const char *source;   // host path (absolute), or NULL for an empty read-only tmpfs (a directory mask)
+    const char *source;   // host path (absolute), or NULL for a tmpfs: empty and read-only (a directory mask) when
+                          // readonly, else a writable one (mode 755, /run)
     const char *target;   // path relative to the rootfs; resolved component by component inside it
     int readonly;
     int create;           // 0: the target must exist (skipped when missing); 1: create a directory; 2: a file

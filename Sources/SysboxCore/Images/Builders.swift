@@ -10,6 +10,7 @@ enum Builders {
     static func named(_ name: String) throws -> ImageBuilder {
         switch name {
         case "busybox": return BusyboxBuilder()
+        case "debootstrap": return DebootstrapBuilder()
         default: throw SysboxError.invalid("unknown builder \(name)")
         }
     }

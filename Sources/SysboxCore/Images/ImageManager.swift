@@ -88,10 +88,17 @@ extension Manager {
     /// aliases move to the new image. A failed build removes its directory; one killed half-way is
     /// swept by the next build.
     @discardableResult
-    public func buildImage(template name: String, progress: (String) -> Void = { _ in }) throws -> ImageInfo {
-        guard let manifest = try templates().first(where: { $0.name == name }) else {
+    public func buildImage(template name: String, options overrides: [String: String] = [:], progress: (String) -> Void = { _ in }) throws -> ImageInfo {
+        guard var manifest = try templates().first(where: { $0.name == name }) else {
             let names = try templates().map(\.name)
             throw SysboxError.notFound("template \(name) not found\(Suggest.hint(name, names)); templates: \(names.joined(separator: ", "))")
+        }
+        if !overrides.isEmpty {
+            guard manifest.builder == "debootstrap" else {
+                throw SysboxError.invalid("template \(name) (builder \(manifest.builder)) takes no --mirror")
+            }
+            manifest.options = (manifest.options ?? [:]).merging(overrides) { _, new in new }
+            if let mirror = overrides["mirror"] { _ = try DebootstrapBuilder.mirror(mirror, suite: manifest.options?["suite"] ?? "bookworm") }
         }
         let fm = FileManager.default
         try fm.createDirectory(atPath: imagesDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

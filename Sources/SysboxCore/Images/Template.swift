@@ -20,13 +20,18 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
     public var stopSignal: String
     /// Paths written into the container before init starts.
     public var files: [String: File]?
+    /// How the image configures its NICs: `systemd-networkd` makes sysbox render a `.network` file per
+    /// NIC with the address it already set (so the guest keeps it); nil: nothing to render.
+    public var networkConfig: String?
+    /// How to tell that the system is up: `systemd` (`systemctl is-system-running`); nil: once init runs.
+    public var ready: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, aliases, builder, options, files
-        case initPath = "init", stopSignal = "stop_signal"
+        case name, description, aliases, builder, options, files, ready
+        case initPath = "init", stopSignal = "stop_signal", networkConfig = "network_config"
     }
 
-    static let builders = ["busybox"]
+    static let builders = ["busybox", "debootstrap"]
 
     /// Parses and checks a manifest; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws -> TemplateManifest {
@@ -42,6 +47,12 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
         guard manifest.initPath.hasPrefix("/") else { throw SysboxError.invalid("\(file): init must be an absolute path") }
         _ = try Signals.number(manifest.stopSignal, what: "\(file): stop_signal")
         for alias in manifest.aliases { try ImageReference.validate(alias) }
+        if let n = manifest.networkConfig, n != "systemd-networkd" {
+            throw SysboxError.invalid("\(file): unknown network_config \(n); use systemd-networkd or leave it out")
+        }
+        if let r = manifest.ready, r != "systemd" {
+            throw SysboxError.invalid("\(file): unknown ready \(r); use systemd or leave it out")
+        }
         for (path, entry) in manifest.files ?? [:] {
             do { _ = try Values.absolutePath(path) } catch {
                 throw SysboxError.invalid("\(file): file \(path): \(error.message)")
@@ -56,10 +67,13 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
     /// The manifest as YAML (what an image keeps).
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 
-    /// The files to write at `trigger` with `{{ name }}` replaced.
-    func rendered(trigger: String, name: String) -> [(String, String)] {
-        (files ?? [:]).sorted { $0.key < $1.key }.filter { $0.value.when.contains(trigger) }.map {
-            ($0.key, $0.value.content.replacingOccurrences(of: "{{ name }}", with: name))
+    /// The files to write at `trigger` with `{{ KEY }}` replaced by `variables[KEY]` (`name`, `fqdn`,
+    /// `machine_id`).
+    func rendered(trigger: String, variables: [String: String]) -> [(String, String)] {
+        (files ?? [:]).sorted { $0.key < $1.key }.filter { $0.value.when.contains(trigger) }.map { entry in
+            var text = entry.value.content
+            for (key, value) in variables { text = text.replacingOccurrences(of: "{{ \(key) }}", with: value) }
+            return (entry.key, text)
         }
     }
 }

@@ -178,11 +178,21 @@ extension Manager {
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         let rootfs = try driver.rootfs(container: paths(name), image: image)
         let nics = try prepareNICs(name, devices: view.expanded.devices)
-        var files = image.manifest.rendered(trigger: "start", name: name).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) }
-        if let first = nics.first {
+        let domain = try nics.first.map { first in try read { db in try settings(db, try network(db, first.bridge)).domain } }
+        let uuid = config["volatile.uuid"] ?? ""
+        let variables = ["name": name, "fqdn": domain.map { "\(name).\($0)" } ?? name,
+                         "machine_id": uuid.lowercased().filter(\.isHexDigit).padding(toLength: 32, withPad: "0", startingAt: 0)]
+        var files = image.manifest.rendered(trigger: "start", variables: variables).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) }
+        // The systemd container interface: who runs this container (in the /run tmpfs sysbox mounts).
+        files.append(StartPlan.File(path: "run/host/container-manager", content: "sysbox\n"))
+        if let first = nics.first, let domain {
             // The bridge's dnsmasq answers for the containers' names.
-            let domain = try read { db in try settings(db, try network(db, first.bridge)).domain }
             files.append(StartPlan.File(path: "etc/resolv.conf", content: "nameserver \(first.gateway)\nsearch \(domain)\n"))
+        }
+        if image.manifest.networkConfig == "systemd-networkd" {
+            for nic in nics {
+                files.append(StartPlan.File(path: "etc/systemd/network/10-sysbox-\(nic.name).network", content: Self.networkdConfig(nic, domain: domain)))
+            }
         }
         return StartPlan(
             name: name, uuid: config["volatile.uuid"] ?? "", rootfsPath: rootfs.path, rootfsType: rootfs.fstype,
@@ -191,6 +201,19 @@ extension Manager {
             files: files,
             limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: ContainerCgroup.hostMemory())),
             ephemeral: view.record.ephemeral, nics: nics)
+    }
+
+    /// A systemd-networkd `.network` file for a NIC that sysbox configured before init: networkd keeps
+    /// the address and routes it finds (KeepConfiguration; re-adding them makes it fail the link with
+    /// ERANGE) and gets the bridge's dnsmasq for DNS. A DHCP client would get the same address anyway
+    /// (dnsmasq holds a reservation for it).
+    static func networkdConfig(_ nic: StartPlan.Nic, domain: String?) -> String {
+        var text = "# Written by sysbox at each start. sysbox set \(nic.address)/\(nic.prefix)"
+        text += nic.defaultRoute ? " and the default route via \(nic.gateway)" : ""
+        text += " on \(nic.name) before init ran;\n# networkd keeps them.\n[Match]\nName=\(nic.name)\n\n[Network]\nDNS=\(nic.gateway)\n"
+        if let domain { text += "Domains=\(domain)\n" }
+        text += "LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=yes\n"
+        return text
     }
 
     /// Starts a container: writes its start plan, launches its monitor (a detached process in its own
@@ -348,6 +371,11 @@ extension Manager {
         defer { unlink(marker) }
         if liveState(name) != nil { try stop(name, force: force, timeout: timeout) }
         return try start(name)
+    }
+
+    /// How the container's init ended the last time, if it ever did.
+    public func lastStop(_ name: String) -> String? {
+        (try? String(contentsOfFile: paths(name).lastStop, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The reason the last start failed, if it did.

@@ -107,6 +107,7 @@ public enum Monitor {
                 // The cache names the old init: remove it now; a reboot carries its content to the next init.
                 let previousCache = try? String(contentsOfFile: paths.execCache, encoding: .utf8)
                 unlink(paths.execCache)
+                try? Host.writeAtomically(InitExit.describe(exit) + "\n", to: paths.lastStop, mode: 0o644)
                 if exit.signal == SIGHUP {
                     carriedCache = previousCache
                     log.append(Array("\r\n[sysbox: \(plan.name) is rebooting]\r\n".utf8))
@@ -136,6 +137,19 @@ public enum Monitor {
     struct InitExit {
         var code: Int32?
         var signal: Int32?
+
+        /// How init ended, for `info`: reboot(2) in a pid namespace kills init with SIGHUP (restart) or
+        /// SIGINT (halt, poweroff).
+        static func describe(_ e: InitExit) -> String {
+            switch (e.code, e.signal) {
+            case (_, SIGINT?): return "clean (halt or poweroff from inside, or sysbox stop)"
+            case (_, SIGHUP?): return "reboot from inside"
+            case (_, SIGKILL?): return "killed (sysbox stop --force, or the stop timeout passed)"
+            case let (_, signal?): return "killed by signal \(signal)"
+            case let (code?, _): return "init exited with status \(code)"
+            default: return "unknown"
+            }
+        }
     }
 
     /// Serves the console until init exits; returns how it ended.

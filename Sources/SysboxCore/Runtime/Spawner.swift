@@ -69,7 +69,9 @@ enum Spawner {
     /// Clones the container's init from a plan (see `sysbox_spawn`).
     static func spawn(plan: StartPlan, cgroup: ContainerCgroup, consolePath: String, consoleFD: Int32) throws -> SpawnedInit {
         let c = CStrings()
-        var disks: [sysbox_mount] = plan.disks.map {
+        // /run: a fresh tmpfs (as systemd-nspawn does), where /run/host/container-manager is written.
+        var disks: [sysbox_mount] = [sysbox_mount(source: nil, target: UnsafePointer(c.string("run")), readonly: 0, create: 1, keep_flags: 0)]
+        disks += plan.disks.map {
             sysbox_mount(source: UnsafePointer(c.string($0.source)), target: UnsafePointer(c.string($0.target)),
                          readonly: $0.readonly ? 1 : 0, create: $0.isDirectory ? 1 : 2, keep_flags: UInt($0.keepFlags ?? 0))
         }

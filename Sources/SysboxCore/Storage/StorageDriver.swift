@@ -40,6 +40,8 @@ public struct ContainerPaths: Sendable {
     public var monitorLog: String { directory + "/monitor.log" }
     public var plan: String { directory + "/start.json" }
     public var lastError: String { directory + "/last-error" }
+    /// How init ended the last time (written by the monitor).
+    public var lastStop: String { directory + "/last-stop" }
     /// What the C fast path of `exec` reads (see `Manager.writeExecCache`).
     public var execCache: String { directory + "/exec.cache" }
     /// Present while `restart` stops the container: an ephemeral container is not deleted then.

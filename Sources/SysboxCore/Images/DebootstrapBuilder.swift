@@ -1,0 +1,148 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Debian with debootstrap (Debian package `debootstrap`): `--variant` (default minbase) plus the
+/// template's `packages`, from `mirror` (default: the host's APT configuration). Then what a system
+/// container needs: systemd-networkd enabled, an empty machine-id (each container renders its own),
+/// no package caches.
+struct DebootstrapBuilder: ImageBuilder {
+    static let candidates = ["/usr/sbin/debootstrap", "/sbin/debootstrap", "/usr/bin/debootstrap"]
+
+    func build(into rootfs: String, manifest: TemplateManifest, progress: (String) -> Void) throws {
+        let options = manifest.options ?? [:]
+        guard let debootstrap = Self.candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw SysboxError(.unsupported, "template \(manifest.name) needs debootstrap; install the Debian package debootstrap")
+        }
+        let suite = options["suite"] ?? "bookworm"
+        guard !suite.isEmpty, suite.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw SysboxError.invalid("template \(manifest.name): invalid suite \(Names.quote(suite))")
+        }
+        let mirror = try Self.mirror(options["mirror"], suite: suite)
+        let variant = options["variant"] ?? "minbase"
+        let packages = options["packages"] ?? ""
+        for word in [variant, packages] where !word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.,:".contains($0)) }) {
+            throw SysboxError.invalid("template \(manifest.name): invalid package list or variant \(Names.quote(word))")
+        }
+        var args = [debootstrap, "--variant=\(variant)"]
+        if !packages.isEmpty { args.append("--include=\(packages)") }
+        args += [suite, rootfs, mirror]
+        progress("debootstrap \(suite) from \(mirror)")
+        try Self.runStreaming(args, what: "debootstrap \(suite) from \(mirror)", progress: progress)
+        progress("configuring")
+        try configure(rootfs)
+    }
+
+    /// The mirror: the given one, else the first `deb` source of the host's APT configuration that
+    /// serves `suite` (deb822 `.sources` files and one-line `sources.list` entries).
+    static func mirror(_ given: String?, suite: String, aptDirectory: String = "/etc/apt") throws -> String {
+        if let given, !given.isEmpty {
+            guard let url = URL(string: given), ["http", "https", "file"].contains(url.scheme ?? "") else {
+                throw SysboxError.invalid("mirror \(Names.quote(given)) is not an http, https or file URL (e.g. http://deb.debian.org/debian)")
+            }
+            return given
+        }
+        let fm = FileManager.default
+        var candidates: [(uri: String, suites: [String])] = []
+        let dir = aptDirectory + "/sources.list.d"
+        for file in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() where file.hasSuffix(".sources") {
+            guard let text = try? String(contentsOfFile: dir + "/" + file, encoding: .utf8) else { continue }
+            for stanza in text.components(separatedBy: "\n\n") {
+                var fields: [String: String] = [:]
+                for line in stanza.split(separator: "\n") where !line.hasPrefix("#") {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    fields[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                guard (fields["types"] ?? "").split(separator: " ").contains("deb"), fields["enabled"]?.lowercased() != "no",
+                      let uris = fields["uris"] else { continue }
+                let suites = (fields["suites"] ?? "").split(separator: " ").map(String.init)
+                for uri in uris.split(separator: " ") { candidates.append((String(uri), suites)) }
+            }
+        }
+        let listFiles = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted().filter { $0.hasSuffix(".list") }.map { dir + "/" + $0 }
+        for file in [aptDirectory + "/sources.list"] + listFiles {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") {
+                var words = line.split(separator: " ").map(String.init)
+                guard words.first == "deb" else { continue }
+                words.removeFirst()
+                if words.first?.hasPrefix("[") == true { words = Array(words.drop { !$0.hasSuffix("]") }.dropFirst()) }
+                if words.count >= 2 { candidates.append((words[0], [words[1]])) }
+            }
+        }
+        guard let found = candidates.first(where: { $0.suites.contains(suite) }) else {
+            throw SysboxError.notFound("no APT source for Debian \(suite) in \(aptDirectory); give a mirror: sysbox image build debian --mirror http://MIRROR/debian")
+        }
+        return found.uri
+    }
+
+    /// Runs a program, turning its `I: Retrieving X` / `I: Unpacking X` / `I: Configuring X` lines into
+    /// progress; on failure the error carries its last error line.
+    static func runStreaming(_ args: [String], what: String, progress: (String) -> Void) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: args[0])
+        process.arguments = Array(args.dropFirst())
+        var env = ProcessInfo.processInfo.environment
+        env["LC_ALL"] = "C"
+        env["DEBIAN_FRONTEND"] = "noninteractive"
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)")
+        }
+        var lastError = ""
+        var buffer = Data()
+        let handle = pipe.fileHandleForReading
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                if line.hasPrefix("E: ") || line.hasPrefix("W: Failure") { lastError = String(line.dropFirst(3)) }
+                for verb in ["Retrieving", "Validating", "Extracting", "Unpacking", "Configuring", "Installing"] where line.hasPrefix("I: \(verb) ") {
+                    progress(verb.lowercased() + " " + line.dropFirst(3 + verb.count + 1))
+                }
+            }
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw SysboxError(.io, "\(what) failed (exit status \(process.terminationStatus))\(lastError.isEmpty ? "" : ": \(lastError)")")
+        }
+    }
+
+    /// After debootstrap: networkd enabled, machine-id emptied, caches and logs dropped.
+    func configure(_ rootfs: String) throws {
+        let fm = FileManager.default
+        let units = [("multi-user.target.wants", "systemd-networkd.service"), ("sockets.target.wants", "systemd-networkd.socket")]
+        for (dir, unit) in units {
+            let path = "\(rootfs)/etc/systemd/system/\(dir)"
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            unlink("\(path)/\(unit)")
+            try fm.createSymbolicLink(atPath: "\(path)/\(unit)", withDestinationPath: "/lib/systemd/system/\(unit)")
+        }
+        unlink("\(rootfs)/etc/systemd/system/dbus-org.freedesktop.network1.service")
+        try fm.createSymbolicLink(atPath: "\(rootfs)/etc/systemd/system/dbus-org.freedesktop.network1.service",
+                                  withDestinationPath: "/lib/systemd/system/systemd-networkd.service")
+        // Each container gets its own machine-id, rendered at start; D-Bus reads the same one.
+        guard fm.createFile(atPath: "\(rootfs)/etc/machine-id", contents: Data(), attributes: [.posixPermissions: 0o444]) else {
+            throw SysboxError(.io, "cannot write \(rootfs)/etc/machine-id")
+        }
+        try fm.createDirectory(atPath: "\(rootfs)/var/lib/dbus", withIntermediateDirectories: true)
+        unlink("\(rootfs)/var/lib/dbus/machine-id")
+        try fm.createSymbolicLink(atPath: "\(rootfs)/var/lib/dbus/machine-id", withDestinationPath: "/etc/machine-id")
+        for dir in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+            for entry in (try? fm.contentsOfDirectory(atPath: "\(rootfs)/\(dir)")) ?? [] where entry != "partial" && entry != "lock" {
+                try? fm.removeItem(atPath: "\(rootfs)/\(dir)/\(entry)")
+            }
+        }
+        try? fm.removeItem(atPath: "\(rootfs)/var/log/bootstrap.log")
+        try? fm.removeItem(atPath: "\(rootfs)/var/cache/debconf/templates.dat-old")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+@testable import SysboxCore
+
+@Suite struct DebianTemplateTests {
+    func aptDirectory(_ files: [String: String]) throws -> String {
+        let dir = NSTemporaryDirectory() + "sysbox-apt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/sources.list.d", withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    @Test func mirrorFromDeb822Sources() throws {
+        let dir = try aptDirectory(["sources.list.d/debian.sources": """
+            Types: deb
+            URIs: http://mirror.example/debian-security
+            Suites: bookworm-security
+            Components: main
+
+            Types: deb-src deb
+            # a comment
+            URIs: http://mirror.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main
+            """])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
+        #expect(try DebootstrapBuilder.mirror("", suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
+        #expect(throws: SysboxError.self) { try DebootstrapBuilder.mirror(nil, suite: "trixie", aptDirectory: dir) }
+    }
+
+    @Test func mirrorFromOneLineSources() throws {
+        let dir = try aptDirectory(["sources.list": "# old style\ndeb [arch=amd64 signed-by=/k.gpg] http://old.example/debian bookworm main\ndeb-src http://src.example/debian bookworm main\n"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://old.example/debian")
+    }
+
+    @Test func givenMirrorWins() throws {
+        let dir = try aptDirectory([:])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try DebootstrapBuilder.mirror("http://given.example/debian", suite: "bookworm", aptDirectory: dir) == "http://given.example/debian")
+        do {
+            _ = try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir)
+            Issue.record("no source accepted")
+        } catch let e as SysboxError {
+            #expect(e.message.contains("give a mirror: sysbox image build debian --mirror"))
+        }
+        #expect(throws: SysboxError.self) { try DebootstrapBuilder.mirror("ftp://x/debian", suite: "bookworm", aptDirectory: dir) }
+    }
+
+    @Test func shippedDebianTemplate() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/Templates/debian/template.yaml", encoding: .utf8)
+        let m = try TemplateManifest.parse(text, file: "debian/template.yaml")
+        #expect(m.builder == "debootstrap" && m.ready == "systemd" && m.networkConfig == "systemd-networkd")
+        #expect(m.aliases.contains("debian/12") && m.aliases.contains("debian/bookworm"))
+        #expect(try Signals.number(m.stopSignal, what: "") == Int32(sysboxRTMin()) + 3)
+        let files = Dictionary(uniqueKeysWithValues: m.rendered(trigger: "start", variables: ["name": "web1", "fqdn": "web1.lab", "machine_id": "0123"]))
+        #expect(files["/etc/hosts"]?.contains("127.0.1.1 web1.lab web1\n") == true)
+        #expect(files["/etc/machine-id"] == "0123\n")
+        #expect(files["/etc/hostname"] == "web1\n")
+        #expect(throws: SysboxError.self) { try TemplateManifest.parse(text.replacingOccurrences(of: "ready: systemd", with: "ready: upstart"), file: "t") }
+        #expect(throws: SysboxError.self) { try TemplateManifest.parse(text.replacingOccurrences(of: "network_config: systemd-networkd", with: "network_config: ifupdown"), file: "t") }
+    }
+
+    @Test func networkdKeepsWhatSysboxSet() {
+        let nic = StartPlan.Nic(device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
+                                prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
+        let text = Manager.networkdConfig(nic, domain: "lab")
+        #expect(text.contains("[Match]\nName=eth0\n") && text.contains("DNS=10.0.5.1\nDomains=lab\n") && text.contains("KeepConfiguration=yes"))
+        #expect(!text.contains("\nAddress=") && !text.contains("DHCP=yes"))
+    }
+}
