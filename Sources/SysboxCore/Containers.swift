@@ -212,7 +212,11 @@ extension Manager {
             let before = try liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)
             let profiles = try names.map { try profile(db, $0) }
-            try validateExpanded(try expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)), container: name)
+            let local = try layer(db, container: record.id ?? 0)
+            let result = try expanded(db, profiles: profiles, local: local)
+            let previous = try expanded(db, profiles: try ContainerProfiles.load(db, container: record.id ?? 0), local: local).devices
+            try validateExpanded(result, container: name)
+            try checkStaticAddresses(db, container: record.id, devices: result.devices.filter { previous[$0.key] != $0.value })
             try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
             try applyLiveLimits(db, before: before)
         }

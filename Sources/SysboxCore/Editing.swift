@@ -80,8 +80,11 @@ extension Manager {
                 try change(&local, context)
                 try checkAgainstHost(old: old, new: local)
                 let expandedLayer = Expansion.expand(profiles: [context.inherited], local: local)
+                let before = Expansion.expand(profiles: [context.inherited], local: old).devices
                 try validateExpanded(expandedLayer, container: name)
-                try checkStaticAddresses(db, container: id, devices: expandedLayer.devices)
+                try checkNICNetworks(db, devices: local.devices.filter { old.devices[$0.key] != $0.value })
+                // Only what this change touches: an older conflict elsewhere does not block it.
+                try checkStaticAddresses(db, container: id, devices: expandedLayer.devices.filter { before[$0.key] != $0.value })
                 try ConfigTable.containers.replace(db, owner: id, with: local.config)
                 try DeviceTable.containers.replace(db, owner: id, with: local.devices)
             case let .profile(name):
@@ -90,7 +93,8 @@ extension Manager {
                 let old = updated
                 try change(&updated, EditContext())
                 try checkAgainstHost(old: old, new: updated)
-                try validateProfileChange(db, profile: record, layer: updated)
+                try checkNICNetworks(db, devices: updated.devices.filter { old.devices[$0.key] != $0.value })
+                try validateProfileChange(db, profile: record, layer: updated, changed: Set(updated.devices.keys.filter { old.devices[$0] != updated.devices[$0] }))
                 try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
                 try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
             }
@@ -121,7 +125,7 @@ extension Manager {
     }
 
     /// Checks a profile's new layer on its own and in the expansion of every container that uses it.
-    func validateProfileChange(_ db: Database, profile record: ProfileRecord, layer updated: ConfigLayer) throws {
+    func validateProfileChange(_ db: Database, profile record: ProfileRecord, layer updated: ConfigLayer, changed: Set<String> = []) throws {
         do {
             try Devices.validateSet(updated.devices, requireRoot: false)
         } catch let error as SysboxError {
@@ -135,7 +139,7 @@ extension Manager {
             let result = Expansion.expand(profiles: layers, local: try layer(db, container: c.id ?? 0))
             do {
                 try Devices.validateSet(result.devices, requireRoot: true)
-                try checkStaticAddresses(db, container: c.id, devices: result.devices)
+                try checkStaticAddresses(db, container: c.id, devices: result.devices.filter { changed.contains($0.key) })
             } catch let error as SysboxError {
                 throw SysboxError(error.code, "profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
             }
@@ -269,5 +273,22 @@ extension Manager {
             return SysboxError.invalid("device \(name) of container \(c) comes from profile \(profile); to change it here use: sysbox config device override \(c) \(name) KEY=VALUE; to drop it here: sysbox config device add \(c) \(name) none")
         }
         return SysboxError.notFound("device \(name) not found on \(owner); \(owner.command) device list \(owner.name) shows its devices")
+    }
+}
+
+extension Manager {
+    /// Devices (NICs, disks) are set up at start: after a device change, which running containers keep
+    /// their old devices until their next start. Nil when none.
+    public func deviceChangeNote(_ owner: ConfigOwner) -> String? {
+        let names: [String]
+        switch owner {
+        case let .container(name):
+            names = [name]
+        case let .profile(name):
+            names = (try? read { db in try ContainerProfiles.users(db, profile: try profile(db, name).id ?? 0) }) ?? []
+        }
+        let running = names.filter { runtimeStatus($0).0 == .running }
+        guard !running.isEmpty else { return nil }
+        return "devices are set up at start: \(running.joined(separator: ", ")) \(running.count == 1 ? "gets" : "get") this change at the next start (sysbox restart \(running.joined(separator: " ")))"
     }
 }

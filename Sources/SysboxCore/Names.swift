@@ -66,6 +66,10 @@ public enum Names {
             if name.hasSuffix("-") { return "it must not end with '-'" }
             if name.allSatisfy(\.isNumber) { return "it cannot be a number (e.g. \(kind.example))" }
         }
+        // The kernel reserves these interface names (/proc/sys/net/ipv4/conf/{all,default}).
+        if kind == .network, ["all", "default", "lo"].contains(name) {
+            return "\(name) is reserved by the kernel for interfaces (e.g. \(kind.example))"
+        }
         return nil
     }
 

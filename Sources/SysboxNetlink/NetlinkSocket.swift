@@ -18,10 +18,10 @@ public final class NetlinkSocket: NetlinkTransport {
     private let fd: Int32
     private var seq: UInt32
 
-    /// `socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)` and `bind`.
+    /// `socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)` (default NETLINK_ROUTE) and `bind`.
     /// - Throws: `NetlinkError("open netlink socket", errno)`.
-    public init() throws {
-        let sock = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
+    public init(protocol netlinkProtocol: Int32 = NETLINK_ROUTE) throws {
+        let sock = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), netlinkProtocol)
         guard sock >= 0 else { throw NetlinkError(operation: "open netlink socket", errno: errno) }
         var addr = sockaddr_nl()
         addr.nl_family = sa_family_t(AF_NETLINK)

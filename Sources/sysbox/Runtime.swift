@@ -8,6 +8,11 @@ extension CLI {
         FileHandle.standardError.write(Data("Warning: \(message)\n".utf8))
     }
 
+    /// "Note: …" on stderr: what a command did not do now.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("Note: \(message)\n".utf8))
+    }
+
     /// "Error: …" on stderr (for errors that carry their own exit code).
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("Error: \(message)\n".utf8))

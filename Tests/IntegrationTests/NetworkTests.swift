@@ -95,8 +95,12 @@ import Testing
         #expect(try leases(s, net)["c1"] == a1)
         #expect(try s.ok(["exec", "c1", "--", "ip", "addr", "show", "eth0"]).contains("inet \(a1)/24"))
         #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", a2]).contains("1 packets received"))
+        // The bridge has a fixed MAC of its own: when a port goes, the others keep their gateway.
+        #expect(String(decoding: readProc("/sys/class/net/\(net)/addr_assign_type"), as: UTF8.self).hasPrefix("3"))
+        #expect(String(decoding: readProc("/sys/class/net/\(net)/address"), as: UTF8.self).hasPrefix("00:16:3e:"))
         // A renamed container answers to its new name only.
         try s.ok(["stop", "c2"])
+        #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "1", gateway]).contains("1 packets received"))
         try s.ok(["rename", "c2", "c3"])
         try s.ok(["start", "c3"])
         #expect(try leases(s, net)["c3"] == a2)
@@ -209,15 +213,21 @@ import Testing
             try s.fails(["network", "create", net, "ipv4.address=\(octets.map(String.init).joined(separator: "."))/24"], "overlaps \(hostRoute) on the host")
         }
         try s.fails(["network", "create", "sbt0123456789abc"], "at most 15")
-        try s.fails(["network", "create", "lo"], "a network interface named lo already exists on this host")
+        try s.fails(["network", "create", "lo"], "lo is reserved by the kernel")
+        try s.fails(["network", "create", "eth0"], "a network interface named eth0 already exists on this host (an interface not made by sysbox)")
         #expect(try s.dump() == before)
         #expect(!(try hostLinks()).contains(": \(net):"))
 
-        // A NIC on a network that does not exist: start fails naming it, nothing is left running.
+        // A NIC on a network that does not exist, named lo, or whose device name is no interface name:
+        // refused when it is configured.
         try s.ok(["create", "busybox", "c1"])
-        try s.ok(["config", "device", "add", "c1", "eth1", "nic", "network=nosuchnet"])
-        try s.fails(["start", "c1"], "device eth1: network nosuchnet does not exist; create it (sysbox network create nosuchnet)")
-        try s.ok(["config", "device", "remove", "c1", "eth1"])
+        try s.fails(["config", "device", "add", "c1", "eth1", "nic", "network=nosuchnet"], "device eth1: network nosuchnet does not exist; create it first: sysbox network create nosuchnet")
+        try s.fails(["profile", "device", "add", "default", "eth9", "nic", "network=nosuchnet"], "network nosuchnet does not exist")
+        try s.fails(["config", "device", "add", "c1", "eth1", "nic", "network=sysboxbr0", "name=lo"], "lo is the container's loopback interface")
+        try s.fails(["config", "device", "add", "c1", "verylongdevicename0", "nic", "network=sysboxbr0"], "without a name key the device name is the interface name")
+        try s.fails(["network", "create", "all"], "all is reserved by the kernel")
+        try s.fails(["network", "create", net, "ipv4.address=fd00::1/64"], "IPv6 is not supported yet")
+        try s.fails(["network", "create", net, "ipv4.address=none"], "a network without IPv4 (none) is not supported yet")
 
         try s.ok(["network", "create", net, "ipv4.address=10.213.77.1/24"])
         try s.fails(["network", "create", Self.uniqueName("sbt"), "ipv4.address=10.213.77.50/25"], "overlaps network \(net)")
@@ -230,8 +240,29 @@ import Testing
         try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.77.50"], "10.213.77.50 is already leased to c1 (eth0)")
         try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.77.1"], "is reserved")
         try s.fails(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.78.5"], "is not in network 10.213.77.0/24")
-        // A subnet change while a container runs is refused.
+        // A subnet change while a container runs is refused; one that would strand a static address too.
         try s.fails(["network", "set", net, "ipv4.address=10.213.79.1/24"], "stop them before changing ipv4.address")
+        // A static address declared by a container that never started is not handed to another one,
+        // nor given twice; a profile that would clash is refused when it is added.
+        try s.ok(["config", "device", "override", "c2", "eth0", "ipv4.address=10.213.77.2"])
+        try s.ok(["launch", "busybox", "c4"])
+        #expect(try leases(s, net)["c4"] == "10.213.77.3")
+        try s.fails(["config", "device", "override", "c4", "eth0", "ipv4.address=10.213.77.2"], "10.213.77.2 is already leased to c2 (eth0)")
+        try s.ok(["profile", "create", "staticp"])
+        try s.ok(["profile", "device", "add", "staticp", "eth0", "nic", "network=\(net)", "ipv4.address=10.213.77.50"])
+        try s.fails(["profile", "add", "c4", "staticp"], "10.213.77.50 is already leased to c1 (eth0)")
+        // Two NICs of one container cannot claim one address.
+        let added = try s.run(["config", "device", "add", "c4", "eth1", "nic", "network=\(net)", "ipv4.address=10.213.77.9"])
+        #expect(added.status == 0 && added.stderr == "Note: devices are set up at start: c4 gets this change at the next start (sysbox restart c4)\n", "\(added.stderr)")
+        try s.fails(["config", "device", "add", "c4", "eth2", "nic", "network=\(net)", "ipv4.address=10.213.77.9"],
+                    "devices eth1 and eth2 both have ipv4.address 10.213.77.9 on network \(net)")
+        try s.ok(["config", "device", "remove", "c4", "eth1"])
+        // A MAC another NIC on the network uses is refused at start.
+        let mac1 = try s.ok(["config", "get", "c1", "volatile.eth0.hwaddr"]).trimmingCharacters(in: .newlines)
+        try s.ok(["config", "device", "override", "c4", "eth0", "hwaddr=\(mac1)"])
+        try s.fails(["restart", "c4"], "device eth0: hwaddr \(mac1) is already used by c1 (eth0) on network \(net)")
+        try s.ok(["config", "device", "unset", "c4", "eth0", "hwaddr"])
+        try s.ok(["start", "c4"])
 
         // A killed dnsmasq is restarted by the network monitor, and names resolve again.
         let pidFile = "/run/sysbox/net/\(net)/dnsmasq.pid"
@@ -252,6 +283,11 @@ import Testing
         try s.ok(["start", "c1"])
         #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", "10.213.77.1"]).contains("1 packets received"))
 
+        // Rules flushed behind sysbox's back (nft flush ruleset) come back at the next start.
+        try s.ok(["stop", "--force", "c1"])
+        _ = try runProcess("/usr/sbin/nft", ["delete", "table", "ip", "sysbox-\(net)"])
+        try s.ok(["start", "c1"])
+        #expect(try runProcess("/usr/sbin/nft", ["list", "table", "ip", "sysbox-\(net)"]).stdout.contains("masquerade"))
         // After a host reboot nothing of the network is left on the host (bridge, rules, dnsmasq, run
         // directory): the next start rebuilds all of it from the database.
         try s.ok(["stop", "--force", "c1"])
@@ -269,7 +305,12 @@ import Testing
         #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", "10.213.77.1"]).contains("1 packets received"))
         try waitUntil { (try s.run(["exec", "c1", "--", "nslookup", "c1"])).stdout.contains("10.213.77.50") }
 
-        try s.ok(["delete", "--force", "c1", "c2"])
+        // With everything stopped, a new subnet is refused while a static address would not fit it.
+        try s.ok(["stop", "--force", "c1", "c4"])
+        try s.fails(["network", "set", net, "ipv4.address=10.213.79.1/24"], "container c1 device eth0 has the static ipv4.address 10.213.77.50, which would not be a usable address of 10.213.79.0/24")
+
+        try s.ok(["delete", "--force", "c1", "c2", "c4"])
+        try s.ok(["profile", "delete", "staticp"])
         try s.ok(["profile", "device", "remove", "default", "eth0"])
         try s.ok(["network", "delete", net])
         try assertClean(s, network: net, hostEnds: [hostEnd])
@@ -286,6 +327,10 @@ import Testing
         #expect(try leases(s, "sysboxbr0")["c1"] != nil)
         #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", String(cidr.dropLast(3))]).contains("1 packets received"))
         let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        // Another state directory cannot use a sysboxbr0 that is not its own, and is told what to do.
+        let other = try Sandbox()
+        try other.ok(["create", "busybox", "o1"])
+        try other.fails(["start", "o1"], "the default network sysboxbr0 cannot be created here: a network interface named sysboxbr0 already exists on this host (the bridge of the sysbox state directory \(s.stateDir)); create another network and use it")
         try s.ok(["delete", "--force", "c1"])
         try s.fails(["network", "delete", "sysboxbr0"], "in use by profile default")
         try s.ok(["profile", "device", "remove", "default", "eth0"])

@@ -15,6 +15,8 @@
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/veth.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 
 /// O_PATH (GNU-only in glibc's headers): an fd that only names a file.
 #define SYSBOX_O_PATH 010000000

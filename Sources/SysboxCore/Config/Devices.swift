@@ -74,6 +74,11 @@ public enum Devices {
         for key in type.required where config[key] == nil {
             throw SysboxError.invalid("device \(name) (\(type.rawValue)) needs \(key)")
         }
+        if type == .nic, config["name"] == nil {
+            do { try Values.interfaceName(name) } catch {
+                throw SysboxError.invalid("device \(name) (nic): without a name key the device name is the interface name in the container, and \(error.message); set name=eth1 (or another)")
+            }
+        }
         if type == .disk, let path = config["path"] {
             let isRoot = (try? Values.absolutePath(path)) == "/"
             if isRoot && config["source"] != nil {
@@ -102,6 +107,7 @@ public enum Devices {
         var roots: [String] = []
         var paths: [String: String] = [:]
         var interfaces: [String: String] = [:]
+        var staticAddresses: [String: String] = [:]
         for (name, config) in devices.sorted(by: { $0.key < $1.key }) {
             switch config["type"] {
             case "disk":
@@ -120,6 +126,13 @@ public enum Devices {
                     throw SysboxError.invalid("devices \(other) and \(name) both create interface \(ifname); set a different name on one")
                 }
                 interfaces[ifname] = name
+                if let address = config["ipv4.address"] {
+                    let key = (config["network"] ?? "") + " " + address
+                    if let other = staticAddresses[key] {
+                        throw SysboxError.invalid("devices \(other) and \(name) both have ipv4.address \(address) on network \(config["network"] ?? ""); give one another address")
+                    }
+                    staticAddresses[key] = name
+                }
             default:
                 break
             }

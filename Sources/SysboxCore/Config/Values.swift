@@ -162,7 +162,7 @@ public enum Values {
     /// A MAC address `xx:xx:xx:xx:xx:xx`, unicast and not all zero. Returns it lowercased.
     public static func mac(_ s: String) throws(ValueError) -> String {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }),
+        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }),
               let first = UInt8(parts[0], radix: 16) else {
             throw ValueError("expected a MAC address like 00:16:3e:12:34:56")
         }
@@ -198,6 +198,7 @@ public enum Values {
     /// A kernel network interface name: 1–15 characters, no `/`, `:`, whitespace, not `.` or `..`.
     public static func interfaceName(_ s: String) throws(ValueError) {
         guard !s.isEmpty, s.utf8.count <= 15 else { throw ValueError("an interface name has 1 to 15 characters") }
+        guard s != "lo" else { throw ValueError("lo is the container's loopback interface; pick another name (e.g. eth1)") }
         guard s != ".", s != "..",
               s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw ValueError("an interface name uses ASCII letters, digits, '-', '_' and '.' (e.g. eth0)")

@@ -28,6 +28,8 @@ public enum DNSMasq {
             "--strict-order", "--bind-interfaces", "--except-interface=lo", "--interface=\(s.name)",
             "--listen-address=\(s.gateway)", "--user=nobody", "--group=nogroup", "--no-hosts",
             "--hostsdir=\(d)/hosts", "--domain=\(s.domain)", "--local=/\(s.domain)/", "--domain-needed",
+            // No line per DHCP packet: a container could flood the log (on the host's /run).
+            "--quiet-dhcp", "--quiet-dhcp6", "--quiet-ra",
         ]
         if s.dhcp {
             let mask = IPv4Address(~UInt32(0) << UInt32(32 - s.subnet.prefix))
@@ -67,10 +69,20 @@ public enum DNSMasq {
 
     enum Write { case same, created, changed }
 
+    /// Written next to the watched directory and renamed in: dnsmasq never reads a partial file.
     private static func writeIfChanged(_ text: String, to path: String) throws -> Write {
         let old = try? String(contentsOfFile: path, encoding: .utf8)
         if old == text { return .same }
-        try Host.writeAtomically(text, to: path, mode: 0o644)
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = (dir as NSString).deletingLastPathComponent + "/.tmp-\(getpid())-" + (path as NSString).lastPathComponent
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
+            throw SysboxError(.io, "cannot write \(tmp): \(Host.errnoText(errno))")
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw SysboxError(.io, "cannot rename \(tmp) to \(path): \(Host.errnoText(e))")
+        }
         return old == nil ? .created : .changed
     }
 
@@ -96,6 +108,11 @@ public enum DNSMasq {
 
     static func currentArguments(_ network: String) -> [String]? {
         (try? String(contentsOfFile: argumentsPath(network), encoding: .utf8))?.split(separator: "\n").map(String.init)
+    }
+
+    /// The arguments the running dnsmasq was started with (the monitor writes them once it runs).
+    static func runningArguments(_ network: String) -> [String]? {
+        (try? String(contentsOfFile: dir(network) + "/dnsmasq.running", encoding: .utf8))?.split(separator: "\n").map(String.init)
     }
 
     static func monitorLockPath(_ network: String) -> String { dir(network) + "/monitor.lock" }
@@ -145,7 +162,18 @@ public enum DNSMasq {
     public static func runMonitor(network: String, statusFD: Int32) -> Int32 {
         let status = StatusLine(fd: statusFD)
         func report(_ line: String) { status.report(line) }
-        func log(_ text: String) { FileHandle.standardError.write(Data("sysbox network monitor \(network): \(text)\n".utf8)) }
+        func log(_ text: String) {
+            let line = "sysbox network monitor \(network): \(text)\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+        }
+        // Detached from whoever started it: no SIGPIPE from a launcher gone, no working directory held,
+        // out of the launcher's cgroup (a stopped login session or unit must not take dnsmasq with it).
+        signal(SIGPIPE, SIG_IGN)
+        chdir("/")
+        let layout = try? CgroupLayout.host()
+        let state = ProcessInfo.processInfo.environment["SYSBOX_DIR"]
+        if let layout, let state { ContainerCgroup.enterMonitorCgroup(layout: layout, stateDirectory: state) }
+        defer { if let layout, let state { ContainerCgroup.leaveMonitorCgroup(layout: layout, stateDirectory: state) } }
         let lock = open(monitorLockPath(network), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
             report("error another monitor already runs dnsmasq for network \(network)")
@@ -162,13 +190,17 @@ public enum DNSMasq {
         for s in [SIGCHLD, SIGHUP, SIGTERM, SIGINT] { sigaddset(&signals, s) }
         sigprocmask(SIG_BLOCK, &signals, nil)
         var child: pid_t = 0
-        var lastStart = Date.distantPast
+        var lastStart: UInt64 = 0
         var stopping = false
         while !stopping {
-            let wait = 1 - Date().timeIntervalSince(lastStart)
-            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-            lastStart = Date()
+            // At most one start a second (monotonic clock: immune to clock steps).
+            let now = DispatchTime.now().uptimeNanoseconds
+            if lastStart > 0, now - lastStart < 1_000_000_000 { usleep(UInt32((1_000_000_000 - (now - lastStart)) / 1000)) }
+            lastStart = DispatchTime.now().uptimeNanoseconds
             unlink(dir(network) + "/dnsmasq.pid")
+            // The log (stderr, shared with dnsmasq) stays under 1 MiB: emptied at a restart past that.
+            var st = stat()
+            if fstat(2, &st) == 0, st.st_size > 1 << 20 { ftruncate(2, 0) }
             guard let args = currentArguments(network) else {
                 report("error \(argumentsPath(network)) is missing")
                 return 1
@@ -178,6 +210,7 @@ public enum DNSMasq {
                 report("error cannot run \(program): \(Host.errnoText(-child))")
                 return 1
             }
+            try? Host.writeAtomically(args.joined(separator: "\n") + "\n", to: dir(network) + "/dnsmasq.running", mode: 0o644)
             // Ready when dnsmasq has written its pid file (after binding its sockets).
             if status.pending {
                 var ready = false
@@ -212,7 +245,7 @@ public enum DNSMasq {
                     log("restarting dnsmasq with new settings")
                     terminate(child)
                     child = 0
-                    lastStart = .distantPast
+                    lastStart = 0
                     break
                 }
                 if sig == SIGTERM || sig == SIGINT {
@@ -224,6 +257,7 @@ public enum DNSMasq {
             }
         }
         unlink(dir(network) + "/dnsmasq.pid")
+        unlink(dir(network) + "/dnsmasq.running")
         unlink(monitorPidPath(network))
         return 0
     }

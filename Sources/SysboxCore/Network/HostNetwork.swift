@@ -38,12 +38,22 @@ enum HostNetwork {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         // dnsmasq runs as nobody and rereads its host files here: /run/sysbox must be traversable.
         chmod("/run/sysbox", 0o711)
-        let fd = open("/run/sysbox/network.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SysboxError(.io, "cannot open /run/sysbox/network.lock: \(Host.errnoText(errno))") }
+        let path = "/run/sysbox/network.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot open \(path): \(Host.errnoText(errno))") }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw SysboxError(.io, "cannot lock /run/sysbox/network.lock: \(Host.errnoText(errno))") }
+        // Waits up to 2 minutes (a start holds it while dnsmasq comes up), then names the holder.
+        let deadline = DispatchTime.now().uptimeNanoseconds + 120_000_000_000
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw SysboxError(.io, "cannot lock \(path): \(Host.errnoText(errno))") }
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                throw SysboxError(.conflict, "another sysbox command (pid \(holder)) has held the host's network lock \(path) for 2 minutes; wait for it or end it")
+            }
+            usleep(10_000)
         }
+        ftruncate(fd, 0)
+        _ = "\(getpid())\n".withCString { pwrite(fd, $0, strlen($0), 0) }
         return try body()
     }
 
@@ -64,7 +74,20 @@ enum HostNetwork {
         }
     }
 
-    static func linkNames() throws -> [String] { try kernel("listing links") { try netlink().links().map(\.name) } }
+    /// Names of the bridges this state directory owns (by alias).
+    static func ownedBridges(stateDirectory: String) throws -> [String] {
+        let alias = ownerAlias(stateDirectory)
+        return try kernel("listing links") { try netlink().links().filter { $0.alias == alias && $0.kind == "bridge" }.map(\.name) }
+    }
+
+    /// A stable MAC for a network's bridge (00:16:3e + a hash of the state directory and the name):
+    /// without one a bridge takes the lowest MAC of its ports, and changes it when that port goes,
+    /// which leaves every other container with a stale ARP entry for its gateway.
+    static func bridgeMAC(_ name: String, stateDirectory: String) -> [UInt8] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in (stateDirectory + "\0" + name).utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return [0x00, 0x16, 0x3e, UInt8(truncatingIfNeeded: h >> 16), UInt8(truncatingIfNeeded: h >> 8), UInt8(truncatingIfNeeded: h)]
+    }
 
     /// The host's IPv4 networks (routes of the main table and addresses), except those on `bridge`.
     static func hostSubnets(excludingBridge bridge: String) throws -> [(subnet: IPv4Subnet, what: String)] {
@@ -74,7 +97,10 @@ enum HostNetwork {
             let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
             let bridgeIndex = links.first { $0.name == bridge }?.index
             var out: [(IPv4Subnet, String)] = []
-            for r in try nl.routes() where r.table == 254 && r.prefix > 0 && r.destination.count == 4 && r.outputIndex != bridgeIndex {
+            // Every table but local (255: the host's own addresses, listed below): policy-routed VPNs
+            // live in tables of their own; blackhole and multipath routes have no output interface.
+            for r in try nl.routes() where r.table != 255 && r.prefix > 0 && r.destination.count == 4
+                && (bridgeIndex == nil || r.outputIndex != bridgeIndex) {
                 let dest = IPv4Address(r.destination.reduce(0) { $0 << 8 | UInt32($1) })
                 out.append((IPv4Subnet(dest, prefix: Int(r.prefix)), "route via \(r.outputIndex.flatMap { names[$0] } ?? "?")"))
             }
@@ -95,7 +121,7 @@ enum HostNetwork {
     }
 
     static func ownerDescription(_ link: Link) -> String {
-        guard let alias = link.alias, alias.hasPrefix("sysbox ") else { return "\(link.kind ?? "interface"), not made by sysbox" }
+        guard let alias = link.alias, alias.hasPrefix("sysbox ") else { return "\(link.kind.map { "a \($0)" } ?? "an interface") not made by sysbox" }
         return "the bridge of the sysbox state directory \(alias.dropFirst("sysbox ".count))"
     }
 
@@ -105,20 +131,32 @@ enum HostNetwork {
     static func ensureUp(_ s: NetworkSettings, stateDirectory: String, hosts: [DNSMasq.Entry], force: Bool,
                          launchMonitor: ([String]) throws -> Void) throws {
         let what = "bringing up network \(s.name)"
+        var created = false
         try kernel(what) {
             let nl = try netlink()
             var link = try nl.link(named: s.name)
             if let existing = link {
-                guard existing.alias == ownerAlias(stateDirectory) else {
-                    throw SysboxError(.conflict, "cannot bring up network \(s.name): a network interface with that name exists on this host (\(ownerDescription(existing))); delete it or rename the network")
+                guard existing.alias == ownerAlias(stateDirectory), existing.kind == "bridge" else {
+                    throw SysboxError(.conflict, "cannot bring up network \(s.name): a network interface with that name exists on this host (\(ownerDescription(existing))); delete that interface, or delete this network and create one with another name")
                 }
             } else {
                 let host = try hostSubnets(excludingBridge: s.name)
                 if let used = host.first(where: { $0.subnet.overlaps(s.subnet) }) {
                     throw SysboxError(.conflict, "cannot bring up network \(s.name): its subnet \(s.subnet) now overlaps \(used.subnet) on the host (\(used.what)); give it another one: sysbox network set \(s.name) ipv4.address=auto")
                 }
-                try nl.createBridge(s.name)
-                try nl.setAlias(s.name, ownerAlias(stateDirectory))
+                // Made under a temporary name, given its owner and MAC, then renamed: a bridge with the
+                // network's name always carries its owner, even if sysbox is killed half-way.
+                let temporary = "sbxnew" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+                try nl.createBridge(temporary)
+                do {
+                    try nl.setAlias(temporary, ownerAlias(stateDirectory))
+                    try nl.setMAC(temporary, bridgeMAC(s.name, stateDirectory: stateDirectory))
+                    try nl.rename(temporary, to: s.name)
+                } catch {
+                    try? nl.deleteLink(temporary)
+                    throw error
+                }
+                created = true
                 link = try nl.link(named: s.name)
             }
             guard let bridge = link else { throw SysboxError(.io, "\(what): the bridge vanished while it was set up") }
@@ -141,7 +179,8 @@ enum HostNetwork {
         try applyRules(s, force: force)
         let args = DNSMasq.arguments(s)
         if DNSMasq.monitorAlive(s.name) {
-            if force || DNSMasq.currentArguments(s.name) != args {
+            // A new bridge needs a new dnsmasq (its sockets were bound to the old one).
+            if force || created || DNSMasq.runningArguments(s.name) != args {
                 try DNSMasq.saveArguments(args, network: s.name)
                 DNSMasq.signalMonitor(s.name, SIGHUP)
             }
@@ -173,15 +212,25 @@ enum HostNetwork {
     static func applyRules(_ s: NetworkSettings, force: Bool) throws {
         let marker = directory(s.name) + "/nft.rules"
         let wanted = rules(s)
-        if !force, (try? String(contentsOfFile: marker, encoding: .utf8)) == wanted { return }
+        // The marker says what was applied; the kernel (one NFT_MSG_GETTABLE, no nft process) says
+        // whether it is still there after an `nft flush ruleset`.
+        if !force, (try? String(contentsOfFile: marker, encoding: .utf8)) == wanted,
+           (try? NetfilterTables.open().tableExists("sysbox-\(s.name)")) == true,
+           !s.nat || (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("1") == true {
+            return
+        }
         try runNft(wanted, what: "installing the firewall rules of network \(s.name)")
         try Host.writeAtomically(wanted, to: marker, mode: 0o644)
         if s.nat {
             let path = "/proc/sys/net/ipv4/ip_forward"
             if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix("1") != true {
-                guard let h = FileHandle(forWritingAtPath: path) else { throw SysboxError(.io, "cannot enable IPv4 forwarding (\(path))") }
-                h.write(Data("1\n".utf8))
-                try? h.close()
+                let fd = open(path, O_WRONLY | O_CLOEXEC)
+                guard fd >= 0, write(fd, "1\n", 2) == 2 else {
+                    let e = errno
+                    if fd >= 0 { close(fd) }
+                    throw SysboxError(.io, "cannot enable IPv4 forwarding (\(path)): \(Host.errnoText(e))")
+                }
+                close(fd)
             }
         }
     }
@@ -193,7 +242,8 @@ enum HostNetwork {
         let input = Pipe()
         input.fileHandleForWriting.write(Data(script.utf8))
         try input.fileHandleForWriting.close()
-        try Host.run([nft, "-f", "-"], what: what, stdin: input.fileHandleForReading)
+        // nft's last line is a ^^^ marker under the offending text: the message is the "Error:" line.
+        try Host.run([nft, "-f", "-"], what: what, stdin: input.fileHandleForReading, errorLine: { $0.contains("Error:") })
     }
 
     /// Removes what `ensureUp` made: dnsmasq and its monitor, the nftables table, the bridge (only
@@ -202,7 +252,10 @@ enum HostNetwork {
         // Another state directory's network of the same name (its bridge, rules, dnsmasq) is left alone.
         let link = try kernel("looking up \(name)") { try netlink().link(named: name) }
         if let link, link.alias != ownerAlias(stateDirectory) { return }
-        guard ownsRunDirectory(name, stateDirectory: stateDirectory) else { return }
+        guard ownsRunDirectory(name, stateDirectory: stateDirectory) else {
+            if link != nil { try kernel("deleting network \(name)") { try netlink().deleteLink(name) } }
+            return
+        }
         DNSMasq.stopMonitor(name)
         let table = "sysbox-\(name)"
         try? runNft("table ip \(table) {}\ndelete table ip \(table)\n", what: "removing the firewall rules of network \(name)")

@@ -24,6 +24,9 @@ extension StartPlan {
         public var bridge: String
         /// The container's default route goes through this NIC's gateway (the first NIC only).
         public var defaultRoute: Bool
+        /// The owner alias the bridge must carry: a NIC never joins a bridge of the same name that
+        /// another state directory (or someone else) made since.
+        public var bridgeAlias: String?
     }
 }
 
@@ -63,18 +66,13 @@ extension Manager {
 
     /// Prepares the NICs of a container about to start: the default network is created on first use,
     /// every NIC gets its lease (stable: the same address at every start; a static `ipv4.address` is
-    /// checked against the other leases), its MAC and host-side name (kept in `volatile.*`), all in one
-    /// transaction; then each network is brought up on the host.
-    /// - Throws: `SysboxError` naming the device: missing network, taken address, full subnet.
+    /// checked against the other leases and static addresses; a dynamic one avoids both), its MAC
+    /// (unique on the network) and host-side name (kept in `volatile.*`), all in one transaction; then
+    /// each network is brought up on the host. The transaction and the bring-up hold the host-wide
+    /// network lock, so a concurrent `network set` or `delete` sees either none of it or all of it.
+    /// - Throws: `SysboxError` naming the device: missing network, taken address or MAC, full subnet.
     func prepareNICs(_ name: String, devices: DeviceMap) throws -> [StartPlan.Nic] {
         let nics = Self.nicDevices(devices)
-        guard !nics.isEmpty else {
-            try write { db in
-                let id = try container(db, name).id ?? 0
-                try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?", arguments: [id])
-            }
-            return []
-        }
         // Every network must exist (but the default one, made on first use) before anything is created.
         let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM networks") })
         for (device, d) in nics {
@@ -84,66 +82,115 @@ extension Manager {
             }
         }
         if nics.contains(where: { $0.1["network"] == Self.defaultNetwork }) { try ensureDefaultNetwork() }
-        var plans: [StartPlan.Nic] = []
-        var networks: Set<String> = []
-        try write { db in
-            let record = try container(db, name)
-            let id = record.id ?? 0
-            var config = try ConfigTable.containers.load(db, owner: id)
-            var kept: [String] = []
-            for (index, (device, d)) in nics.enumerated() {
-                let networkName = d["network"] ?? ""
-                guard let net = try NetworkRecord.filter(Column("name") == networkName).fetchOne(db) else {
-                    throw Self.missingNetwork(device: device, network: networkName, container: name)
-                }
-                let s = try settings(db, net)
-                let mac = d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()
-                if d["hwaddr"] == nil { config["volatile.\(device).hwaddr"] = mac }
-                let hostName = config["volatile.\(device).host_name"] ?? Self.randomHostName()
-                config["volatile.\(device).host_name"] = hostName
-                let existing = try IPv4LeaseRecord.filter(Column("container_id") == id && Column("device_name") == device).fetchOne(db)
-                var address: IPv4Address
-                if let text = d["ipv4.address"], let wanted = IPv4Address(text) {
-                    try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
-                    address = wanted
-                } else if let existing, existing.networkId == net.id, let a = IPv4Address(existing.address),
-                          s.subnet.contains(a), a != s.gateway, !existing.isStatic {
-                    address = a
-                } else {
-                    let taken = Set(try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
-                                                        arguments: [net.id, id, device]).compactMap(IPv4Address.init))
-                    do {
-                        address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: taken)
-                    } catch let e as SysboxError {
-                        throw SysboxError(e.code, "device \(device): \(e.message)")
+        return try HostNetwork.withHostLock {
+            var plans: [StartPlan.Nic] = []
+            var networks: Set<String> = []
+            var previous: Set<String> = []
+            try write { db in
+                let record = try container(db, name)
+                let id = record.id ?? 0
+                previous = try leasedNetworks(db, container: id)
+                var config = try ConfigTable.containers.load(db, owner: id)
+                var kept: [String] = []
+                for (index, (device, d)) in nics.enumerated() {
+                    let networkName = d["network"] ?? ""
+                    guard let net = try NetworkRecord.filter(Column("name") == networkName).fetchOne(db) else {
+                        throw Self.missingNetwork(device: device, network: networkName, container: name)
                     }
+                    let s = try settings(db, net)
+                    let macs = try usedMACs(db, network: net, except: id, device: device)
+                    var mac = d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()
+                    if let holder = macs[mac] {
+                        guard d["hwaddr"] == nil else {
+                            throw SysboxError(.inUse, "device \(device): hwaddr \(mac) is already used by \(holder) on network \(networkName); give another one or unset it")
+                        }
+                        while macs[mac] != nil { mac = Self.randomMAC() }
+                    }
+                    if d["hwaddr"] == nil { config["volatile.\(device).hwaddr"] = mac }
+                    let hostName = config["volatile.\(device).host_name"] ?? Self.randomHostName()
+                    config["volatile.\(device).host_name"] = hostName
+                    let existing = try IPv4LeaseRecord.filter(Column("container_id") == id && Column("device_name") == device).fetchOne(db)
+                    let reserved = try staticReservations(db, network: net, except: id, device: device)
+                    var address: IPv4Address
+                    if let text = d["ipv4.address"], let wanted = IPv4Address(text) {
+                        try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
+                        address = wanted
+                    } else if let existing, existing.networkId == net.id, let a = IPv4Address(existing.address),
+                              s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil {
+                        address = a
+                    } else {
+                        let leased = try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
+                                                         arguments: [net.id, id, device]).compactMap(IPv4Address.init)
+                        do {
+                            address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: Set(leased).union(reserved.keys))
+                        } catch let e as SysboxError {
+                            throw SysboxError(e.code, "device \(device): \(e.message)")
+                        }
+                    }
+                    try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
+                    var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
+                                                hwaddr: mac, isStatic: d["ipv4.address"] != nil, createdAt: existing?.createdAt ?? Date())
+                    try lease.insert(db)
+                    kept.append(device)
+                    networks.insert(networkName)
+                    plans.append(StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
+                                               address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
+                                               bridge: networkName, defaultRoute: index == 0,
+                                               bridgeAlias: HostNetwork.ownerAlias(stateDirectory)))
                 }
-                try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
-                var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
-                                            hwaddr: mac, isStatic: d["ipv4.address"] != nil, createdAt: existing?.createdAt ?? Date())
-                try lease.insert(db)
-                kept.append(device)
-                networks.insert(networkName)
-                plans.append(StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
-                                           address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
-                                           bridge: networkName, defaultRoute: index == 0))
+                // Leases of devices that are no longer NICs go, and so do their volatile keys.
+                let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
+                try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
+                               arguments: StatementArguments([id] + kept))
+                for key in config.keys where key.hasPrefix("volatile.") && (key.hasSuffix(".hwaddr") || key.hasSuffix(".host_name")) {
+                    let device = key.dropFirst("volatile.".count).split(separator: ".").first.map(String.init) ?? ""
+                    if !kept.contains(device) { config[key] = nil }
+                }
+                try ConfigTable.containers.replace(db, owner: id, with: config)
             }
-            // Leases of devices that are no longer NICs go.
-            let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
-            try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name NOT IN (\(placeholders))",
-                           arguments: StatementArguments([id] + kept))
-            for key in config.keys where key.hasPrefix("volatile.") && (key.hasSuffix(".hwaddr") || key.hasSuffix(".host_name")) {
-                let device = key.dropFirst("volatile.".count).split(separator: ".").first.map(String.init) ?? ""
-                if !kept.contains(device) { config[key] = nil }
-            }
-            try ConfigTable.containers.replace(db, owner: id, with: config)
+            for network in networks.sorted() { try bringUp(network, locked: true) }
+            // Networks the container left: its name and reservation go from their dnsmasq.
+            syncDNSLocked(previous.subtracting(networks))
+            return plans
         }
-        for network in networks.sorted() { try bringUp(network) }
-        return plans
     }
 
-    /// Checks the static `ipv4.address` of every NIC of a (new) expansion against the leases of other
-    /// containers, so that `config device set` refuses a taken address at once (naming the holder).
+    /// MACs of the other NICs with a lease on the network: MAC → "container (device)".
+    func usedMACs(_ db: Database, network net: NetworkRecord, except id: Int64, device: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT l.hwaddr AS hwaddr, c.name AS container, l.device_name AS device FROM ipv4_leases l
+            JOIN containers c ON c.id = l.container_id WHERE l.network_id = ? AND NOT (l.container_id = ? AND l.device_name = ?)
+            """, arguments: [net.id, id, device]) {
+            out[(row["hwaddr"] as String).lowercased()] = "\(row["container"] as String) (\(row["device"] as String))"
+        }
+        return out
+    }
+
+    /// Static addresses that containers' own NICs on the network declare (whether they have started
+    /// or not), but NIC `device` of container `id`: address → "container (device)". Dynamic leases
+    /// avoid them, and a second static claim is refused.
+    func staticReservations(_ db: Database, network net: NetworkRecord, except id: Int64?, device: String) throws -> [IPv4Address: String] {
+        var out: [IPv4Address: String] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid
+            FROM containers_devices d
+            JOIN containers c ON c.id = d.container_id
+            JOIN containers_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
+            JOIN containers_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
+            WHERE d.type = 'nic'
+            """, arguments: [net.name]) {
+            let cid: Int64 = row["cid"]
+            let dev: String = row["device"]
+            if cid == id && dev == device { continue }
+            if let a = IPv4Address(row["address"] as String) { out[a] = "\(row["container"] as String) (\(dev))" }
+        }
+        return out
+    }
+
+    /// Checks the static `ipv4.address` of every NIC of a (new) expansion against the leases and the
+    /// static addresses of other containers, so that `config device set` refuses a taken address at
+    /// once (naming the holder).
     func checkStaticAddresses(_ db: Database, container id: Int64?, devices: DeviceMap) throws {
         for (device, d) in Self.nicDevices(devices) {
             guard let text = d["ipv4.address"], let wanted = IPv4Address(text),
@@ -153,13 +200,27 @@ extension Manager {
         }
     }
 
-    /// A static address must be in the subnet, not the gateway, and not leased to another NIC.
+    /// Refuses NICs on networks that do not exist (but the default network, made on first use).
+    func checkNICNetworks(_ db: Database, devices: DeviceMap) throws {
+        for (device, d) in Self.nicDevices(devices) {
+            let network = d["network"] ?? ""
+            if network == Self.defaultNetwork { continue }
+            if try NetworkRecord.filter(Column("name") == network).fetchOne(db) == nil {
+                let names = try String.fetchAll(db, sql: "SELECT name FROM networks")
+                throw SysboxError.notFound("device \(device): network \(network) does not exist\(Suggest.hint(network, names, then: "create it first: sysbox network create \(network)"))")
+            }
+        }
+    }
+
+    /// A static address must be a host address of the subnet, not the gateway, and not leased to or
+    /// declared by another NIC.
     /// - Throws: `SysboxError` naming the device and, for a taken address, the holder.
     func checkStatic(_ db: Database, _ wanted: IPv4Address, network net: NetworkRecord, settings s: NetworkSettings,
                      container id: Int64?, device: String) throws {
         let holder = try IPv4LeaseRecord.filter(Column("network_id") == net.id && Column("address") == wanted.description).fetchOne(db)
         let other = holder.flatMap { $0.containerId == id && $0.deviceName == device ? nil : $0 }
-        let holderName = try other.map { h in "\(try ContainerRecord.fetchOne(db, key: h.containerId)?.name ?? "?") (\(h.deviceName))" }
+        var holderName = try other.map { h in "\(try ContainerRecord.fetchOne(db, key: h.containerId)?.name ?? "?") (\(h.deviceName))" }
+        if holderName == nil { holderName = try staticReservations(db, network: net, except: id, device: device)[wanted] }
         do {
             try IPAM.checkStatic(wanted, in: s.subnet, gateway: s.gateway, heldBy: holderName)
         } catch let e as SysboxError {
@@ -214,6 +275,9 @@ enum NICAttach {
             for nic in nics {
                 guard let bridge = try nl.link(named: nic.bridge) else {
                     throw SysboxError(.io, "device \(nic.device): the bridge of network \(nic.bridge) is missing; start the container again to recreate it")
+                }
+                guard bridge.kind == "bridge", nic.bridgeAlias == nil || bridge.alias == nic.bridgeAlias else {
+                    throw SysboxError(.conflict, "device \(nic.device): the interface \(nic.bridge) on this host is not this network's bridge any more (\(HostNetwork.ownerDescription(bridge))); the NIC was not attached")
                 }
                 var attempts = 0
                 while true {

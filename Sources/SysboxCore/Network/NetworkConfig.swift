@@ -73,12 +73,17 @@ public enum NetworkConfig {
     /// `10.0.3.1/24`: the bridge's (gateway's) address in its subnet, prefix 8–30, a usable host address
     /// that is neither the network nor the broadcast address.
     public static func gatewayCIDR(_ s: String) throws(ValueError) -> (IPv4Address, IPv4Subnet) {
+        if s.contains(":") { throw ValueError("IPv6 is not supported yet; give an IPv4 address like 10.0.3.1/24, or auto") }
+        if s.lowercased() == "none" { throw ValueError("a network without IPv4 (none) is not supported yet; give an IPv4 address like 10.0.3.1/24, or auto") }
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let prefix = Int(parts[1]), parts[1].allSatisfy(\.isASCIIDigit) else {
             throw ValueError("expected the bridge's address with a prefix, like 10.0.3.1/24, or auto")
         }
         guard (8...30).contains(prefix) else { throw ValueError("the prefix must be 8 to 30 (a /\(prefix) has no room for containers)") }
-        let octets = try Values.hostIPv4(String(parts[0]))
+        let octets: [UInt8]
+        do { octets = try Values.hostIPv4(String(parts[0])) } catch {
+            throw ValueError(error.message.replacingOccurrences(of: "cannot be a container's address", with: "cannot be a bridge's address"))
+        }
         let address = IPv4Address(octets.reduce(0) { $0 << 8 | UInt32($1) })
         let subnet = IPv4Subnet(address, prefix: prefix)
         guard address != subnet.network, address != subnet.broadcast else {

@@ -43,13 +43,18 @@ extension Manager {
         try NetworkSettings(name: record.name, config: try ConfigTable.networks.load(db, owner: record.id ?? 0))
     }
 
-    /// Containers (by their expanded devices) and profiles whose NICs name the network, sorted.
+    /// Containers (by their expanded devices, or, while they run or start, by their leases: what is
+    /// attached until the next start) and profiles whose NICs name the network, sorted.
     func networkUsers(_ db: Database, _ name: String) throws -> [String] {
         var users: [String] = []
+        let leased = Set(try Int64.fetchAll(db, sql: """
+            SELECT l.container_id FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE n.name = ?
+            """, arguments: [name]))
         for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
             let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
             let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0))
-            if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name }) {
+            if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name })
+                || (leased.contains(record.id ?? -1) && isActive(record.name)) {
                 users.append("container \(record.name)")
             }
         }
@@ -117,21 +122,27 @@ extension Manager {
 
     /// Creates the default network the first time a container needs it.
     func ensureDefaultNetwork() throws {
-        if try read({ db in try NetworkRecord.filter(Column("name") == Self.defaultNetwork).fetchOne(db) }) != nil { return }
+        func exists() throws -> Bool {
+            try read { db in try NetworkRecord.filter(Column("name") == Self.defaultNetwork).fetchOne(db) } != nil
+        }
+        if try exists() { return }
         do {
             try createNetwork(Self.defaultNetwork, config: [])
         } catch let e as SysboxError where e.code == .alreadyExists {
-            return  // another process created it meanwhile
+            if try exists() { return }  // another process of this state directory created it meanwhile
+            throw SysboxError(.conflict, "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME")
         }
     }
 
     /// Brings the network up on the host (idempotent): after a host reboot, a crash, or a change.
+    /// The database is read under the host lock, so the host always ends up with the newest settings
+    /// and leases, whatever the order concurrent commands take the lock in.
     func bringUp(_ name: String, locked: Bool = false, force: Bool = false) throws {
-        let (settings, hosts) = try read { db -> (NetworkSettings, [DNSMasq.Entry]) in
-            let record = try network(db, name)
-            return (try self.settings(db, record), try dnsHosts(db, record))
-        }
         let work = {
+            let (settings, hosts) = try self.read { db -> (NetworkSettings, [DNSMasq.Entry]) in
+                let record = try self.network(db, name)
+                return (try self.settings(db, record), try self.dnsHosts(db, record))
+            }
             try HostNetwork.ensureUp(settings, stateDirectory: self.stateDirectory, hosts: hosts, force: force) { args in
                 try self.launchNetworkMonitor(name, arguments: args)
             }
@@ -141,7 +152,7 @@ extension Manager {
 
     /// Every network with its users and whether its bridge exists.
     public func listNetworks() throws -> [NetworkEntry] {
-        let links = Set(((try? HostNetwork.linkNames()) ?? []))
+        let links = Set(((try? HostNetwork.ownedBridges(stateDirectory: stateDirectory)) ?? []))
         return try read { db in
             try NetworkRecord.order(Column("name")).fetchAll(db).map { r in
                 let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
@@ -172,7 +183,9 @@ extension Manager {
     /// Sets network keys and applies them on the host. A new `ipv4.address` is refused while a
     /// container on the network runs; leases outside the new subnet are dropped (the containers get a
     /// new address at their next start).
-    public func setNetwork(_ name: String, _ pairs: [(String, String)]) throws {
+    /// - Returns: notes for the user (what takes effect only at the containers' next start).
+    @discardableResult
+    public func setNetwork(_ name: String, _ pairs: [(String, String)]) throws -> [String] {
         try Names.validate(name, as: .network)
         try refuseDuplicates(pairs.map(\.0), what: "key")
         for (key, value) in pairs { try NetworkConfig.validate(key, value) }
@@ -181,10 +194,19 @@ extension Manager {
                 config[key] = key == "ipv4.address" ? try resolveAddress(db, network: name, value) : value
             }
         }
+        return try domainNote(name, keys: pairs.map(\.0))
+    }
+
+    func domainNote(_ name: String, keys: [String]) throws -> [String] {
+        guard keys.contains("dns.domain") else { return [] }
+        let running = try read { db in try runningContainers(db, network: name) }
+        guard !running.isEmpty else { return [] }
+        return ["running containers on \(name) (\(running.joined(separator: ", "))) get the new dns.domain in /etc/resolv.conf at their next start (names already resolve under it)"]
     }
 
     /// Unsets network keys (back to their defaults) and applies the change on the host.
-    public func unsetNetwork(_ name: String, _ keys: [String]) throws {
+    @discardableResult
+    public func unsetNetwork(_ name: String, _ keys: [String]) throws -> [String] {
         try Names.validate(name, as: .network)
         try refuseDuplicates(keys, what: "key")
         for key in keys { try NetworkConfig.validateUnset(key) }
@@ -195,6 +217,7 @@ extension Manager {
                 }
             }
         }
+        return try domainNote(name, keys: keys)
     }
 
     private func changeNetwork(_ name: String, _ change: (Database, inout [String: String]) throws -> Void) throws {
@@ -210,8 +233,18 @@ extension Manager {
                     if !running.isEmpty {
                         throw SysboxError(.conflict, "network \(name) has running containers (\(running.joined(separator: ", "))); stop them before changing ipv4.address")
                     }
+                    for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
+                        let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
+                        let devices = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)).devices
+                        for (device, d) in Self.nicDevices(devices) where d["network"] == name {
+                            guard let text = d["ipv4.address"], let a = IPv4Address(text) else { continue }
+                            if after.subnet.hosts?.contains(a.value) != true || a == after.gateway {
+                                throw SysboxError.invalid("container \(record.name) device \(device) has the static ipv4.address \(a), which would not be a usable address of \(after.subnet); change or unset it first")
+                            }
+                        }
+                    }
                     for lease in try IPv4LeaseRecord.filter(Column("network_id") == r.id).fetchAll(db) {
-                        if let a = IPv4Address(lease.address), after.subnet.contains(a), a != after.gateway { continue }
+                        if let a = IPv4Address(lease.address), after.subnet.hosts?.contains(a.value) == true, a != after.gateway { continue }
                         _ = try lease.delete(db)
                     }
                 }
@@ -223,7 +256,16 @@ extension Manager {
 
     func runningContainers(_ db: Database, network name: String) throws -> [String] {
         try networkUsers(db, name).filter { $0.hasPrefix("container ") }.map { String($0.dropFirst("container ".count)) }
-            .filter { runtimeStatus($0).0 != .stopped }
+            .filter(isActive)
+    }
+
+    /// Running, starting or stopping, or locked by a command (a start that has taken its leases but
+    /// not launched its monitor yet).
+    func isActive(_ name: String) -> Bool {
+        if runtimeStatus(name).0 != .stopped { return true }
+        guard let fd = tryLock(name) else { return true }
+        close(fd)
+        return false
     }
 
     /// Deletes networks: each must be unused (no container or profile names it); the bridge, its NAT
@@ -242,8 +284,16 @@ extension Manager {
                 }
             }
             for name in names {
+                // Checked again with the deletion, in one transaction: a container that started in
+                // between keeps the network.
+                try write { db in
+                    let users = try networkUsers(db, name)
+                    if !users.isEmpty {
+                        throw SysboxError(.inUse, "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first")
+                    }
+                    _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db)
+                }
                 try HostNetwork.tearDown(name, stateDirectory: stateDirectory)
-                try write { db in _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db) }
             }
         }
     }
@@ -276,6 +326,11 @@ extension Manager {
 
     /// Rewrites dnsmasq's host files of the networks `names` from the leases (dnsmasq rereads them).
     func syncDNS(_ names: Set<String>) {
+        guard !names.isEmpty else { return }
+        try? HostNetwork.withHostLock { syncDNSLocked(names) }
+    }
+
+    func syncDNSLocked(_ names: Set<String>) {
         for name in names.sorted() {
             guard let found = try? read({ db -> (NetworkSettings, [DNSMasq.Entry])? in
                 guard let r = try NetworkRecord.filter(Column("name") == name).fetchOne(db) else { return nil }

@@ -9,7 +9,7 @@ enum Host {
     /// Runs `args[0]` (searched in PATH) with the rest as arguments; returns stdout.
     /// - Throws: `SysboxError(.io)` with the program's stderr when it exits non-zero.
     @discardableResult
-    static func run(_ args: [String], what: String, stdin: FileHandle? = nil) throws -> String {
+    static func run(_ args: [String], what: String, stdin: FileHandle? = nil, errorLine: (String) -> Bool = { _ in true }) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = args
@@ -32,7 +32,7 @@ enum Host {
         group.wait()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let message = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            let message = String(decoding: errData, as: UTF8.self).split(separator: "\n").map(String.init).last(where: errorLine) ?? ""
             throw SysboxError(.io, "\(what): \(args[0]) exited with status \(process.terminationStatus)\(message.isEmpty ? "" : ": \(message)")")
         }
         return String(decoding: outData, as: UTF8.self)

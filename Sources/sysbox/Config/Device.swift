@@ -49,8 +49,10 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
             guard key != "type" else { throw SysboxError(.invalidArgument, "give the type as the third argument, not as type=") }
             config[key] = value
         }
-        try CLI.manager().addDevice(Owner.owner(name), name: device, config)
+        let manager = try CLI.manager()
+        try manager.addDevice(Owner.owner(name), name: device, config)
         CLI.out("Device \(device) added to \(name)\n")
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
     }
 }
 
@@ -69,8 +71,10 @@ struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
     @Argument(help: "Device names.") var devices: [String] = []
 
     func run() throws {
-        try CLI.manager().removeDevices(Owner.owner(name), names: devices)
+        let manager = try CLI.manager()
+        try manager.removeDevices(Owner.owner(name), names: devices)
         CLI.out("Device \(devices.joined(separator: ", ")) removed from \(name)\n")
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
     }
 }
 
@@ -148,7 +152,9 @@ struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
 
     func run() throws {
-        try CLI.manager().setDevice(Owner.owner(name), name: device, try CLI.setArguments(assignments))
+        let manager = try CLI.manager()
+        try manager.setDevice(Owner.owner(name), name: device, try CLI.setArguments(assignments))
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
     }
 }
 
@@ -168,7 +174,9 @@ struct DeviceUnset<Owner: OwnerKind>: ParsableCommand {
     @Argument(help: "Keys.") var keys: [String] = []
 
     func run() throws {
-        try CLI.manager().unsetDevice(Owner.owner(name), name: device, keys: keys)
+        let manager = try CLI.manager()
+        try manager.unsetDevice(Owner.owner(name), name: device, keys: keys)
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
     }
 }
 
@@ -186,7 +194,9 @@ struct DeviceOverride: ParsableCommand {
     @Argument(help: "KEY=VALUE pairs to change.") var assignments: [String] = []
 
     func run() throws {
-        try CLI.manager().overrideDevice(container: name, name: device, try CLI.pairs(assignments))
+        let manager = try CLI.manager()
+        try manager.overrideDevice(container: name, name: device, try CLI.pairs(assignments))
         CLI.out("Device \(device) overridden for \(name)\n")
+        if let note = manager.deviceChangeNote(.container(name)) { CLI.note(note) }
     }
 }

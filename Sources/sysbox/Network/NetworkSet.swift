@@ -21,6 +21,6 @@ struct NetworkSet: ParsableCommand {
     }
 
     func run() throws {
-        try CLI.manager().setNetwork(name, try CLI.setArguments(assignments))
+        for note in try CLI.manager().setNetwork(name, try CLI.setArguments(assignments)) { CLI.note(note) }
     }
 }

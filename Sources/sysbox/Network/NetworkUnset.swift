@@ -17,6 +17,6 @@ struct NetworkUnset: ParsableCommand {
     }
 
     func run() throws {
-        try CLI.manager().unsetNetwork(name, keys)
+        for note in try CLI.manager().unsetNetwork(name, keys) { CLI.note(note) }
     }
 }
