@@ -239,6 +239,21 @@ public struct RouteNetlink {
         _ = try transport.execute(r, operation: "move \(name) to the namespace of \(pid)", dump: false)
     }
 
+    /// RTM_NEWLINK with IFLA_NET_NS_FD: moves the link into the network namespace `fd` refers to (an
+    /// open `/proc/PID/ns/net`, a pidfd, or a bind-mounted namespace file). EINVAL: not a network
+    /// namespace.
+    public func moveToNamespace(_ name: String, fd: Int32) throws {
+        _ = try transport.execute(Self.moveToNamespaceRequest(index: try index(of: name), fd: fd),
+                                  operation: "move \(name) to the namespace of fd \(fd)", dump: false)
+    }
+
+    static func moveToNamespaceRequest(index: Int32, fd: Int32) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: ifinfo(index: index))
+        r.attribute(Int(IFLA_NET_NS_FD), uint32: UInt32(bitPattern: fd))
+        return r
+    }
+
     /// RTM_DELLINK by name. A link that is already gone (ENODEV) counts as deleted.
     public func deleteLink(_ name: String) throws {
         var r = NetlinkRequest(type: Int(RTM_DELLINK), flags: 0)

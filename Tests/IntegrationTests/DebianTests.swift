@@ -111,6 +111,21 @@ import Testing
         #expect(s.networkLeftovers() == [])
     }
 
+    /// Debian 13: systemd 257 refuses cgroup v1 and hybrid layouts, so it sees only the cgroup2 tree.
+    @Test func trixieBootsOnTheUnifiedTree() throws {
+        let s = try Sandbox.withoutNIC()
+        let launch = try s.run(["launch", "debian/13", "t13", "--wait"])
+        #expect(launch.status == 0, "\(launch.stderr)")
+        #expect(launch.stdout.hasSuffix("running\n"))
+        #expect(try sh(s, "t13", ". /etc/os-release; echo $VERSION_ID") == "13\n")
+        #expect(try sh(s, "t13", "stat -f -c %T /sys/fs/cgroup") == "cgroup2fs\n")
+        #expect(try s.ok(["exec", "t13", "--", "systemctl", "is-system-running"]) == "running\n")
+        try s.ok(["stop", "t13"])
+        #expect(try s.ok(["info", "t13"]).contains("Last stop: clean"))
+        try s.ok(["delete", "t13"])
+        #expect(s.leftovers() == [])
+    }
+
     @Test func unreachableMirrorKeepsNothing() throws {
         let s = try Sandbox()
         // Progress lines, then the one error line.

@@ -26,7 +26,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
         #expect(try DebootstrapBuilder.mirror("", suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
-        #expect(throws: SysboxError.self) { try DebootstrapBuilder.mirror(nil, suite: "trixie", aptDirectory: dir) }
+        // Another release comes from the same main archive (never from the security one).
+        #expect(try DebootstrapBuilder.mirror(nil, suite: "trixie", aptDirectory: dir) == "http://mirror.example/debian")
     }
 
     @Test func mirrorFromOneLineSources() throws {
@@ -62,11 +63,47 @@ import Testing
         #expect(throws: SysboxError.self) { try TemplateManifest.parse(text.replacingOccurrences(of: "network_config: systemd-networkd", with: "network_config: ifupdown"), file: "t") }
     }
 
+    @Test func missingDebootstrapIsNamed() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/Templates/debian/template.yaml", encoding: .utf8)
+        let m = try TemplateManifest.parse(text, file: "t")
+        let dir = NSTemporaryDirectory() + "sysbox-noboot-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            try DebootstrapBuilder(candidates: ["/nonexistent/debootstrap"]).build(into: dir, manifest: m) { _ in }
+            Issue.record("built without debootstrap")
+        } catch let e as SysboxError {
+            #expect(e.message == "template debian needs debootstrap; install the Debian package debootstrap")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+
     @Test func networkdKeepsWhatSysboxSet() {
         let nic = StartPlan.Nic(device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
                                 prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
         let text = Manager.networkdConfig(nic, domain: "lab")
         #expect(text.contains("[Match]\nName=eth0\n") && text.contains("DNS=10.0.5.1\nDomains=lab\n") && text.contains("KeepConfiguration=yes"))
         #expect(!text.contains("\nAddress=") && !text.contains("DHCP=yes"))
+    }
+}
+
+@Suite struct CgroupViewTests {
+    let hybrid = CgroupLayout(hierarchies: [
+        CgroupHierarchy(mountPoint: "/sys/fs/cgroup/memory", controllers: ["memory"], isV2: false),
+        CgroupHierarchy(mountPoint: "/sys/fs/cgroup/systemd", controllers: ["name=systemd"], isV2: false),
+        CgroupHierarchy(mountPoint: "/sys/fs/cgroup/unified", controllers: [], isV2: true),
+    ])
+
+    @Test func hybridHostShowsEveryHierarchyByDefault() {
+        let mounts = ContainerCgroup(layout: hybrid, stateDirectory: "/s", name: "c").containerMounts(unifiedOnly: false)
+        #expect(mounts.map(\.target) == ["sys/fs/cgroup", "sys/fs/cgroup/memory", "sys/fs/cgroup/systemd", "sys/fs/cgroup/unified", "sys/fs/cgroup"])
+        #expect(mounts[2].options == "none,name=systemd")
+    }
+
+    @Test func unifiedViewShowsOnlyCgroup2() {
+        let mounts = ContainerCgroup(layout: hybrid, stateDirectory: "/s", name: "c").containerMounts(unifiedOnly: true)
+        #expect(mounts.count == 1 && mounts[0].target == "sys/fs/cgroup" && mounts[0].fstype == "cgroup2")
+        // A pure v1 host has no cgroup2 tree to show: the v1 view stays.
+        let v1 = CgroupLayout(hierarchies: [CgroupHierarchy(mountPoint: "/sys/fs/cgroup/memory", controllers: ["memory"], isV2: false)])
+        #expect(ContainerCgroup(layout: v1, stateDirectory: "/s", name: "c").containerMounts(unifiedOnly: true).first?.fstype == "tmpfs")
     }
 }

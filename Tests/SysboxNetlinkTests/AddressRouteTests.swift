@@ -192,6 +192,22 @@ func spawnNamespaceHolder() throws -> Process {
         try #require(getuid() == 0, "the netlink kernel tests create links and must run as root")
     }
 
+    @Test func moveToNamespaceByFD() throws {
+        let holder = try spawnNamespaceHolder()
+        defer { stop(holder) }
+        let pid = holder.processIdentifier
+        let fd = open("/proc/\(pid)/ns/net", O_RDONLY | O_CLOEXEC)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let here = try NetworkNamespace.runInNew { nl -> Bool in
+            try nl.createVeth("sbxfd0", peer: "sbxfd1")
+            try nl.moveToNamespace("sbxfd1", fd: fd)
+            return try nl.link(named: "sbxfd1") == nil && nl.link(named: "sbxfd0") != nil
+        }
+        #expect(here)
+        #expect(try NetworkNamespace.run(pid: pid) { nl in try nl.link(named: "sbxfd1") != nil })
+    }
+
     @Test func aliasVethInAnotherNamespaceAddressesRoutes() throws {
         let holder = try spawnNamespaceHolder()
         defer { stop(holder) }

@@ -49,6 +49,13 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         #expect(RouteNetlink.createVethRequest("sbxv0", peer: "sbxv1").finish(seq: 0) == golden)
     }
 
+    @Test func moveToNamespaceByFD() {
+        // ip link set dev sbxv0 netns /tmp/nsfile (ifindex 3, the file opened as fd 4)
+        let golden = message(length: 40, type: 0x10, flags: 0x5, payload:
+            "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x1c\\x00\\x04\\x00\\x00\\x00")
+        #expect(RouteNetlink.moveToNamespaceRequest(index: 3, fd: 4).finish(seq: 0) == golden)
+    }
+
     @Test func setUp() {
         // ip link set dev sbxv0 up (ifindex 3)
         let golden = message(length: 32, type: 0x10, flags: 0x5, payload: "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00")

@@ -9,11 +9,12 @@ import Glibc
 /// container needs: systemd-networkd enabled, an empty machine-id (each container renders its own),
 /// no package caches.
 struct DebootstrapBuilder: ImageBuilder {
-    static let candidates = ["/usr/sbin/debootstrap", "/sbin/debootstrap", "/usr/bin/debootstrap"]
+    /// Where debootstrap may be installed (tests point this elsewhere).
+    var candidates = ["/usr/sbin/debootstrap", "/sbin/debootstrap", "/usr/bin/debootstrap"]
 
     func build(into rootfs: String, manifest: TemplateManifest, progress: (String) -> Void) throws {
         let options = manifest.options ?? [:]
-        guard let debootstrap = Self.candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let debootstrap = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw SysboxError(.unsupported, "template \(manifest.name) needs debootstrap; install the Debian package debootstrap")
         }
         let suite = options["suite"] ?? "bookworm"
@@ -26,7 +27,10 @@ struct DebootstrapBuilder: ImageBuilder {
         for word in [variant, packages] where !word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.,:".contains($0)) }) {
             throw SysboxError.invalid("template \(manifest.name): invalid package list or variant \(Names.quote(word))")
         }
-        var args = [debootstrap, "--variant=\(variant)"]
+        // setpriv --pdeathsig: debootstrap dies with sysbox (a killed build leaves no writer behind in
+        // the build directory the next build sweeps).
+        var args = FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL"] : []
+        args += [debootstrap, "--variant=\(variant)"]
         if !packages.isEmpty { args.append("--include=\(packages)") }
         args += [suite, rootfs, mirror]
         progress("debootstrap \(suite) from \(mirror)")
@@ -36,7 +40,8 @@ struct DebootstrapBuilder: ImageBuilder {
     }
 
     /// The mirror: the given one, else the first `deb` source of the host's APT configuration that
-    /// serves `suite` (deb822 `.sources` files and one-line `sources.list` entries).
+    /// serves `suite`, else its first main archive (deb822 `.sources` files and one-line
+    /// `sources.list` entries).
     static func mirror(_ given: String?, suite: String, aptDirectory: String = "/etc/apt") throws -> String {
         if let given, !given.isEmpty {
             guard let url = URL(string: given), ["http", "https", "file"].contains(url.scheme ?? "") else {
@@ -72,7 +77,10 @@ struct DebootstrapBuilder: ImageBuilder {
                 if words.count >= 2 { candidates.append((words[0], [words[1]])) }
             }
         }
-        guard let found = candidates.first(where: { $0.suites.contains(suite) }) else {
+        // The source that serves the suite, else the main archive of another release (a suite without
+        // -updates/-security/-backports: the same archive serves the other releases).
+        guard let found = candidates.first(where: { $0.suites.contains(suite) })
+                ?? candidates.first(where: { $0.suites.contains { !$0.contains("-") && !$0.contains("/") } }) else {
             throw SysboxError.notFound("no APT source for Debian \(suite) in \(aptDirectory); give a mirror: sysbox image build debian --mirror http://MIRROR/debian")
         }
         return found.uri

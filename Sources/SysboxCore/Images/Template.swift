@@ -25,9 +25,12 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
     public var networkConfig: String?
     /// How to tell that the system is up: `systemd` (`systemctl is-system-running`); nil: once init runs.
     public var ready: String?
+    /// The cgroup tree init sees: nil, the host's layout (every v1 hierarchy and the unified one on a
+    /// hybrid host); `unified`, only the cgroup2 tree (systemd 256 and later refuse v1 and hybrid).
+    public var cgroup: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, aliases, builder, options, files, ready
+        case name, description, aliases, builder, options, files, ready, cgroup
         case initPath = "init", stopSignal = "stop_signal", networkConfig = "network_config"
     }
 
@@ -49,6 +52,9 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
         for alias in manifest.aliases { try ImageReference.validate(alias) }
         if let n = manifest.networkConfig, n != "systemd-networkd" {
             throw SysboxError.invalid("\(file): unknown network_config \(n); use systemd-networkd or leave it out")
+        }
+        if let c = manifest.cgroup, c != "unified" {
+            throw SysboxError.invalid("\(file): unknown cgroup \(c); use unified or leave it out")
         }
         if let r = manifest.ready, r != "systemd" {
             throw SysboxError.invalid("\(file): unknown ready \(r); use systemd or leave it out")

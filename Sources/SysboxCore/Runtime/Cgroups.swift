@@ -292,8 +292,15 @@ public struct ContainerCgroup: Sendable {
     /// makes each one start at the container's own cgroup): a tmpfs holding one mount per v1 hierarchy
     /// (plus the hybrid cgroup2 as `unified`), remounted read-only; on pure v2 one cgroup2 mount.
     public var containerMounts: [(target: String, fstype: String?, options: String?, flags: UInt, mkdir: Bool)] {
+        containerMounts(unifiedOnly: false)
+    }
+
+    /// The cgroup mounts of the container; `unifiedOnly` shows only the cgroup2 tree at /sys/fs/cgroup
+    /// (on a hybrid host: the unified hierarchy, without controllers, while the limits stay on the v1
+    /// hierarchies the container is placed in).
+    public func containerMounts(unifiedOnly: Bool) -> [(target: String, fstype: String?, options: String?, flags: UInt, mkdir: Bool)] {
         let nosuid = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        if layout.isUnified {
+        if layout.isUnified || (unifiedOnly && layout.hierarchies.contains(where: \.isV2)) {
             return [("sys/fs/cgroup", "cgroup2", nil, nosuid, false)]
         }
         var out: [(String, String?, String?, UInt, Bool)] = [("sys/fs/cgroup", "tmpfs", "mode=755", nosuid, false)]

@@ -200,7 +200,7 @@ extension Manager {
             stopSignal: try Signals.number(image.manifest.stopSignal, what: "image \(image.template)"), disks: disks,
             files: files,
             limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: ContainerCgroup.hostMemory())),
-            ephemeral: view.record.ephemeral, nics: nics)
+            ephemeral: view.record.ephemeral, nics: nics, cgroupView: image.manifest.cgroup)
     }
 
     /// A systemd-networkd `.network` file for a NIC that sysbox configured before init: networkd keeps

@@ -82,7 +82,7 @@ enum Spawner {
         disks += Hardening.maskedDirectories.map {
             sysbox_mount(source: nil, target: UnsafePointer(c.string($0)), readonly: 1, create: 0, keep_flags: 0)
         }
-        let fsMounts: [sysbox_fsmount] = cgroup.containerMounts.map { m in
+        let fsMounts: [sysbox_fsmount] = cgroup.containerMounts(unifiedOnly: plan.cgroupView == "unified").map { m in
             sysbox_fsmount(target: UnsafePointer(c.string(m.target)), fstype: m.fstype.map { UnsafePointer(c.string($0)) },
                            source: UnsafePointer(c.string(m.fstype ?? "none")), options: m.options.map { UnsafePointer(c.string($0)) },
                            flags: m.flags, mkdir: m.mkdir ? 1 : 0)

@@ -34,6 +34,8 @@ public struct StartPlan: Codable, Sendable, Equatable {
     public var ephemeral: Bool
     /// NICs to attach before init runs (optional: plans written before sysbox had networking).
     public var nics: [Nic]?
+    /// `unified`: init sees only the cgroup2 tree (see `TemplateManifest.cgroup`).
+    public var cgroupView: String?
 
     /// `CgroupLimits` in a stable Codable form.
     public struct CgroupLimitsPlan: Codable, Sendable, Equatable {
