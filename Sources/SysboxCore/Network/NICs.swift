@@ -90,7 +90,8 @@ extension Manager {
                 let record = try container(db, name)
                 let id = record.id ?? 0
                 previous = try leasedNetworks(db, container: id)
-                var config = try ConfigTable.containers.load(db, owner: id)
+                let storedConfig = try ConfigTable.containers.load(db, owner: id)
+                var config = storedConfig
                 var kept: [String] = []
                 for (index, (device, d)) in nics.enumerated() {
                     let networkName = d["network"] ?? ""
@@ -127,10 +128,15 @@ extension Manager {
                             throw SysboxError(e.code, "device \(device): \(e.message)")
                         }
                     }
-                    try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
-                    var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
-                                                hwaddr: mac, isStatic: d["ipv4.address"] != nil, createdAt: existing?.createdAt ?? Date())
-                    try lease.insert(db)
+                    // Written only when something changed: a restart with the same lease dirties no page
+                    // (and costs no fsync).
+                    let isStatic = d["ipv4.address"] != nil
+                    if existing?.networkId != net.id || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
+                        try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
+                        var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
+                                                    hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
+                        try lease.insert(db)
+                    }
                     kept.append(device)
                     networks.insert(networkName)
                     plans.append(StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
@@ -140,13 +146,19 @@ extension Manager {
                 }
                 // Leases of devices that are no longer NICs go, and so do their volatile keys.
                 let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
-                try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
-                               arguments: StatementArguments([id] + kept))
+                let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
+                                             arguments: StatementArguments([id] + kept)) ?? 0
+                if stale > 0 {
+                    try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
+                                   arguments: StatementArguments([id] + kept))
+                }
                 for key in config.keys where key.hasPrefix("volatile.") && (key.hasSuffix(".hwaddr") || key.hasSuffix(".host_name")) {
                     let device = key.dropFirst("volatile.".count).split(separator: ".").first.map(String.init) ?? ""
                     if !kept.contains(device) { config[key] = nil }
                 }
-                try ConfigTable.containers.replace(db, owner: id, with: config)
+                for key in Set(config.keys).union(storedConfig.keys) where config[key] != storedConfig[key] {
+                    try ConfigTable.containers.set(db, owner: id, key: key, value: config[key])
+                }
             }
             for network in networks.sorted() { try bringUp(network, locked: true) }
             // Networks the container left: its name and reservation go from their dnsmasq.
