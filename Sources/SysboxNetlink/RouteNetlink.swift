@@ -61,9 +61,15 @@ public struct RouteNetlink {
 
     /// RTM_GETLINK dump (NLM_F_DUMP): every interface of the namespace.
     public func links() throws -> [Link] {
+        try transport.execute(Self.linkDumpRequest(), operation: "list links", dump: true).compactMap(Self.link)
+    }
+
+    /// AF_UNSPEC and no IFLA_EXT_MASK (`ip link show` asks AF_PACKET with RTEXT_FILTER_VF: VF data
+    /// sysbox never reads).
+    static func linkDumpRequest() -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_GETLINK), flags: NLM_F_DUMP)
-        r.append(struct: Self.ifinfo())
-        return try transport.execute(r, operation: "list links", dump: true).compactMap(Self.link)
+        r.append(struct: ifinfo())
+        return r
     }
 
     static func link(_ m: NetlinkMessage) -> Link? {
@@ -87,14 +93,18 @@ public struct RouteNetlink {
 
     /// The interface named `name`, or nil (RTM_GETLINK by name; ENODEV means there is none).
     public func link(named name: String) throws -> Link? {
-        var r = NetlinkRequest(type: Int(RTM_GETLINK), flags: 0)
-        r.append(struct: Self.ifinfo())
-        r.attribute(Int(IFLA_IFNAME), string: name)
         do {
-            return try transport.execute(r, operation: "get link \(name)", dump: false).compactMap(Self.link).first
+            return try transport.execute(Self.getLinkRequest(name), operation: "get link \(name)", dump: false).compactMap(Self.link).first
         } catch let e as NetlinkError where e.errno == ENODEV {
             return nil
         }
+    }
+
+    static func getLinkRequest(_ name: String) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_GETLINK), flags: 0)
+        r.append(struct: ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        return r
     }
 
     func index(of name: String) throws -> Int32 {
@@ -167,10 +177,14 @@ public struct RouteNetlink {
     /// RTM_NEWLINK setting IFLA_MASTER (enslave `name` to the bridge `master`).
     public func setMaster(_ name: String, master: String) throws {
         let index = try index(of: name), masterIndex = try self.index(of: master)
+        _ = try transport.execute(Self.setMasterRequest(index: index, master: masterIndex), operation: "attach \(name) to \(master)", dump: false)
+    }
+
+    static func setMasterRequest(index: Int32, master: Int32) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: Self.ifinfo(index: index))
-        r.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: masterIndex))
-        _ = try transport.execute(r, operation: "attach \(name) to \(master)", dump: false)
+        r.append(struct: ifinfo(index: index))
+        r.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: master))
+        return r
     }
 
     /// RTM_NEWLINK changing IFF_UP (after an RTM_GETLINK to find the index; ENODEV: no such link).
@@ -209,34 +223,51 @@ public struct RouteNetlink {
 
     /// RTM_NEWLINK with a new IFLA_IFNAME (the link must be down).
     public func rename(_ name: String, to newName: String) throws {
+        _ = try transport.execute(Self.renameRequest(index: try index(of: name), to: newName), operation: "rename \(name) to \(newName)", dump: false)
+    }
+
+    static func renameRequest(index: Int32, to newName: String) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.append(struct: ifinfo(index: index))
         r.attribute(Int(IFLA_IFNAME), string: newName)
-        _ = try transport.execute(r, operation: "rename \(name) to \(newName)", dump: false)
+        return r
     }
 
     /// RTM_NEWLINK with IFLA_ADDRESS (a 6-byte MAC).
     public func setMAC(_ name: String, _ mac: [UInt8]) throws {
+        _ = try transport.execute(Self.setMACRequest(index: try index(of: name), mac), operation: "set MAC of \(name)", dump: false)
+    }
+
+    static func setMACRequest(index: Int32, _ mac: [UInt8]) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.append(struct: ifinfo(index: index))
         r.attribute(Int(IFLA_ADDRESS), mac)
-        _ = try transport.execute(r, operation: "set MAC of \(name)", dump: false)
+        return r
     }
 
     /// RTM_NEWLINK with IFLA_MTU.
     public func setMTU(_ name: String, _ mtu: UInt32) throws {
+        _ = try transport.execute(Self.setMTURequest(index: try index(of: name), mtu), operation: "set MTU of \(name)", dump: false)
+    }
+
+    static func setMTURequest(index: Int32, _ mtu: UInt32) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.append(struct: ifinfo(index: index))
         r.attribute(Int(IFLA_MTU), uint32: mtu)
-        _ = try transport.execute(r, operation: "set MTU of \(name)", dump: false)
+        return r
     }
 
     /// RTM_NEWLINK with IFLA_NET_NS_PID: moves the link into the network namespace of `pid`.
     public func moveToNamespace(_ name: String, pid: Int32) throws {
+        _ = try transport.execute(Self.moveToNamespaceRequest(index: try index(of: name), pid: pid),
+                                  operation: "move \(name) to the namespace of \(pid)", dump: false)
+    }
+
+    static func moveToNamespaceRequest(index: Int32, pid: Int32) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: Self.ifinfo(index: try index(of: name)))
+        r.append(struct: ifinfo(index: index))
         r.attribute(Int(IFLA_NET_NS_PID), uint32: UInt32(bitPattern: pid))
-        _ = try transport.execute(r, operation: "move \(name) to the namespace of \(pid)", dump: false)
+        return r
     }
 
     /// RTM_NEWLINK with IFLA_NET_NS_FD: moves the link into the network namespace `fd` refers to (an
@@ -256,14 +287,19 @@ public struct RouteNetlink {
 
     /// RTM_DELLINK by name. A link that is already gone (ENODEV) counts as deleted.
     public func deleteLink(_ name: String) throws {
-        var r = NetlinkRequest(type: Int(RTM_DELLINK), flags: 0)
-        r.append(struct: Self.ifinfo())
-        r.attribute(Int(IFLA_IFNAME), string: name)
         do {
-            _ = try transport.execute(r, operation: "delete link \(name)", dump: false)
+            _ = try transport.execute(Self.deleteLinkRequest(name), operation: "delete link \(name)", dump: false)
         } catch let e as NetlinkError where e.errno == ENODEV {
             return
         }
+    }
+
+    /// By name (one message, no index lookup); `ip link del` resolves the index first and sends that.
+    static func deleteLinkRequest(_ name: String) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_DELLINK), flags: 0)
+        r.append(struct: ifinfo())
+        r.attribute(Int(IFLA_IFNAME), string: name)
+        return r
     }
 
     /// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of an IPv4 address with IFA_LOCAL and IFA_ADDRESS.

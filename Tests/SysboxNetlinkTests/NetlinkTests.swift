@@ -49,6 +49,44 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         #expect(RouteNetlink.createVethRequest("sbxv0", peer: "sbxv1").finish(seq: 0) == golden)
     }
 
+    /// `strace -e write=3 ip link set dev sbxv0 …` (sbxv0 is ifindex 4, the bridge sbxbr0 ifindex 2).
+    @Test func linkChanges() {
+        let header = "\\x00\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+        // master sbxbr0
+        #expect(RouteNetlink.setMasterRequest(index: 4, master: 2).finish(seq: 0)
+                == message(length: 40, type: 0x10, flags: 0x5, payload: header + "\\x08\\x00\\x0a\\x00\\x02\\x00\\x00\\x00"))
+        // address 00:16:3e:01:02:03
+        #expect(RouteNetlink.setMACRequest(index: 4, [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03]).finish(seq: 0)
+                == message(length: 44, type: 0x10, flags: 0x5, payload: header + "\\x0a\\x00\\x01\\x00\\x00\\x16\\x3e\\x01\\x02\\x03\\x00\\x00"))
+        // mtu 1400
+        #expect(RouteNetlink.setMTURequest(index: 4, 1400).finish(seq: 0)
+                == message(length: 40, type: 0x10, flags: 0x5, payload: header + "\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00"))
+        // name sbxv9
+        #expect(RouteNetlink.renameRequest(index: 4, to: "sbxv9").finish(seq: 0)
+                == message(length: 44, type: 0x10, flags: 0x5, payload: header + "\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x39\\x00\\x00\\x00"))
+        // ip link del sbxv9 sends ifi_index 4 and no attribute; sysbox sends the name (no lookup first):
+        // the same RTM_DELLINK, with IFLA_IFNAME "sbxv9" instead of the index.
+        #expect(RouteNetlink.deleteLinkRequest("sbxv9").finish(seq: 0)
+                == message(length: 44, type: 0x11, flags: 0x5, payload: "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x39\\x00\\x00\\x00"))
+    }
+
+    @Test func moveToNamespaceByPid() {
+        // ip link set dev sbxv0 netns 1234 (ifindex 3)
+        let golden = message(length: 40, type: 0x10, flags: 0x5, payload:
+            "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x13\\x00\\xd2\\x04\\x00\\x00")
+        #expect(RouteNetlink.moveToNamespaceRequest(index: 3, pid: 1234).finish(seq: 0) == golden)
+    }
+
+    /// `ip link show [dev sbxv0]` asks with ifi_family AF_PACKET (0x11) and IFLA_EXT_MASK=RTEXT_FILTER_VF;
+    /// sysbox asks AF_UNSPEC without the mask (it reads no VF data): the same request otherwise.
+    @Test func linkQueries() {
+        #expect(RouteNetlink.getLinkRequest("sbxv0").finish(seq: 0) == message(length: 44, type: 0x12, flags: 0x5, payload:
+            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x30\\x00\\x00\\x00"))
+        // NLM_F_REQUEST|NLM_F_ACK|NLM_F_DUMP (0x305): the socket asks an ACK of every request.
+        #expect(RouteNetlink.linkDumpRequest().finish(seq: 0) == message(length: 32, type: 0x12, flags: 0x305, payload:
+            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"))
+    }
+
     @Test func moveToNamespaceByFD() {
         // ip link set dev sbxv0 netns /tmp/nsfile (ifindex 3, the file opened as fd 4)
         let golden = message(length: 40, type: 0x10, flags: 0x5, payload:
@@ -231,5 +269,23 @@ final class RecordingTransport: NetlinkTransport {
         // Nothing reached the host's namespace.
         let host = try NetworkNamespace.run(pid: getpid()) { nl in try nl.links().map(\.name) }
         #expect(!host.contains("sbxtbr0") && !host.contains("sbxtv0"))
+    }
+}
+
+@Suite struct NetfilterTests {
+    /// `nft list table ip sbxg` starts with this NFT_MSG_GETTABLE (its padding bytes are garbage,
+    /// zeroed here); NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE = 0x0a01.
+    @Test func getTable() {
+        let golden = message(length: 32, type: 0x0a01, flags: 0x5, payload: "\\x02\\x00\\x00\\x00\\x09\\x00\\x01\\x00\\x73\\x62\\x78\\x67\\x00\\x00\\x00\\x00")
+        #expect(NetfilterTables.getTableRequest(family: 2, name: "sbxg").finish(seq: 0) == golden)
+    }
+
+    @Test func missingTableIsFalse() throws {
+        let t = RecordingTransport()
+        t.replies = [.failure(NetlinkError(operation: "", errno: ENOENT)), .success([NetlinkMessage(type: 0x0a00, flags: 0, seq: 0, payload: [2, 0, 0, 0])])]
+        #expect(try NetfilterTables(transport: t).tableExists("sysbox-x") == false)
+        #expect(try NetfilterTables(transport: t).tableExists("sysbox-x") == true)
+        t.replies = [.failure(NetlinkError(operation: "", errno: EPERM))]
+        #expect(throws: NetlinkError.self) { try NetfilterTables(transport: t).tableExists("sysbox-x") }
     }
 }

@@ -100,7 +100,7 @@ extension Manager {
                     }
                     let s = try settings(db, net)
                     let macs = try usedMACs(db, network: net, except: id, device: device)
-                    var mac = d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()
+                    var mac = (d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()).lowercased()
                     if let holder = macs[mac] {
                         guard d["hwaddr"] == nil else {
                             throw SysboxError(.inUse, "device \(device): hwaddr \(mac) is already used by \(holder) on network \(networkName); give another one or unset it")
