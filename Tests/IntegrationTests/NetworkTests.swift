@@ -80,6 +80,9 @@ import Testing
         let info = try s.ok(["info", "c1"])
         #expect(info.contains("Host interface: \(hostEnd)") && info.contains("IPv4: \(a1)") && info.contains("Bytes received: "), "\(info)")
         #expect(try runProcess("/usr/sbin/ip", ["-o", "link", "show", hostEnd]).stdout.contains("master \(net)"))
+        // A DHCP client in the guest gets the same address (dnsmasq holds a reservation per lease).
+        let dhcp = try s.run(["exec", "c1", "--", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "3", "-s", "/bin/true"])
+        #expect(dhcp.status == 0 && (dhcp.stdout + dhcp.stderr).contains("lease of \(a1) obtained from \(gateway)"), "\(dhcp.stderr)")
         // Names through dnsmasq, short and with the domain.
         try waitUntil {
             (try s.run(["exec", "c1", "--", "nslookup", "c2"])).stdout.contains(a2)
