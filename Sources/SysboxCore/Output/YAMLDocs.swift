@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// YAML renderings of containers and devices (`config show`, `config device show`).
@@ -51,6 +52,23 @@ extension YAMLDocs {
             ("config", self.config(config)),
             ("used_by", .sequence(.init(usedBy.map(scalar)))),
             ("managed", .scalar(.init("true"))),
+        ])
+        return (try? Yams.serialize(node: root)) ?? ""
+    }
+}
+
+extension YAMLDocs {
+    /// A snapshot: name, dates, the profile list, config and devices as they were.
+    public static func snapshot(name: String, createdAt: Date, expiresAt: Date?, profiles: [String],
+                                config: [String: String], devices: [String: [String: String]]) -> String {
+        let f = ISO8601DateFormatter()
+        let root = map([
+            ("name", scalar(name)),
+            ("created_at", scalar(f.string(from: createdAt))),
+            ("expires_at", expiresAt.map { scalar(f.string(from: $0)) } ?? .scalar(.init("null"))),
+            ("profiles", .sequence(.init(profiles.map(scalar)))),
+            ("config", self.config(config)),
+            ("devices", self.devices(devices)),
         ])
         return (try? Yams.serialize(node: root)) ?? ""
     }

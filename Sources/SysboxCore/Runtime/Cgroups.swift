@@ -143,6 +143,32 @@ public struct ContainerCgroup: Sendable {
         layout.hierarchy(with: controller).map { $0.mountPoint + "/" + relative }
     }
 
+    /// Freezes (`true`) or thaws every process of the container: v1 `freezer.state` FROZEN/THAWED, v2
+    /// `cgroup.freeze`; waits up to 5 s for the kernel to report it done (v1 FREEZING → FROZEN, v2
+    /// `frozen 1` in cgroup.events).
+    /// - Throws: `SysboxError(.io)` when there is no freezer or it does not finish.
+    public func setFrozen(_ frozen: Bool) throws {
+        if let v1 = layout.hierarchies.first(where: { !$0.isV2 && $0.has("freezer") }) {
+            let file = v1.mountPoint + "/" + relative + "/freezer.state"
+            try Self.write(file, frozen ? "FROZEN" : "THAWED")
+            for _ in 0..<500 {
+                if (try? Self.read(file)) == (frozen ? "FROZEN" : "THAWED") { return }
+                usleep(10_000)
+            }
+            throw SysboxError(.io, "the container's processes did not \(frozen ? "freeze" : "thaw") within 5 s (\(file))")
+        }
+        guard let v2 = layout.hierarchies.first(where: \.isV2), FileManager.default.fileExists(atPath: v2.mountPoint + "/" + relative + "/cgroup.freeze") else {
+            throw SysboxError(.unsupported, "this host has no cgroup freezer (v1 freezer or cgroup2 cgroup.freeze)")
+        }
+        let dir = v2.mountPoint + "/" + relative
+        try Self.write(dir + "/cgroup.freeze", frozen ? "1" : "0")
+        for _ in 0..<500 {
+            if (try? Self.read(dir + "/cgroup.events"))?.contains("frozen \(frozen ? 1 : 0)") == true { return }
+            usleep(10_000)
+        }
+        throw SysboxError(.io, "the container's processes did not \(frozen ? "freeze" : "thaw") within 5 s (\(dir)/cgroup.events)")
+    }
+
     /// The `cgroup.procs` files a process writes to join the container's cgroups.
     public var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
 

@@ -410,6 +410,14 @@ extension Manager {
         for op in ops {
             let start = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8)) as? [String: Any])?["start"] as? UInt64
             if Self.isAlive((op.pid, start ?? 0)) { continue }
+            if op.entityType == "snapshot" {
+                let container = String(op.entityName.split(separator: "/").first ?? "")
+                guard Names.problem(container, as: .container) == nil, let lock = tryLock(container) else { continue }
+                defer { close(lock) }
+                try recoverSnapshotOperation(op)
+                Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
+                continue
+            }
             let name = op.entityName
             // Someone holds the container's lock: the operation may still be running; leave it.
             guard let lock = (op.entityType == "container" && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }

@@ -21,6 +21,9 @@ public protocol StorageDriver: Sendable {
     func delete(container: ContainerPaths) throws
     /// The container's own bytes (for overlay: its upper layer).
     func usage(container: ContainerPaths) -> UInt64
+    /// The directory that holds what is the container's own (overlay: the upper layer; dir: the whole
+    /// root filesystem): what a snapshot captures and a restore replaces.
+    func dataDirectory(container: ContainerPaths) -> String
 }
 
 /// The files of one container under `$SYSBOX_DIR/containers/NAME`.
@@ -40,6 +43,9 @@ public struct ContainerPaths: Sendable {
     public var monitorLog: String { directory + "/monitor.log" }
     public var plan: String { directory + "/start.json" }
     public var lastError: String { directory + "/last-error" }
+    /// `snapshots/SNAP/data` holds a snapshot's copy of the container's data directory.
+    public var snapshots: String { directory + "/snapshots" }
+    public func snapshot(_ name: String) -> String { snapshots + "/" + name }
     /// How init ended the last time (written by the monitor).
     public var lastStop: String { directory + "/last-stop" }
     /// What the C fast path of `exec` reads (see `Manager.writeExecCache`).
@@ -86,6 +92,8 @@ public struct OverlayDriver: StorageDriver {
 
     public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.upper) }
 
+    public func dataDirectory(container: ContainerPaths) -> String { container.upper }
+
     /// Whether the running kernel has overlayfs.
     static var supported: Bool {
         ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? "").contains("\toverlay\n")
@@ -109,6 +117,8 @@ public struct DirDriver: StorageDriver {
     }
 
     public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.rootfs) }
+
+    public func dataDirectory(container: ContainerPaths) -> String { container.rootfs }
 }
 
 enum StorageDrivers {

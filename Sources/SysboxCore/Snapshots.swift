@@ -1,0 +1,368 @@
+import Foundation
+import GRDB
+import SysboxStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A snapshot as `snapshot list` shows it.
+public struct SnapshotEntry: Encodable, Sendable, Equatable {
+    public var name: String
+    public var createdAt: Date
+    public var expiresAt: Date?
+    /// Bytes of its copy of the container's data.
+    public var size: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case name, size
+        case createdAt = "created_at", expiresAt = "expires_at"
+    }
+}
+
+/// Test hook: `SYSBOX_TEST_CRASH_AT=<point>` ends the process (as kill -9 would) when an operation
+/// reaches `point`, so tests can check that the next command finishes or undoes it.
+enum CrashPoint {
+    static func reach(_ point: String) {
+        if ProcessInfo.processInfo.environment["SYSBOX_TEST_CRASH_AT"] == point { _exit(137) }
+    }
+}
+
+extension Manager {
+    func snapshotRecord(_ db: Database, container: ContainerRecord, _ name: String) throws -> SnapshotRecord {
+        if let r = try SnapshotRecord.filter(Column("container_id") == container.id && Column("name") == name).fetchOne(db) { return r }
+        let names = try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [container.id])
+        throw SysboxError.notFound("snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
+    }
+
+    /// The first name `pattern` (`snap%d`) gives that is not in `existing`; a pattern without `%d` is
+    /// the name itself.
+    static func nextSnapshotName(pattern: String, existing: Set<String>) -> String {
+        guard pattern.contains("%d") else { return pattern }
+        var n = 0
+        while existing.contains(pattern.replacingOccurrences(of: "%d", with: String(n))) { n += 1 }
+        return pattern.replacingOccurrences(of: "%d", with: String(n))
+    }
+
+    /// `2d`, `1w 3d` from now.
+    static func expiryDate(_ text: String, from now: Date = Date()) throws -> Date {
+        let parts: [(Int, Character)]
+        do { parts = try Values.expiry(text) } catch { throw SysboxError.invalid("invalid expiry \(Names.quote(text)): \(error.message)") }
+        var components = DateComponents()
+        for (n, unit) in parts {
+            switch unit {
+            case "M": components.minute = (components.minute ?? 0) + n
+            case "H": components.hour = (components.hour ?? 0) + n
+            case "d": components.day = (components.day ?? 0) + n
+            case "w": components.day = (components.day ?? 0) + 7 * n
+            case "m": components.month = (components.month ?? 0) + n
+            default: components.year = (components.year ?? 0) + n
+            }
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar.date(byAdding: components, to: now) ?? now
+    }
+
+    /// Copies a tree with `cp -a --reflink=auto` (hard links, modes, owners, xattrs kept; reflinks where
+    /// the filesystem has them).
+    static func copyTree(_ from: String, to: String, what: String) throws {
+        try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+    }
+
+    /// Takes a snapshot: a copy of the container's data directory (overlay: its upper layer only, so an
+    /// unchanged container's snapshot is nearly empty; dir: the root filesystem, reflinked where it can)
+    /// and its own config, devices and profile list at that moment. A running container is frozen
+    /// (cgroup freezer) while its files are copied. The copy is made in a temporary directory and
+    /// renamed into place, then recorded; the operation is journalled, so a kill at any point is
+    /// finished or undone by the next command.
+    /// - Returns: the snapshot's name (from `snapshots.pattern` when not given).
+    @discardableResult
+    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false) throws -> String {
+        try Names.validate(name, as: .container)
+        if let given { try Names.validate(given, as: .snapshot) }
+        if let expiry { _ = try Self.expiryDate(expiry) }
+        _ = try read { db in try container(db, name) }
+        let driver = try storageDriver()
+        return try withLock(name) {
+            let p = paths(name)
+            let (record, snap, expires) = try read { db -> (ContainerRecord, String, Date?) in
+                let record = try container(db, name)
+                let expanded = try view(db, record).expanded.config
+                let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [record.id]))
+                let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
+                try Names.validate(snap, as: .snapshot)
+                let expiryText = expiry ?? expanded["snapshots.expiry"]
+                return (record, snap, try expiryText.map { try Self.expiryDate($0) })
+            }
+            if try read({ db in try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == snap).fetchOne(db) }) != nil {
+                guard reuse else {
+                    throw SysboxError(.alreadyExists, "snapshot \(snap) of \(name) already exists; pick another name or replace it with --reuse")
+                }
+                try deleteSnapshotLocked(name, snap)
+            }
+            let final = p.snapshot(snap)
+            guard !FileManager.default.fileExists(atPath: final) else {
+                throw SysboxError(.alreadyExists, "\(final) exists without a snapshot record; move it away first (sysbox never deletes what it did not make)")
+            }
+            let op = try write { db in
+                try Journal.begin(db, action: "snapshot", entityType: "snapshot", entityName: "\(name)/\(snap)",
+                                  payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
+            }
+            let tmp = p.snapshots + "/.tmp-\(op.uuid.prefix(8))"
+            do {
+                try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
+                let running = liveState(name) != nil
+                let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
+                try cgroup?.setFrozen(true)
+                defer { try? cgroup?.setFrozen(false) }
+                try Self.copyTree(driver.dataDirectory(container: p), to: tmp + "/data", what: "copying \(name)'s files into snapshot \(snap)")
+                CrashPoint.reach("snapshot-copied")
+                guard rename(tmp, final) == 0 else { throw SysboxError(.io, "cannot move the snapshot into \(final): \(Host.errnoText(errno))") }
+                CrashPoint.reach("snapshot-renamed")
+                try write { db in
+                    let record = try container(db, name)
+                    var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, expiresAt: expires)
+                    try s.insert(db)
+                    let local = try layer(db, container: record.id ?? 0)
+                    try ConfigTable.snapshots.replace(db, owner: s.id ?? 0, with: local.config)
+                    try DeviceTable.snapshots.replace(db, owner: s.id ?? 0, with: local.devices)
+                    for (order, profile) in try ContainerProfiles.load(db, container: record.id ?? 0).enumerated() {
+                        try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
+                                       arguments: [s.id, profile.name, order])
+                    }
+                    try Journal.finish(db, uuid: op.uuid)
+                }
+            } catch {
+                try? Host.removeTree(tmp)
+                if Self.createdBy(final, op.uuid) { try? Host.removeTree(final) }
+                try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+                throw error
+            }
+            unlink(final + "/operation")
+            return snap
+        }
+    }
+
+    static func payload(_ values: [String: String]) -> String {
+        (try? String(decoding: JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]), as: UTF8.self)) ?? "{}"
+    }
+
+    /// Whether `dir` was made by operation `uuid` (its `operation` file says so).
+    static func createdBy(_ dir: String, _ uuid: String) -> Bool {
+        (try? String(contentsOfFile: dir + "/operation", encoding: .utf8)) == uuid + "\n"
+    }
+
+    /// The snapshots of a container, oldest first.
+    public func listSnapshots(_ name: String) throws -> [SnapshotEntry] {
+        try Names.validate(name, as: .container)
+        let p = paths(name)
+        return try read { db in
+            let record = try container(db, name)
+            return try SnapshotRecord.filter(Column("container_id") == record.id).order(Column("created_at"), Column("id")).fetchAll(db).map {
+                SnapshotEntry(name: $0.name, createdAt: $0.createdAt, expiresAt: $0.expiresAt, size: Self.treeSize(p.snapshot($0.name) + "/data"))
+            }
+        }
+    }
+
+    /// A snapshot as YAML: name, dates, profiles, config and devices as they were.
+    public func snapshotDocument(_ name: String, _ snap: String) throws -> String {
+        try Names.validate(name, as: .container)
+        try Names.validate(snap, as: .snapshot)
+        return try read { db in
+            let record = try container(db, name)
+            let s = try snapshotRecord(db, container: record, snap)
+            let profiles = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
+            return YAMLDocs.snapshot(name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, profiles: profiles,
+                                     config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0),
+                                     devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+        }
+    }
+
+    /// Restores a snapshot: the container's data directory is replaced by a copy of the snapshot's
+    /// (copied aside, then swapped in with two renames), and its config, devices and profiles become the
+    /// snapshot's (its `volatile.*` keys stay: identity, MACs, host names). A running container is
+    /// refused unless `force`, which stops it, restores and starts it again. Journalled like create.
+    /// - Returns: warnings of the start after a forced restore.
+    @discardableResult
+    public func restoreSnapshot(_ name: String, _ snap: String, force: Bool = false) throws -> [String] {
+        try Names.validate(name, as: .container)
+        try Names.validate(snap, as: .snapshot)
+        _ = try read { db in try snapshotRecord(db, container: try container(db, name), snap) }
+        var restart = false
+        try withLock(name) {
+            waitWhileBusy(name)
+            if liveState(name) != nil {
+                guard force else {
+                    throw SysboxError(.conflict, "container \(name) is running; stop it first (sysbox stop \(name)) or restore with --force (stops it, restores, starts it again)")
+                }
+                try stopLocked(name, force: false, timeout: 30)
+                restart = true
+            }
+            cleanupStale(name)
+            try restoreLocked(name, snap)
+        }
+        return restart ? try start(name) : []
+    }
+
+    func restoreLocked(_ name: String, _ snap: String) throws {
+        let driver = try storageDriver()
+        let p = paths(name)
+        let data = driver.dataDirectory(container: p)
+        let source = p.snapshot(snap) + "/data"
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw SysboxError(.io, "snapshot \(snap) of \(name) has no files at \(source); delete it (sysbox snapshot delete \(name) \(snap))")
+        }
+        let op = try write { db in
+            try Journal.begin(db, action: "restore", entityType: "snapshot", entityName: "\(name)/\(snap)",
+                              payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
+        }
+        let fresh = data + ".restore-new-\(op.uuid.prefix(8))", old = data + ".restore-old-\(op.uuid.prefix(8))"
+        do {
+            try Self.copyTree(source, to: fresh, what: "copying snapshot \(snap) for \(name)")
+            CrashPoint.reach("restore-copied")
+        } catch {
+            try? Host.removeTree(fresh)
+            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            throw error
+        }
+        guard rename(data, old) == 0 else {
+            let e = errno
+            try? Host.removeTree(fresh)
+            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            throw SysboxError(.io, "cannot move \(data) aside: \(Host.errnoText(e))")
+        }
+        CrashPoint.reach("restore-half-swapped")
+        try finishRestore(name, snap, data: data, fresh: fresh, old: old, uuid: op.uuid)
+    }
+
+    /// The second half of a restore (also run by recovery): the copy in, the config from the
+    /// snapshot, the old files removed.
+    func finishRestore(_ name: String, _ snap: String, data: String, fresh: String, old: String, uuid: String) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: fresh) && !fm.fileExists(atPath: data) {
+            guard rename(fresh, data) == 0 else { throw SysboxError(.io, "cannot move \(fresh) into place: \(Host.errnoText(errno))") }
+        }
+        // overlay keeps its own state in the work directory: a new upper layer gets a new one.
+        let p = paths(name)
+        if data == p.upper {
+            try? Host.removeTree(p.work)
+            try fm.createDirectory(atPath: p.work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        CrashPoint.reach("restore-swapped")
+        try write { db in
+            let record = try container(db, name)
+            let s = try snapshotRecord(db, container: record, snap)
+            let current = try ConfigTable.containers.load(db, owner: record.id ?? 0)
+            var config = try ConfigTable.snapshots.load(db, owner: s.id ?? 0).filter { !$0.key.hasPrefix("volatile.") }
+            for (key, value) in current where key.hasPrefix("volatile.") { config[key] = value }
+            try ConfigTable.containers.replace(db, owner: record.id ?? 0, with: config)
+            try DeviceTable.containers.replace(db, owner: record.id ?? 0, with: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+            let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
+            let profiles = try names.compactMap { try ProfileRecord.named($0, in: db)?.id }
+            try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles)
+            try Journal.finish(db, uuid: uuid)
+        }
+        try? Host.removeTree(old)
+    }
+
+    /// Renames a snapshot (its directory and record together).
+    public func renameSnapshot(_ name: String, _ old: String, to new: String) throws {
+        try Names.validate(name, as: .container)
+        try Names.validate(old, as: .snapshot)
+        try Names.validate(new, as: .snapshot)
+        guard old != new else { throw SysboxError.invalid("the new name is the same as the old one") }
+        try withLock(name) {
+            let p = paths(name)
+            try write { db in
+                let record = try container(db, name)
+                var s = try snapshotRecord(db, container: record, old)
+                if try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == new).fetchOne(db) != nil {
+                    throw SysboxError(.alreadyExists, "snapshot \(new) of \(name) already exists; pick another name")
+                }
+                guard !FileManager.default.fileExists(atPath: p.snapshot(new)) else {
+                    throw SysboxError(.alreadyExists, "\(p.snapshot(new)) exists without a snapshot record; move it away first")
+                }
+                s.name = new
+                try s.update(db)
+                // Inside the transaction: a failed rename rolls the record back.
+                guard rename(p.snapshot(old), p.snapshot(new)) == 0 else {
+                    throw SysboxError(.io, "cannot rename \(p.snapshot(old)): \(Host.errnoText(errno))")
+                }
+            }
+        }
+    }
+
+    /// Deletes snapshots (all names checked first).
+    public func deleteSnapshots(_ name: String, _ snaps: [String]) throws {
+        try Names.validate(name, as: .container)
+        try refuseDuplicates(snaps, what: "snapshot")
+        for snap in snaps { try Names.validate(snap, as: .snapshot) }
+        try withLock(name) {
+            try read { db in
+                let record = try container(db, name)
+                for snap in snaps { _ = try snapshotRecord(db, container: record, snap) }
+            }
+            for snap in snaps { try deleteSnapshotLocked(name, snap) }
+        }
+    }
+
+    /// The record goes first (in the transaction that renames the files to a trash name), then the
+    /// files: a kill in between leaves only a trash directory the next command removes.
+    func deleteSnapshotLocked(_ name: String, _ snap: String) throws {
+        let p = paths(name)
+        let trash = p.snapshots + "/.trash-\(UUID().uuidString.prefix(8))"
+        try write { db in
+            let record = try container(db, name)
+            let s = try snapshotRecord(db, container: record, snap)
+            _ = try s.delete(db)
+            if FileManager.default.fileExists(atPath: p.snapshot(snap)) {
+                guard rename(p.snapshot(snap), trash) == 0 else {
+                    throw SysboxError(.io, "cannot remove \(p.snapshot(snap)): \(Host.errnoText(errno))")
+                }
+            }
+        }
+        try? Host.removeTree(trash)
+    }
+
+    /// After a crash: a snapshot not recorded is removed (only what the operation made), a restore is
+    /// finished when its new files were in place or half-swapped, else undone; trash is emptied.
+    func recoverSnapshotOperation(_ op: OperationRecord) throws {
+        let parts = op.entityName.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2, Names.problem(parts[0], as: .container) == nil, Names.problem(parts[1], as: .snapshot) == nil else {
+            try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            return
+        }
+        let (name, snap) = (parts[0], parts[1])
+        let p = paths(name)
+        let short = String(op.uuid.prefix(8))
+        switch op.action {
+        case "snapshot":
+            try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
+            let recorded = try read { db in
+                try ContainerRecord.named(name, in: db).flatMap { c in
+                    try SnapshotRecord.filter(Column("container_id") == c.id && Column("name") == snap).fetchOne(db)
+                } != nil
+            }
+            if !recorded && Self.createdBy(p.snapshot(snap), op.uuid) { try? Host.removeTree(p.snapshot(snap)) }
+            try write { db in try Journal.finish(db, uuid: op.uuid, failed: !recorded) }
+        case "restore":
+            let data = try storageDriver().dataDirectory(container: p)
+            let fresh = data + ".restore-new-\(short)", old = data + ".restore-old-\(short)"
+            let fm = FileManager.default
+            if fm.fileExists(atPath: old) {
+                // The old files were moved aside: the new ones are complete; finish.
+                try finishRestore(name, snap, data: data, fresh: fresh, old: old, uuid: op.uuid)
+            } else {
+                try? Host.removeTree(fresh)
+                try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            }
+        default:
+            try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: p.snapshots)) ?? [] where entry.hasPrefix(".trash-") {
+            try? Host.removeTree(p.snapshots + "/" + entry)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import SysboxCore
+
+struct SnapshotDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete snapshots of a container.",
+        discussion: """
+            Every name is checked first; then all are deleted.
+
+            Examples:
+              sysbox snapshot delete web1 snap0
+              sysbox snapshot delete web1 snap1 snap2
+            """, aliases: ["rm"])
+
+    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Snapshot names.") var snapshots: [String] = []
+
+    func validate() throws {
+        if snapshots.isEmpty { throw ValidationError("give at least one snapshot name") }
+    }
+
+    func run() throws {
+        try CLI.manager().deleteSnapshots(name, snapshots)
+        for snap in snapshots { CLI.out("Snapshot \(snap) of \(name) deleted\n") }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// Snapshots of real containers (overlay driver here), with crashes injected at each step.
+@Suite(.serialized) struct SnapshotTests {
+    init() throws {
+        try #require(getuid() == 0, "the snapshot tests boot real containers and must run as root")
+    }
+
+    func file(_ s: Sandbox, _ name: String) throws -> String {
+        try s.ok(["exec", name, "--", "cat", "/root/f"])
+    }
+
+    @Test func snapshotRestoreRunningAndStopped() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "c1"])
+        try s.ok(["exec", "c1", "--", "sh", "-c", "echo one > /root/f"])
+        try s.ok(["config", "set", "c1", "user.v=1"])
+        // Running: frozen while copied; named from snapshots.pattern.
+        #expect(try s.ok(["snapshot", "create", "c1"]) == "Snapshot snap0 of c1 created\n")
+        #expect(try s.ok(["exec", "c1", "--", "echo", "thawed"]) == "thawed\n")
+        try s.ok(["exec", "c1", "--", "sh", "-c", "echo two > /root/f"])
+        try s.ok(["config", "set", "c1", "user.v=2"])
+        try s.ok(["profile", "create", "extra"])
+        try s.ok(["profile", "add", "c1", "extra"])
+        try s.fails(["snapshot", "restore", "c1", "snap0"], "container c1 is running; stop it first (sysbox stop c1) or restore with --force")
+        try s.ok(["snapshot", "restore", "c1", "snap0", "--force"])
+        #expect(try file(s, "c1") == "one\n")
+        #expect(try s.ok(["config", "get", "c1", "user.v"]) == "1\n")
+        #expect(try s.ok(["profile", "list", "--format", "csv,noheader"]).contains("extra,,0"))
+        // Stopped: restore without force; the same UUID (identity stays).
+        let uuid = try s.ok(["config", "get", "c1", "volatile.uuid"])
+        try s.ok(["exec", "c1", "--", "sh", "-c", "echo three > /root/f"])
+        try s.ok(["stop", "c1"])
+        try s.ok(["snapshot", "restore", "c1", "snap0"])
+        try s.ok(["start", "c1"])
+        #expect(try file(s, "c1") == "one\n")
+        #expect(try s.ok(["config", "get", "c1", "volatile.uuid"]) == uuid)
+        // A snapshot of an unchanged overlay container holds almost nothing.
+        try s.ok(["launch", "busybox", "c2"])
+        try s.ok(["snapshot", "create", "c2", "empty"])
+        let json = try s.ok(["snapshot", "list", "c2", "--format", "json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(entries.count == 1 && entries[0]["name"] as? String == "empty")
+        #expect((entries[0]["size"] as? Int ?? Int.max) < 64 * 1024, "\(json)")
+        // show, rename, reuse, expiry, delete; bad input.
+        #expect(try s.ok(["snapshot", "show", "c1", "snap0"]).contains("user.v: \"1\""))
+        try s.ok(["snapshot", "create", "c1", "nightly", "--expiry", "2d"])
+        try s.fails(["snapshot", "create", "c1", "nightly"], "snapshot nightly of c1 already exists; pick another name or replace it with --reuse")
+        try s.ok(["snapshot", "create", "c1", "nightly", "--reuse"])
+        try s.fails(["snapshot", "create", "c1", "x", "--expiry", "soon"], "invalid expiry \"soon\"")
+        try s.fails(["snapshot", "create", "c1", "../x"], "invalid snapshot name")
+        try s.ok(["snapshot", "rename", "c1", "nightly", "kept"])
+        try s.fails(["snapshot", "restore", "c1", "nightly"], "snapshot nightly of c1 not found")
+        #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) } == ["snap0", "kept"])
+        try s.fails(["snapshot", "delete", "c1", "kept", "nosuch"], "snapshot nosuch of c1 not found")
+        #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).contains("kept"))
+        try s.ok(["snapshot", "delete", "c1", "kept"])
+        // Snapshots follow a rename and go with the container.
+        try s.ok(["stop", "c1"])
+        try s.ok(["rename", "c1", "c9"])
+        #expect(try s.ok(["snapshot", "list", "c9", "--format", "csv,noheader"]).hasPrefix("snap0,"))
+        try s.ok(["snapshot", "restore", "c9", "snap0"])
+        try s.ok(["delete", "--force", "c9", "c2"])
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/c9"))
+        #expect(s.leftovers() == [])
+    }
+
+    /// kill -9 at each step of snapshot and restore: the next command leaves the database and the disk
+    /// in agreement (the snapshot fully there or not at all; the restore finished or undone).
+    @Test func crashesAtEveryStepAreRepaired() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "k1"])
+        let data = s.stateDir + "/containers/k1/upper"
+        try FileManager.default.createDirectory(atPath: data + "/root", withIntermediateDirectories: true)
+        try "one\n".write(toFile: data + "/root/f", atomically: true, encoding: .utf8)
+        for point in ["snapshot-copied", "snapshot-renamed"] {
+            let r = try s.run(["snapshot", "create", "k1", "s-\(point)"], env: ["SYSBOX_TEST_CRASH_AT": point])
+            #expect(r.status == 137, "\(point): \(r.stderr)")
+            #expect(try s.ok(["snapshot", "list", "k1", "--format", "csv,noheader"]) == "", "\(point)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: s.stateDir + "/containers/k1/snapshots")
+            #expect(left.isEmpty, "\(point): \(left)")
+        }
+        try s.ok(["snapshot", "create", "k1", "base"])
+        try "two\n".write(toFile: data + "/root/f", atomically: true, encoding: .utf8)
+        try s.ok(["config", "set", "k1", "user.v=2"])
+        // Killed while copying: undone, the current files stay.
+        #expect(try s.run(["snapshot", "restore", "k1", "base"], env: ["SYSBOX_TEST_CRASH_AT": "restore-copied"]).status == 137)
+        try s.ok(["list"])
+        #expect(try String(contentsOfFile: data + "/root/f", encoding: .utf8) == "two\n")
+        #expect(try s.ok(["config", "get", "k1", "user.v"]) == "2\n")
+        // Killed after the old files moved aside, or after the new ones moved in: finished.
+        for point in ["restore-half-swapped", "restore-swapped"] {
+            try "two\n".write(toFile: data + "/root/f", atomically: true, encoding: .utf8)
+            try s.ok(["config", "set", "k1", "user.v=2"])
+            #expect(try s.run(["snapshot", "restore", "k1", "base"], env: ["SYSBOX_TEST_CRASH_AT": point]).status == 137)
+            try s.ok(["list"])
+            #expect(try String(contentsOfFile: data + "/root/f", encoding: .utf8) == "one\n", "\(point)")
+            #expect(try s.ok(["config", "get", "k1", "user.v"]) == "\n", "\(point)")
+        }
+        let dir = try FileManager.default.contentsOfDirectory(atPath: s.stateDir + "/containers/k1")
+        #expect(!dir.contains { $0.contains(".restore-") }, "\(dir)")
+        let ops = try s.dump().split(separator: "\n").filter { $0.hasPrefix("operations") && $0.contains("status:\"running\"") }
+        #expect(ops.isEmpty, "\(ops)")
+        try s.ok(["start", "k1"])
+        #expect(try s.ok(["exec", "k1", "--", "cat", "/root/f"]) == "one\n")
+        try s.ok(["delete", "--force", "k1"])
+        #expect(s.leftovers() == [])
+    }
+}
