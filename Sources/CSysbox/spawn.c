@@ -228,7 +228,8 @@ static int child_main(void *arg) {
     char target[64];
     for (int i = 0; i < c->mount_count; i++) {
         const sysbox_mount *m = &c->mounts[i];
-        int step = m->source && m->create ? SYSBOX_STEP_MOUNT_DISK : SYSBOX_STEP_MASK;
+        int step = !m->source && !m->readonly ? SYSBOX_STEP_MOUNT_RUN
+                 : m->source && m->create ? SYSBOX_STEP_MOUNT_DISK : SYSBOX_STEP_MASK;
         int fd = open_in_rootfs(m->target, m->create);
         if (fd == -ENOENT && !m->create) continue;
         if (fd < 0) fail(ef, step, -fd);

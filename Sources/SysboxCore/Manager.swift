@@ -23,6 +23,8 @@ public final class Manager: Sendable {
         let opened = DispatchTime.now()
         try seedProfiles()
         try recoverInterruptedOperations()
+        // A build killed half-way leaves its directory: gone at the next command, not the next build.
+        sweepImageBuilds()
         Self.logger.debug("manager ready", metadata: [
             "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"])
     }

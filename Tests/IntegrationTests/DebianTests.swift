@@ -138,6 +138,10 @@ import Testing
         #expect(images.isEmpty, "\(images)")
         #expect(try s.ok(["image", "list", "--format", "csv,noheader"]) == "")
         try s.fails(["image", "build", "debian", "--mirror", "ftp://mirror"], "mirror \"ftp://mirror\" is not an http, https or file URL")
+        // The directory of a build whose process died (kill -9) goes at the next command.
+        try FileManager.default.createDirectory(atPath: s.stateDir + "/images/.build-999999-dead/rootfs/etc", withIntermediateDirectories: true)
+        try s.ok(["list"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.stateDir + "/images") == [])
         try s.fails(["image", "build", "busybox", "--mirror", "http://x/debian"], "template busybox (builder busybox) takes no --mirror")
     }
 }

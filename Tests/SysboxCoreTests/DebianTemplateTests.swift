@@ -31,7 +31,8 @@ import Testing
     }
 
     @Test func mirrorFromOneLineSources() throws {
-        let dir = try aptDirectory(["sources.list": "# old style\ndeb [arch=amd64 signed-by=/k.gpg] http://old.example/debian bookworm main\ndeb-src http://src.example/debian bookworm main\n"])
+        let dir = try aptDirectory(["sources.list": "# old style\ndeb-src http://src.example/debian bookworm main\ndeb http://docker.example/linux bookworm stable\ndeb [arch=amd64 signed-by=/k.gpg] http://old.example/debian bookworm main\n",
+                                    "sources.list.d/docker.sources": "Types: deb\nURIs: https://download.example/linux/debian\nSuites: bookworm\nComponents: stable\n"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://old.example/debian")
     }

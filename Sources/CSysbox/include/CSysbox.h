@@ -56,6 +56,7 @@ typedef enum {
     SYSBOX_STEP_PTY = 30,
     SYSBOX_STEP_MOUNT_CGROUP = 31,
     SYSBOX_STEP_FILES = 32,
+    SYSBOX_STEP_MOUNT_RUN = 33,
 } sysbox_step;
 
 /// A bind mount into the container (a disk device, a mask), paths as seen before pivot_root.

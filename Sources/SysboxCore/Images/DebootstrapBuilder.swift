@@ -18,19 +18,30 @@ struct DebootstrapBuilder: ImageBuilder {
             throw SysboxError(.unsupported, "template \(manifest.name) needs debootstrap; install the Debian package debootstrap")
         }
         let suite = options["suite"] ?? "bookworm"
-        guard !suite.isEmpty, suite.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+        guard let first = suite.first, first.isASCII, first.isLetter,
+              suite.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
             throw SysboxError.invalid("template \(manifest.name): invalid suite \(Names.quote(suite))")
         }
-        let mirror = try Self.mirror(options["mirror"], suite: suite)
+        let mirror = try Self.mirror(options["mirror"], suite: suite, template: manifest.name)
+        // Packages run their maintainer scripts as root here: the Release file must be signed by Debian.
+        let keyring = options["keyring"] ?? "/usr/share/keyrings/debian-archive-keyring.gpg"
+        guard FileManager.default.isReadableFile(atPath: keyring) else {
+            throw SysboxError(.unsupported, "template \(manifest.name) checks Debian's signatures with \(keyring), which is missing; install the Debian package debian-archive-keyring")
+        }
         let variant = options["variant"] ?? "minbase"
         let packages = options["packages"] ?? ""
         for word in [variant, packages] where !word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.,:".contains($0)) }) {
             throw SysboxError.invalid("template \(manifest.name): invalid package list or variant \(Names.quote(word))")
         }
-        // setpriv --pdeathsig: debootstrap dies with sysbox (a killed build leaves no writer behind in
-        // the build directory the next build sweeps).
-        var args = FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") ? ["/usr/bin/setpriv", "--pdeathsig", "KILL"] : []
-        args += [debootstrap, "--variant=\(variant)"]
+        // debootstrap runs as PID 1 of a pid namespace of its own, in a private mount namespace, under
+        // unshare --kill-child, itself under setpriv --pdeathsig: when sysbox dies, unshare dies, its
+        // child dies, and with it every process of the build (wget, dpkg…) and every mount it made.
+        var args: [String] = []
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") { args += ["/usr/bin/setpriv", "--pdeathsig", "KILL"] }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") {
+            args += ["/usr/bin/unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child=KILL"]
+        }
+        args += [debootstrap, "--variant=\(variant)", "--keyring=\(keyring)", "--force-check-gpg"]
         if !packages.isEmpty { args.append("--include=\(packages)") }
         args += [suite, rootfs, mirror]
         progress("debootstrap \(suite) from \(mirror)")
@@ -42,7 +53,7 @@ struct DebootstrapBuilder: ImageBuilder {
     /// The mirror: the given one, else the first `deb` source of the host's APT configuration that
     /// serves `suite`, else its first main archive (deb822 `.sources` files and one-line
     /// `sources.list` entries).
-    static func mirror(_ given: String?, suite: String, aptDirectory: String = "/etc/apt") throws -> String {
+    static func mirror(_ given: String?, suite: String, template: String = "debian", aptDirectory: String = "/etc/apt") throws -> String {
         if let given, !given.isEmpty {
             guard let url = URL(string: given), ["http", "https", "file"].contains(url.scheme ?? "") else {
                 throw SysboxError.invalid("mirror \(Names.quote(given)) is not an http, https or file URL (e.g. http://deb.debian.org/debian)")
@@ -60,10 +71,12 @@ struct DebootstrapBuilder: ImageBuilder {
                     guard let colon = line.firstIndex(of: ":") else { continue }
                     fields[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 }
+                // Debian's own archive: a `main` component (not Docker's `stable`, not a PPA's).
                 guard (fields["types"] ?? "").split(separator: " ").contains("deb"), fields["enabled"]?.lowercased() != "no",
+                      (fields["components"] ?? "").split(separator: " ").contains("main"),
                       let uris = fields["uris"] else { continue }
                 let suites = (fields["suites"] ?? "").split(separator: " ").map(String.init)
-                for uri in uris.split(separator: " ") { candidates.append((String(uri), suites)) }
+                for uri in uris.split(separator: " ") where Self.usableURI(String(uri)) { candidates.append((String(uri), suites)) }
             }
         }
         let listFiles = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted().filter { $0.hasSuffix(".list") }.map { dir + "/" + $0 }
@@ -74,16 +87,20 @@ struct DebootstrapBuilder: ImageBuilder {
                 guard words.first == "deb" else { continue }
                 words.removeFirst()
                 if words.first?.hasPrefix("[") == true { words = Array(words.drop { !$0.hasSuffix("]") }.dropFirst()) }
-                if words.count >= 2 { candidates.append((words[0], [words[1]])) }
+                if words.count >= 3, words.dropFirst(2).contains("main"), Self.usableURI(words[0]) { candidates.append((words[0], [words[1]])) }
             }
         }
         // The source that serves the suite, else the main archive of another release (a suite without
         // -updates/-security/-backports: the same archive serves the other releases).
         guard let found = candidates.first(where: { $0.suites.contains(suite) })
                 ?? candidates.first(where: { $0.suites.contains { !$0.contains("-") && !$0.contains("/") } }) else {
-            throw SysboxError.notFound("no APT source for Debian \(suite) in \(aptDirectory); give a mirror: sysbox image build debian --mirror http://MIRROR/debian")
+            throw SysboxError.notFound("no APT source for Debian \(suite) in \(aptDirectory); give a mirror: sysbox image build \(template) --mirror http://MIRROR/debian")
         }
         return found.uri
+    }
+
+    static func usableURI(_ uri: String) -> Bool {
+        ["http", "https", "file"].contains(URL(string: uri)?.scheme ?? "")
     }
 
     /// Runs a program, turning its `I: Retrieving X` / `I: Unpacking X` / `I: Configuring X` lines into

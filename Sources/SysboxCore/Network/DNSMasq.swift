@@ -235,6 +235,8 @@ public enum DNSMasq {
                 var info = siginfo_t()
                 var timeout = timespec(tv_sec: 5, tv_nsec: 0)
                 let sig = sigtimedwait(&signals, &info, &timeout)
+                var fst = stat()
+                if fstat(2, &fst) == 0, fst.st_size > 1 << 20 { ftruncate(2, 0) }
                 var st: Int32 = 0
                 if child > 0, waitpid(child, &st, WNOHANG) == child {
                     log("dnsmasq (pid \(child)) ended with status \(st); restarting it")

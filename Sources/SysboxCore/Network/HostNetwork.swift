@@ -34,7 +34,7 @@ enum HostNetwork {
     /// Runs `body` holding the host-wide network lock (flock on /run/sysbox/network.lock): subnet
     /// choice and bridge creation by concurrent sysbox processes, even of other state directories,
     /// never interleave.
-    static func withHostLock<T>(_ body: () throws -> T) throws -> T {
+    static func withHostLock<T>(timeout: Double = 120, _ body: () throws -> T) throws -> T {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         // dnsmasq runs as nobody and rereads its host files here: /run/sysbox must be traversable.
         chmod("/run/sysbox", 0o711)
@@ -43,12 +43,12 @@ enum HostNetwork {
         guard fd >= 0 else { throw SysboxError(.io, "cannot open \(path): \(Host.errnoText(errno))") }
         defer { close(fd) }
         // Waits up to 2 minutes (a start holds it while dnsmasq comes up), then names the holder.
-        let deadline = DispatchTime.now().uptimeNanoseconds + 120_000_000_000
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else { throw SysboxError(.io, "cannot lock \(path): \(Host.errnoText(errno))") }
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-                throw SysboxError(.conflict, "another sysbox command (pid \(holder)) has held the host's network lock \(path) for 2 minutes; wait for it or end it")
+                throw SysboxError(.conflict, "another sysbox command (pid \(holder)) has held the host's network lock \(path) for \(Int(timeout)) s; wait for it or end it")
             }
             usleep(10_000)
         }
@@ -160,6 +160,9 @@ enum HostNetwork {
                 link = try nl.link(named: s.name)
             }
             guard let bridge = link else { throw SysboxError(.io, "\(what): the bridge vanished while it was set up") }
+            // A bridge made before MACs were fixed gets its own now.
+            let mac = bridgeMAC(s.name, stateDirectory: stateDirectory)
+            if bridge.mac != mac { try nl.setMAC(s.name, mac) }
             let addresses = try nl.addresses().filter { $0.index == bridge.index }
             var present = false
             for a in addresses {

@@ -73,6 +73,12 @@ extension Manager {
     /// - Throws: `SysboxError` naming the device: missing network, taken address or MAC, full subnet.
     func prepareNICs(_ name: String, devices: DeviceMap) throws -> [StartPlan.Nic] {
         let nics = Self.nicDevices(devices)
+        // No NIC and nothing leased: nothing to do, no lock, no transaction.
+        if nics.isEmpty, try read({ db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE c.name = ?", arguments: [name]) ?? 0
+        }) == 0 {
+            return []
+        }
         // Every network must exist (but the default one, made on first use) before anything is created.
         let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM networks") })
         for (device, d) in nics {
@@ -152,8 +158,10 @@ extension Manager {
                     try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
                                    arguments: StatementArguments([id] + kept))
                 }
-                for key in config.keys where key.hasPrefix("volatile.") && (key.hasSuffix(".hwaddr") || key.hasSuffix(".host_name")) {
-                    let device = key.dropFirst("volatile.".count).split(separator: ".").first.map(String.init) ?? ""
+                for key in config.keys where key.hasPrefix("volatile.") {
+                    // Device names may contain dots (eth0.100): strip the known suffix, not at a dot.
+                    guard let suffix = [".hwaddr", ".host_name"].first(where: key.hasSuffix) else { continue }
+                    let device = String(key.dropFirst("volatile.".count).dropLast(suffix.count))
                     if !kept.contains(device) { config[key] = nil }
                 }
                 for key in Set(config.keys).union(storedConfig.keys) where config[key] != storedConfig[key] {
@@ -196,6 +204,22 @@ extension Manager {
             let dev: String = row["device"]
             if cid == id && dev == device { continue }
             if let a = IPv4Address(row["address"] as String) { out[a] = "\(row["container"] as String) (\(dev))" }
+        }
+        // Declared by a profile: reserved for each container that uses it (unless that container is the
+        // one asking, for that device). A container that overrides the device locally is covered above.
+        for row in try Row.fetchAll(db, sql: """
+            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid
+            FROM profiles_devices d
+            JOIN containers_profiles cp ON cp.profile_id = d.profile_id
+            JOIN containers c ON c.id = cp.container_id
+            JOIN profiles_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
+            JOIN profiles_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
+            WHERE d.type = 'nic'
+            """, arguments: [net.name]) {
+            let cid: Int64 = row["cid"]
+            let dev: String = row["device"]
+            if cid == id && dev == device { continue }
+            if let a = IPv4Address(row["address"] as String), out[a] == nil { out[a] = "\(row["container"] as String) (\(dev))" }
         }
         return out
     }

@@ -45,7 +45,7 @@ extension Manager {
 
     /// Containers (by their expanded devices, or, while they run or start, by their leases: what is
     /// attached until the next start) and profiles whose NICs name the network, sorted.
-    func networkUsers(_ db: Database, _ name: String) throws -> [String] {
+    func networkUsers(_ db: Database, _ name: String, probeLocks: Bool = true) throws -> [String] {
         var users: [String] = []
         let leased = Set(try Int64.fetchAll(db, sql: """
             SELECT l.container_id FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE n.name = ?
@@ -54,7 +54,7 @@ extension Manager {
             let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
             let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0))
             if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name })
-                || (leased.contains(record.id ?? -1) && isActive(record.name)) {
+                || (leased.contains(record.id ?? -1) && (probeLocks ? isActive(record.name) : runtimeStatus(record.name).0 != .stopped)) {
                 users.append("container \(record.name)")
             }
         }
@@ -158,7 +158,7 @@ extension Manager {
                 let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
                 return NetworkEntry(name: r.name, type: r.type, managed: true, ipv4: config["ipv4.address"] ?? "",
                                     nat: (try? Values.bool(config["ipv4.nat"] ?? "true")) ?? true, description: r.description,
-                                    usedBy: try networkUsers(db, r.name), state: links.contains(r.name) ? "UP" : "DOWN")
+                                    usedBy: try networkUsers(db, r.name, probeLocks: false), state: links.contains(r.name) ? "UP" : "DOWN")
             }
         }
     }
@@ -169,7 +169,7 @@ extension Manager {
         return try read { db in
             let r = try network(db, name)
             let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
-            let users = try networkUsers(db, name)
+            let users = try networkUsers(db, name, probeLocks: false)
             return YAMLDocs.network(name: r.name, description: r.description, type: r.type, config: config, usedBy: users)
         }
     }
@@ -283,17 +283,11 @@ extension Manager {
                     }
                 }
             }
+            // The host lock is held throughout (a start takes it to lease): the host side goes first, then
+            // the record, so a kill in between leaves a record whose next use brings the network back.
             for name in names {
-                // Checked again with the deletion, in one transaction: a container that started in
-                // between keeps the network.
-                try write { db in
-                    let users = try networkUsers(db, name)
-                    if !users.isEmpty {
-                        throw SysboxError(.inUse, "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first")
-                    }
-                    _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db)
-                }
                 try HostNetwork.tearDown(name, stateDirectory: stateDirectory)
+                try write { db in _ = try NetworkRecord.filter(Column("name") == name).deleteAll(db) }
             }
         }
     }
@@ -325,9 +319,11 @@ extension Manager {
     }
 
     /// Rewrites dnsmasq's host files of the networks `names` from the leases (dnsmasq rereads them).
+    /// Best effort and brief (a monitor deleting an ephemeral container must not wait long): when the
+    /// lock is busy, the next bring-up of the network rewrites every file from the leases anyway.
     func syncDNS(_ names: Set<String>) {
         guard !names.isEmpty else { return }
-        try? HostNetwork.withHostLock { syncDNSLocked(names) }
+        try? HostNetwork.withHostLock(timeout: 2) { syncDNSLocked(names) }
     }
 
     func syncDNSLocked(_ names: Set<String>) {

@@ -365,17 +365,10 @@ public struct ContainerCgroup: Sendable {
     /// the cgroup of whoever ran `start` (a systemd unit or login session being stopped must not take
     /// the containers with it). Best effort: a failure leaves the monitor where it was.
     public static func enterMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
-        for h in layout.hierarchies {
-            let base = h.mountPoint + "/sysbox/" + hash(stateDirectory)
-            let dir = base + "/.monitors"
-            if mkdir(dir, 0o755) != 0 && errno != EEXIST { continue }
-            if !h.isV2 && h.has("cpuset") {
-                for file in ["cpuset.cpus", "cpuset.mems"] where (try? read(dir + "/" + file))?.isEmpty ?? true {
-                    try? write(dir + "/" + file, (try? read(base + "/" + file)) ?? "")
-                }
-            }
-            try? write(dir + "/cgroup.procs", "0")
-        }
+        // Parents included (a network monitor may come first after a boot): as create() makes them.
+        let monitors = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: ".monitors")
+        try? monitors.create()
+        for dir in monitors.directories { try? write(dir + "/cgroup.procs", "0") }
     }
 
     /// Leaves the monitors' cgroup for the root cgroup and removes it (and the sysbox parents) when this

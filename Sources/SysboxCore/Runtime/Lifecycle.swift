@@ -177,6 +177,9 @@ extension Manager {
         // Parents before children: /mnt/data before /mnt/data/inner.
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         let rootfs = try driver.rootfs(container: paths(name), image: image)
+        if image.manifest.cgroup == "unified", !((try? CgroupLayout.host())?.hierarchies.contains(where: \.isV2) ?? false) {
+            throw SysboxError(.unsupported, "image \(image.template) needs the cgroup2 tree (its systemd refuses cgroup v1), and this host has no cgroup2 mounted; mount it (e.g. at /sys/fs/cgroup/unified)")
+        }
         let nics = try prepareNICs(name, devices: view.expanded.devices)
         let domain = try nics.first.map { first in try read { db in try settings(db, try network(db, first.bridge)).domain } }
         let uuid = config["volatile.uuid"] ?? ""

@@ -84,6 +84,10 @@ public enum Monitor {
                     if failure.step == 24 {
                         throw SysboxError(.io, "cannot execute init \(plan.initPath) in the container's root filesystem: \(Host.errnoText(failure.errno))")
                     }
+                    if failure.step == 32 {
+                        let files = plan.files.map { "/" + $0.path }.joined(separator: ", ")
+                        throw SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
+                    }
                     throw SysboxError(.io, failure.description)
                 }
                 let startTime = Host.startTime(of: spawned.pid) ?? 0

@@ -37,13 +37,18 @@ extension Manager {
                 throw SysboxError(.conflict, "container \(name) stopped while booting (last state: \(last)); see sysbox console \(name) --show-log")
             }
             // Exit codes are not the answer (non-zero for every state but running); the printed state is.
-            let out = (try? execCapture(name, ["systemctl", "is-system-running"])) ?? ""
-            let state = out.trimmingCharacters(in: .whitespacesAndNewlines)
+            let out = (try? execCapture(name, ["systemctl", "is-system-running"], deadline: deadline)) ?? ""
+            // What the container prints never reaches the terminal raw: a state is [a-z-].
+            let state = String(out.trimmingCharacters(in: .whitespacesAndNewlines).prefix(32))
+                .filter { $0.isASCII && ($0.isLowercase || $0 == "-") }
             // Empty or "offline": systemd is not answering on its bus yet, early in the boot.
             if !state.isEmpty, !["initializing", "starting", "offline"].contains(state) {
                 if state == "running" { return Readiness(state: state, failedUnits: []) }
-                let failed = ((try? execCapture(name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager"])) ?? "")
-                    .split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+                let failed = ((try? execCapture(name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager"],
+                                                deadline: Date().addingTimeInterval(10))) ?? "")
+                    .split(separator: "\n").prefix(50).compactMap { $0.split(separator: " ").first.map(String.init) }
+                    .map { $0.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "@._:-\\".contains($0)) } }
+                    .filter { !$0.isEmpty }
                 return Readiness(state: state, failedUnits: failed)
             }
             if !state.isEmpty { last = state }
@@ -53,8 +58,8 @@ extension Manager {
     }
 
     /// Runs `sysbox exec NAME -- COMMAND` (this binary) and returns its standard output, whatever its
-    /// exit code.
-    func execCapture(_ name: String, _ command: [String]) throws -> String {
+    /// exit code; killed at `deadline` (a systemctl stuck on D-Bus must not outlast `wait --timeout`).
+    func execCapture(_ name: String, _ command: [String], deadline: Date) throws -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: exe)
@@ -68,8 +73,33 @@ extension Manager {
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // Killed only while not yet reaped (the flag is cleared under the lock before waiting), so the
+        // pid can never be another process's.
+        let guardState = ExecWatch(pid: process.processIdentifier)
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0.1, deadline.timeIntervalSinceNow)) { guardState.fire() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        guardState.disarm()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: data.prefix(65536), as: UTF8.self)
+    }
+}
+
+/// Kills a child at a deadline unless disarmed first (before it is reaped).
+final class ExecWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pid: Int32?
+
+    init(pid: Int32) { self.pid = pid }
+
+    func fire() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let pid { kill(pid, SIGKILL) }
+    }
+
+    func disarm() {
+        lock.lock()
+        pid = nil
+        lock.unlock()
     }
 }
