@@ -108,3 +108,53 @@ import Testing
         #expect(s.leftovers() == [])
     }
 }
+
+@Suite(.serialized) struct CopyTests {
+    init() throws {
+        try #require(getuid() == 0, "the copy tests boot real containers and must run as root")
+    }
+
+    @Test func copiesAreIndependentWithAFreshIdentity() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "src"])
+        try s.ok(["exec", "src", "--", "sh", "-c", "echo one > /root/f"])
+        try s.ok(["config", "set", "src", "user.role=web"])
+        try s.ok(["snapshot", "create", "src", "s0"])
+        try s.ok(["exec", "src", "--", "sh", "-c", "echo two > /root/f"])
+        // From the running source (frozen while copied), with its snapshots.
+        #expect(try s.ok(["copy", "src", "dst", "-c", "limits.memory=128MiB"]) == "Container src copied to dst\n")
+        #expect(try s.ok(["exec", "src", "--", "echo", "thawed"]) == "thawed\n")
+        #expect(try s.ok(["list", "dst", "--format", "csv,noheader"]).hasPrefix("dst,STOPPED,"))
+        #expect(try s.ok(["config", "get", "dst", "user.role"]) == "web\n")
+        #expect(try s.ok(["config", "get", "dst", "limits.memory"]) == "128MiB\n")
+        #expect(try s.ok(["config", "get", "dst", "volatile.uuid"]) != (try s.ok(["config", "get", "src", "volatile.uuid"])))
+        #expect(try s.ok(["snapshot", "list", "dst", "--format", "csv,noheader"]).hasPrefix("s0,"))
+        try s.ok(["start", "dst"])
+        #expect(try s.ok(["exec", "dst", "--", "cat", "/root/f"]) == "two\n")
+        // Independent: a change in the copy does not reach the source, nor the other way.
+        try s.ok(["exec", "dst", "--", "sh", "-c", "echo mine > /root/f"])
+        #expect(try s.ok(["exec", "src", "--", "cat", "/root/f"]) == "two\n")
+        try s.ok(["snapshot", "restore", "dst", "s0", "--force"])
+        #expect(try s.ok(["exec", "dst", "--", "cat", "/root/f"]) == "one\n")
+        #expect(try s.ok(["exec", "src", "--", "cat", "/root/f"]) == "two\n")
+        // From a snapshot, without snapshots.
+        try s.ok(["copy", "src/s0", "old", "--instance-only"])
+        try s.ok(["start", "old"])
+        #expect(try s.ok(["exec", "old", "--", "cat", "/root/f"]) == "one\n")
+        #expect(try s.ok(["snapshot", "list", "old", "--format", "csv,noheader"]) == "")
+        // Bad input changes nothing.
+        let before = try s.dump()
+        try s.fails(["copy", "src", "dst"], "container dst already exists")
+        try s.fails(["copy", "src/nosuch", "x1"], "snapshot nosuch of src not found")
+        try s.fails(["copy", "nosuch", "x1"], "container nosuch not found")
+        try s.fails(["copy", "src", "src"], "the copy needs another name than src")
+        try s.fails(["copy", "src", "x1", "-p", "nosuch"], "profile nosuch not found")
+        #expect(try s.dump() == before)
+        // Killed half-way: the next command removes the half copy.
+        #expect(try s.run(["copy", "src", "half"], env: ["SYSBOX_TEST_CRASH_AT": "copy-copied"]).status == 137)
+        #expect(try s.ok(["list", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) } == ["dst", "old", "src"])
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/half"))
+        try s.ok(["delete", "--force", "src", "dst", "old"])
+        #expect(s.leftovers() == [])
+    }
+}

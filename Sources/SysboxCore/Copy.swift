@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import SysboxStore
+
+/// What `sysbox copy` asks for.
+public struct CopyRequest: Sendable {
+    public var source: String
+    /// Copy from this snapshot of the source instead of its current state.
+    public var snapshot: String?
+    public var target: String
+    /// Without the source's snapshots.
+    public var instanceOnly: Bool
+    /// Keys set on the copy (win over the source's).
+    public var config: [String: String]
+    /// The copy's profile list (nil: the source's).
+    public var profiles: [String]?
+
+    public init(source: String, snapshot: String? = nil, target: String, instanceOnly: Bool = false,
+                config: [String: String] = [:], profiles: [String]? = nil) {
+        self.source = source
+        self.snapshot = snapshot
+        self.target = target
+        self.instanceOnly = instanceOnly
+        self.config = config
+        self.profiles = profiles
+    }
+}
+
+extension Manager {
+    /// Copies a container (or one of its snapshots) to a new stopped container: its own files (a
+    /// `cp -a --reflink=auto` of the data directory; the source is frozen meanwhile if it runs), its
+    /// config and devices with a fresh identity (new `volatile.uuid`, so a new machine-id; no MACs or
+    /// host interface names, so new ones at its first start; addresses are leased then), and, unless
+    /// `instanceOnly`, its snapshots. Journalled as a create: a copy killed half-way is undone.
+    public func copyContainer(_ request: CopyRequest) throws {
+        try Names.validate(request.source, as: .container)
+        try Names.validate(request.target, as: .container)
+        if let snap = request.snapshot { try Names.validate(snap, as: .snapshot) }
+        for (key, value) in request.config.sorted(by: { $0.key < $1.key }) { try InstanceConfig.validate(key, value, writer: .user) }
+        guard request.source != request.target else { throw SysboxError.invalid("the copy needs another name than \(request.source)") }
+        let driver = try storageDriver()
+        let src = paths(request.source), dst = paths(request.target)
+        // Both locked, in a fixed order (a copy the other way cannot deadlock with this one).
+        let (first, second) = request.source < request.target ? (request.source, request.target) : (request.target, request.source)
+        try withLock(first) { try withLock(second) {
+            let plan = try read { db -> (ContainerRecord, ConfigLayer, [ProfileRecord], [SnapshotRecord]) in
+                let source = try container(db, request.source)
+                if try ContainerRecord.named(request.target, in: db) != nil {
+                    throw SysboxError(.alreadyExists, "container \(request.target) already exists; pick another name")
+                }
+                var layer: ConfigLayer
+                var profiles: [ProfileRecord]
+                if let snap = request.snapshot {
+                    let s = try snapshotRecord(db, container: source, snap)
+                    layer = ConfigLayer(config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0), devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+                    let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
+                    profiles = try names.compactMap { try ProfileRecord.named($0, in: db) }
+                } else {
+                    layer = try self.layer(db, container: source.id ?? 0)
+                    profiles = try ContainerProfiles.load(db, container: source.id ?? 0)
+                }
+                if let names = request.profiles { profiles = try names.map { try profile(db, $0) } }
+                // A fresh identity: only the base image stays of the volatile keys.
+                layer.config = layer.config.filter { !$0.key.hasPrefix("volatile.") || $0.key == "volatile.base_image" }
+                layer.config.merge(request.config) { _, new in new }
+                try validateExpanded(try expanded(db, profiles: profiles, local: layer), container: request.target)
+                let snapshots = request.instanceOnly || request.snapshot != nil ? []
+                    : try SnapshotRecord.filter(Column("container_id") == source.id).order(Column("created_at"), Column("id")).fetchAll(db)
+                return (source, layer, profiles, snapshots)
+            }
+            let (source, layer, profiles, snapshots) = plan
+            guard !FileManager.default.fileExists(atPath: dst.directory) else {
+                throw SysboxError(.alreadyExists, "\(dst.directory) exists without a container record; move it away first")
+            }
+            let op = try write { db -> OperationRecord in
+                var record = ContainerRecord(name: request.target, image: source.image, description: source.description)
+                try record.insert(db)
+                var config = layer.config
+                config["volatile.uuid"] = UUID().uuidString.lowercased()
+                try ConfigTable.containers.replace(db, owner: record.id ?? 0, with: config)
+                try DeviceTable.containers.replace(db, owner: record.id ?? 0, with: layer.devices)
+                try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
+                return try Journal.begin(db, action: "create", entityType: "container", entityName: request.target,
+                                         payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: dst.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                for dir in [dst.rootfs, dst.upper, dst.work] where driver.name == "overlay" {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                }
+                let from = request.snapshot.map { src.snapshot($0) + "/data" } ?? driver.dataDirectory(container: src)
+                let to = driver.dataDirectory(container: dst)
+                try? Host.removeTree(to)
+                let running = request.snapshot == nil && liveState(request.source) != nil
+                let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
+                try cgroup?.setFrozen(true)
+                do {
+                    try Self.copyTree(from, to: to, what: "copying \(request.source) to \(request.target)")
+                } catch {
+                    try? cgroup?.setFrozen(false)
+                    throw error
+                }
+                try cgroup?.setFrozen(false)
+                CrashPoint.reach("copy-copied")
+                for s in snapshots {
+                    try FileManager.default.createDirectory(atPath: dst.snapshots, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    try Self.copyTree(src.snapshot(s.name), to: dst.snapshot(s.name), what: "copying snapshot \(s.name) of \(request.source)")
+                }
+                try write { db in
+                    let target = try container(db, request.target)
+                    for s in snapshots {
+                        var copy = SnapshotRecord(containerId: target.id ?? 0, name: s.name, description: s.description, createdAt: s.createdAt, expiresAt: s.expiresAt)
+                        try copy.insert(db)
+                        try ConfigTable.snapshots.replace(db, owner: copy.id ?? 0, with: try ConfigTable.snapshots.load(db, owner: s.id ?? 0))
+                        try DeviceTable.snapshots.replace(db, owner: copy.id ?? 0, with: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+                        try db.execute(sql: """
+                            INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order)
+                            SELECT ?, profile_name, apply_order FROM snapshots_profiles WHERE snapshot_id = ?
+                            """, arguments: [copy.id, s.id])
+                    }
+                    try Journal.finish(db, uuid: op.uuid)
+                }
+            } catch {
+                try? Host.removeTree(dst.directory)
+                try? write { db in
+                    _ = try ContainerRecord.filter(Column("name") == request.target).deleteAll(db)
+                    try Journal.finish(db, uuid: op.uuid, failed: true)
+                }
+                throw error
+            }
+        } }
+    }
+}
