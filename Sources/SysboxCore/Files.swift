@@ -1,0 +1,119 @@
+import CSysbox
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Manager {
+    /// Runs `body` with an `O_PATH` fd of the container's root: `/proc/PID/root` while it runs; its
+    /// root filesystem when stopped (dir driver: the directory; overlay: the overlay mounted at
+    /// `containers/NAME/rootfs` for the time of `body`, then detached). Under the container's lock, so
+    /// no start or delete happens meanwhile.
+    func withContainerRoot<T>(_ name: String, _ body: (Int32) throws -> T) throws -> T {
+        try Names.validate(name, as: .container)
+        let image = try read { db in try baseImage(db, container: try container(db, name)) }
+        let driver = try storageDriver()
+        return try withLock(name) {
+            if let live = liveState(name) {
+                let root = open("/proc/\(live.initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+                guard root >= 0 else { throw SysboxError(.conflict, "container \(name) stopped") }
+                defer { close(root) }
+                return try body(root)
+            }
+            let p = paths(name)
+            let mount = try driver.rootfs(container: p, image: image)
+            var mounted = false
+            if let fstype = mount.fstype {
+                guard Glibc.mount(fstype, mount.path, fstype, 0, mount.options ?? "") == 0 else {
+                    throw SysboxError(.io, "cannot mount the root filesystem of \(name) to reach its files: \(Host.errnoText(errno))")
+                }
+                mounted = true
+            }
+            defer { if mounted { _ = umount2(mount.path, Int32(MNT_DETACH)) } }
+            let root = open(mount.path, SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard root >= 0 else { throw SysboxError(.io, "cannot open \(mount.path): \(Host.errnoText(errno))") }
+            defer { close(root) }
+            return try body(root)
+        }
+    }
+
+    /// Reads a file of a container (running or stopped). The path is resolved inside the container's
+    /// root (openat2 RESOLVE_IN_ROOT): symlinks are the container's own, `..` stops at its `/`, so a
+    /// link to /etc/shadow gives the container's file, never the host's.
+    /// - Returns: the bytes and the file's mode, uid and gid.
+    public func pullFile(_ name: String, path: String) throws -> (data: Data, mode: mode_t, uid: uid_t, gid: gid_t) {
+        guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /etc/hostname)") }
+        return try withContainerRoot(name) { root in
+            let fd = sysbox_openat_in_root(root, path, O_RDONLY | O_NONBLOCK, 0)
+            guard fd >= 0 else { throw SysboxError(.notFound, "cannot open \(path) in container \(name): \(Host.errnoText(-fd))") }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw SysboxError(.io, "cannot stat \(path) in \(name): \(Host.errnoText(errno))") }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                throw SysboxError.invalid("\(path) in container \(name) is a directory; pull its files one by one")
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw SysboxError.invalid("\(path) in container \(name) is not a regular file (a device, FIFO or socket)")
+            }
+            let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
+            return (data, st.st_mode & 0o7777, st.st_uid, st.st_gid)
+        }
+    }
+
+    /// Writes a file into a container (running or stopped), resolved inside its root like `pullFile`;
+    /// with `createParents`, missing directories are made (mode 0755, root). An existing directory at
+    /// `path` receives the file under `fileName`. A file there is replaced in place (O_TRUNC), never
+    /// through a symlink out of the container.
+    public func pushFile(_ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
+                         createParents: Bool) throws {
+        guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /root/notes.txt)") }
+        try withContainerRoot(name) { root in
+            var target = path
+            let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH, 0)
+            if existing >= 0 {
+                var st = stat()
+                if fstat(existing, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { target = (path as NSString).appendingPathComponent(fileName) }
+                close(existing)
+            }
+            if createParents {
+                var prefix = ""
+                for component in (target as NSString).deletingLastPathComponent.split(separator: "/") {
+                    let parent = prefix.isEmpty ? "/" : prefix
+                    prefix += "/" + component
+                    let probe = sysbox_openat_in_root(root, prefix, SYSBOX_O_PATH | O_DIRECTORY, 0)
+                    if probe >= 0 { close(probe); continue }
+                    let dir = sysbox_openat_in_root(root, parent, SYSBOX_O_PATH | O_DIRECTORY, 0)
+                    guard dir >= 0 else { throw SysboxError(.io, "cannot open \(parent) in container \(name): \(Host.errnoText(-dir))") }
+                    defer { close(dir) }
+                    guard mkdirat(dir, String(component), 0o755) == 0 || errno == EEXIST else {
+                        throw SysboxError(.io, "cannot create \(prefix) in container \(name): \(Host.errnoText(errno))")
+                    }
+                }
+            }
+            let fd = sysbox_openat_in_root(root, target, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, mode)
+            guard fd >= 0 else {
+                let hint = -fd == ENOENT ? "; its directory does not exist (use -p to create it)" : ""
+                throw SysboxError(.io, "cannot write \(target) in container \(name): \(Host.errnoText(-fd))\(hint)")
+            }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw SysboxError.invalid("\(target) in container \(name) is not a regular file")
+            }
+            let written = data.withUnsafeBytes { buf -> Int in
+                var done = 0
+                while done < buf.count {
+                    let n = Glibc.write(fd, buf.baseAddress.map { $0 + done }, buf.count - done)
+                    if n < 0 { if errno == EINTR { continue }; return -1 }
+                    done += n
+                }
+                return done
+            }
+            guard written == data.count else { throw SysboxError(.io, "cannot write \(target) in container \(name): \(Host.errnoText(errno))") }
+            guard fchown(fd, uid, gid) == 0, fchmod(fd, mode) == 0 else {
+                throw SysboxError(.io, "cannot set the owner or mode of \(target) in container \(name): \(Host.errnoText(errno))")
+            }
+        }
+    }
+}

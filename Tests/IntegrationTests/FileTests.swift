@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// file push/pull/edit on running and stopped containers; nothing outside the container is reachable.
+@Suite(.serialized) struct FileTests {
+    init() throws {
+        try #require(getuid() == 0, "the file tests boot real containers and must run as root")
+    }
+
+    @Test func pushPullRoundTripsAndNeverLeavesTheContainer() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "f1"])
+        var bytes = Data((0..<4096).map { UInt8($0 % 256) })
+        bytes.append(contentsOf: [0, 255, 10])
+        let local = try s.write("blob", "")
+        try bytes.write(to: URL(fileURLWithPath: local))
+        chmod(local, 0o640)
+        // Into a directory, with the local mode and root:root; back out byte for byte.
+        try s.ok(["file", "push", local, "f1/root/"])
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g %s", "/root/blob"]) == "640 0 0 4099\n")
+        let back = s.root + "/back"
+        try s.ok(["file", "pull", "f1/root/blob", back])
+        #expect(FileManager.default.contents(atPath: back) == bytes)
+        // Owner, mode and missing directories.
+        try s.ok(["file", "push", "-p", "--uid", "1000", "--gid", "100", "--mode", "0600", local, "f1/srv/a/b/data"])
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g", "/srv/a/b/data"]) == "600 1000 100\n")
+        try s.fails(["file", "push", local, "f1/nodir/x"], "its directory does not exist (use -p to create it)")
+        // Escapes: the container's symlinks and .. resolve inside it.
+        try s.ok(["exec", "f1", "--", "sh", "-c", "ln -s /etc/shadow /root/link && ln -s / /root/up && ln -s ../../../../../../ /root/dots"])
+        let shadow = try s.ok(["exec", "f1", "--", "cat", "/etc/shadow"])
+        #expect(try s.ok(["file", "pull", "f1/root/link", "-"]) == shadow)
+        #expect(try s.ok(["file", "pull", "f1/../../../../etc/hostname", "-"]) == "f1\n")
+        #expect(try s.ok(["file", "pull", "f1/root/dots/etc/hostname", "-"]) == "f1\n")
+        let marker = "sysbox-escape-\(UUID().uuidString.prefix(8))"
+        try s.ok(["file", "push", local, "f1/root/up/tmp/\(marker)"])
+        try s.ok(["file", "push", local, "f1/root/dots/tmp/\(marker)-2"])
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)") && !FileManager.default.fileExists(atPath: "/tmp/\(marker)-2"))
+        #expect(try s.run(["exec", "f1", "--", "ls", "/tmp/\(marker)", "/tmp/\(marker)-2"]).status == 0)
+        // Bad input.
+        try s.fails(["file", "pull", "f1/nosuch", "-"], "cannot open /nosuch in container f1: ENOENT")
+        try s.fails(["file", "pull", "f1/root", "-"], "/root in container f1 is a directory")
+        try s.fails(["file", "pull", "f1-no-slash", "-"], "expected CONTAINER/PATH")
+        try s.fails(["file", "pull", "nosuch/etc/hostname", "-"], "container nosuch not found")
+        // Stopped (overlay): the same, and nothing stays mounted.
+        try s.ok(["stop", "--force", "f1"])
+        try s.ok(["file", "push", local, "f1/root/while-stopped"])
+        #expect(try s.ok(["file", "pull", "f1/etc/hostname", "-"]) == "f1\n")
+        #expect(try s.ok(["file", "pull", "f1/root/link", "-"]) == shadow)
+        #expect(s.leftovers() == [])
+        // edit from standard input keeps owner and mode.
+        try s.ok(["file", "edit", "f1/srv/a/b/data"], stdin: "edited\n")
+        try s.ok(["start", "f1"])
+        #expect(try s.ok(["exec", "f1", "--", "cat", "/srv/a/b/data"]) == "edited\n")
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g", "/srv/a/b/data"]) == "600 1000 100\n")
+        #expect(try s.ok(["exec", "f1", "--", "cmp", "/root/while-stopped", "/root/blob"]) == "")
+        try s.ok(["delete", "--force", "f1"])
+        #expect(s.leftovers() == [])
+    }
+}
