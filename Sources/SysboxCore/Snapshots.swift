@@ -28,6 +28,10 @@ enum CrashPoint {
     }
 }
 
+/// The description that marks snapshots taken by `schedule run` (retention only ever deletes those,
+/// and expired ones).
+public let scheduledSnapshotDescription = "taken by the schedule"
+
 extension Manager {
     func snapshotRecord(_ db: Database, container: ContainerRecord, _ name: String) throws -> SnapshotRecord {
         if let r = try SnapshotRecord.filter(Column("container_id") == container.id && Column("name") == name).fetchOne(db) { return r }
@@ -78,7 +82,8 @@ extension Manager {
     /// finished or undone by the next command.
     /// - Returns: the snapshot's name (from `snapshots.pattern` when not given).
     @discardableResult
-    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false) throws -> String {
+    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
+                               description: String = "", at now: Date = Date()) throws -> String {
         try Names.validate(name, as: .container)
         if let given { try Names.validate(given, as: .snapshot) }
         if let expiry { _ = try Self.expiryDate(expiry) }
@@ -93,7 +98,7 @@ extension Manager {
                 let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
                 try Names.validate(snap, as: .snapshot)
                 let expiryText = expiry ?? expanded["snapshots.expiry"]
-                return (record, snap, try expiryText.map { try Self.expiryDate($0) })
+                return (record, snap, try expiryText.map { try Self.expiryDate($0, from: now) })
             }
             if try read({ db in try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == snap).fetchOne(db) }) != nil {
                 guard reuse else {
@@ -123,7 +128,7 @@ extension Manager {
                 CrashPoint.reach("snapshot-renamed")
                 try write { db in
                     let record = try container(db, name)
-                    var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, expiresAt: expires)
+                    var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, description: description, createdAt: now, expiresAt: expires)
                     try s.insert(db)
                     let local = try layer(db, container: record.id ?? 0)
                     try ConfigTable.snapshots.replace(db, owner: s.id ?? 0, with: local.config)
@@ -364,5 +369,62 @@ extension Manager {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: p.snapshots)) ?? [] where entry.hasPrefix(".trash-") {
             try? Host.removeTree(p.snapshots + "/" + entry)
         }
+    }
+}
+
+extension Manager {
+    /// Deletes expired snapshots (any) and, where `snapshots.keep.last` is set, the scheduled snapshots
+    /// beyond the newest N, of the given containers (all when empty).
+    /// - Returns: "container/snapshot" for each deleted one.
+    @discardableResult
+    public func pruneSnapshots(_ names: [String] = [], now: Date = Date()) throws -> [String] {
+        for name in names { try Names.validate(name, as: .container) }
+        let targets = try read { db -> [(String, Int?, [SnapshotRecord])] in
+            let records = names.isEmpty ? try ContainerRecord.order(Column("name")).fetchAll(db) : try names.map { try container(db, $0) }
+            return try records.map { r in
+                let keep = try view(db, r).expanded.config["snapshots.keep.last"].flatMap { Int($0) }
+                return (r.name, keep, try SnapshotRecord.filter(Column("container_id") == r.id).order(Column("created_at").desc, Column("id").desc).fetchAll(db))
+            }
+        }
+        var deleted: [String] = []
+        for (name, keep, snapshots) in targets {
+            var doomed = snapshots.filter { ($0.expiresAt.map { $0 <= now }) ?? false }.map(\.name)
+            if let keep {
+                doomed += snapshots.filter { $0.description == scheduledSnapshotDescription }.dropFirst(keep).map(\.name)
+            }
+            let unique = Array(Set(doomed)).sorted()
+            guard !unique.isEmpty else { continue }
+            try deleteSnapshots(name, unique)
+            deleted += unique.map { "\(name)/\($0)" }
+        }
+        return deleted
+    }
+
+    /// One pass of the snapshot scheduler (meant for a timer every minute): every container whose
+    /// `snapshots.schedule` fired since its last scheduled snapshot (or its creation) gets one, then
+    /// retention runs. A failure of one container is reported and does not stop the others.
+    /// - Returns: one line per action or failure.
+    public func runSchedule(now: Date = Date()) throws -> [String] {
+        let due = try read { db -> [String] in
+            var out: [String] = []
+            for r in try ContainerRecord.order(Column("name")).fetchAll(db) {
+                guard let text = try view(db, r).expanded.config["snapshots.schedule"], let schedule = try? CronSchedule.parse(text) else { continue }
+                let last = try Date.fetchOne(db, sql: "SELECT MAX(created_at) FROM snapshots WHERE container_id = ? AND description = ?",
+                                             arguments: [r.id, scheduledSnapshotDescription]) ?? r.createdAt
+                if schedule.fires(after: last, upTo: now) { out.append(r.name) }
+            }
+            return out
+        }
+        var report: [String] = []
+        for name in due {
+            do {
+                let snap = try createSnapshot(name, snapshot: nil, description: scheduledSnapshotDescription, at: now)
+                report.append("snapshot \(snap) of \(name) created")
+            } catch {
+                report.append("error: snapshot of \(name): \(Host.describe(error))")
+            }
+        }
+        for deleted in try pruneSnapshots(now: now) { report.append("snapshot \(deleted) deleted (retention)") }
+        return report
     }
 }

@@ -158,3 +158,30 @@ import Testing
         #expect(s.leftovers() == [])
     }
 }
+
+@Suite struct ScheduleTests {
+    @Test func scheduledSnapshotsAndRetention() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "c1"])
+        try s.ok(["config", "set", "c1", "snapshots.schedule=@hourly", "snapshots.keep.last=2"])
+        let f = ISO8601DateFormatter()
+        // The first full hour after now, then the next ones.
+        let base = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600
+        func at(_ hours: Double) -> String { f.string(from: Date(timeIntervalSince1970: base + hours * 3600 + 30)) }
+        #expect(try s.ok(["schedule", "run", "--at", at(0)]) == "snapshot snap0 of c1 created\n")
+        #expect(try s.ok(["schedule", "run", "--at", at(0)]) == "")
+        try s.ok(["snapshot", "create", "c1", "manual"])
+        try s.ok(["snapshot", "create", "c1", "brief", "--expiry", "1H"])
+        // An hour later the one with a 1-hour expiry has expired.
+        #expect(try s.ok(["schedule", "run", "--at", at(1)]) == "snapshot snap1 of c1 created\nsnapshot c1/brief deleted (retention)\n")
+        // The third scheduled one pushes the oldest scheduled one out; the one taken by hand stays.
+        #expect(try s.ok(["schedule", "run", "--at", at(2)]) == "snapshot snap2 of c1 created\nsnapshot c1/snap0 deleted (retention)\n")
+        #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }.sorted()
+                == ["manual", "snap1", "snap2"])
+        #expect(try s.ok(["snapshot", "show", "c1", "snap1"]).contains("name: snap1"))
+        try s.fails(["schedule", "run", "--at", "tomorrow"], "--at expects an ISO 8601 time")
+        try s.fails(["config", "set", "c1", "snapshots.keep.last=-1"], "snapshots.keep.last")
+        #expect(try s.ok(["snapshot", "prune", "c1"]) == "")
+        try s.ok(["delete", "c1"])
+    }
+}

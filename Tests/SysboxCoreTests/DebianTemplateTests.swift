@@ -108,3 +108,28 @@ import Testing
         #expect(ContainerCgroup(layout: v1, stateDirectory: "/s", name: "c").containerMounts(unifiedOnly: true).first?.fstype == "tmpfs")
     }
 }
+
+@Suite struct CronFiresTests {
+    let utc = TimeZone(identifier: "UTC")!
+    func date(_ s: String) -> Date { ISO8601DateFormatter().date(from: s)! }
+
+    @Test func hourlyAndDaily() throws {
+        let hourly = try CronSchedule.parse("@hourly")
+        #expect(hourly.fires(after: date("2026-11-27T10:00:00Z"), upTo: date("2026-11-27T10:59:59Z"), timeZone: utc) == false)
+        #expect(hourly.fires(after: date("2026-11-27T10:00:00Z"), upTo: date("2026-11-27T11:00:00Z"), timeZone: utc))
+        // The start minute itself is not counted again.
+        #expect(hourly.fires(after: date("2026-11-27T11:00:00Z"), upTo: date("2026-11-27T11:30:00Z"), timeZone: utc) == false)
+        let daily3 = try CronSchedule.parse("0 3 * * *")
+        #expect(daily3.fires(after: date("2026-11-27T02:00:00Z"), upTo: date("2026-11-27T03:00:30Z"), timeZone: utc))
+        #expect(daily3.fires(after: date("2026-11-27T03:01:00Z"), upTo: date("2026-11-28T02:59:00Z"), timeZone: utc) == false)
+    }
+
+    @Test func daysOfMonthOrWeek() throws {
+        // Both day fields restricted: either matches (the 1st, or any Monday). 2026-11-30 is a Monday.
+        let s = try CronSchedule.parse("0 0 1 * mon")
+        #expect(s.fires(after: date("2026-11-29T12:00:00Z"), upTo: date("2026-11-30T00:00:00Z"), timeZone: utc))
+        #expect(s.fires(after: date("2026-11-28T00:00:00Z"), upTo: date("2026-11-29T23:59:00Z"), timeZone: utc) == false)
+        // A runner off for a week looks back one day only.
+        #expect(try CronSchedule.parse("0 0 1 1 *").fires(after: date("2025-12-31T00:00:00Z"), upTo: date("2026-01-08T00:00:00Z"), timeZone: utc) == false)
+    }
+}

@@ -114,3 +114,36 @@ public struct CronSchedule: Equatable, Sendable {
         return v
     }
 }
+
+extension CronSchedule.Entry {
+    /// Whether the entry fires at this minute (cron's rule: when both day fields are restricted, either
+    /// one matching is enough).
+    func matches(_ c: DateComponents) -> Bool {
+        guard let minute = c.minute, let hour = c.hour, let day = c.day, let month = c.month, let weekday = c.weekday else { return false }
+        guard minutes.contains(minute), hours.contains(hour), months.contains(month) else { return false }
+        let dom = daysOfMonth.contains(day), dow = daysOfWeek.contains(weekday - 1)
+        if anyDayOfMonth && anyDayOfWeek { return true }
+        if anyDayOfMonth { return dow }
+        if anyDayOfWeek { return dom }
+        return dom || dow
+    }
+}
+
+extension CronSchedule {
+    /// Whether the schedule fires at some minute after `start` up to and including `end` (in
+    /// `timeZone`); at most the last 24 hours are looked at (a runner that was off longer takes one
+    /// snapshot, not one per missed slot).
+    public func fires(after start: Date, upTo end: Date, timeZone: TimeZone = .current) -> Bool {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let from = max(start, end.addingTimeInterval(-86_400))
+        // Whole minutes: the first one after `from`, up to `end`.
+        var t = (from.timeIntervalSince1970 / 60).rounded(.down) * 60 + 60
+        while t <= end.timeIntervalSince1970 {
+            let c = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: t))
+            if entries.contains(where: { $0.matches(c) }) { return true }
+            t += 60
+        }
+        return false
+    }
+}

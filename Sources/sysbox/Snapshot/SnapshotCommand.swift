@@ -15,6 +15,6 @@ struct SnapshotCommand: ParsableCommand {
               sysbox snapshot restore web1 before-upgrade
               sysbox snapshot delete web1 snap0
             """,
-        subcommands: [SnapshotCreate.self, SnapshotList.self, SnapshotShow.self, SnapshotRestore.self, SnapshotRename.self, SnapshotDelete.self]
+        subcommands: [SnapshotCreate.self, SnapshotList.self, SnapshotShow.self, SnapshotRestore.self, SnapshotRename.self, SnapshotDelete.self, SnapshotPrune.self]
     )
 }
