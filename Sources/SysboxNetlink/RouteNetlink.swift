@@ -181,10 +181,7 @@ public struct RouteNetlink {
     }
 
     static func setMasterRequest(index: Int32, master: Int32) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: master))
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_MASTER), uint32: UInt32(bitPattern: master)) }
     }
 
     /// RTM_NEWLINK changing IFF_UP (after an RTM_GETLINK to find the index; ENODEV: no such link).
@@ -195,6 +192,14 @@ public struct RouteNetlink {
     /// RTM_NEWLINK changing IFF_UP of the link with index `index` (no name lookup). ENODEV: no such link.
     public func setUp(index: Int32, _ up: Bool) throws {
         _ = try transport.execute(Self.setUpRequest(index: index, up), operation: "set link \(index) \(up ? "up" : "down")", dump: false)
+    }
+
+    /// RTM_NEWLINK on the link `index` with one attribute: the shape of every single-attribute change.
+    static func changeRequest(index: Int32, _ attribute: (inout NetlinkRequest) -> Void) -> NetlinkRequest {
+        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
+        r.append(struct: ifinfo(index: index))
+        attribute(&r)
+        return r
     }
 
     static func setUpRequest(index: Int32, _ up: Bool) -> NetlinkRequest {
@@ -215,10 +220,7 @@ public struct RouteNetlink {
     /// one, and the kernel copies nla_len bytes and terminates them itself), so an empty alias is an
     /// attribute without payload, which the kernel takes as "clear".
     static func setAliasRequest(index: Int32, _ alias: String) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_IFALIAS), Array(alias.utf8))
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_IFALIAS), Array(alias.utf8)) }
     }
 
     /// RTM_NEWLINK with a new IFLA_IFNAME (the link must be down).
@@ -227,10 +229,7 @@ public struct RouteNetlink {
     }
 
     static func renameRequest(index: Int32, to newName: String) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_IFNAME), string: newName)
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_IFNAME), string: newName) }
     }
 
     /// RTM_NEWLINK with IFLA_ADDRESS (a 6-byte MAC).
@@ -239,10 +238,7 @@ public struct RouteNetlink {
     }
 
     static func setMACRequest(index: Int32, _ mac: [UInt8]) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_ADDRESS), mac)
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_ADDRESS), mac) }
     }
 
     /// RTM_NEWLINK with IFLA_MTU.
@@ -251,10 +247,7 @@ public struct RouteNetlink {
     }
 
     static func setMTURequest(index: Int32, _ mtu: UInt32) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_MTU), uint32: mtu)
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_MTU), uint32: mtu) }
     }
 
     /// RTM_NEWLINK with IFLA_NET_NS_PID: moves the link into the network namespace of `pid`.
@@ -264,10 +257,7 @@ public struct RouteNetlink {
     }
 
     static func moveToNamespaceRequest(index: Int32, pid: Int32) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_NET_NS_PID), uint32: UInt32(bitPattern: pid))
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_NET_NS_PID), uint32: UInt32(bitPattern: pid)) }
     }
 
     /// RTM_NEWLINK with IFLA_NET_NS_FD: moves the link into the network namespace `fd` refers to (an
@@ -279,10 +269,7 @@ public struct RouteNetlink {
     }
 
     static func moveToNamespaceRequest(index: Int32, fd: Int32) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: 0)
-        r.append(struct: ifinfo(index: index))
-        r.attribute(Int(IFLA_NET_NS_FD), uint32: UInt32(bitPattern: fd))
-        return r
+        changeRequest(index: index) { $0.attribute(Int(IFLA_NET_NS_FD), uint32: UInt32(bitPattern: fd)) }
     }
 
     /// RTM_DELLINK by name. A link that is already gone (ENODEV) counts as deleted.
