@@ -10,8 +10,9 @@
 #   nftables        managed networks: NAT and forwarding rules in a table of sysbox's own (nft -f)
 #   dnsmasq-base    managed networks: DHCP and DNS on each bridge
 #   debootstrap     the debian template builds its image with it
+#   btrfs-progs     the btrfs storage driver (subvolumes) and its tests (a loop-mounted btrfs)
 #   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap)
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

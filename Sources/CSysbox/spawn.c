@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CSysbox.h"
 
+#include <sys/vfs.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -597,6 +599,12 @@ int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode) {
     /* 0x10 RESOLVE_IN_ROOT, 0x02 RESOLVE_NO_MAGICLINKS */
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     return fd < 0 ? -errno : (int)fd;
+}
+
+long long sysbox_fs_type(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) < 0) return -errno;
+    return (long long)(unsigned long)fs.f_type;
 }
 
 int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols) {

@@ -95,7 +95,7 @@ extension Manager {
                 let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
                 try cgroup?.setFrozen(true)
                 do {
-                    try Self.copyTree(from, to: to, what: "copying \(request.source) to \(request.target)")
+                    try driver.copyData(from: from, to: to, what: "copying \(request.source) to \(request.target)")
                 } catch {
                     try? cgroup?.setFrozen(false)
                     throw error
@@ -103,8 +103,8 @@ extension Manager {
                 try cgroup?.setFrozen(false)
                 CrashPoint.reach("copy-copied")
                 for s in snapshots {
-                    try FileManager.default.createDirectory(atPath: dst.snapshots, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                    try Self.copyTree(src.snapshot(s.name), to: dst.snapshot(s.name), what: "copying snapshot \(s.name) of \(request.source)")
+                    try FileManager.default.createDirectory(atPath: dst.snapshot(s.name), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    try driver.copyData(from: src.snapshot(s.name) + "/data", to: dst.snapshot(s.name) + "/data", what: "copying snapshot \(s.name) of \(request.source)")
                 }
                 try write { db in
                     let target = try container(db, request.target)

@@ -68,12 +68,6 @@ extension Manager {
         return calendar.date(byAdding: components, to: now) ?? now
     }
 
-    /// Copies a tree with `cp -a --reflink=auto` (hard links, modes, owners, xattrs kept; reflinks where
-    /// the filesystem has them).
-    static func copyTree(_ from: String, to: String, what: String) throws {
-        try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
-    }
-
     /// Takes a snapshot: a copy of the container's data directory (overlay: its upper layer only, so an
     /// unchanged container's snapshot is nearly empty; dir: the root filesystem, reflinked where it can)
     /// and its own config, devices and profile list at that moment. A running container is frozen
@@ -122,7 +116,7 @@ extension Manager {
                 let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
                 try cgroup?.setFrozen(true)
                 defer { try? cgroup?.setFrozen(false) }
-                try Self.copyTree(driver.dataDirectory(container: p), to: tmp + "/data", what: "copying \(name)'s files into snapshot \(snap)")
+                try driver.copyData(from: driver.dataDirectory(container: p), to: tmp + "/data", what: "copying \(name)'s files into snapshot \(snap)")
                 CrashPoint.reach("snapshot-copied")
                 guard rename(tmp, final) == 0 else { throw SysboxError(.io, "cannot move the snapshot into \(final): \(Host.errnoText(errno))") }
                 CrashPoint.reach("snapshot-renamed")
@@ -225,7 +219,7 @@ extension Manager {
         }
         let fresh = data + ".restore-new-\(op.uuid.prefix(8))", old = data + ".restore-old-\(op.uuid.prefix(8))"
         do {
-            try Self.copyTree(source, to: fresh, what: "copying snapshot \(snap) for \(name)")
+            try driver.copyData(from: source, to: fresh, what: "copying snapshot \(snap) for \(name)")
             CrashPoint.reach("restore-copied")
         } catch {
             try? Host.removeTree(fresh)

@@ -168,6 +168,9 @@ int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode);
 /// Receives one fd sent with SCM_RIGHTS over a unix socket. Returns the fd or -errno.
 int sysbox_recv_fd(int sock);
 
+/// statfs(2)'s f_type of the filesystem holding `path` (e.g. 0x9123683E for btrfs), or -errno.
+long long sysbox_fs_type(const char *path);
+
 /// Sets the window size of a terminal.
 int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols);
 

@@ -106,7 +106,13 @@ extension Manager {
         let work = "\(imagesDirectory)/.build-\(getpid())-\(UUID().uuidString.prefix(8))"
         let started = Date()
         do {
-            try fm.createDirectory(atPath: work + "/rootfs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try fm.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            if try storageDriver().name == "btrfs" {
+                // On btrfs the image is a subvolume: containers are snapshots of it.
+                try BtrfsDriver.btrfs(["subvolume", "create", work + "/rootfs"], what: "making the subvolume of image \(name)")
+            } else {
+                try fm.createDirectory(atPath: work + "/rootfs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
             progress("building image \(name)")
             try Builders.named(manifest.builder).build(into: work + "/rootfs", manifest: manifest) { progress("building image \(name): \($0)") }
             try Host.writeAtomically(try manifest.yaml(), to: work + "/metadata.yaml", mode: 0o644)

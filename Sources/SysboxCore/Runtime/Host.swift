@@ -95,8 +95,31 @@ enum Host {
     /// Removes a tree; a missing path is fine.
     static func removeTree(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil else { return }
+        // On btrfs, subvolumes (images, root filesystems, snapshots of the btrfs driver) are deleted as
+        // such first: the tree walk below does not cross into them.
+        if BtrfsDriver.isBtrfs(path) { try deleteSubvolumes(under: path) }
         do { try FileManager.default.removeItem(atPath: path) } catch {
             throw SysboxError(.io, "cannot remove \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// `btrfs subvolume delete` of every subvolume at or below `path` that the walk reaches (a
+    /// subvolume's root has inode 256 and a device of its own), deepest first.
+    static func deleteSubvolumes(under path: String) throws {
+        var found: [String] = []
+        func visit(_ dir: String, depth: Int) {
+            var st = stat()
+            guard depth < 64, lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+            if st.st_ino == 256 { found.append(dir) }
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                var child = stat()
+                let p = dir + "/" + entry
+                if lstat(p, &child) == 0, (child.st_mode & S_IFMT) == S_IFDIR { visit(p, depth: depth + 1) }
+            }
+        }
+        visit(path, depth: 0)
+        for subvolume in found.sorted(by: { $0.count > $1.count }) {
+            try BtrfsDriver.btrfs(["subvolume", "delete", subvolume], what: "deleting subvolume \(subvolume)")
         }
     }
 

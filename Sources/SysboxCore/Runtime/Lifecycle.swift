@@ -23,7 +23,7 @@ extension Manager {
     func storageDriver() throws -> StorageDriver {
         if let name = try read({ db in try Settings.get(db, "storage.driver") }) { return try StorageDrivers.named(name) }
         let wanted = ProcessInfo.processInfo.environment["SYSBOX_STORAGE_DRIVER"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (OverlayDriver.supported ? "overlay" : "dir")
+            ?? (BtrfsDriver.isBtrfs(stateDirectory) ? "btrfs" : OverlayDriver.supported ? "overlay" : "dir")
         let driver = try StorageDrivers.named(wanted)
         try write { db in
             if try Settings.get(db, "storage.driver") == nil { try Settings.set(db, "storage.driver", driver.name) }

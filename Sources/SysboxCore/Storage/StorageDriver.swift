@@ -1,3 +1,4 @@
+import CSysbox
 import Foundation
 
 /// How a container's root filesystem is mounted when it starts (inside its own mount namespace only,
@@ -24,6 +25,16 @@ public protocol StorageDriver: Sendable {
     /// The directory that holds what is the container's own (overlay: the upper layer; dir: the whole
     /// root filesystem): what a snapshot captures and a restore replaces.
     func dataDirectory(container: ContainerPaths) -> String
+    /// Copies a data directory (snapshot, restore, copy) to `to`, which must not exist.
+    func copyData(from: String, to: String, what: String) throws
+}
+
+extension StorageDriver {
+    /// `cp -a --reflink=auto`: hard links, modes, owners and xattrs kept; reflinks where the filesystem
+    /// has them.
+    public func copyData(from: String, to: String, what: String) throws {
+        try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+    }
 }
 
 /// The files of one container under `$SYSBOX_DIR/containers/NAME`.
@@ -100,14 +111,11 @@ public struct OverlayDriver: StorageDriver {
     }
 }
 
-/// `dir`: a full copy of the image per container (reflinked where the filesystem can).
-public struct DirDriver: StorageDriver {
-    public let name = "dir"
+/// Drivers whose container root filesystem is a plain directory tree of its own (dir, btrfs): bound
+/// onto itself at start, it is the container's data.
+public protocol WholeRootfsDriver: StorageDriver {}
 
-    public func create(container: ContainerPaths, image: ImageInfo) throws {
-        try Host.run(["cp", "-a", "--reflink=auto", image.rootfs, container.rootfs], what: "copying the image into \(container.rootfs)")
-    }
-
+extension WholeRootfsDriver {
     public func rootfs(container: ContainerPaths, image: ImageInfo) throws -> RootfsMount {
         RootfsMount(path: container.rootfs, fstype: nil, options: nil)
     }
@@ -121,12 +129,60 @@ public struct DirDriver: StorageDriver {
     public func dataDirectory(container: ContainerPaths) -> String { container.rootfs }
 }
 
+/// `dir`: a full copy of the image per container (reflinked where the filesystem can).
+public struct DirDriver: WholeRootfsDriver {
+    public let name = "dir"
+
+    public func create(container: ContainerPaths, image: ImageInfo) throws {
+        try Host.run(["cp", "-a", "--reflink=auto", image.rootfs, container.rootfs], what: "copying the image into \(container.rootfs)")
+    }
+}
+
+/// `btrfs`: an image is a subvolume; a container's root filesystem, its snapshots and its copies are
+/// subvolume snapshots of it (copy-on-write, instant whatever the size). Chosen when the state
+/// directory is on btrfs. Deleting is `rm -rf` (the kernel removes an emptied subvolume with rmdir).
+public struct BtrfsDriver: WholeRootfsDriver {
+    public let name = "btrfs"
+
+    /// BTRFS_SUPER_MAGIC from statfs(2).
+    static func isBtrfs(_ path: String) -> Bool {
+        sysbox_fs_type(path) & 0xffff_ffff == 0x9123_683E
+    }
+
+    /// A subvolume's root directory has inode 256 (BTRFS_FIRST_FREE_OBJECTID) on btrfs.
+    static func isSubvolume(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_ino == 256 && (st.st_mode & S_IFMT) == S_IFDIR && isBtrfs(path)
+    }
+
+    static func btrfs(_ args: [String], what: String) throws {
+        guard let tool = ["/usr/bin/btrfs", "/bin/btrfs", "/usr/sbin/btrfs", "/sbin/btrfs"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw SysboxError(.unsupported, "\(what): the btrfs tool is missing; install the Debian package btrfs-progs")
+        }
+        try Host.run([tool] + args, what: what)
+    }
+
+    public func create(container: ContainerPaths, image: ImageInfo) throws {
+        try copyData(from: image.rootfs, to: container.rootfs, what: "making the root filesystem of \(container.directory)")
+    }
+
+    /// A writable subvolume snapshot when `from` is a subvolume, else a reflinked copy.
+    public func copyData(from: String, to: String, what: String) throws {
+        if Self.isSubvolume(from) {
+            try Self.btrfs(["subvolume", "snapshot", from, to], what: what)
+        } else {
+            try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+        }
+    }
+}
+
 enum StorageDrivers {
     static func named(_ name: String) throws -> StorageDriver {
         switch name {
         case "overlay": return OverlayDriver()
         case "dir": return DirDriver()
-        default: throw SysboxError.invalid("unknown storage driver \(name)\(Suggest.hint(name, ["overlay", "dir"])); drivers: overlay, dir")
+        case "btrfs": return BtrfsDriver()
+        default: throw SysboxError.invalid("unknown storage driver \(name)\(Suggest.hint(name, ["overlay", "dir", "btrfs"])); drivers: overlay, dir, btrfs")
         }
     }
 }
