@@ -46,6 +46,7 @@ import Testing
         try ok(["launch", "busybox", "b1"])
         #expect(try runProcess("/usr/bin/sqlite3", [mount + "/state/sysbox.db", "SELECT value FROM settings WHERE key = 'storage.driver'"]).stdout == "btrfs\n")
         try ok(["exec", "b1", "--", "sh", "-c", "echo one > /root/f"])
+        #expect(try ok(["storage", "info"]).hasPrefix("Driver: btrfs\n"))
         try ok(["snapshot", "create", "b1", "s0"])
         try ok(["exec", "b1", "--", "sh", "-c", "echo two > /root/f"])
         try ok(["copy", "b1", "b2"])

@@ -43,6 +43,11 @@ import Testing
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
         #expect(entries.count == 1 && entries[0]["name"] as? String == "empty")
         #expect((entries[0]["size"] as? Int ?? Int.max) < 64 * 1024, "\(json)")
+        // storage info: the driver, each container and each snapshot.
+        let info = try s.ok(["storage", "info"])
+        #expect(info.hasPrefix("Driver: overlay\n") && info.contains("  c2: ") && info.contains("    snapshot empty: 0.0MiB"), "\(info)")
+        let infoJSON = try #require(try JSONSerialization.jsonObject(with: Data(try s.ok(["storage", "info", "--format", "json"]).utf8)) as? [String: Any])
+        #expect(infoJSON["driver"] as? String == "overlay" && (infoJSON["containers"] as? [[String: Any]])?.count == 2)
         // show, rename, reuse, expiry, delete; bad input.
         #expect(try s.ok(["snapshot", "show", "c1", "snap0"]).contains("user.v: \"1\""))
         try s.ok(["snapshot", "create", "c1", "nightly", "--expiry", "2d"])
