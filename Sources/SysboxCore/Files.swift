@@ -51,7 +51,7 @@ extension Manager {
             var st = stat()
             guard fstat(fd, &st) == 0 else { throw SysboxError(.io, "cannot stat \(path) in \(name): \(Host.errnoText(errno))") }
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                throw SysboxError.invalid("\(path) in container \(name) is a directory; pull its files one by one")
+                throw SysboxError.invalid("\(path) in container \(name) is a directory; pull it with -r")
             }
             guard (st.st_mode & S_IFMT) == S_IFREG else {
                 throw SysboxError.invalid("\(path) in container \(name) is not a regular file (a device, FIFO or socket)")
@@ -69,6 +69,121 @@ extension Manager {
                          createParents: Bool) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /root/notes.txt)") }
         try withContainerRoot(name) { root in
+            try pushFile(root: root, name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents)
+        }
+    }
+
+    /// Copies a local directory tree into a container (like `pushFile` for each regular file; its
+    /// directories made with their modes; symlinks recreated as they are, to be resolved inside the
+    /// container). An existing directory at `path` receives the tree under the local directory's name.
+    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws {
+        guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name)") }
+        let fm = FileManager.default
+        try withContainerRoot(name) { root in
+            var top = path
+            let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
+            if existing >= 0 { close(existing); top = (path as NSString).appendingPathComponent((local as NSString).lastPathComponent) }
+            try makeDirectory(root: root, name, top, mode: Self.localMode(local) ?? 0o755, uid: uid, gid: gid)
+            for relative in (fm.enumerator(atPath: local)?.allObjects as? [String] ?? []).sorted() {
+                let source = local + "/" + relative, target = top + "/" + relative
+                var st = stat()
+                guard lstat(source, &st) == 0 else { continue }
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    try makeDirectory(root: root, name, target, mode: st.st_mode & 0o7777, uid: uid, gid: gid)
+                case S_IFREG:
+                    guard let data = fm.contents(atPath: source) else { throw SysboxError(.io, "cannot read \(source)") }
+                    try pushFile(root: root, name, path: target, data: data, fileName: (relative as NSString).lastPathComponent,
+                                 mode: st.st_mode & 0o7777, uid: uid, gid: gid, createParents: false)
+                case S_IFLNK:
+                    let link = try fm.destinationOfSymbolicLink(atPath: source)
+                    let parent = sysbox_openat_in_root(root, (target as NSString).deletingLastPathComponent, SYSBOX_O_PATH | O_DIRECTORY, 0)
+                    guard parent >= 0 else { throw SysboxError(.io, "cannot open the directory of \(target) in container \(name): \(Host.errnoText(-parent))") }
+                    defer { close(parent) }
+                    guard symlinkat(link, parent, (target as NSString).lastPathComponent) == 0 || errno == EEXIST else {
+                        throw SysboxError(.io, "cannot create the link \(target) in container \(name): \(Host.errnoText(errno))")
+                    }
+                default:
+                    continue  // devices, FIFOs and sockets are not copied
+                }
+            }
+        }
+    }
+
+    static func localMode(_ path: String) -> mode_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o7777 : nil
+    }
+
+    /// mkdirat in the container's resolved parent; an existing directory keeps its mode.
+    func makeDirectory(root: Int32, _ name: String, _ path: String, mode: mode_t, uid: uid_t, gid: gid_t) throws {
+        let probe = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
+        if probe >= 0 { close(probe); return }
+        let parent = sysbox_openat_in_root(root, (path as NSString).deletingLastPathComponent, SYSBOX_O_PATH | O_DIRECTORY, 0)
+        guard parent >= 0 else { throw SysboxError(.io, "cannot open the directory of \(path) in container \(name): \(Host.errnoText(-parent))") }
+        defer { close(parent) }
+        let base = (path as NSString).lastPathComponent
+        guard mkdirat(parent, base, mode) == 0 else { throw SysboxError(.io, "cannot create \(path) in container \(name): \(Host.errnoText(errno))") }
+        let dir = sysbox_openat_in_root(root, path, O_RDONLY | O_DIRECTORY, 0)
+        guard dir >= 0 else { throw SysboxError(.io, "cannot open \(path) in container \(name): \(Host.errnoText(-dir))") }
+        defer { close(dir) }
+        _ = fchown(dir, uid, gid)
+        _ = fchmod(dir, mode)
+    }
+
+    /// Copies a directory tree of a container to `local` (created; must not exist): directories,
+    /// regular files with their modes, symlinks as they are. Below the resolved directory every entry
+    /// is opened relative to its parent with O_NOFOLLOW, so nothing outside the container is reached.
+    public func pullTree(_ name: String, path: String, to local: String) throws {
+        guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name)") }
+        guard !FileManager.default.fileExists(atPath: local) else { throw SysboxError(.alreadyExists, "\(local) exists; pull into a new path") }
+        try withContainerRoot(name) { root in
+            let dir = sysbox_openat_in_root(root, path, O_RDONLY | O_DIRECTORY, 0)
+            guard dir >= 0 else { throw SysboxError(.notFound, "cannot open directory \(path) in container \(name): \(Host.errnoText(-dir))") }
+            defer { close(dir) }
+            try Self.copyOut(dir, to: local, depth: 0)
+        }
+    }
+
+    static func copyOut(_ dirfd: Int32, to local: String, depth: Int) throws {
+        guard depth < 256 else { throw SysboxError(.io, "the tree is too deep at \(local)") }
+        var st = stat()
+        guard fstat(dirfd, &st) == 0, mkdir(local, st.st_mode & 0o7777 | 0o700) == 0 else { throw SysboxError(.io, "cannot create \(local): \(Host.errnoText(errno))") }
+        let copy = dup(dirfd)
+        guard copy >= 0, let stream = fdopendir(copy) else { throw SysboxError(.io, "cannot list a directory for \(local): \(Host.errnoText(errno))") }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let entryName = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            if entryName == "." || entryName == ".." { continue }
+            var est = stat()
+            guard fstatat(dirfd, entryName, &est, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            let target = local + "/" + entryName
+            switch est.st_mode & S_IFMT {
+            case S_IFDIR:
+                let child = openat(dirfd, entryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard child >= 0 else { throw SysboxError(.io, "cannot open \(entryName): \(Host.errnoText(errno))") }
+                defer { close(child) }
+                try copyOut(child, to: target, depth: depth + 1)
+            case S_IFREG:
+                let fd = openat(dirfd, entryName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                guard fd >= 0 else { throw SysboxError(.io, "cannot open \(entryName): \(Host.errnoText(errno))") }
+                let data = FileHandle(fileDescriptor: fd, closeOnDealloc: true).readDataToEndOfFile()
+                guard FileManager.default.createFile(atPath: target, contents: data, attributes: [.posixPermissions: Int(est.st_mode & 0o777)]) else {
+                    throw SysboxError(.io, "cannot write \(target)")
+                }
+            case S_IFLNK:
+                var buffer = [CChar](repeating: 0, count: 4097)
+                let n = readlinkat(dirfd, entryName, &buffer, 4096)
+                if n > 0 { symlink(String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self), target) }
+            default:
+                continue
+            }
+        }
+    }
+
+    func pushFile(root: Int32, _ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
+                  createParents: Bool) throws {
+        do {
             var target = path
             let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH, 0)
             if existing >= 0 {

@@ -36,9 +36,31 @@ import Testing
         try s.ok(["file", "push", local, "f1/root/dots/tmp/\(marker)-2"])
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)") && !FileManager.default.fileExists(atPath: "/tmp/\(marker)-2"))
         #expect(try s.run(["exec", "f1", "--", "ls", "/tmp/\(marker)", "/tmp/\(marker)-2"]).status == 0)
+        // Trees with -r: directories with their modes, files, links kept as links (never followed).
+        let tree = s.root + "/tree"
+        try FileManager.default.createDirectory(atPath: tree + "/a/b", withIntermediateDirectories: true)
+        try "deep\n".write(toFile: tree + "/a/b/f", atomically: true, encoding: .utf8)
+        chmod(tree + "/a", 0o750)
+        try FileManager.default.createSymbolicLink(atPath: tree + "/shadow-link", withDestinationPath: "/etc/shadow")
+        try s.ok(["file", "push", "-r", tree, "f1/srv/"])
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a", "/srv/tree/a"]) == "750\n")
+        #expect(try s.ok(["exec", "f1", "--", "cat", "/srv/tree/a/b/f"]) == "deep\n")
+        #expect(try s.ok(["exec", "f1", "--", "readlink", "/srv/tree/shadow-link"]) == "/etc/shadow\n")
+        try s.fails(["file", "push", tree, "f1/srv/"], "is a directory; push it with -r")
+        let pulled = s.root + "/pulled"
+        try s.ok(["file", "pull", "-r", "f1/srv/tree", pulled])
+        #expect(try String(contentsOfFile: pulled + "/a/b/f", encoding: .utf8) == "deep\n")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: pulled + "/shadow-link") == "/etc/shadow")
+        try s.ok(["exec", "f1", "--", "ln", "-s", "/", "/srv/tree/up"])
+        try s.ok(["file", "pull", "-r", "f1/srv/tree", pulled + "2"])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: pulled + "2/up") == "/")
+        // Into an existing directory: under the tree's name; a second time that exists.
+        try s.ok(["file", "pull", "-r", "f1/srv/tree", pulled])
+        #expect(FileManager.default.fileExists(atPath: pulled + "/tree/a/b/f"))
+        try s.fails(["file", "pull", "-r", "f1/srv/tree", pulled], "\(pulled)/tree exists; pull into a new path")
         // Bad input.
         try s.fails(["file", "pull", "f1/nosuch", "-"], "cannot open /nosuch in container f1: ENOENT")
-        try s.fails(["file", "pull", "f1/root", "-"], "/root in container f1 is a directory")
+        try s.fails(["file", "pull", "f1/root", "-"], "/root in container f1 is a directory; pull it with -r")
         try s.fails(["file", "pull", "f1-no-slash", "-"], "expected CONTAINER/PATH")
         try s.fails(["file", "pull", "nosuch/etc/hostname", "-"], "container nosuch not found")
         // Stopped (overlay): the same, and nothing stays mounted.

@@ -41,6 +41,7 @@ struct FilePush: ParsableCommand {
 
     @Argument(help: "Local files, then CONTAINER/PATH.") var paths: [String] = []
     @Flag(name: [.customShort("p"), .customLong("create-dirs")], help: "Create missing directories in the container.") var createDirs = false
+    @Flag(name: [.short, .customLong("recursive")], help: "Copy directories with what they hold.") var recursive = false
     @Option(help: "Owner UID in the container.") var uid: UInt32 = 0
     @Option(help: "Group GID in the container.") var gid: UInt32 = 0
     @Option(help: "Mode (octal, e.g. 0644).") var mode: String?
@@ -59,7 +60,11 @@ struct FilePush: ParsableCommand {
             guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
                 throw SysboxError(.notFound, "cannot read \(source): no such file")
             }
-            if isDirectory.boolValue { throw SysboxError(.invalidArgument, "\(source) is a directory; push its files one by one") }
+            if isDirectory.boolValue {
+                guard recursive else { throw SysboxError(.invalidArgument, "\(source) is a directory; push it with -r") }
+                try manager.pushTree(name, local: source, path: target, uid: uid, gid: gid)
+                continue
+            }
             guard let data = FileManager.default.contents(atPath: source) else { throw SysboxError(.io, "cannot read \(source)") }
             let localMode = ((try? FileManager.default.attributesOfItem(atPath: source))?[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
             let into = sources.count > 1 && !target.hasSuffix("/") ? target + "/" : target
@@ -82,6 +87,7 @@ struct FilePull: ParsableCommand {
             """)
 
     @Argument(help: "CONTAINER/PATH…, then the local target.") var paths: [String] = []
+    @Flag(name: [.short, .customLong("recursive")], help: "Copy directories with what they hold (into a new local path, or into a local directory).") var recursive = false
 
     func validate() throws {
         if paths.count < 2 { throw ValidationError("give CONTAINER/PATH and then a local file, directory or -") }
@@ -95,6 +101,12 @@ struct FilePull: ParsableCommand {
         if paths.count > 2 && !toDirectory && target != "-" { throw SysboxError(.invalidArgument, "\(target) is not a directory; several files need a directory to go into") }
         for spec in paths.dropLast() {
             let (name, path) = try FileCommand.split(spec)
+            if recursive {
+                guard target != "-" else { throw SysboxError(.invalidArgument, "-r needs a local directory, not -") }
+                let local = toDirectory ? (target as NSString).appendingPathComponent((path as NSString).lastPathComponent) : target
+                try manager.pullTree(name, path: path, to: local)
+                continue
+            }
             let file = try manager.pullFile(name, path: path)
             if target == "-" {
                 FileHandle.standardOutput.write(file.data)
