@@ -185,7 +185,8 @@ extension Manager {
                   createParents: Bool) throws {
         do {
             var target = path
-            let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH, 0)
+            let existing = path.hasSuffix("/") ? -1 : sysbox_openat_in_root(root, path, SYSBOX_O_PATH, 0)
+            if path.hasSuffix("/") { target = path + fileName }
             if existing >= 0 {
                 var st = stat()
                 if fstat(existing, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { target = (path as NSString).appendingPathComponent(fileName) }
@@ -208,7 +209,7 @@ extension Manager {
             }
             let fd = sysbox_openat_in_root(root, target, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, mode)
             guard fd >= 0 else {
-                let hint = -fd == ENOENT ? "; its directory does not exist (use -p to create it)" : ""
+                let hint = -fd == ENOENT && !createParents ? "; its directory (or a link's target) does not exist (use -p to create directories)" : ""
                 throw SysboxError(.io, "cannot write \(target) in container \(name): \(Host.errnoText(-fd))\(hint)")
             }
             defer { close(fd) }

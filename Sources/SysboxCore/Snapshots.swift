@@ -371,7 +371,8 @@ extension Manager {
     /// beyond the newest N, of the given containers (all when empty).
     /// - Returns: "container/snapshot" for each deleted one.
     @discardableResult
-    public func pruneSnapshots(_ names: [String] = [], now: Date = Date()) throws -> [String] {
+    public func pruneSnapshots(_ names: [String] = []) throws -> [String] {
+        let now = Date()  // expiry is judged by the real clock, even under `schedule run --at`
         for name in names { try Names.validate(name, as: .container) }
         let targets = try read { db -> [(String, Int?, [SnapshotRecord])] in
             let records = names.isEmpty ? try ContainerRecord.order(Column("name")).fetchAll(db) : try names.map { try container(db, $0) }
@@ -418,7 +419,7 @@ extension Manager {
                 report.append("error: snapshot of \(name): \(Host.describe(error))")
             }
         }
-        for deleted in try pruneSnapshots(now: now) { report.append("snapshot \(deleted) deleted (retention)") }
+        for deleted in try pruneSnapshots() { report.append("snapshot \(deleted) deleted (retention)") }
         return report
     }
 }

@@ -28,7 +28,7 @@ struct StorageInfoCommand: ParsableCommand {
             CLI.out(try OutputFormat.json(info) + "\n")
             return
         }
-        func mib(_ b: UInt64) -> String { String(format: "%.1fMiB", Double(b) / 1048576) }
+        func mib(_ b: UInt64) -> String { humanBytes(b) }
         var lines = ["Driver: \(info.driver)", "Path: \(info.path)",
                      "Filesystem: \(mib(info.filesystemFree)) free of \(mib(info.filesystemSize))", "Images: \(mib(info.images))"]
         lines.append("Containers:")

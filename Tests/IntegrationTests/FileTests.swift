@@ -24,7 +24,11 @@ import Testing
         // Owner, mode and missing directories.
         try s.ok(["file", "push", "-p", "--uid", "1000", "--gid", "100", "--mode", "0600", local, "f1/srv/a/b/data"])
         #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g", "/srv/a/b/data"]) == "600 1000 100\n")
-        try s.fails(["file", "push", local, "f1/nodir/x"], "its directory does not exist (use -p to create it)")
+        try s.fails(["file", "push", local, "f1/nodir/x"], "its directory (or a link's target) does not exist (use -p to create directories)")
+        // Several files into a directory that does not exist yet: -p makes it.
+        try s.ok(["file", "push", "-p", local, back, "f1/newdir/"])
+        #expect(try s.ok(["exec", "f1", "--", "ls", "/newdir"]) == "back\nblob\n")
+        try s.fails(["file", "edit", "f1/newdir/blob"], "standard input is empty: /newdir/blob was not changed")
         // Escapes: the container's symlinks and .. resolve inside it.
         try s.ok(["exec", "f1", "--", "sh", "-c", "ln -s /etc/shadow /root/link && ln -s / /root/up && ln -s ../../../../../../ /root/dots"])
         let shadow = try s.ok(["exec", "f1", "--", "cat", "/etc/shadow"])

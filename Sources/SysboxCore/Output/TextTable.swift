@@ -60,3 +60,13 @@ public enum TextTable {
         return lines.map { $0 + "\n" }.joined()
     }
 }
+
+/// Byte counts as people read them: `80B`, `1.4KiB`, `3.0MiB`, `1.2GiB`.
+public func humanBytes(_ n: UInt64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB"]
+    guard n >= 1024 else { return "\(n)B" }
+    var value = Double(n) / 1024
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return String(format: "%.1f%@", value, units[unit])
+}

@@ -155,6 +155,9 @@ struct FileEdit: ParsableCommand {
             data = FileManager.default.contents(atPath: tmp) ?? Data()
         } else {
             data = FileHandle.standardInput.readDataToEndOfFile()
+            guard !data.isEmpty else {
+                throw SysboxError(.invalidArgument, "standard input is empty: \(path) was not changed (without a terminal, edit reads the new content from standard input)")
+            }
         }
         try manager.pushFile(name, path: path, data: data, fileName: (path as NSString).lastPathComponent,
                              mode: file.mode, uid: file.uid, gid: file.gid, createParents: false)

@@ -25,7 +25,7 @@ struct SnapshotList: ParsableCommand {
         f.timeZone = TimeZone(identifier: "UTC")
         let cells: [[TableCell]] = snapshots.map {
             [.text($0.name), .text(f.string(from: $0.createdAt)), .text($0.expiresAt.map { f.string(from: $0) } ?? ""),
-             .text(String(format: "%.1fMiB", Double($0.size) / 1048576))]
+             .text(humanBytes($0.size))]
         }
         let text = try format.render(headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots, width: CLI.tableWidth)
         if format.kind == .csv { CLI.outRaw(text) } else { CLI.out(text) }
