@@ -318,19 +318,16 @@ public struct RouteNetlink {
     }
 
     static func deleteAddressRequest(index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_DELADDR), flags: 0)
-        var m = ifaddrmsg()
-        m.ifa_family = UInt8(AF_INET)
-        m.ifa_prefixlen = prefix
-        m.ifa_index = UInt32(bitPattern: index)
-        r.append(struct: m)
-        r.attribute(Int(IFA_LOCAL), address)
-        r.attribute(Int(IFA_ADDRESS), address)
-        return r
+        addressRequest(type: Int(RTM_DELADDR), flags: 0, index: index, address, prefix: prefix)
     }
 
     static func addAddressRequest(index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
-        var r = NetlinkRequest(type: Int(RTM_NEWADDR), flags: NLM_F_CREATE | NLM_F_EXCL)
+        addressRequest(type: Int(RTM_NEWADDR), flags: NLM_F_CREATE | NLM_F_EXCL, index: index, address, prefix: prefix)
+    }
+
+    /// An IPv4 ifaddrmsg with IFA_LOCAL and IFA_ADDRESS, as `ip addr add/del` sends it.
+    static func addressRequest(type: Int, flags: Int32, index: Int32, _ address: [UInt8], prefix: UInt8) -> NetlinkRequest {
+        var r = NetlinkRequest(type: type, flags: flags)
         var m = ifaddrmsg()
         m.ifa_family = UInt8(AF_INET)
         m.ifa_prefixlen = prefix

@@ -233,8 +233,11 @@ func cgroupHash(_ s: String) -> String {
 extension Sandbox {
     /// What the sandbox's containers could have left on the host: cgroup directories, processes whose
     /// environment names this state directory, mounts under it. Empty when all is clean.
-    func leftovers() -> [String] {
+    /// `stateDirectory`: another state directory this sandbox's commands used (`SYSBOX_DIR=` given).
+    func leftovers(stateDirectory: String? = nil) -> [String] {
         var found: [String] = []
+        let stateDir = stateDirectory ?? self.stateDir
+        let root = stateDirectory ?? self.root
         let hash = cgroupHash(stateDir)
         // v1 and hybrid: one hierarchy per directory of /sys/fs/cgroup; pure v2: /sys/fs/cgroup itself.
         let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" } + ["/sys/fs/cgroup"]

@@ -192,30 +192,25 @@ extension Manager {
     /// avoid them, and a second static claim is refused.
     func staticReservations(_ db: Database, network net: NetworkRecord, except id: Int64?, device: String) throws -> [IPv4Address: String] {
         var out: [IPv4Address: String] = [:]
+        // A container's own NIC first, then those its profiles declare (reserved for each container that
+        // uses the profile; a container that overrides the device locally is covered by the first part).
         for row in try Row.fetchAll(db, sql: """
-            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid
+            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid, 0 AS rank
             FROM containers_devices d
             JOIN containers c ON c.id = d.container_id
             JOIN containers_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
             JOIN containers_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
             WHERE d.type = 'nic'
-            """, arguments: [net.name]) {
-            let cid: Int64 = row["cid"]
-            let dev: String = row["device"]
-            if cid == id && dev == device { continue }
-            if let a = IPv4Address(row["address"] as String) { out[a] = "\(row["container"] as String) (\(dev))" }
-        }
-        // Declared by a profile: reserved for each container that uses it (unless that container is the
-        // one asking, for that device). A container that overrides the device locally is covered above.
-        for row in try Row.fetchAll(db, sql: """
-            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid
+            UNION ALL
+            SELECT a.value, d.name, c.name, c.id, 1
             FROM profiles_devices d
             JOIN containers_profiles cp ON cp.profile_id = d.profile_id
             JOIN containers c ON c.id = cp.container_id
             JOIN profiles_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
             JOIN profiles_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
             WHERE d.type = 'nic'
-            """, arguments: [net.name]) {
+            ORDER BY rank
+            """, arguments: [net.name, net.name]) {
             let cid: Int64 = row["cid"]
             let dev: String = row["device"]
             if cid == id && dev == device { continue }

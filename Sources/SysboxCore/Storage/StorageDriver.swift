@@ -134,7 +134,7 @@ public struct DirDriver: WholeRootfsDriver {
     public let name = "dir"
 
     public func create(container: ContainerPaths, image: ImageInfo) throws {
-        try Host.run(["cp", "-a", "--reflink=auto", image.rootfs, container.rootfs], what: "copying the image into \(container.rootfs)")
+        try copyData(from: image.rootfs, to: container.rootfs, what: "copying the image into \(container.rootfs)")
     }
 }
 
