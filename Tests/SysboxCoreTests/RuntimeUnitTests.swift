@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 @testable import SysboxCore
 
 @Suite struct CgroupLayoutTests {
@@ -172,5 +173,29 @@ import Testing
         // /bin/sh on Debian is dynamically linked.
         #expect(BusyboxBuilder.hasInterpreter(FileManager.default.contents(atPath: "/bin/sh") ?? Data()))
         #expect(!BusyboxBuilder.hasInterpreter(Data("#!/bin/sh\n".utf8)))
+    }
+}
+
+/// The host's real cgroup tree (root, as in CI): two state-directory-mates creating and removing their
+/// cgroups at once. remove() rmdirs the empty sysbox parents, so the other one's mkdir can meet ENOENT
+/// in the middle of its walk; create() must start again rather than fail a launch.
+@Suite struct CgroupRaceTests {
+    @Test func createSurvivesParentsRemovedConcurrently() throws {
+        let layout = try CgroupLayout.host()
+        let state = "/tmp/sysbox-cgrace-\(UUID().uuidString.prefix(8))"
+        let a = ContainerCgroup(layout: layout, stateDirectory: state, name: "a")
+        let b = ContainerCgroup(layout: layout, stateDirectory: state, name: "b")
+        defer { try? a.remove(); try? b.remove() }
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let cg = i == 0 ? a : b
+            for _ in 0..<400 {
+                do { try cg.create(); try cg.remove() } catch { failures.withLock { $0.append("\(error)") }; return }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        for h in layout.hierarchies {
+            #expect(!FileManager.default.fileExists(atPath: h.mountPoint + "/sysbox/" + ContainerCgroup.hash(state)))
+        }
     }
 }

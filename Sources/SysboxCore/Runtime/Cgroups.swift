@@ -197,24 +197,44 @@ public struct ContainerCgroup: Sendable {
 
     /// Creates the cgroup in every hierarchy (parents included): v1 cpuset levels get the parent's
     /// cpus and mems; v2 parents get the controllers enabled in `cgroup.subtree_control`.
+    ///
+    /// An empty sysbox parent may be removed by another process at any moment (the last container of
+    /// a state directory being deleted, the last monitor leaving): mkdir(2) then fails with ENOENT and
+    /// the walk starts again from the top. Once our own cgroup exists, rmdir(2) of its parents fails
+    /// with EBUSY/ENOTEMPTY, so a few retries always converge.
     public func create() throws {
         for h in layout.hierarchies {
-            var path = h.mountPoint
-            for component in relative.split(separator: "/") {
-                let parent = path
-                path += "/" + component
-                // v2: a child only gets the controllers its parent enables for its children.
-                if h.isV2 { try enableControllers(in: parent) }
-                if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                    throw SysboxError(.io, "cannot create cgroup \(path): \(Host.errnoText(errno))")
-                }
-                if !h.isV2 && h.has("cpuset") {
-                    for file in ["cpuset.cpus", "cpuset.mems"] where (try? Self.read(path + "/" + file))?.isEmpty ?? true {
-                        try Self.write(path + "/" + file, try Self.read(parent + "/" + file))
-                    }
+            var attempt = 0
+            while try !createOnce(in: h) {
+                attempt += 1
+                if attempt >= 50 {
+                    throw SysboxError(.io, "cannot create cgroup \(h.mountPoint)/\(relative): its parents keep disappearing (another sysbox process removing them)")
                 }
             }
         }
+    }
+
+    /// One walk down the hierarchy; false when a parent vanished under us (ENOENT), to be retried.
+    private func createOnce(in h: CgroupHierarchy) throws -> Bool {
+        var path = h.mountPoint
+        for component in relative.split(separator: "/") {
+            let parent = path
+            path += "/" + component
+            // v2: a child only gets the controllers its parent enables for its children.
+            if h.isV2 {
+                do { try enableControllers(in: parent) } catch where !FileManager.default.fileExists(atPath: parent) { return false }
+            }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                if errno == ENOENT { return false }
+                throw SysboxError(.io, "cannot create cgroup \(path): \(Host.errnoText(errno))")
+            }
+            if !h.isV2 && h.has("cpuset") {
+                for file in ["cpuset.cpus", "cpuset.mems"] where (try? Self.read(path + "/" + file))?.isEmpty ?? true {
+                    do { try Self.write(path + "/" + file, try Self.read(parent + "/" + file)) } catch where !FileManager.default.fileExists(atPath: path) { return false }
+                }
+            }
+        }
+        return true
     }
 
     private func enableControllers(in path: String) throws {
@@ -367,8 +387,13 @@ public struct ContainerCgroup: Sendable {
     public static func enterMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
         // Parents included (a network monitor may come first after a boot): as create() makes them.
         let monitors = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: ".monitors")
-        try? monitors.create()
-        for dir in monitors.directories { try? write(dir + "/cgroup.procs", "0") }
+        // Another monitor leaving may rmdir the empty `.monitors` between create and the move: again.
+        for dir in monitors.directories {
+            for _ in 0..<20 {
+                try? monitors.create()
+                if (try? write(dir + "/cgroup.procs", "0")) != nil { break }
+            }
+        }
     }
 
     /// Leaves the monitors' cgroup for the root cgroup and removes it (and the sysbox parents) when this
