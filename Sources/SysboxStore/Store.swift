@@ -98,17 +98,27 @@ public final class Store: Sendable {
         // A database not yet in WAL mode (new, or made elsewhere) is switched by the first opener, which
         // needs SQLite's exclusive lock: two openers both holding a shared lock while waiting for it
         // would only time out. So that first open is exclusive here.
-        Self.flockRetrying(lockFD, Self.isWAL(path) ? LOCK_SH : LOCK_EX)
+        let wal = Self.isWAL(path)
+        Self.flockRetrying(lockFD, wal ? LOCK_SH : LOCK_EX)
 
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(busyTimeout)
         config.label = "sysbox"
-        config.journalMode = .wal
+        // WAL is a property of the file: switched once, here, and never again. GRDB's own WAL set-up
+        // (`journalMode = .wal`) writes a table into every fresh WAL file, so every command, `list`
+        // included, would commit a transaction (fsync) and checkpoint it at close (fsync again).
+        config.journalMode = .default
         do {
             pool = try DatabaseQueue(path: path, configuration: config)
-            // After GRDB's WAL set-up (which picks NORMAL): FULL, so a commit survives power loss.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction { db in
+                if !wal {
+                    let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    guard mode == "wal" else { throw StoreError.unusable(path: path, reason: "SQLite cannot switch it to WAL mode (journal_mode is \(mode ?? "unknown"))") }
+                }
+                // FULL: a commit survives power loss (WAL's usual NORMAL may lose the last commits).
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         } catch let error as DatabaseError {
             throw StoreError.from(error, path: path, timeout: busyTimeout)
                 ?? StoreError.unusable(path: path, reason: error.message ?? "\(error)")

@@ -42,6 +42,27 @@ func schemaSQL(_ store: Store) throws -> [String] {
         #expect(mode == 0o600)
     }
 
+    /// Opening an existing database and reading writes nothing: no WAL frame (a commit would fsync),
+    /// nothing for the checkpoint at close, the file untouched. Every read-only command opens it so.
+    @Test func readingWritesNothing() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        _ = try Store(directory: dir.path)
+        let path = dir.path + "/sysbox.db"
+        let before = try FileManager.default.attributesOfItem(atPath: path)
+        usleep(20_000)
+        do {
+            let store = try Store(directory: dir.path)
+            #expect(try store.appliedVersions() == Schema.versions.sorted())
+            #expect(try store.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+            let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            #expect(wal == 0, "opening and reading wrote \(wal) bytes of WAL")
+        }
+        let after = try FileManager.default.attributesOfItem(atPath: path)
+        #expect(after[.modificationDate] as? Date == before[.modificationDate] as? Date)
+        #expect(after[.size] as? Int == before[.size] as? Int)
+    }
+
     /// Data written at every earlier version survives the upgrade, and the upgraded schema is exactly the
     /// schema of a new database.
     @Test(arguments: Schema.versions.indices)
