@@ -338,6 +338,7 @@ extension Manager {
         let short = String(op.uuid.prefix(8))
         switch op.action {
         case "snapshot":
+            thawIfRunning(name)  // killed while the container was frozen for the copy
             try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
             let recorded = try read { db in
                 try ContainerRecord.named(name, in: db).flatMap { c in

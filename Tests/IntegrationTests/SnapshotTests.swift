@@ -1,5 +1,61 @@
 import Foundation
+import GRDB
 import Testing
+
+/// The names in the first column of a `--format csv,noheader` listing.
+func firstColumn(_ csv: String) -> [String] {
+    csv.split(separator: "\n").map { String($0.split(separator: ",", omittingEmptySubsequences: false)[0]) }
+}
+
+extension Sandbox {
+    /// The names of a container's snapshots, oldest first.
+    func snapshotNames(_ name: String) throws -> [String] {
+        firstColumn(try ok(["snapshot", "list", name, "--format", "csv,noheader"]))
+    }
+
+    /// A container's cgroup directory in every hierarchy (v1 and hybrid; pure v2: /sys/fs/cgroup).
+    func cgroupDirectories(_ name: String) -> [String] {
+        let hash = cgroupHash(stateDir)
+        let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" } + ["/sys/fs/cgroup"]
+        return hierarchies.map { "\($0)/sysbox/\(hash)/\(name)" }
+    }
+
+    /// Whether a container's cgroup is frozen (v1 freezer or cgroup2 `cgroup.freeze`).
+    func isFrozen(_ name: String) -> Bool {
+        for dir in cgroupDirectories(name) {
+            if let v = try? String(contentsOfFile: dir + "/freezer.state", encoding: .utf8), v.hasPrefix("FROZEN") || v.hasPrefix("FREEZING") { return true }
+            if let v = try? String(contentsOfFile: dir + "/cgroup.freeze", encoding: .utf8), v.hasPrefix("1") { return true }
+        }
+        return false
+    }
+
+    /// Expects the container not frozen; thaws it if it is, so that the rest of the test (an exec, the
+    /// cleanup) fails instead of hanging.
+    func expectThawed(_ name: String, _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let frozen = isFrozen(name)
+        #expect(!frozen, "\(context): \(name) left frozen", sourceLocation: sourceLocation)
+        guard frozen else { return }
+        for dir in cgroupDirectories(name) {
+            try? "THAWED".write(toFile: dir + "/freezer.state", atomically: false, encoding: .utf8)
+            try? "0".write(toFile: dir + "/cgroup.freeze", atomically: false, encoding: .utf8)
+        }
+    }
+
+    /// The database and the disk agree: a directory for each container record and none other, a
+    /// directory for each snapshot record and none other, no operation left running.
+    func expectDiskAgreesWithDatabase(_ context: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let names = firstColumn(try ok(["list", "--format", "csv,noheader"])).sorted()
+        let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/containers")) ?? []).sorted()
+        #expect(names == dirs, "\(context): records \(names), directories \(dirs)", sourceLocation: sourceLocation)
+        for name in names {
+            let snapshots = try snapshotNames(name).sorted()
+            let snapshotDirs = ((try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/containers/\(name)/snapshots")) ?? []).sorted()
+            #expect(snapshots == snapshotDirs, "\(context): \(name)'s snapshot records \(snapshots), directories \(snapshotDirs)", sourceLocation: sourceLocation)
+        }
+        let ops = try dump().split(separator: "\n").filter { $0.hasPrefix("operations") && $0.contains("status:\"running\"") }
+        #expect(ops.isEmpty, "\(context): \(ops)", sourceLocation: sourceLocation)
+    }
+}
 
 /// Snapshots of real containers (overlay driver here), with crashes injected at each step.
 @Suite(.serialized) struct SnapshotTests {
@@ -160,6 +216,50 @@ import Testing
         #expect(try s.ok(["list", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) } == ["dst", "old", "src"])
         #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/half"))
         try s.ok(["delete", "--force", "src", "dst", "old"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// kill -9 at each step of a copy from a running source with snapshots: the next command (list,
+    /// delete, or the retried copy itself) leaves the database and the disk in agreement, the half copy
+    /// gone (or, killed after its last step, the whole copy kept), and the source thawed.
+    @Test func crashesAtEveryCopyStepAreRepaired() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "src"])
+        try s.ok(["exec", "src", "--", "sh", "-c", "echo one > /root/f"])
+        try s.ok(["snapshot", "create", "src", "s0"])
+        try s.ok(["snapshot", "create", "src", "s1"])
+        let steps: [(point: String, next: [String])] = [
+            ("copy-journalled", ["copy", "src", "dst"]),
+            ("copy-frozen", ["list"]),
+            ("copy-copied", ["delete", "dst"]),
+            ("copy-snapshot-copied", ["list"]),
+            ("copy-files-done", ["copy", "src", "dst"]),
+            ("copy-finished", ["list"]),
+        ]
+        for (point, next) in steps {
+            let r = try s.run(["copy", "src", "dst"], env: ["SYSBOX_TEST_CRASH_AT": point])
+            #expect(r.status == 137, "\(point): \(r.stderr)")
+            if point == "copy-frozen" { #expect(s.isFrozen("src"), "\(point)") }
+            let kept = point == "copy-finished"
+            if next.first == "delete" {
+                try s.fails(next, "container dst not found")
+            } else {
+                try s.ok(next)
+            }
+            s.expectThawed("src", point)
+            #expect(try s.ok(["exec", "src", "--", "echo", "thawed"]) == "thawed\n", "\(point)")
+            try s.expectDiskAgreesWithDatabase(point)
+            let names = firstColumn(try s.ok(["list", "--format", "csv,noheader"]))
+            #expect(names == (kept || next.first == "copy" ? ["dst", "src"] : ["src"]), "\(point): \(names)")
+            // The retried copy finishes (or the whole copy was kept): files and snapshots all there.
+            if !names.contains("dst") { try s.ok(["copy", "src", "dst"]) }
+            try s.fails(["copy", "src", "dst"], "container dst already exists")
+            #expect(try s.snapshotNames("dst") == ["s0", "s1"], "\(point)")
+            #expect(try String(contentsOfFile: s.stateDir + "/containers/dst/upper/root/f", encoding: .utf8) == "one\n", "\(point)")
+            try s.expectDiskAgreesWithDatabase(point + " then copied")
+            try s.ok(["delete", "dst"])
+        }
+        try s.ok(["delete", "--force", "src"])
         #expect(s.leftovers() == [])
     }
 }

@@ -406,12 +406,25 @@ extension Manager {
         syncDNS(networks)
     }
 
+    /// Thaws a running container that a process killed mid-copy or mid-snapshot left frozen (sysbox
+    /// freezes containers only for those instants, so a frozen one is never wanted). Called holding its lock.
+    func thawIfRunning(_ name: String) {
+        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return }
+        do {
+            try ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).setFrozen(false)
+        } catch {
+            Self.logger.warning("cannot thaw \(name) after an interrupted operation: \(Host.describe(error))")
+        }
+    }
+
     /// Finishes or undoes operations whose process died half-way (kill -9, power loss): an interrupted
     /// create is undone, an interrupted delete is finished.
     func recoverInterruptedOperations() throws {
         let ops = try read { db in try Journal.inFlight(db) }
         for op in ops {
-            let start = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8)) as? [String: Any])?["start"] as? UInt64
+            let payload = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8))) as? [String: Any]
+            // Written as a number by create and delete, as a string by snapshot, restore and copy.
+            let start = (payload?["start"] as? UInt64) ?? (payload?["start"] as? String).flatMap { UInt64($0) }
             if Self.isAlive((op.pid, start ?? 0)) { continue }
             if op.entityType == "snapshot" {
                 let container = String(op.entityName.split(separator: "/").first ?? "")
@@ -425,6 +438,12 @@ extension Manager {
             // Someone holds the container's lock: the operation may still be running; leave it.
             guard let lock = (op.entityType == "container" && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }
             defer { if lock >= 0 { close(lock) } }
+            // A copy killed while its running source was frozen: thaw the source (under its lock).
+            if let frozen = payload?["frozen"] as? String, frozen != name, Names.problem(frozen, as: .container) == nil {
+                guard let sourceLock = tryLock(frozen) else { continue }
+                defer { close(sourceLock) }
+                thawIfRunning(frozen)
+            }
             if op.entityType == "container", Names.problem(name, as: .container) == nil {
                 if let layout = try? CgroupLayout.host(), liveState(name) == nil {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
