@@ -53,8 +53,7 @@ extension Manager {
                 if let snap = request.snapshot {
                     let s = try snapshotRecord(db, container: source, snap)
                     layer = ConfigLayer(config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0), devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
-                    let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
-                    profiles = try names.compactMap { try ProfileRecord.named($0, in: db) }
+                    profiles = request.profiles != nil ? [] : try snapshotProfiles(db, s, of: request.source)
                 } else {
                     layer = try self.layer(db, container: source.id ?? 0)
                     profiles = try ContainerProfiles.load(db, container: source.id ?? 0)
