@@ -53,8 +53,7 @@ extension Manager {
                 if let snap = request.snapshot {
                     let s = try snapshotRecord(db, container: source, snap)
                     layer = ConfigLayer(config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0), devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
-                    let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
-                    profiles = try names.compactMap { try ProfileRecord.named($0, in: db) }
+                    profiles = request.profiles != nil ? [] : try snapshotProfiles(db, s, of: request.source)
                 } else {
                     layer = try self.layer(db, container: source.id ?? 0)
                     profiles = try ContainerProfiles.load(db, container: source.id ?? 0)
@@ -72,6 +71,7 @@ extension Manager {
             guard !FileManager.default.fileExists(atPath: dst.directory) else {
                 throw SysboxError(.alreadyExists, "\(dst.directory) exists without a container record; move it away first")
             }
+            let running = request.snapshot == nil && liveState(request.source) != nil
             let op = try write { db -> OperationRecord in
                 var record = ContainerRecord(name: request.target, image: source.image, description: source.description)
                 try record.insert(db)
@@ -80,9 +80,13 @@ extension Manager {
                 try ConfigTable.containers.replace(db, owner: record.id ?? 0, with: config)
                 try DeviceTable.containers.replace(db, owner: record.id ?? 0, with: layer.devices)
                 try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
+                // `frozen`: the source recovery thaws if this process dies while it is frozen.
+                var payload = ["start": "\(Host.startTime(of: getpid()) ?? 0)"]
+                if running { payload["frozen"] = request.source }
                 return try Journal.begin(db, action: "create", entityType: "container", entityName: request.target,
-                                         payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+                                         payload: Self.payload(payload))
             }
+            CrashPoint.reach("copy-journalled")
             do {
                 try FileManager.default.createDirectory(atPath: dst.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 for dir in [dst.rootfs, dst.upper, dst.work] where driver.name == "overlay" {
@@ -91,9 +95,9 @@ extension Manager {
                 let from = request.snapshot.map { src.snapshot($0) + "/data" } ?? driver.dataDirectory(container: src)
                 let to = driver.dataDirectory(container: dst)
                 try? Host.removeTree(to)
-                let running = request.snapshot == nil && liveState(request.source) != nil
                 let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
                 try cgroup?.setFrozen(true)
+                if running { CrashPoint.reach("copy-frozen") }
                 do {
                     try driver.copyData(from: from, to: to, what: "copying \(request.source) to \(request.target)")
                 } catch {
@@ -105,7 +109,9 @@ extension Manager {
                 for s in snapshots {
                     try FileManager.default.createDirectory(atPath: dst.snapshot(s.name), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                     try driver.copyData(from: src.snapshot(s.name) + "/data", to: dst.snapshot(s.name) + "/data", what: "copying snapshot \(s.name) of \(request.source)")
+                    CrashPoint.reach("copy-snapshot-copied")
                 }
+                CrashPoint.reach("copy-files-done")
                 try write { db in
                     let target = try container(db, request.target)
                     for s in snapshots {
@@ -120,6 +126,7 @@ extension Manager {
                     }
                     try Journal.finish(db, uuid: op.uuid)
                 }
+                CrashPoint.reach("copy-finished")
             } catch {
                 try? Host.removeTree(dst.directory)
                 try? write { db in

@@ -28,24 +28,85 @@ enum CrashPoint {
     }
 }
 
+/// What `createSnapshot` did: the snapshot's name, and whether it replaced one of the same name
+/// (`--reuse`).
+public struct TakenSnapshot: Sendable, Equatable {
+    public var name: String
+    public var replaced: Bool
+}
+
 /// The description that marks snapshots taken by `schedule run` (retention only ever deletes those,
-/// and expired ones).
+/// those taken at startup, and expired ones).
 public let scheduledSnapshotDescription = "taken by the schedule"
+/// The description of snapshots taken by `start` for `snapshots.schedule` `@startup`.
+public let startupSnapshotDescription = "taken at startup"
+
+/// A snapshot `snapshot prune` or `schedule run` deleted, and why.
+public struct PrunedSnapshot: Sendable, Equatable {
+    public enum Reason: Sendable, Equatable {
+        case expired
+        /// Beyond the newest `keep` scheduled snapshots (`snapshots.keep.last`).
+        case retention(keep: Int)
+    }
+
+    public var container: String
+    public var snapshot: String
+    public var reason: Reason
+
+    /// `Snapshot snap0 of c1 deleted (expired)`: the style of `snapshot delete`, with the reason.
+    public var line: String {
+        let why: String
+        switch reason {
+        case .expired: why = "expired"
+        case let .retention(keep): why = "snapshots.keep.last=\(keep)"
+        }
+        return "Snapshot \(snapshot) of \(container) deleted (\(why))"
+    }
+}
 
 extension Manager {
+    /// A snapshot's profiles, in order. Deleting a profile a snapshot names is refused, but a database
+    /// from before that rule may lack one: refused clearly rather than dropped.
+    func snapshotProfiles(_ db: Database, _ s: SnapshotRecord, of container: String) throws -> [ProfileRecord] {
+        let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
+        return try names.map { name in
+            guard let record = try ProfileRecord.named(name, in: db) else {
+                throw SysboxError.notFound("snapshot \(s.name) of \(container) uses profile \(name), which no longer exists; create it again first (sysbox profile create \(name))")
+            }
+            return record
+        }
+    }
+
+    /// Descriptions of the snapshots `snapshots.keep.last` counts.
+    static let scheduledDescriptions: Set<String> = [scheduledSnapshotDescription, startupSnapshotDescription]
+
     func snapshotRecord(_ db: Database, container: ContainerRecord, _ name: String) throws -> SnapshotRecord {
         if let r = try SnapshotRecord.filter(Column("container_id") == container.id && Column("name") == name).fetchOne(db) { return r }
         let names = try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [container.id])
         throw SysboxError.notFound("snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
     }
 
-    /// The first name `pattern` (`snap%d`) gives that is not in `existing`; a pattern without `%d` is
-    /// the name itself.
+    /// The name of a new snapshot from `pattern`, as LXD makes it: `%d` is one more than the highest
+    /// number among the names the pattern gives (`snap0`, `snap4` → `snap5`; a gap is not filled); a
+    /// pattern without `%d` is the name itself, or `NAME-%d` when a snapshot has that name already.
     static func nextSnapshotName(pattern: String, existing: Set<String>) -> String {
-        guard pattern.contains("%d") else { return pattern }
-        var n = 0
-        while existing.contains(pattern.replacingOccurrences(of: "%d", with: String(n))) { n += 1 }
-        return pattern.replacingOccurrences(of: "%d", with: String(n))
+        var pattern = pattern
+        if !pattern.contains("%d") {
+            guard existing.contains(pattern) else { return pattern }
+            pattern += "-%d"
+        }
+        guard let slot = pattern.range(of: "%d") else { return pattern }
+        let prefix = String(pattern[..<slot.lowerBound]), suffix = String(pattern[slot.upperBound...])
+        var next = 0
+        for name in existing where name.count > prefix.count + suffix.count && name.hasPrefix(prefix) && name.hasSuffix(suffix) {
+            let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
+            guard digits.allSatisfy(\.isASCIIDigit), let n = Int(digits), n < Int.max else { continue }
+            next = max(next, n + 1)
+        }
+        // (A pattern set before `%d` was limited to one may hold more: each gets the number.)
+        func make(_ n: Int) -> String { prefix + String(n) + suffix.replacingOccurrences(of: "%d", with: String(n)) }
+        while existing.contains(make(next)) && next < Int.max { next += 1 }
+        return make(next)
     }
 
     /// `2d`, `1w 3d` from now.
@@ -77,71 +138,81 @@ extension Manager {
     /// - Returns: the snapshot's name (from `snapshots.pattern` when not given).
     @discardableResult
     public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
-                               description: String = "", at now: Date = Date()) throws -> String {
+                               description: String = "", at now: Date = Date()) throws -> TakenSnapshot {
         try Names.validate(name, as: .container)
         if let given { try Names.validate(given, as: .snapshot) }
         if let expiry { _ = try Self.expiryDate(expiry) }
         _ = try read { db in try container(db, name) }
-        let driver = try storageDriver()
         return try withLock(name) {
-            let p = paths(name)
-            let (record, snap, expires) = try read { db -> (ContainerRecord, String, Date?) in
-                let record = try container(db, name)
-                let expanded = try view(db, record).expanded.config
-                let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [record.id]))
-                let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
-                try Names.validate(snap, as: .snapshot)
-                let expiryText = expiry ?? expanded["snapshots.expiry"]
-                return (record, snap, try expiryText.map { try Self.expiryDate($0, from: now) })
-            }
-            if try read({ db in try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == snap).fetchOne(db) }) != nil {
-                guard reuse else {
-                    throw SysboxError(.alreadyExists, "snapshot \(snap) of \(name) already exists; pick another name or replace it with --reuse")
-                }
-                try deleteSnapshotLocked(name, snap)
-            }
-            let final = p.snapshot(snap)
-            guard !FileManager.default.fileExists(atPath: final) else {
-                throw SysboxError(.alreadyExists, "\(final) exists without a snapshot record; move it away first (sysbox never deletes what it did not make)")
-            }
-            let op = try write { db in
-                try Journal.begin(db, action: "snapshot", entityType: "snapshot", entityName: "\(name)/\(snap)",
-                                  payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
-            }
-            let tmp = p.snapshots + "/.tmp-\(op.uuid.prefix(8))"
-            do {
-                try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
-                let running = liveState(name) != nil
-                let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
-                try cgroup?.setFrozen(true)
-                defer { try? cgroup?.setFrozen(false) }
-                try driver.copyData(from: driver.dataDirectory(container: p), to: tmp + "/data", what: "copying \(name)'s files into snapshot \(snap)")
-                CrashPoint.reach("snapshot-copied")
-                guard rename(tmp, final) == 0 else { throw SysboxError(.io, "cannot move the snapshot into \(final): \(Host.errnoText(errno))") }
-                CrashPoint.reach("snapshot-renamed")
-                try write { db in
-                    let record = try container(db, name)
-                    var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, description: description, createdAt: now, expiresAt: expires)
-                    try s.insert(db)
-                    let local = try layer(db, container: record.id ?? 0)
-                    try ConfigTable.snapshots.replace(db, owner: s.id ?? 0, with: local.config)
-                    try DeviceTable.snapshots.replace(db, owner: s.id ?? 0, with: local.devices)
-                    for (order, profile) in try ContainerProfiles.load(db, container: record.id ?? 0).enumerated() {
-                        try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
-                                       arguments: [s.id, profile.name, order])
-                    }
-                    try Journal.finish(db, uuid: op.uuid)
-                }
-            } catch {
-                try? Host.removeTree(tmp)
-                if Self.createdBy(final, op.uuid) { try? Host.removeTree(final) }
-                try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
-                throw error
-            }
-            unlink(final + "/operation")
-            return snap
+            try createSnapshotLocked(name, snapshot: given, expiry: expiry, reuse: reuse, description: description, at: now)
         }
+    }
+
+    /// `createSnapshot` for a caller that holds the container's lock already (`start`, for `@startup`):
+    /// taking it again here would block on our own flock.
+    func createSnapshotLocked(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
+                              description: String = "", at now: Date = Date()) throws -> TakenSnapshot {
+        let driver = try storageDriver()
+        var replaced = false
+        let p = paths(name)
+        let (record, snap, expires) = try read { db -> (ContainerRecord, String, Date?) in
+            let record = try container(db, name)
+            let expanded = try view(db, record).expanded.config
+            let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [record.id]))
+            let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
+            try Names.validate(snap, as: .snapshot)
+            let expiryText = expiry ?? expanded["snapshots.expiry"]
+            return (record, snap, try expiryText.map { try Self.expiryDate($0, from: now) })
+        }
+        if try read({ db in try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == snap).fetchOne(db) }) != nil {
+            guard reuse else {
+                throw SysboxError(.alreadyExists, "snapshot \(snap) of \(name) already exists; pick another name or replace it with --reuse")
+            }
+            try deleteSnapshotLocked(name, snap)
+            replaced = true
+        }
+        let final = p.snapshot(snap)
+        guard !FileManager.default.fileExists(atPath: final) else {
+            throw SysboxError(.alreadyExists, "\(final) exists without a snapshot record; move it away first (sysbox never deletes what it did not make)")
+        }
+        let op = try write { db in
+            try Journal.begin(db, action: "snapshot", entityType: "snapshot", entityName: "\(name)/\(snap)",
+                              payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
+        }
+        let tmp = p.snapshots + "/.tmp-\(op.uuid.prefix(8))"
+        do {
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
+            let running = liveState(name) != nil
+            let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
+            try cgroup?.setFrozen(true)
+            defer { try? cgroup?.setFrozen(false) }
+            if running { CrashPoint.reach("snapshot-frozen") }
+            try driver.copyData(from: driver.dataDirectory(container: p), to: tmp + "/data", what: "copying \(name)'s files into snapshot \(snap)")
+            CrashPoint.reach("snapshot-copied")
+            guard rename(tmp, final) == 0 else { throw SysboxError(.io, "cannot move the snapshot into \(final): \(Host.errnoText(errno))") }
+            CrashPoint.reach("snapshot-renamed")
+            try write { db in
+                let record = try container(db, name)
+                var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, description: description, createdAt: now, expiresAt: expires)
+                try s.insert(db)
+                let local = try layer(db, container: record.id ?? 0)
+                try ConfigTable.snapshots.replace(db, owner: s.id ?? 0, with: local.config)
+                try DeviceTable.snapshots.replace(db, owner: s.id ?? 0, with: local.devices)
+                for (order, profile) in try ContainerProfiles.load(db, container: record.id ?? 0).enumerated() {
+                    try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
+                                   arguments: [s.id, profile.name, order])
+                }
+                try Journal.finish(db, uuid: op.uuid)
+            }
+        } catch {
+            try? Host.removeTree(tmp)
+            if Self.createdBy(final, op.uuid) { try? Host.removeTree(final) }
+            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            throw error
+        }
+        unlink(final + "/operation")
+        return TakenSnapshot(name: snap, replaced: replaced)
     }
 
     static func payload(_ values: [String: String]) -> String {
@@ -188,7 +259,7 @@ extension Manager {
     public func restoreSnapshot(_ name: String, _ snap: String, force: Bool = false) throws -> [String] {
         try Names.validate(name, as: .container)
         try Names.validate(snap, as: .snapshot)
-        _ = try read { db in try snapshotRecord(db, container: try container(db, name), snap) }
+        _ = try read { db in try snapshotProfiles(db, try snapshotRecord(db, container: try container(db, name), snap), of: name) }
         var restart = false
         try withLock(name) {
             waitWhileBusy(name)
@@ -271,12 +342,14 @@ extension Manager {
         try Names.validate(name, as: .container)
         try Names.validate(old, as: .snapshot)
         try Names.validate(new, as: .snapshot)
-        guard old != new else { throw SysboxError.invalid("the new name is the same as the old one") }
         try withLock(name) {
             let p = paths(name)
             try write { db in
                 let record = try container(db, name)
                 var s = try snapshotRecord(db, container: record, old)
+                guard old != new else {
+                    throw SysboxError.invalid("snapshot \(old) of \(name) is already called \(new); give a different new name")
+                }
                 if try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == new).fetchOne(db) != nil {
                     throw SysboxError(.alreadyExists, "snapshot \(new) of \(name) already exists; pick another name")
                 }
@@ -338,6 +411,7 @@ extension Manager {
         let short = String(op.uuid.prefix(8))
         switch op.action {
         case "snapshot":
+            thawIfRunning(name)  // killed while the container was frozen for the copy
             try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
             let recorded = try read { db in
                 try ContainerRecord.named(name, in: db).flatMap { c in
@@ -368,10 +442,10 @@ extension Manager {
 
 extension Manager {
     /// Deletes expired snapshots (any) and, where `snapshots.keep.last` is set, the scheduled snapshots
-    /// beyond the newest N, of the given containers (all when empty).
-    /// - Returns: "container/snapshot" for each deleted one.
+    /// (by `schedule run` or `@startup`) beyond the newest N, of the given containers (all when empty).
+    /// - Returns: each deleted one, with why.
     @discardableResult
-    public func pruneSnapshots(_ names: [String] = []) throws -> [String] {
+    public func pruneSnapshots(_ names: [String] = []) throws -> [PrunedSnapshot] {
         let now = Date()  // expiry is judged by the real clock, even under `schedule run --at`
         for name in names { try Names.validate(name, as: .container) }
         let targets = try read { db -> [(String, Int?, [SnapshotRecord])] in
@@ -381,16 +455,17 @@ extension Manager {
                 return (r.name, keep, try SnapshotRecord.filter(Column("container_id") == r.id).order(Column("created_at").desc, Column("id").desc).fetchAll(db))
             }
         }
-        var deleted: [String] = []
+        var deleted: [PrunedSnapshot] = []
         for (name, keep, snapshots) in targets {
-            var doomed = snapshots.filter { ($0.expiresAt.map { $0 <= now }) ?? false }.map(\.name)
+            var doomed: [String: PrunedSnapshot.Reason] = [:]
             if let keep {
-                doomed += snapshots.filter { $0.description == scheduledSnapshotDescription }.dropFirst(keep).map(\.name)
+                for s in snapshots.filter({ Self.scheduledDescriptions.contains($0.description) }).dropFirst(keep) { doomed[s.name] = .retention(keep: keep) }
             }
-            let unique = Array(Set(doomed)).sorted()
-            guard !unique.isEmpty else { continue }
+            for s in snapshots where (s.expiresAt.map { $0 <= now }) ?? false { doomed[s.name] = .expired }
+            guard !doomed.isEmpty else { continue }
+            let unique = doomed.keys.sorted()
             try deleteSnapshots(name, unique)
-            deleted += unique.map { "\(name)/\($0)" }
+            deleted += unique.compactMap { snap in doomed[snap].map { PrunedSnapshot(container: name, snapshot: snap, reason: $0) } }
         }
         return deleted
     }
@@ -413,13 +488,13 @@ extension Manager {
         var report: [String] = []
         for name in due {
             do {
-                let snap = try createSnapshot(name, snapshot: nil, description: scheduledSnapshotDescription, at: now)
-                report.append("snapshot \(snap) of \(name) created")
+                let taken = try createSnapshot(name, snapshot: nil, description: scheduledSnapshotDescription, at: now)
+                report.append("Snapshot \(taken.name) of \(name) created")
             } catch {
                 report.append("error: snapshot of \(name): \(Host.describe(error))")
             }
         }
-        for deleted in try pruneSnapshots() { report.append("snapshot \(deleted) deleted (retention)") }
+        for deleted in try pruneSnapshots() { report.append(deleted.line) }
         return report
     }
 }

@@ -98,7 +98,8 @@ public enum Schema {
         try db.create(table: "snapshots_profiles") { t in
             t.autoIncrementedPrimaryKey("id")
             t.column("snapshot_id", .integer).notNull().indexed().references("snapshots", onDelete: .cascade)
-            // By name: a snapshot keeps the list even if a profile is later renamed or deleted.
+            // By name; a profile rename updates it, and a profile named here cannot be deleted
+            // (both done in SysboxCore).
             t.column("profile_name", .text).notNull()
             t.column("apply_order", .integer).notNull()
             t.uniqueKey(["snapshot_id", "profile_name"])

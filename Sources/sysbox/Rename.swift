@@ -16,5 +16,6 @@ struct Rename: ParsableCommand {
 
     func run() throws {
         try CLI.manager().renameContainer(name, to: newName)
+        CLI.out("Container \(name) renamed to \(newName)\n")
     }
 }

@@ -20,7 +20,7 @@ struct ScheduleRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Take the snapshots that are due and apply retention, once.",
         discussion: """
-            A container's snapshot is due when its snapshots.schedule fired since its last scheduled snapshot (looking back 24 hours at most: a host that was off takes one, not one per missed slot). Prints one line per snapshot taken or deleted; exits 1 when a snapshot failed.
+            A container's snapshot is due when its snapshots.schedule fired since its last scheduled snapshot (looking back 24 hours at most: a host that was off takes one, not one per missed slot). @startup entries are taken by start, not here. Prints one line per snapshot taken or deleted; exits 1 when a snapshot failed.
 
             Examples:
               sysbox schedule run

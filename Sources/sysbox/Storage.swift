@@ -12,31 +12,44 @@ struct StorageInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Driver, space used by images, each container and each snapshot.",
         discussion: """
-            Sizes are the bytes of the files each one holds of its own (overlay: a container's upper layer; btrfs: before sharing between snapshots). --format json prints driver, path, images, containers (name, used, snapshots) and the filesystem's size and free space.
+            Sizes are the bytes of the files each one holds of its own (overlay: a container's upper layer; btrfs: before sharing between snapshots). --format json (or yaml) prints driver, path, images, containers (name, used, snapshots) and the filesystem's size and free space; csv prints one row per images/container/snapshot: TYPE, CONTAINER, SNAPSHOT, BYTES.
 
             Examples:
               sysbox storage info
               sysbox storage info --format json
+              sysbox storage info --format csv,noheader
             """)
 
-    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
+    @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (csv takes ,noheader).") var format: String = "table"
 
     func run() throws {
-        guard format == "table" || format == "json" else { throw SysboxError(.invalidArgument, "unknown format \(Names.quote(format)); use table or json") }
+        let format = try OutputFormat(parsing: format)
+        if format.kind == .table && !format.header {
+            throw SysboxError(.invalidArgument, "storage info prints no table header to leave out; use --format table, or csv,noheader for rows without one")
+        }
         let info = try CLI.manager().storageInfo()
-        if format == "json" {
+        switch format.kind {
+        case .json:
             CLI.out(try OutputFormat.json(info) + "\n")
-            return
+        case .yaml:
+            CLI.out(try OutputFormat.yaml(info))
+        case .csv:
+            var rows = [["images", "", "", String(info.images)]]
+            for c in info.containers {
+                rows.append(["container", c.name, "", String(c.used)])
+                rows += c.snapshots.map { ["snapshot", c.name, $0.name, String($0.size)] }
+            }
+            CLI.outRaw(TextTable.csv(headers: format.header ? ["TYPE", "CONTAINER", "SNAPSHOT", "BYTES"] : nil, rows: rows))
+        case .table:
+            var lines = ["Driver: \(info.driver)", "Path: \(info.path)",
+                         "Filesystem: \(humanBytes(info.filesystemFree)) free of \(humanBytes(info.filesystemSize))", "Images: \(humanBytes(info.images))"]
+            lines.append("Containers:")
+            if info.containers.isEmpty { lines.append("  (none)") }
+            for c in info.containers {
+                lines.append("  \(c.name): \(humanBytes(c.used))")
+                for s in c.snapshots { lines.append("    snapshot \(s.name): \(humanBytes(s.size))") }
+            }
+            CLI.out(lines.joined(separator: "\n") + "\n")
         }
-        func mib(_ b: UInt64) -> String { humanBytes(b) }
-        var lines = ["Driver: \(info.driver)", "Path: \(info.path)",
-                     "Filesystem: \(mib(info.filesystemFree)) free of \(mib(info.filesystemSize))", "Images: \(mib(info.images))"]
-        lines.append("Containers:")
-        if info.containers.isEmpty { lines.append("  (none)") }
-        for c in info.containers {
-            lines.append("  \(c.name): \(mib(c.used))")
-            for s in c.snapshots { lines.append("    snapshot \(s.name): \(mib(s.size))") }
-        }
-        CLI.out(lines.joined(separator: "\n") + "\n")
     }
 }

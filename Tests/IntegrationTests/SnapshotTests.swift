@@ -1,5 +1,61 @@
 import Foundation
+import GRDB
 import Testing
+
+/// The names in the first column of a `--format csv,noheader` listing.
+func firstColumn(_ csv: String) -> [String] {
+    csv.split(separator: "\n").map { String($0.split(separator: ",", omittingEmptySubsequences: false)[0]) }
+}
+
+extension Sandbox {
+    /// The names of a container's snapshots, oldest first.
+    func snapshotNames(_ name: String) throws -> [String] {
+        firstColumn(try ok(["snapshot", "list", name, "--format", "csv,noheader"]))
+    }
+
+    /// A container's cgroup directory in every hierarchy (v1 and hybrid; pure v2: /sys/fs/cgroup).
+    func cgroupDirectories(_ name: String) -> [String] {
+        let hash = cgroupHash(stateDir)
+        let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" } + ["/sys/fs/cgroup"]
+        return hierarchies.map { "\($0)/sysbox/\(hash)/\(name)" }
+    }
+
+    /// Whether a container's cgroup is frozen (v1 freezer or cgroup2 `cgroup.freeze`).
+    func isFrozen(_ name: String) -> Bool {
+        for dir in cgroupDirectories(name) {
+            if let v = try? String(contentsOfFile: dir + "/freezer.state", encoding: .utf8), v.hasPrefix("FROZEN") || v.hasPrefix("FREEZING") { return true }
+            if let v = try? String(contentsOfFile: dir + "/cgroup.freeze", encoding: .utf8), v.hasPrefix("1") { return true }
+        }
+        return false
+    }
+
+    /// Expects the container not frozen; thaws it if it is, so that the rest of the test (an exec, the
+    /// cleanup) fails instead of hanging.
+    func expectThawed(_ name: String, _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let frozen = isFrozen(name)
+        #expect(!frozen, "\(context): \(name) left frozen", sourceLocation: sourceLocation)
+        guard frozen else { return }
+        for dir in cgroupDirectories(name) {
+            try? "THAWED".write(toFile: dir + "/freezer.state", atomically: false, encoding: .utf8)
+            try? "0".write(toFile: dir + "/cgroup.freeze", atomically: false, encoding: .utf8)
+        }
+    }
+
+    /// The database and the disk agree: a directory for each container record and none other, a
+    /// directory for each snapshot record and none other, no operation left running.
+    func expectDiskAgreesWithDatabase(_ context: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let names = firstColumn(try ok(["list", "--format", "csv,noheader"])).sorted()
+        let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/containers")) ?? []).sorted()
+        #expect(names == dirs, "\(context): records \(names), directories \(dirs)", sourceLocation: sourceLocation)
+        for name in names {
+            let snapshots = try snapshotNames(name).sorted()
+            let snapshotDirs = ((try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/containers/\(name)/snapshots")) ?? []).sorted()
+            #expect(snapshots == snapshotDirs, "\(context): \(name)'s snapshot records \(snapshots), directories \(snapshotDirs)", sourceLocation: sourceLocation)
+        }
+        let ops = try dump().split(separator: "\n").filter { $0.hasPrefix("operations") && $0.contains("status:\"running\"") }
+        #expect(ops.isEmpty, "\(context): \(ops)", sourceLocation: sourceLocation)
+    }
+}
 
 /// Snapshots of real containers (overlay driver here), with crashes injected at each step.
 @Suite(.serialized) struct SnapshotTests {
@@ -48,13 +104,32 @@ import Testing
         #expect(info.hasPrefix("Driver: overlay\n") && info.contains("  c2: ") && info.contains("    snapshot empty: "), "\(info)")
         let infoJSON = try #require(try JSONSerialization.jsonObject(with: Data(try s.ok(["storage", "info", "--format", "json"]).utf8)) as? [String: Any])
         #expect(infoJSON["driver"] as? String == "overlay" && (infoJSON["containers"] as? [[String: Any]])?.count == 2)
+        // csv and yaml, as the list verbs take them.
+        let csv = try s.ok(["storage", "info", "--format", "csv"]).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(csv.first == ["TYPE", "CONTAINER", "SNAPSHOT", "BYTES"], "\(csv)")
+        #expect(csv.contains { $0.count == 4 && $0[0] == "snapshot" && $0[1] == "c2" && $0[2] == "empty" && UInt64($0[3]) != nil }, "\(csv)")
+        #expect(try s.ok(["storage", "info", "--format", "csv,noheader"]).hasPrefix("images,,,"))
+        let yaml = try s.ok(["storage", "info", "--format", "yaml"])
+        #expect(yaml.contains("driver: overlay\n") && yaml.contains("- name: c2\n") && yaml.contains("  - name: empty\n"), "\(yaml)")
+        try s.fails(["storage", "info", "--format", "xml"], "unknown format \"xml\"")
+        try s.fails(["storage", "info", "--format", "table,noheader"], "use --format table, or csv,noheader")
         // show, rename, reuse, expiry, delete; bad input.
         #expect(try s.ok(["snapshot", "show", "c1", "snap0"]).contains("user.v: \"1\""))
         try s.ok(["snapshot", "create", "c1", "nightly", "--expiry", "2d"])
         try s.fails(["snapshot", "create", "c1", "nightly"], "snapshot nightly of c1 already exists; pick another name or replace it with --reuse")
-        try s.ok(["snapshot", "create", "c1", "nightly", "--reuse"])
+        #expect(try s.ok(["snapshot", "create", "c1", "nightly", "--reuse"]) == "Snapshot nightly of c1 replaced\n")
+        #expect(try s.ok(["snapshot", "create", "c1", "fresh", "--reuse"]) == "Snapshot fresh of c1 created\n")
+        try s.ok(["snapshot", "delete", "c1", "fresh"])
         try s.fails(["snapshot", "create", "c1", "x", "--expiry", "soon"], "invalid expiry \"soon\"")
+        // A negative expiry, in either spelling, is one clear line (not taken for an option).
+        let unchanged = try s.dump()
+        try s.fails(["snapshot", "create", "c1", "x", "--expiry", "-1d"], "invalid expiry \"-1d\": -1d is negative; an expiry counts forward from now: give e.g. 2d")
+        try s.fails(["snapshot", "create", "c1", "x", "--expiry=-1d"], "-1d is negative")
+        try s.fails(["config", "set", "c1", "snapshots.expiry=1w -2d"], "-2d is negative")
+        #expect(try s.dump() == unchanged)
         try s.fails(["snapshot", "create", "c1", "../x"], "invalid snapshot name")
+        try s.fails(["snapshot", "rename", "c1", "nightly", "nightly"], "snapshot nightly of c1 is already called nightly; give a different new name")
+        try s.fails(["snapshot", "rename", "c1", "nosuch", "nosuch"], "snapshot nosuch of c1 not found")
         try s.ok(["snapshot", "rename", "c1", "nightly", "kept"])
         try s.fails(["snapshot", "restore", "c1", "nightly"], "snapshot nightly of c1 not found")
         #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) } == ["snap0", "kept"])
@@ -63,7 +138,8 @@ import Testing
         try s.ok(["snapshot", "delete", "c1", "kept"])
         // Snapshots follow a rename and go with the container.
         try s.ok(["stop", "c1"])
-        try s.ok(["rename", "c1", "c9"])
+        try s.fails(["rename", "c1", "c1"], "container c1 is already called c1; give a different new name")
+        #expect(try s.ok(["rename", "c1", "c9"]) == "Container c1 renamed to c9\n")
         #expect(try s.ok(["snapshot", "list", "c9", "--format", "csv,noheader"]).hasPrefix("snap0,"))
         try s.ok(["snapshot", "restore", "c9", "snap0"])
         try s.ok(["delete", "--force", "c9", "c2"])
@@ -109,7 +185,106 @@ import Testing
         #expect(ops.isEmpty, "\(ops)")
         try s.ok(["start", "k1"])
         #expect(try s.ok(["exec", "k1", "--", "cat", "/root/f"]) == "one\n")
+        // Killed while the running container was frozen for the copy: the next command thaws it.
+        #expect(try s.run(["snapshot", "create", "k1", "cold"], env: ["SYSBOX_TEST_CRASH_AT": "snapshot-frozen"]).status == 137)
+        #expect(s.isFrozen("k1"))
+        try s.ok(["list"])
+        s.expectThawed("k1", "snapshot-frozen")
+        #expect(try s.ok(["exec", "k1", "--", "echo", "thawed"]) == "thawed\n")
+        #expect(try s.snapshotNames("k1") == ["base"])
+        try s.expectDiskAgreesWithDatabase("snapshot-frozen")
         try s.ok(["delete", "--force", "k1"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// `snapshots.schedule` `@startup`: a snapshot at every start, taken inside start's lock before init
+    /// runs (a nested lock would hang here), kept by `snapshots.keep.last` like scheduled ones.
+    @Test func startupSnapshots() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "c1"])
+        try s.ok(["config", "set", "c1", "snapshots.schedule=@startup", "snapshots.keep.last=2"])
+        try s.ok(["start", "c1"])
+        #expect(try s.snapshotNames("c1") == ["snap0"])
+        #expect(try s.ok(["exec", "c1", "--", "echo", "up"]) == "up\n")
+        // `schedule run` has no cron entry to act on here.
+        #expect(try s.ok(["schedule", "run"]) == "")
+        try s.ok(["exec", "c1", "--", "sh", "-c", "echo one > /root/f"])
+        try s.ok(["snapshot", "create", "c1", "manual"])
+        // restart is a start too: its snapshot holds the files as they were at rest.
+        try s.ok(["restart", "c1"])
+        #expect(try s.snapshotNames("c1") == ["snap0", "manual", "snap1"])
+        #expect(try String(contentsOfFile: s.stateDir + "/containers/c1/snapshots/snap1/data/root/f", encoding: .utf8) == "one\n")
+        // keep.last=2: the oldest startup snapshot goes at the next start; the one taken by hand stays.
+        try s.ok(["stop", "c1"])
+        try s.ok(["start", "c1"])
+        #expect(try s.snapshotNames("c1") == ["manual", "snap1", "snap2"])
+        // A snapshot that cannot be taken fails the start, saying why, and changes nothing.
+        try s.ok(["stop", "c1"])
+        try FileManager.default.createDirectory(atPath: s.stateDir + "/containers/c1/snapshots/snap3", withIntermediateDirectories: false)
+        let before = try s.dump()
+        try s.fails(["start", "c1"], "cannot start c1: the @startup snapshot (snapshots.schedule) failed: ")
+        #expect(try s.dump() == before)
+        #expect(try s.ok(["list", "c1", "--format", "csv,noheader"]).hasPrefix("c1,STOPPED,"))
+        try FileManager.default.removeItem(atPath: s.stateDir + "/containers/c1/snapshots/snap3")
+        // With a cron entry too: `schedule run` takes its own, and retention counts both kinds.
+        try s.ok(["config", "set", "c1", "snapshots.schedule=@hourly, @startup"])
+        let next = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600 + 30
+        #expect(try s.ok(["schedule", "run", "--at", ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: next))])
+                == "Snapshot snap3 of c1 created\nSnapshot snap1 of c1 deleted (snapshots.keep.last=2)\n")
+        try s.ok(["start", "c1"])
+        #expect(try s.snapshotNames("c1").sorted() == ["manual", "snap3", "snap4"])  // snap3 is dated at --at, in the future
+        try s.expectDiskAgreesWithDatabase("startup")
+        try s.ok(["delete", "--force", "c1"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// Default names as LXD makes them, and the profiles a snapshot carries.
+    @Test func snapshotNamesAndTheirProfiles() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "c1"])
+        for _ in 0..<3 { try s.ok(["snapshot", "create", "c1"]) }
+        try s.ok(["snapshot", "delete", "c1", "snap0", "snap1"])
+        // One more than the highest number, not the first gap.
+        #expect(try s.ok(["snapshot", "create", "c1"]) == "Snapshot snap3 of c1 created\n")
+        // A pattern without %d: the name itself, then NAME-0, NAME-1.
+        try s.ok(["config", "set", "c1", "snapshots.pattern=daily"])
+        #expect(try s.ok(["snapshot", "create", "c1"]) == "Snapshot daily of c1 created\n")
+        #expect(try s.ok(["snapshot", "create", "c1"]) == "Snapshot daily-0 of c1 created\n")
+        #expect(try s.ok(["snapshot", "create", "c1"]) == "Snapshot daily-1 of c1 created\n")
+        try s.fails(["config", "set", "c1", "snapshots.pattern=s%d-%d"], "use %d at most once")
+        try s.ok(["config", "unset", "c1", "snapshots.pattern"])
+
+        // A profile a snapshot names cannot be deleted (restoring needs it).
+        try s.ok(["profile", "create", "extra"])
+        try s.ok(["profile", "add", "c1", "extra"])
+        try s.ok(["snapshot", "create", "c1", "withextra"])
+        try s.ok(["profile", "remove", "c1", "extra"])
+        let before = try s.dump()
+        try s.fails(["profile", "delete", "extra"],
+                    "profile extra is used by 1 snapshot (restoring needs it): c1/withextra; delete it first: sysbox snapshot delete c1 withextra")
+        #expect(try s.dump() == before)
+        // A renamed profile stays the snapshot's, and comes back with it.
+        try s.ok(["profile", "rename", "extra", "extra2"])
+        #expect(try s.ok(["snapshot", "show", "c1", "withextra"]).contains("- extra2\n"))
+        try s.ok(["snapshot", "restore", "c1", "withextra"])
+        #expect(try s.ok(["profile", "list", "--format", "csv,noheader"]).contains("extra2,,1\n"))
+        try s.ok(["profile", "remove", "c1", "extra2"])
+        try s.ok(["snapshot", "delete", "c1", "withextra"])
+        #expect(try s.ok(["profile", "delete", "extra2"]) == "Profile extra2 deleted\n")
+
+        // A database from before that rule may name a deleted profile: restore and copy say so.
+        try s.ok(["snapshot", "create", "c1", "old"])
+        let queue = try DatabaseQueue(path: s.dbPath)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE snapshots_profiles SET profile_name = 'gone' WHERE snapshot_id = (SELECT id FROM snapshots WHERE name = 'old')")
+        }
+        try queue.close()
+        let legacy = try s.dump()
+        try s.fails(["snapshot", "restore", "c1", "old"], "snapshot old of c1 uses profile gone, which no longer exists; create it again first (sysbox profile create gone)")
+        try s.fails(["copy", "c1/old", "c2"], "snapshot old of c1 uses profile gone, which no longer exists")
+        #expect(try s.dump() == legacy)
+        try s.ok(["copy", "c1/old", "c2", "-p", "default"])
+        try s.ok(["delete", "c1", "c2"])
         #expect(s.leftovers() == [])
     }
 }
@@ -162,6 +337,50 @@ import Testing
         try s.ok(["delete", "--force", "src", "dst", "old"])
         #expect(s.leftovers() == [])
     }
+
+    /// kill -9 at each step of a copy from a running source with snapshots: the next command (list,
+    /// delete, or the retried copy itself) leaves the database and the disk in agreement, the half copy
+    /// gone (or, killed after its last step, the whole copy kept), and the source thawed.
+    @Test func crashesAtEveryCopyStepAreRepaired() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "src"])
+        try s.ok(["exec", "src", "--", "sh", "-c", "echo one > /root/f"])
+        try s.ok(["snapshot", "create", "src", "s0"])
+        try s.ok(["snapshot", "create", "src", "s1"])
+        let steps: [(point: String, next: [String])] = [
+            ("copy-journalled", ["copy", "src", "dst"]),
+            ("copy-frozen", ["list"]),
+            ("copy-copied", ["delete", "dst"]),
+            ("copy-snapshot-copied", ["list"]),
+            ("copy-files-done", ["copy", "src", "dst"]),
+            ("copy-finished", ["list"]),
+        ]
+        for (point, next) in steps {
+            let r = try s.run(["copy", "src", "dst"], env: ["SYSBOX_TEST_CRASH_AT": point])
+            #expect(r.status == 137, "\(point): \(r.stderr)")
+            if point == "copy-frozen" { #expect(s.isFrozen("src"), "\(point)") }
+            let kept = point == "copy-finished"
+            if next.first == "delete" {
+                try s.fails(next, "container dst not found")
+            } else {
+                try s.ok(next)
+            }
+            s.expectThawed("src", point)
+            #expect(try s.ok(["exec", "src", "--", "echo", "thawed"]) == "thawed\n", "\(point)")
+            try s.expectDiskAgreesWithDatabase(point)
+            let names = firstColumn(try s.ok(["list", "--format", "csv,noheader"]))
+            #expect(names == (kept || next.first == "copy" ? ["dst", "src"] : ["src"]), "\(point): \(names)")
+            // The retried copy finishes (or the whole copy was kept): files and snapshots all there.
+            if !names.contains("dst") { try s.ok(["copy", "src", "dst"]) }
+            try s.fails(["copy", "src", "dst"], "container dst already exists")
+            #expect(try s.snapshotNames("dst") == ["s0", "s1"], "\(point)")
+            #expect(try String(contentsOfFile: s.stateDir + "/containers/dst/upper/root/f", encoding: .utf8) == "one\n", "\(point)")
+            try s.expectDiskAgreesWithDatabase(point + " then copied")
+            try s.ok(["delete", "dst"])
+        }
+        try s.ok(["delete", "--force", "src"])
+        #expect(s.leftovers() == [])
+    }
 }
 
 @Suite struct ScheduleTests {
@@ -173,17 +392,18 @@ import Testing
         // The first full hour after now, then the next ones.
         let base = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600
         func at(_ hours: Double) -> String { f.string(from: Date(timeIntervalSince1970: base + hours * 3600 + 30)) }
-        #expect(try s.ok(["schedule", "run", "--at", at(0)]) == "snapshot snap0 of c1 created\n")
+        #expect(try s.ok(["schedule", "run", "--at", at(0)]) == "Snapshot snap0 of c1 created\n")
         #expect(try s.ok(["schedule", "run", "--at", at(0)]) == "")
         try s.ok(["snapshot", "create", "c1", "manual"])
         try s.ok(["snapshot", "create", "c1", "brief", "--expiry", "1H"])
         // --at moves the schedule's clock, not expiry's: the one with a 1-hour expiry stays.
-        #expect(try s.ok(["schedule", "run", "--at", at(1)]) == "snapshot snap1 of c1 created\n")
+        #expect(try s.ok(["schedule", "run", "--at", at(1)]) == "Snapshot snap1 of c1 created\n")
         // The third scheduled one pushes the oldest scheduled one out; the ones taken by hand stay.
-        #expect(try s.ok(["schedule", "run", "--at", at(2)]) == "snapshot snap2 of c1 created\nsnapshot c1/snap0 deleted (retention)\n")
+        // The same lines as `snapshot create` / `snapshot delete`, with the reason.
+        #expect(try s.ok(["schedule", "run", "--at", at(2)]) == "Snapshot snap2 of c1 created\nSnapshot snap0 of c1 deleted (snapshots.keep.last=2)\n")
         // An expired snapshot goes at the next prune (0d: expired at once).
         try s.ok(["snapshot", "create", "c1", "gone", "--expiry", "0d"])
-        #expect(try s.ok(["snapshot", "prune", "c1"]) == "Snapshot c1/gone deleted\n")
+        #expect(try s.ok(["snapshot", "prune", "c1"]) == "Snapshot gone of c1 deleted (expired)\n")
         #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }.sorted()
                 == ["brief", "manual", "snap1", "snap2"])
         #expect(try s.ok(["snapshot", "show", "c1", "snap1"]).contains("name: snap1"))

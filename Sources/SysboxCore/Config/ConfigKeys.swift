@@ -53,7 +53,7 @@ public enum InstanceConfig {
         ConfigKey("security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet") { v throws(ValueError) in _ = try Values.bool(v) },
         ConfigKey("snapshots.expiry", .duration, live: false, "lifetime of new snapshots, e.g. 2d or 1w 3d (M H d w m y)") { v throws(ValueError) in _ = try Values.expiry(v) },
         ConfigKey("snapshots.keep.last", .integer, live: false, "keep only the newest N scheduled snapshots (sysbox snapshot prune, schedule run); unset: keep all") { v throws(ValueError) in _ = try Values.integer(v, in: 1...100_000) },
-        ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d is the next free number") { v throws(ValueError) in try Values.snapshotPattern(v) },
+        ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d (at most once) is one more than the highest number in use") { v throws(ValueError) in try Values.snapshotPattern(v) },
         ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup; several separated by ', '") { v throws(ValueError) in _ = try CronSchedule.parse(v) },
     ]
 

@@ -139,6 +139,9 @@ public enum Values {
         let expected = "expected a duration like 2d or 1w 3d (units: M minutes, H hours, d days, w weeks, m months, y years)"
         var parts: [(Int, Character)] = []
         for token in s.split(separator: " ") {
+            if token.hasPrefix("-") {
+                throw ValueError("\(token) is negative; an expiry counts forward from now: give e.g. 2d (0M expires at once)")
+            }
             guard let unit = token.last, let limit = expiryLimits[unit] else { throw ValueError(expected) }
             let digits = token.dropLast()
             guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
@@ -151,8 +154,11 @@ public enum Values {
         return parts
     }
 
-    /// `snapshots.pattern`: a snapshot name where `%d` stands for the next free number (`snap%d`).
+    /// `snapshots.pattern`: a snapshot name where `%d` (at most once) stands for the next number (`snap%d`).
     public static func snapshotPattern(_ s: String) throws(ValueError) {
+        if s.components(separatedBy: "%d").count > 2 {
+            throw ValueError("use %d at most once (it stands for the snapshot's number)")
+        }
         let sample = s.replacingOccurrences(of: "%d", with: "0")
         if let problem = Names.problem(sample, as: .snapshot) {
             throw ValueError("the names it makes would be invalid: \(problem)")

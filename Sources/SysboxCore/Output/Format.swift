@@ -52,8 +52,13 @@ public struct OutputFormat: Equatable, Sendable {
         case .json:
             return try Self.json(objects) + "\n"
         case .yaml:
-            return try YAMLEncoder().encode(objects)
+            return try Self.yaml(objects)
         }
+    }
+
+    /// YAML of one value (as `--format yaml` prints lists).
+    public static func yaml<T: Encodable>(_ value: T) throws -> String {
+        try YAMLEncoder().encode(value)
     }
 
     /// Compact JSON with sorted keys (what scripts and `jq` want).

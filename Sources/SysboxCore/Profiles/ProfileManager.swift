@@ -72,9 +72,9 @@ extension Manager {
     }
 
     /// Deletes profiles, all or none: every name is checked first (valid, given once, not `default`,
-    /// existing, used by no container), then all are deleted in one transaction.
+    /// existing, used by no container and no snapshot), then all are deleted in one transaction.
     /// - Throws: `.invalidArgument` (bad name, given twice, `default`), `.notFound`, `.inUse` (naming the
-    ///   containers and a command that frees the profile).
+    ///   containers or snapshots and a command that frees the profile).
     public func deleteProfiles(_ names: [String]) throws {
         guard !names.isEmpty else { throw SysboxError.invalid("nothing to delete: give a profile name") }
         for name in names { try Names.validate(name, as: .profile) }
@@ -90,6 +90,19 @@ extension Manager {
                 let command = "sysbox profile remove \(first) \(record.name)"
                 let fix = users.count == 1 ? "remove it from \(first) first: \(command)" : "remove it from each first, e.g. \(command)"
                 throw SysboxError(.inUse, "profile \(record.name) is used by \(users.count) container\(users.count == 1 ? "" : "s"): \(users.joined(separator: ", ")); \(fix)")
+            }
+            // Snapshots carry their profile list (restored with them): a profile one needs stays.
+            for record in records {
+                let snapshots = try Row.fetchAll(db, sql: """
+                    SELECT c.name AS container, s.name AS snapshot FROM snapshots_profiles sp
+                    JOIN snapshots s ON s.id = sp.snapshot_id JOIN containers c ON c.id = s.container_id
+                    WHERE sp.profile_name = ? ORDER BY c.name, s.name
+                    """, arguments: [record.name]).map { (container: $0["container"] as String, snapshot: $0["snapshot"] as String) }
+                guard let first = snapshots.first else { continue }
+                let listed = snapshots.map { "\($0.container)/\($0.snapshot)" }.joined(separator: ", ")
+                let command = "sysbox snapshot delete \(first.container) \(first.snapshot)"
+                let fix = snapshots.count == 1 ? "delete it first: \(command)" : "delete them first, e.g. \(command)"
+                throw SysboxError(.inUse, "profile \(record.name) is used by \(snapshots.count) snapshot\(snapshots.count == 1 ? "" : "s") (restoring needs it): \(listed); \(fix)")
             }
             for record in records { _ = try record.delete(db) }
         }
@@ -112,7 +125,7 @@ extension Manager {
         }
     }
 
-    /// Renames a profile (containers keep using it under the new name). `default` is refused.
+    /// Renames a profile (containers and snapshots keep using it under the new name). `default` is refused.
     public func renameProfile(_ source: String, to target: String) throws {
         try Names.validate(source, as: .profile)
         try Names.validate(target, as: .profile)
@@ -129,6 +142,8 @@ extension Manager {
             }
             record.name = target
             try record.update(db)
+            // Snapshots name their profiles: they follow the rename, as the containers do.
+            try db.execute(sql: "UPDATE snapshots_profiles SET profile_name = ? WHERE profile_name = ?", arguments: [target, source])
         }
     }
 

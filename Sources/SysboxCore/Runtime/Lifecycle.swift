@@ -228,7 +228,8 @@ extension Manager {
         try Names.validate(name, as: .container)
         guard getuid() == 0 else { throw SysboxError(.unsupported, "starting a container needs root (namespaces, mounts, cgroups); run sysbox as root") }
         _ = try read { db in try container(db, name) }  // before taking a lock that would create a file
-        return try withLock(name) {
+        var snapshotTaken = false
+        var warnings = try withLock(name) {
             _ = try read { db in try container(db, name) }
             waitWhileBusy(name)
             if liveState(name) != nil {
@@ -242,6 +243,7 @@ extension Manager {
             let p = paths(name)
             unlink(p.lastError)
             do {
+                snapshotTaken = try takeStartupSnapshot(name)
                 let started = DispatchTime.now()
                 let plan = try makePlan(name, warnings: &warnings)
                 try plan.save(to: p.plan)
@@ -258,6 +260,26 @@ extension Manager {
             }
             return warnings
         }
+        // Retention for the new snapshot, once the lock is free again (deleting takes it).
+        if snapshotTaken {
+            do { try pruneSnapshots([name]) } catch { warnings.append("snapshot retention of \(name) failed: \(Host.describe(error))") }
+        }
+        return warnings
+    }
+
+    /// `snapshots.schedule` with `@startup`: a snapshot at every start, taken (as LXD does) before init
+    /// runs, so the files are at rest; named and expiring like any other. Called holding the lock.
+    /// - Returns: whether one was taken.
+    func takeStartupSnapshot(_ name: String) throws -> Bool {
+        let schedule = try read { db in try view(db, try container(db, name)).expanded.config["snapshots.schedule"] }
+        guard let schedule, (try? CronSchedule.parse(schedule))?.atStartup == true else { return false }
+        do {
+            let taken = try createSnapshotLocked(name, snapshot: nil, description: startupSnapshotDescription)
+            Self.logger.debug("@startup snapshot taken", metadata: ["snapshot": "\(taken.name)"])
+        } catch let error as SysboxError {
+            throw SysboxError(error.code, "the @startup snapshot (snapshots.schedule) failed: \(error.message)")
+        }
+        return true
     }
 
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
@@ -406,12 +428,25 @@ extension Manager {
         syncDNS(networks)
     }
 
+    /// Thaws a running container that a process killed mid-copy or mid-snapshot left frozen (sysbox
+    /// freezes containers only for those instants, so a frozen one is never wanted). Called holding its lock.
+    func thawIfRunning(_ name: String) {
+        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return }
+        do {
+            try ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).setFrozen(false)
+        } catch {
+            Self.logger.warning("cannot thaw \(name) after an interrupted operation: \(Host.describe(error))")
+        }
+    }
+
     /// Finishes or undoes operations whose process died half-way (kill -9, power loss): an interrupted
     /// create is undone, an interrupted delete is finished.
     func recoverInterruptedOperations() throws {
         let ops = try read { db in try Journal.inFlight(db) }
         for op in ops {
-            let start = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8)) as? [String: Any])?["start"] as? UInt64
+            let payload = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8))) as? [String: Any]
+            // Written as a number by create and delete, as a string by snapshot, restore and copy.
+            let start = (payload?["start"] as? UInt64) ?? (payload?["start"] as? String).flatMap { UInt64($0) }
             if Self.isAlive((op.pid, start ?? 0)) { continue }
             if op.entityType == "snapshot" {
                 let container = String(op.entityName.split(separator: "/").first ?? "")
@@ -425,6 +460,12 @@ extension Manager {
             // Someone holds the container's lock: the operation may still be running; leave it.
             guard let lock = (op.entityType == "container" && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }
             defer { if lock >= 0 { close(lock) } }
+            // A copy killed while its running source was frozen: thaw the source (under its lock).
+            if let frozen = payload?["frozen"] as? String, frozen != name, Names.problem(frozen, as: .container) == nil {
+                guard let sourceLock = tryLock(frozen) else { continue }
+                defer { close(sourceLock) }
+                thawIfRunning(frozen)
+            }
             if op.entityType == "container", Names.problem(name, as: .container) == nil {
                 if let layout = try? CgroupLayout.host(), liveState(name) == nil {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
@@ -446,8 +487,8 @@ extension Manager {
     public func renameContainer(_ old: String, to new: String) throws {
         try Names.validate(old, as: .container)
         try Names.validate(new, as: .container)
-        guard old != new else { throw SysboxError.invalid("the new name is the same as the old one") }
         _ = try read { db in try container(db, old) }
+        guard old != new else { throw SysboxError.invalid("container \(old) is already called \(new); give a different new name") }
         // Both names locked, in a fixed order (no deadlock with a rename the other way).
         let (first, second) = old < new ? (old, new) : (new, old)
         try withLock(first) { try withLock(second) {

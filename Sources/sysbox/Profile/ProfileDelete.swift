@@ -3,9 +3,9 @@ import SysboxCore
 
 struct ProfileDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete profiles (not default, not while containers use them).",
+        commandName: "delete", abstract: "Delete profiles (not default, not while containers or snapshots use them).",
         discussion: """
-            Every name is checked first (it exists, is not default, is used by no container, is given once); then all are deleted together, or none is.
+            Every name is checked first (it exists, is not default, is used by no container and named by no snapshot, is given once); then all are deleted together, or none is.
 
             Examples:
               sysbox profile delete small

@@ -13,11 +13,13 @@ struct SnapshotCreate: ParsableCommand {
 
     @Argument(help: "Container name.") var name: String
     @Argument(help: "Snapshot name.") var snapshot: String?
-    @Option(help: "Expiry from now, e.g. 2d or 1w 3d (default: snapshots.expiry).") var expiry: String?
+    // Unconditional: `--expiry -1d` reaches the expiry check (a clear error) instead of being taken
+    // for an option.
+    @Option(parsing: .unconditional, help: "Expiry from now, e.g. 2d or 1w 3d (default: snapshots.expiry).") var expiry: String?
     @Flag(help: "Replace a snapshot of the same name.") var reuse = false
 
     func run() throws {
-        let snap = try CLI.manager().createSnapshot(name, snapshot: snapshot, expiry: expiry, reuse: reuse)
-        CLI.out("Snapshot \(snap) of \(name) created\n")
+        let taken = try CLI.manager().createSnapshot(name, snapshot: snapshot, expiry: expiry, reuse: reuse)
+        CLI.out("Snapshot \(taken.name) of \(name) \(taken.replaced ? "replaced" : "created")\n")
     }
 }

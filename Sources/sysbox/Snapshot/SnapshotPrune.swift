@@ -15,6 +15,6 @@ struct SnapshotPrune: ParsableCommand {
     @Argument(help: "Containers (all when none).") var names: [String] = []
 
     func run() throws {
-        for deleted in try CLI.manager().pruneSnapshots(names) { CLI.out("Snapshot \(deleted) deleted\n") }
+        for deleted in try CLI.manager().pruneSnapshots(names) { CLI.out(deleted.line + "\n") }
     }
 }
