@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sysbox", targets: ["sysbox"]),
+        // For Benchmarks/Micro (a package of its own that depends on this one by path).
+        .library(name: "SysboxNetlink", targets: ["SysboxNetlink"]),
+        .library(name: "SysboxStore", targets: ["SysboxStore"]),
+        .library(name: "SysboxCore", targets: ["SysboxCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
