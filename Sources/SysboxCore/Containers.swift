@@ -180,23 +180,59 @@ extension Manager {
     }
 
     /// All containers, sorted by name.
+    ///
+    /// A fixed number of queries whatever the number of containers (each table read once, each
+    /// profile's layer built once), then each container's status from its pid files.
     public func listContainers() throws -> [ContainerView] {
         try read { db in
-            try ContainerRecord.order(Column("name")).fetchAll(db).map { try view(db, $0) }
+            let records = try ContainerRecord.order(Column("name")).fetchAll(db)
+            let configs = try ConfigTable.containers.loadAll(db), devices = try DeviceTable.containers.loadAll(db)
+            let profileLists = try ContainerProfiles.loadAll(db)
+            let profileConfigs = try ConfigTable.profiles.loadAll(db), profileDevices = try DeviceTable.profiles.loadAll(db)
+            var snapshots: [Int64: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT container_id, COUNT(*) AS n FROM snapshots GROUP BY container_id") {
+                snapshots[row["container_id"]] = row["n"]
+            }
+            var leases: [Int64: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT container_id, address, device_name FROM ipv4_leases ORDER BY device_name") {
+                leases[row["container_id"], default: []].append(Self.leaseText(row))
+            }
+            return records.map { record in
+                let id = record.id ?? 0
+                let profiles = profileLists[id] ?? []
+                let profileLayers = profiles.map { p in
+                    ConfigLayer(config: profileConfigs[p.id ?? 0] ?? [:], devices: profileDevices[p.id ?? 0] ?? [:])
+                }
+                return makeView(record, profiles: profiles, local: ConfigLayer(config: configs[id] ?? [:], devices: devices[id] ?? [:]),
+                                profileLayers: profileLayers, snapshots: snapshots[id] ?? 0, leases: { leases[id] ?? [] })
+            }
         }
+    }
+
+    /// The names of all containers, sorted (one query; no status).
+    public func containerNames() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT name FROM containers ORDER BY name") }
     }
 
     func view(_ db: Database, _ record: ContainerRecord) throws -> ContainerView {
         let id = record.id ?? 0
         let profiles = try ContainerProfiles.load(db, container: id)
-        let local = try layer(db, container: id)
         let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
-        // The kernel's truth (init alive, by pid and start time), not the state of record.
+        let leases = try leasedAddresses(db, container: id)
+        return makeView(record, profiles: profiles, local: try layer(db, container: id),
+                        profileLayers: try profiles.map { try layer(db, profile: $0.id ?? 0) },
+                        snapshots: snapshots, leases: { leases })
+    }
+
+    /// One container's view from its database rows; its status is the kernel's truth (init alive, by
+    /// pid and start time), not the state of record, and addresses are shown while it runs.
+    private func makeView(_ record: ContainerRecord, profiles: [ProfileRecord], local: ConfigLayer, profileLayers: [ConfigLayer],
+                          snapshots: Int, leases: () -> [String]) -> ContainerView {
         let (status, pid) = runtimeStatus(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
-                             expanded: try expanded(db, profiles: profiles, local: local),
+                             expanded: Expansion.expand(profiles: profileLayers, local: local),
                              snapshots: snapshots, status: status, pid: pid,
-                             ipv4: status == .running ? try leasedAddresses(db, container: id) : [])
+                             ipv4: status == .running ? leases() : [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

@@ -88,6 +88,8 @@ public enum Names {
     /// Whether `scalar` is a control character (C0, DEL, C1) or a line/paragraph separator: none of
     /// these belong in a name, a key, a path or a one-line description.
     public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        // ASCII without the Unicode property tables (most of what a table prints): C0 and DEL.
+        if scalar.isASCII { return scalar.value < 0x20 || scalar.value == 0x7f }
         switch scalar.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator: return true
         default: return false

@@ -24,6 +24,15 @@ public struct ConfigTable: Sendable {
         return out
     }
 
+    /// All keys of every owner (one query: `list` of many containers).
+    public func loadAll(_ db: Database) throws -> [Int64: [String: String]] {
+        var out: [Int64: [String: String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT \(ownerColumn) AS owner, key, value FROM \(table)") {
+            out[row["owner"], default: [:]][row["key"]] = row["value"]
+        }
+        return out
+    }
+
     /// Sets (`value` non-nil) or removes (`nil`) one key.
     public func set(_ db: Database, owner: Int64, key: String, value: String?) throws {
         if let value {
@@ -57,17 +66,22 @@ public struct DeviceTable: Sendable {
 
     /// All devices of one owner, each with its `type` key.
     public func load(_ db: Database, owner: Int64) throws -> DeviceMap {
-        var out: DeviceMap = [:]
+        try loadAll(db, owner: owner)[owner] ?? [:]
+    }
+
+    /// The devices of every owner (one query: `list` of many containers), or of one when given.
+    public func loadAll(_ db: Database, owner: Int64? = nil) throws -> [Int64: DeviceMap] {
+        var out: [Int64: DeviceMap] = [:]
         let rows = try Row.fetchAll(db, sql: """
-            SELECT d.name AS name, d.type AS type, c.key AS key, c.value AS value
+            SELECT d.\(ownerColumn) AS owner, d.name AS name, d.type AS type, c.key AS key, c.value AS value
             FROM \(prefix)_devices d LEFT JOIN \(prefix)_devices_config c ON c.device_id = d.id
-            WHERE d.\(ownerColumn) = ?
-            """, arguments: [owner])
+            \(owner == nil ? "" : "WHERE d.\(ownerColumn) = ?")
+            """, arguments: owner.map { [$0] } ?? [])
         for row in rows {
-            let name: String = row["name"]
-            var device = out[name] ?? ["type": row["type"]]
+            let id: Int64 = row["owner"], name: String = row["name"]
+            var device = out[id]?[name] ?? ["type": row["type"]]
             if let key: String = row["key"] { device[key] = row["value"] }
-            out[name] = device
+            out[id, default: [:]][name] = device
         }
         return out
     }
@@ -95,6 +109,18 @@ public enum ContainerProfiles {
             SELECT p.* FROM profiles p JOIN containers_profiles cp ON cp.profile_id = p.id
             WHERE cp.container_id = ? ORDER BY cp.apply_order
             """, arguments: [container])
+    }
+
+    /// The profile lists of every container, in apply order (one query: `list` of many containers).
+    public static func loadAll(_ db: Database) throws -> [Int64: [ProfileRecord]] {
+        var out: [Int64: [ProfileRecord]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT cp.container_id AS container_id, p.* FROM profiles p JOIN containers_profiles cp ON cp.profile_id = p.id
+            ORDER BY cp.container_id, cp.apply_order
+            """) {
+            out[row["container_id"], default: []].append(try ProfileRecord(row: row))
+        }
+        return out
     }
 
     /// Replaces a container's profile list; the array order is the apply order.

@@ -36,8 +36,7 @@ struct CreateOptions: ParsableArguments {
         var config: [String: String] = [:]
         for (key, value) in try CLI.pairs(self.config) { config[key] = value }
         let profiles: [String]? = noProfiles ? [] : (self.profiles.isEmpty ? nil : self.profiles)
-        let existing = Set(try manager.listContainers().map(\.name))
-        let name = self.name ?? RandomName.make(avoiding: existing)
+        let name = try self.name ?? RandomName.make(avoiding: Set(manager.containerNames()))
         CLI.out("Creating \(name)\n")
         _ = try manager.createContainer(CreateRequest(name: name, image: image, profiles: profiles, config: config,
                                                       ephemeral: ephemeral, description: description), progress: CLI.progress)

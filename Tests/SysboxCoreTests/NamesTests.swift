@@ -18,6 +18,16 @@ import Testing
         #expect(problem?.contains(reason) == true, "\(problem ?? "nil") should mention \(reason)")
     }
 
+    /// The ASCII fast path of isControl says what the Unicode general category says.
+    @Test func controlCharactersAgreeWithUnicode() throws {
+        for value in UInt32(0)...0x2100 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let category = scalar.properties.generalCategory
+            let expected = category == .control || category == .lineSeparator || category == .paragraphSeparator
+            #expect(Names.isControl(scalar) == expected, "U+\(String(value, radix: 16))")
+        }
+    }
+
     @Test func profileAndSnapshotNamesAllowDotsAndUnderscores() {
         #expect(Names.problem("snapshots-daily", as: .profile) == nil)
         #expect(Names.problem("my_profile.v2", as: .profile) == nil)

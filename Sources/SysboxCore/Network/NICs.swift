@@ -267,8 +267,11 @@ extension Manager {
     /// The addresses of a container's NICs, "10.0.3.2 (eth0)", from its leases.
     func leasedAddresses(_ db: Database, container id: Int64) throws -> [String] {
         try Row.fetchAll(db, sql: "SELECT address, device_name FROM ipv4_leases WHERE container_id = ? ORDER BY device_name", arguments: [id])
-            .map { "\($0["address"] as String) (\($0["device_name"] as String))" }
+            .map(Self.leaseText)
     }
+
+    /// "ADDRESS (DEVICE)" of an ipv4_leases row, as `list` and `info` show it.
+    static func leaseText(_ row: Row) -> String { "\(row["address"] as String) (\(row["device_name"] as String))" }
 
     /// The NICs of a container with their leases and, while it runs, the counters of their host ends.
     public func nicStates(_ name: String) throws -> [NicState] {
