@@ -101,6 +101,7 @@ class Stats:
         self.rows = {}      # op -> {tool: [values]}
         self.units = {}     # op -> unit
         self.notes = {}     # op -> note
+        self.no_ratio = set()
 
     def add(self, op, tool, value, unit="ms"):
         self.rows.setdefault(op, {}).setdefault(tool, []).append(value)
@@ -128,7 +129,8 @@ class Stats:
             ratios = []
             for peer in ("lxc", "nspawn"):
                 p = per.get(peer, [])
-                ratios.append(f"{statistics.median(s) / statistics.median(p):.2f}" if s and p and statistics.median(p) > 0 else "–")
+                ok = s and p and statistics.median(p) > 0 and op not in self.no_ratio
+                ratios.append(f"{statistics.median(s) / statistics.median(p):.2f}" if ok else "–")
             n = max(len(v) for v in per.values())
             lines.append(f"| {op} | {self.units[op]}, n={n} | {self.cell(s)} | {self.cell(per.get('lxc', []))} | "
                          f"{self.cell(per.get('nspawn', []))} | {ratios[0]} | {ratios[1]} |")
@@ -326,8 +328,8 @@ lxc.net.0.ipv4.address = {self.next_ip()}
 lxc.net.0.ipv4.gateway = {self.gateway}
 """)
 
-    def lxc(self, verb, *argv, check=True, capture=False, timeout=600):
-        return run([f"lxc-{verb}", "-P", self.lxcpath, *argv], check=check, capture=capture, timeout=timeout)
+    def lxc(self, verb, *argv, check=True, capture=False, timeout=600, path=None):
+        return run([f"lxc-{verb}", "-P", path or self.lxcpath, *argv], check=check, capture=capture, timeout=timeout)
 
     def lxc_clone(self, template, name):
         """An overlay clone of the base (lxc-copy -s -B overlay), with its own address and MAC."""
@@ -509,7 +511,7 @@ lxc.net.0.ipv4.gateway = {self.gateway}
                     times = json.load(f)["results"][0]["times"]
                 if r >= 0:
                     for t in times:
-                        self.stats.add(label if tool != "host" else "`true` on the host (fork+exec, for scale)", tool if tool != "host" else "sysbox", t * 1000)
+                        self.stats.add(label if tool != "host" else "`true` on the host, no container (fork+exec, for scale; shown in the sysbox column)", tool if tool != "host" else "sysbox", t * 1000)
         self.op_pty(names, pid)
         for tool in ("sysbox", "lxc"):
             self.destroy(tool, names[tool])
@@ -569,67 +571,105 @@ lxc.net.0.ipv4.gateway = {self.gateway}
                     self.stats.add("interactive shell under a pty: open until the first answer", tool, first)
                     self.stats.add("interactive shell under a pty: one line's round-trip (median of 50)", tool, statistics.median(trips))
 
+    def setup_btrfs(self):
+        """A loop-mounted btrfs (sparse file in the run's directory) with a sysbox state directory on it
+        (the btrfs driver: its images are subvolumes, so the Debian image is built there once more) and an
+        LXC path on it whose container's rootfs is a subvolume (LXC's btrfs backend)."""
+        img = os.path.join(self.root, "btrfs.img")
+        run(["truncate", "-s", "8G", img])
+        run(["mkfs.btrfs", "-q", img])
+        self.btrfs_mnt = os.path.join(self.root, "btrfs")
+        os.makedirs(self.btrfs_mnt)
+        run(["mount", "-o", "loop", img, self.btrfs_mnt])
+        self.states["btrfs"] = os.path.join(self.btrfs_mnt, "sysbox")
+        log("  building the debian image on btrfs (the btrfs driver keeps images as subvolumes)")
+        self.sb("btrfs", "image", "build", "debian", timeout=1800)
+        net = (self.net + "b")[:15]
+        self.sb("btrfs", "network", "create", net)
+        self.sb("btrfs", "profile", "device", "set", "default", "eth0", f"network={net}")
+        self.lxcpath_btrfs = os.path.join(self.btrfs_mnt, "lxc")
+        d = os.path.join(self.lxcpath_btrfs, "snapb")
+        os.makedirs(d)
+        run(["btrfs", "-q", "subvolume", "create", os.path.join(d, "rootfs")])
+        run(["cp", "-a", "--reflink=auto", self.rootfs["debian"] + "/.", os.path.join(d, "rootfs")])
+        saved, self.lxcpath = self.lxcpath, self.lxcpath_btrfs
+        try:
+            self.lxc_config("snapb", "debian", rootfs="btrfs:" + os.path.join(d, "rootfs"))
+        finally:
+            self.lxcpath = saved
+
     def op_snapshots(self):
-        """Snapshot, restore and copy of a booted Debian container: sysbox overlay and dir against LXC dir
-        (rsync). LXC snapshots and copies stopped containers only (lxc-snapshot/lxc-copy refuse or warn
-        on a running one), sysbox snapshots it running (frozen for the instant)."""
-        self.start_sysbox("debian", "snapo")
-        self.start_sysbox("debian", "snapd", state="dir")
+        """Snapshot, restore and copy of a booted Debian container: sysbox overlay, dir and btrfs against
+        LXC dir (rsync) and LXC btrfs (subvolume snapshots). LXC snapshots and copies stopped containers
+        only (lxc-snapshot/lxc-copy refuse or warn on a running one), sysbox snapshots it running (frozen
+        for the instant)."""
+        sysboxes = [("snapo", "main", "overlay"), ("snapd", "dir", "dir")]
+        lxcs = [("snapl", self.lxcpath, [" — sysbox overlay", " — sysbox dir"])]
         d = os.path.join(self.lxcpath, "snapl")
         os.makedirs(d)
         run(["cp", "-a", "--reflink=auto", self.rootfs["debian"], os.path.join(d, "rootfs")])
         self.lxc_config("snapl", "debian")
-        self.start_lxc("debian", "snapl", clone=False)
-        for tool, name, state in (("sysbox", "snapo", "main"), ("sysbox", "snapd", "dir"), ("lxc", "snapl", "main")):
-            self.ready(tool, "debian", name, state)
-        self.lxc("stop", "-n", "snapl")
-        contenders = (("sysbox", "snapo", "main", "overlay"), ("sysbox", "snapd", "dir", "dir"), ("lxc", "snapl", "main", "dir"))
+        if not self.args.no_btrfs:
+            self.setup_btrfs()
+            sysboxes.append(("snapb", "btrfs", "btrfs"))
+            lxcs.append(("snapb", self.lxcpath_btrfs, [" — sysbox btrfs"]))
+        for name, state, _ in sysboxes:
+            self.start_sysbox("debian", name, state=state)
+        for name, path, _ in lxcs:
+            self.lxc("start", "-n", name, path=path)
+        for name, state, _ in sysboxes:
+            self.ready("sysbox", "debian", name, state)
+        for name, path, _ in lxcs:
+            until(lambda: run(["lxc-attach", "-P", path, "-n", name, "--", "systemctl", "is-system-running"],
+                              capture=True, check=False).strip() in ("running", "degraded"), 60, 0.01, f"systemd in LXC {name}")
+            self.lxc("stop", "-n", name, path=path)
+        # (tool, name, state or lxcpath, the rows its samples go to); LXC dir is the peer of overlay and dir.
+        contenders = [("sysbox", n, st, [f" — sysbox {drv}"]) for n, st, drv in sysboxes] + [("lxc", *c) for c in lxcs]
         for r in self.rounds():
-            for tool, name, state, driver in contenders:
-                # LXC (dir) is the peer of both sysbox drivers: its samples go to both rows.
-                suffixes = [" — sysbox overlay", " — sysbox dir"] if tool == "lxc" else [f" — sysbox {driver}"]
-
+            for tool, name, where, suffixes in contenders:
                 def add(what, t0):
                     if r >= 0:
                         for suffix in suffixes:
                             self.stats.add(what + suffix, tool, now_ms() - t0)
                 snap = f"s{r + 1}"
-                t0 = now_ms()
-                if tool == "sysbox":
-                    self.sb(state, "snapshot", "create", name, snap)
-                else:
-                    self.lxc("snapshot", "-n", name)
-                add("snapshot a booted debian (sysbox: running; LXC: stopped)", t0)
-                if tool == "lxc":
-                    snap = self.lxc("snapshot", "-n", name, "-L", capture=True).split()[0]
-                # restore: stopped containers for both (LXC cannot restore a running one in place)
-                if tool == "sysbox":
-                    self.sb(state, "stop", name)
-                t0 = now_ms()
-                if tool == "sysbox":
-                    self.sb(state, "snapshot", "restore", name, snap)
-                else:
-                    self.lxc("snapshot", "-n", name, "-r", snap)
-                add("restore a debian snapshot (stopped container)", t0)
-                t0 = now_ms()
                 copy = f"c{name}{r + 1}"
                 if tool == "sysbox":
-                    self.sb(state, "copy", name, copy, "--instance-only")
+                    t0 = now_ms()
+                    self.sb(where, "snapshot", "create", name, snap)
+                    add("snapshot a booted debian (sysbox: running; LXC: stopped)", t0)
+                    # restore: stopped containers for both (LXC cannot restore a running one in place)
+                    self.sb(where, "stop", name)
+                    t0 = now_ms()
+                    self.sb(where, "snapshot", "restore", name, snap)
+                    add("restore a debian snapshot (stopped container)", t0)
+                    t0 = now_ms()
+                    self.sb(where, "copy", name, copy, "--instance-only")
+                    add("copy a debian container (stopped)", t0)
+                    t0 = now_ms()
+                    self.sb(where, "delete", copy)
+                    add("delete a copied debian container", t0)
+                    self.sb(where, "start", name)
+                    self.ready(tool, "debian", name, where)
+                    self.sb(where, "snapshot", "delete", name, snap)
                 else:
-                    self.lxc("copy", "-n", name, "-N", copy)
-                add("copy a debian container (stopped)", t0)
-                t0 = now_ms()
-                self.delete(tool, copy, state)
-                add("delete a copied debian container", t0)
-                if tool == "sysbox":
-                    self.sb(state, "start", name)
-                    self.ready(tool, "debian", name, state)
-                    self.sb(state, "snapshot", "delete", name, snap)
-                else:
-                    self.lxc("snapshot", "-n", name, "-d", snap)
-        self.destroy("sysbox", "snapo")
-        self.destroy("sysbox", "snapd", "dir")
-        self.destroy("lxc", "snapl")
+                    t0 = now_ms()
+                    self.lxc("snapshot", "-n", name, path=where)
+                    add("snapshot a booted debian (sysbox: running; LXC: stopped)", t0)
+                    snap = self.lxc("snapshot", "-n", name, "-L", capture=True, path=where).split()[0]
+                    t0 = now_ms()
+                    self.lxc("snapshot", "-n", name, "-r", snap, path=where)
+                    add("restore a debian snapshot (stopped container)", t0)
+                    t0 = now_ms()
+                    self.lxc("copy", "-n", name, "-N", copy, path=where)
+                    add("copy a debian container (stopped)", t0)
+                    t0 = now_ms()
+                    self.lxc("destroy", "-n", copy, path=where)
+                    add("delete a copied debian container", t0)
+                    self.lxc("snapshot", "-n", name, "-d", snap, path=where)
+        for name, state, _ in sysboxes:
+            self.destroy("sysbox", name, state)
+        for name, path, _ in lxcs:
+            self.lxc("destroy", "-n", name, "-s", path=path, check=False)
 
     def op_list(self):
         """`sysbox list` with 0, 100 and 1000 containers recorded; `lxc-ls --fancy` on as many LXC
@@ -695,7 +735,12 @@ lxc.net.0.ipv4.gateway = {self.gateway}
             s.add(f"manager process per {template} container: USS", tool, statistics.median(mgr_uss), "MiB")
             s.add(f"manager process per {template} container: PSS", tool, statistics.median(mgr_pss), "MiB")
             s.add(f"{template} container's own processes: USS", tool, statistics.median(ct_uss), "MiB")
-            s.add(f"host MemAvailable drop per running {template} container ({count} running)", tool, (before - after) / 1024 / count, "MiB")
+            s.add(f"{template}: USS of the container's processes + its manager", tool,
+                  statistics.median(c + m for c, m in zip(ct_uss, mgr_uss)), "MiB")
+            # Includes page cache and kernel memory, charged to whoever touched it first: a rough figure.
+            s.add(f"host MemAvailable drop per running {template} container ({count} running; rough, no ratio)", tool,
+                  (before - after) / 1024 / count, "MiB")
+            s.no_ratio.add(f"host MemAvailable drop per running {template} container ({count} running; rough, no ratio)")
             for n in names:
                 self.destroy(tool, n)
 
@@ -714,18 +759,24 @@ lxc.net.0.ipv4.gateway = {self.gateway}
             for name in sorted(os.listdir(self.lxcpath), key=lambda n: n.startswith("base-")):
                 if os.path.exists(os.path.join(self.lxcpath, name, "config")):
                     self.lxc("destroy", "-n", name, "-s", check=False)
-        for state in ("list", "dir", "main", "peers"):
+        if getattr(self, "lxcpath_btrfs", None) and os.path.isdir(self.lxcpath_btrfs):
+            for name in os.listdir(self.lxcpath_btrfs):
+                self.lxc("stop", "-n", name, "-k", check=False, path=self.lxcpath_btrfs)
+                self.lxc("destroy", "-n", name, "-s", check=False, path=self.lxcpath_btrfs)
+        for state in ("list", "dir", "btrfs", "main", "peers"):
             if state not in self.states or not os.path.isdir(self.states[state]):
                 continue
             try:
                 names = self.sb(state, "list", "-f", "csv,noheader", capture=True, check=False) or ""
                 for line in names.splitlines():
                     self.sb(state, "delete", "-f", line.split(",")[0], check=False)
-                for net in (self.net, self.net + "d", self.peer_net):
+                for net in (self.net, self.net + "d", self.net + "b", self.peer_net):
                     self.sb(state, "profile", "device", "remove", "default", "eth0", check=False)
                     self.sb(state, "network", "delete", net[:15], check=False)
             except Exception as e:          # noqa: BLE001
                 log(f"warning: sysbox clean-up of {state}: {e}")
+        if getattr(self, "btrfs_mnt", None):
+            run(["umount", self.btrfs_mnt], check=False)
         if self.mounted_nspawn_run:
             run(["umount", "/run/systemd/nspawn"], check=False)
         self.leave_cgroup()
@@ -755,6 +806,7 @@ def main():
     ap.add_argument("--density", type=int, default=20)
     ap.add_argument("--only", default="", help="comma-separated: launch,exec,stop,snapshot,list,density")
     ap.add_argument("--skip-debian", action="store_true")
+    ap.add_argument("--no-btrfs", action="store_true", help="leave out the btrfs driver (a loop-mounted btrfs; builds the Debian image once more)")
     ap.add_argument("--images-from", default="", help="a sysbox state directory with the images built and no containers (copied)")
     ap.add_argument("--out", default="", help="the results file (default Benchmarks/results/DATE-HOST.md)")
     args = ap.parse_args()
