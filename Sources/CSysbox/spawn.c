@@ -166,14 +166,9 @@ static int child_main(void *arg) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     umask(0);
 
-    char b;
-    ssize_t n;
-    do { n = read(a->sync_r, &b, 1); } while (n < 0 && errno == EINTR);
-    if (n != 1) fail(ef, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
-    close(a->sync_r);
-
-    /* Now in its cgroups: that cgroup becomes the root of its cgroup namespace. */
-    if (unshare(CLONE_NEWCGROUP) < 0) fail(ef, SYSBOX_STEP_UNSHARE_CGROUP, errno);
+    /* The mounts below need nothing from the monitor, so they are made while it places this child in
+     * its cgroups (on cgroup v1, the first move waits for an RCU grace period, ~10 ms) and attaches its
+     * NICs. Only the cgroup namespace and the cgroup tree wait for that (see below). */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ef, SYSBOX_STEP_MOUNT_PRIVATE, errno);
     if (c->rootfs_fstype) {
         if (mount(c->rootfs_fstype, c->rootfs, c->rootfs_fstype, 0, c->rootfs_options) < 0)
@@ -195,11 +190,6 @@ static int child_main(void *arg) {
         fail(ef, SYSBOX_STEP_MOUNT_PROC, errno);
     if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         fail(ef, SYSBOX_STEP_MOUNT_SYS, errno);
-    for (int i = 0; i < c->fs_mount_count; i++) {
-        const sysbox_fsmount *m = &c->fs_mounts[i];
-        if (m->mkdir && mkdir(m->target, 0755) < 0 && errno != EEXIST) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
-        if (mount(m->source, m->target, m->fstype, m->flags, m->options) < 0) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
-    }
 
     if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
         fail(ef, SYSBOX_STEP_MOUNT_DEV, errno);
@@ -303,6 +293,21 @@ static int child_main(void *arg) {
             if (errno == ENOENT) continue;
             fail(ef, SYSBOX_STEP_READONLY, errno);
         }
+    }
+
+    /* The monitor has placed this child in its cgroups and attached its NICs. */
+    char b;
+    ssize_t n;
+    do { n = read(a->sync_r, &b, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) fail(ef, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
+    close(a->sync_r);
+
+    /* Now in its cgroups: that cgroup becomes the root of its cgroup namespace, then its tree. */
+    if (unshare(CLONE_NEWCGROUP) < 0) fail(ef, SYSBOX_STEP_UNSHARE_CGROUP, errno);
+    for (int i = 0; i < c->fs_mount_count; i++) {
+        const sysbox_fsmount *m = &c->fs_mounts[i];
+        if (m->mkdir && mkdir(m->target, 0755) < 0 && errno != EEXIST) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
+        if (mount(m->source, m->target, m->fstype, m->flags, m->options) < 0) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
     }
 
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);

@@ -59,6 +59,11 @@ import Testing
         try ok(["start", "b2"])
         #expect(try ok(["exec", "b2", "--", "cat", "/root/f"]) == "two\n")
         try ok(["snapshot", "delete", "b2", "s0"])
+        // A subvolume made inside a container's root filesystem (as machined or a nested btrfs user
+        // would): deleting the container deletes it first (the root's destroy says ENOTEMPTY).
+        let nested = mount + "/state/containers/b2/rootfs/var/nested"
+        #expect(try runProcess("/usr/bin/btrfs", ["-q", "subvolume", "create", nested]).status == 0)
+        #expect(try runProcess("/usr/bin/btrfs", ["-q", "subvolume", "create", nested + "/deeper"]).status == 0)
         try ok(["delete", "--force", "b1", "b2"])
         let remaining = try subvolumes(mount)
         #expect(remaining.allSatisfy { $0.contains("state/images/") }, "\(remaining)")

@@ -118,11 +118,23 @@ typedef struct {
     int err_fd;    // parent's read end of the error pipe
 } sysbox_spawn_handle;
 
-/// clone(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD: the child blocks until resumed,
-/// then unshares its cgroup namespace (so the cgroup the parent placed it in becomes its root), builds
-/// the container's filesystem, pivots into it and execs init.
+/// clone(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD: the child builds the container's
+/// filesystem (all but the cgroup tree) while the parent places it in its cgroups and attaches its NICs,
+/// blocks until resumed, then unshares its cgroup namespace (so the cgroup the parent placed it in
+/// becomes its root), mounts the cgroup tree, pivots into the root filesystem and execs init. A failure
+/// before the release is reported on err_fd at once (the child exits; see sysbox_read_report).
 /// Returns the child's pid, or -errno (EPERM: not root; ENOMEM/EAGAIN: resource limits).
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
+
+/// A writable snapshot of the subvolume `source` named `name` in the directory `dest_dir`
+/// (BTRFS_IOC_SNAP_CREATE_V2; the kernel commits it). 0, or -errno: ENOTTY/EINVAL when `source` is not a
+/// subvolume or not on btrfs, EXDEV across filesystems, EEXIST when `name` exists.
+int sysbox_btrfs_snapshot(const char *source, const char *dest_dir, const char *name);
+
+/// Deletes the subvolume `name` in the directory `parent_dir` (BTRFS_IOC_SNAP_DESTROY). 0, or -errno:
+/// ENOTEMPTY when subvolumes are nested inside it (delete those first), EINVAL/ENOTTY when it is not a
+/// subvolume.
+int sysbox_btrfs_destroy(const char *parent_dir, const char *name);
 
 /// Releases the child and waits for execve: 0 when init runs, else -errno with *step set to the failing
 /// step. Closes sync_fd and err_fd.

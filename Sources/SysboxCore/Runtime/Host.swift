@@ -1,4 +1,5 @@
 import Foundation
+import CSysbox
 
 #if canImport(Glibc)
 import Glibc
@@ -103,24 +104,32 @@ enum Host {
         }
     }
 
-    /// `btrfs subvolume delete` of every subvolume at or below `path` that the walk reaches (a
-    /// subvolume's root has inode 256 and a device of its own), deepest first.
+    /// Deletes every subvolume at or below `path` that the walk reaches (a subvolume's root has inode
+    /// 256), without walking into one that can be destroyed at once (BTRFS_IOC_SNAP_DESTROY): only a
+    /// subvolume with others nested inside (ENOTEMPTY) is walked, to delete those first.
     static func deleteSubvolumes(under path: String) throws {
-        var found: [String] = []
-        func visit(_ dir: String, depth: Int) {
-            var st = stat()
-            guard depth < 64, lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
-            if st.st_ino == 256 { found.append(dir) }
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-                var child = stat()
-                let p = dir + "/" + entry
-                if lstat(p, &child) == 0, (child.st_mode & S_IFMT) == S_IFDIR { visit(p, depth: depth + 1) }
+        func children(_ dir: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { dir + "/" + $0 }.filter { p in
+                var st = stat()
+                return lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
             }
         }
-        visit(path, depth: 0)
-        for subvolume in found.sorted(by: { $0.count > $1.count }) {
-            try BtrfsDriver.btrfs(["subvolume", "delete", subvolume], what: "deleting subvolume \(subvolume)")
+        func visit(_ dir: String, depth: Int) throws {
+            var st = stat()
+            guard depth < 64, lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+            guard st.st_ino == 256 else {
+                for child in children(dir) { try visit(child, depth: depth + 1) }
+                return
+            }
+            let parent = (dir as NSString).deletingLastPathComponent, name = (dir as NSString).lastPathComponent
+            var rc = sysbox_btrfs_destroy(parent, name)
+            if rc == -ENOTEMPTY {
+                for child in children(dir) { try visit(child, depth: depth + 1) }
+                rc = sysbox_btrfs_destroy(parent, name)
+            }
+            if rc < 0 { throw SysboxError(.io, "cannot delete btrfs subvolume \(dir): \(Host.errnoText(-rc))") }
         }
+        try visit(path, depth: 0)
     }
 
     /// The start time of a process (field 22 of /proc/PID/stat, in clock ticks since boot), or nil when

@@ -24,6 +24,9 @@ public enum Monitor {
         let logger = Logger(label: "sysbox.monitor")
         let started = DispatchTime.now()
         let status = StatusLine(fd: statusFD)
+        // Writes to a gone console client, or to a child that failed before its release, return EPIPE
+        // instead of killing the monitor (init's signals are reset to the defaults before its execve).
+        signal(SIGPIPE, SIG_IGN)
         func report(_ line: String) { status.report(line) }
         let cgroup: ContainerCgroup
         let plan: StartPlan
@@ -62,33 +65,47 @@ public enum Monitor {
                 rebooting = false
                 var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
                 logger.debug("cloned", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                for file in cgroup.procsFiles { try ContainerCgroup.write(file, "\(spawned.pid)") }
-                logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                do {
-                    try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
-                } catch {
+                // A child that failed while building its filesystem: its own report says why (the
+                // cgroup move or the NIC attach of a dead child would only say "no such process").
+                func failed(_ failure: ChildFailure) -> SysboxError {
+                    var st: Int32 = 0
+                    waitpid(spawned.pid, &st, 0)
+                    close(spawned.pidfd)
+                    if failure.step == 24 {
+                        return SysboxError(.io, "cannot execute init \(plan.initPath) in the container's root filesystem: \(Host.errnoText(failure.errno))")
+                    }
+                    if failure.step == 32 {
+                        let files = plan.files.map { "/" + $0.path }.joined(separator: ", ")
+                        return SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
+                    }
+                    return SysboxError(.io, failure.description)
+                }
+                // A host-side step failed: the child's own failure if it had one, else kill it.
+                func abandon(_ error: Error) -> Error {
+                    if let failure = spawned.earlyFailure() { return failed(failure) }
                     kill(spawned.pid, SIGKILL)
                     var st: Int32 = 0
                     waitpid(spawned.pid, &st, 0)
                     close(spawned.pidfd)
+                    return error
+                }
+                do {
+                    for file in cgroup.procsFiles { try ContainerCgroup.write(file, "\(spawned.pid)") }
+                } catch {
+                    throw abandon(error)
+                }
+                logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+                do {
+                    try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
+                } catch {
                     NICAttach.detach(plan.nics ?? [])
-                    throw error
+                    throw abandon(error)
                 }
                 logger.debug("NICs attached", metadata: ["ms": "\(Manager.ms(started, .now()))"])
                 do {
                     try spawned.resume()
                 } catch let failure as ChildFailure {
-                    var st: Int32 = 0
-                    waitpid(spawned.pid, &st, 0)
-                    close(spawned.pidfd)
-                    if failure.step == 24 {
-                        throw SysboxError(.io, "cannot execute init \(plan.initPath) in the container's root filesystem: \(Host.errnoText(failure.errno))")
-                    }
-                    if failure.step == 32 {
-                        let files = plan.files.map { "/" + $0.path }.joined(separator: ", ")
-                        throw SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
-                    }
-                    throw SysboxError(.io, failure.description)
+                    throw failed(failure)
                 }
                 let startTime = Host.startTime(of: spawned.pid) ?? 0
                 try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid)

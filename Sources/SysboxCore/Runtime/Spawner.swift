@@ -57,6 +57,16 @@ struct SpawnedInit {
     var pid: Int32 { handle.pid }
     var pidfd: Int32 { handle.pidfd }
 
+    /// The child's report when it has already failed (it builds its filesystem before being released),
+    /// without waiting: polls the error pipe. nil while it is alive and well.
+    func earlyFailure() -> ChildFailure? {
+        var p = pollfd(fd: handle.err_fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) == 1 else { return nil }
+        var step: Int32 = 0, err: Int32 = 0
+        guard sysbox_read_report(handle.err_fd, &step, &err) == 1 else { return nil }
+        return ChildFailure(step: step, errno: err)
+    }
+
     /// Releases init; throws `ChildFailure` when it fails before execve.
     mutating func resume() throws {
         var step: Int32 = 0

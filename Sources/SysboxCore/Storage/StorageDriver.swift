@@ -169,7 +169,8 @@ public struct BtrfsDriver: WholeRootfsDriver {
     /// A writable subvolume snapshot when `from` is a subvolume, else a reflinked copy.
     public func copyData(from: String, to: String, what: String) throws {
         if Self.isSubvolume(from) {
-            try Self.btrfs(["subvolume", "snapshot", from, to], what: what)
+            let rc = sysbox_btrfs_snapshot(from, (to as NSString).deletingLastPathComponent, (to as NSString).lastPathComponent)
+            if rc < 0 { throw SysboxError(.io, "\(what): btrfs snapshot of \(from) as \(to) failed: \(Host.errnoText(-rc))") }
         } else {
             try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
         }
