@@ -218,21 +218,20 @@ extension Manager {
         let id = record.id ?? 0
         let profiles = try ContainerProfiles.load(db, container: id)
         let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
-        let leases = try leasedAddresses(db, container: id)
-        return makeView(record, profiles: profiles, local: try layer(db, container: id),
-                        profileLayers: try profiles.map { try layer(db, profile: $0.id ?? 0) },
-                        snapshots: snapshots, leases: { leases })
+        return try makeView(record, profiles: profiles, local: try layer(db, container: id),
+                            profileLayers: try profiles.map { try layer(db, profile: $0.id ?? 0) },
+                            snapshots: snapshots, leases: { try leasedAddresses(db, container: id) })
     }
 
     /// One container's view from its database rows; its status is the kernel's truth (init alive, by
     /// pid and start time), not the state of record, and addresses are shown while it runs.
     private func makeView(_ record: ContainerRecord, profiles: [ProfileRecord], local: ConfigLayer, profileLayers: [ConfigLayer],
-                          snapshots: Int, leases: () -> [String]) -> ContainerView {
+                          snapshots: Int, leases: () throws -> [String]) rethrows -> ContainerView {
         let (status, pid) = runtimeStatus(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
                              expanded: Expansion.expand(profiles: profileLayers, local: local),
                              snapshots: snapshots, status: status, pid: pid,
-                             ipv4: status == .running ? leases() : [])
+                             ipv4: status == .running ? try leases() : [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

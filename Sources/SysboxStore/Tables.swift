@@ -17,17 +17,14 @@ public struct ConfigTable: Sendable {
 
     /// All keys of one owner.
     public func load(_ db: Database, owner: Int64) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(table) WHERE \(ownerColumn) = ?", arguments: [owner]) {
-            out[row["key"]] = row["value"]
-        }
-        return out
+        try loadAll(db, owner: owner)[owner] ?? [:]
     }
 
-    /// All keys of every owner (one query: `list` of many containers).
-    public func loadAll(_ db: Database) throws -> [Int64: [String: String]] {
+    /// The keys of every owner (one query: `list` of many containers), or of one when given.
+    public func loadAll(_ db: Database, owner: Int64? = nil) throws -> [Int64: [String: String]] {
         var out: [Int64: [String: String]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT \(ownerColumn) AS owner, key, value FROM \(table)") {
+        for row in try Row.fetchAll(db, sql: "SELECT \(ownerColumn) AS owner, key, value FROM \(table) \(owner == nil ? "" : "WHERE \(ownerColumn) = ?")",
+                                    arguments: owner.map { [$0] } ?? []) {
             out[row["owner"], default: [:]][row["key"]] = row["value"]
         }
         return out

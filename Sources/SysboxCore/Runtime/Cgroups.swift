@@ -391,11 +391,12 @@ public struct ContainerCgroup: Sendable {
     public static func enterMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
         // Parents included (a network monitor may come first after a boot): as create() makes them.
         let monitors = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: ".monitors")
+        try? monitors.create()
         // Another monitor leaving may rmdir the empty `.monitors` between create and the move: again.
         for dir in monitors.directories {
             for _ in 0..<20 {
-                try? monitors.create()
                 if (try? write(dir + "/cgroup.procs", "0")) != nil { break }
+                try? monitors.create()
             }
         }
     }
