@@ -35,6 +35,12 @@
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 
 #define STACK_SIZE (256 * 1024)
 
@@ -47,6 +53,8 @@ static void __attribute__((noreturn)) fail(int fd, int step, int err) {
     do { n = write(fd, &r, sizeof r); } while (n < 0 && errno == EINTR);
     _exit(127);
 }
+
+static void __attribute__((noreturn)) enter(int ef, char mode, const char *path, char *const *argv, char *const *envp);
 
 static void reset_signals(void) {
     struct sigaction sa;
@@ -343,8 +351,7 @@ static int child_main(void *arg) {
     }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
     umask(022);
-    execve(c->init_path, c->argv, c->envp);
-    fail(ef, SYSBOX_STEP_EXEC, errno);
+    enter(ef, 'i', c->init_path, c->argv, c->envp);
 }
 
 int sysbox_pipe_cloexec(int fds[2]) {
@@ -418,36 +425,134 @@ int sysbox_spawn_resume(sysbox_spawn_handle *handle, int *step) {
     return 0;
 }
 
-/* execve with a PATH search done by hand (execvpe is not async-signal-safe). */
-static int exec_search(char *const *argv, char *const *envp) {
-    const char *cmd = argv[0];
-    if (strchr(cmd, '/')) { execve(cmd, argv, envp); return errno; }
+/* The file execvp would run for cmd: cmd itself when it has a slash, else the first PATH entry (from
+ * envp, else the default) where cmd is a regular file executable for the caller's effective ids. 0, or
+ * the errno execvp would end with: ENOENT, or EACCES when only unusable matches were found. Done here,
+ * before the trampoline, so the trampoline itself stays a plain execve. */
+static int resolve_command(const char *cmd, char *const *envp, char *out, size_t size) {
+    size_t clen = strlen(cmd);
+    if (clen == 0) return ENOENT;
+    if (strchr(cmd, '/')) {
+        if (clen + 1 > size) return ENAMETOOLONG;
+        memcpy(out, cmd, clen + 1);
+        return 0;
+    }
     const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (char *const *e = envp; *e; e++) {
         if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
     }
-    char buf[4096];
-    size_t clen = strlen(cmd);
-    int last = ENOENT;
     int eacces = 0;
     const char *p = path;
     while (1) {
         const char *end = strchr(p, ':');
         size_t dlen = end ? (size_t)(end - p) : strlen(p);
-        if (dlen + 1 + clen + 1 <= sizeof buf) {
+        if (dlen + 1 + clen + 1 <= size) {
             size_t i = 0;
-            if (dlen == 0) { buf[i++] = '.'; } else { memcpy(buf, p, dlen); i = dlen; }
-            buf[i++] = '/';
-            memcpy(buf + i, cmd, clen + 1);
-            execve(buf, argv, envp);
-            last = errno;
-            if (last == EACCES) eacces = 1;
-            else if (last != ENOENT && last != ENOTDIR) return last;
+            if (dlen == 0) { out[i++] = '.'; } else { memcpy(out, p, dlen); i = dlen; }
+            out[i++] = '/';
+            memcpy(out + i, cmd, clen + 1);
+            struct stat st;
+            if (stat(out, &st) == 0) {
+                if (S_ISREG(st.st_mode) && faccessat(AT_FDCWD, out, X_OK, AT_EACCESS) == 0) return 0;
+                eacces = 1;
+            } else if (errno == EACCES) {
+                eacces = 1;
+            }
         }
         if (!end) break;
         p = end + 1;
     }
-    return eacces ? EACCES : last;
+    return eacces ? EACCES : ENOENT;
+}
+
+/* trampoline.S: a static ELF of a few hundred bytes (size 0 where it has no port yet). */
+extern const unsigned char sysbox_trampoline_elf[];
+extern const unsigned long sysbox_trampoline_elf_size;
+
+/* The trampoline in a memfd sealed against writes, resizing and mode changes (F_SEAL_EXEC from Linux
+ * 6.3, skipped before), at fd 4 or above and close-on-exec. -errno on failure, -ENOSYS without one. */
+static int trampoline_fd(void) {
+    size_t size = (size_t)sysbox_trampoline_elf_size;
+    if (size == 0) return -ENOSYS;
+    int fd = (int)syscall(SYS_memfd_create, "sysbox-enter", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = (int)syscall(SYS_memfd_create, "sysbox-enter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -errno;
+    if (fd < 4) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+        int e = errno;
+        close(fd);
+        if (high < 0) return -e;
+        fd = high;
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, sysbox_trampoline_elf + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { int e = n < 0 ? errno : EIO; close(fd); return -e; }
+        done += (size_t)n;
+    }
+    int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+    if (fcntl(fd, F_ADD_SEALS, seals | F_SEAL_EXEC) < 0 && (errno != EINVAL || fcntl(fd, F_ADD_SEALS, seals) < 0)) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static void block_forwarded(void);
+
+/* What the trampoline does, for an architecture without one (same modes; see trampoline.S). */
+static void __attribute__((noreturn)) enter_directly(char mode, const char *path, char *const *argv, char *const *envp) {
+    if (mode != 'i') {
+        pid_t pid = _Fork();
+        if (pid < 0) fail(3, SYSBOX_STEP_FORK, errno);
+        if (pid > 0) {
+            close(3);
+            sysbox_forward_signals(pid);
+            int status = 0;
+            while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR) _exit(255);
+            }
+            if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+            if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+            _exit(255);
+        }
+        setsid();
+        if (mode == 't' && ioctl(0, TIOCSCTTY, 0) < 0) fail(3, SYSBOX_STEP_PTY, errno);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    execve(path, argv, envp);
+    fail(3, SYSBOX_STEP_EXEC, errno);
+}
+
+/* The last step of a container process: execs the trampoline from a sealed memfd with the error pipe
+ * as fd 3, so that no process in the container ever runs the host's sysbox binary (its
+ * /proc/<pid>/exe is the memfd, even for a `#!/proc/self/exe` command). Mode 'i' (init), 'e' (exec
+ * with pipes) or 't' (exec on a pty at fd 0). Fds from 4 up must already be close-on-exec. */
+static void __attribute__((noreturn)) enter(int ef, char mode, const char *path, char *const *argv, char *const *envp) {
+    int tfd = trampoline_fd();
+    if (tfd < 0 && tfd != -ENOSYS) fail(ef, SYSBOX_STEP_TRAMPOLINE, -tfd);
+    if (ef != 3) {
+        if (dup2(ef, 3) < 0) fail(ef, SYSBOX_STEP_TRAMPOLINE, errno);
+    } else if (fcntl(3, F_SETFD, 0) < 0) {
+        fail(ef, SYSBOX_STEP_TRAMPOLINE, errno);
+    }
+    if (mode != 'i') block_forwarded();
+    size_t argc = 0;
+    while (argv[argc]) argc++;
+    if (argc > 8192) fail(3, SYSBOX_STEP_EXEC, E2BIG);
+    if (tfd == -ENOSYS) enter_directly(mode, path, argv, envp);
+    const char *targv[argc + 3];
+    char m[2] = { mode, 0 };
+    targv[0] = m;
+    targv[1] = path;
+    for (size_t i = 0; i <= argc; i++) targv[i + 2] = argv[i];
+    syscall(SYS_execveat, tfd, "", targv, envp, AT_EMPTY_PATH);
+    fail(3, SYSBOX_STEP_TRAMPOLINE, errno);
 }
 
 static int send_fd(int sock, int fd) {
@@ -505,71 +610,56 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
         if (write(fd, "0", 1) != 1) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
         close(fd);
     }
+    /* All of them; the PID namespace applies to children only: the trampoline's fork lands in it, this
+     * process never shows in the container. */
     if (setns(c->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
         fail(ef, SYSBOX_STEP_SETNS, errno);
     close(c->pidfd);
-    int slave = -1;
     if (c->pty_socket >= 0) {
         int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master < 0) fail(ef, SYSBOX_STEP_PTY, errno);
         int unlock = 0;
         if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
-        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (slave < 0) fail(ef, SYSBOX_STEP_PTY, errno);
         int rc = send_fd(c->pty_socket, master);
         if (rc < 0) fail(ef, SYSBOX_STEP_PTY, -rc);
         close(master);
-    }
-    pid_t pid = _Fork();
-    if (pid < 0) fail(ef, SYSBOX_STEP_FORK, errno);
-    if (pid == 0) {
-        /* A new session: the host's controlling terminal (if any) is not the command's, so it cannot
-         * reach it through /dev/tty (TIOCSTI). */
-        if (setsid() < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
-        if (slave >= 0) {
-            if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(ef, SYSBOX_STEP_PTY, errno);
-            if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
-        } else {
-            for (int i = 0; i < 3; i++) {
-                if (c->stdio[i] != i && dup2(c->stdio[i], i) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
-            }
+        close(c->pty_socket);
+        /* The command's child takes it as its controlling terminal (trampoline mode 't'). */
+        if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
+        if (slave > 2) close(slave);
+    } else {
+        for (int i = 0; i < 3; i++) {
+            if (c->stdio[i] != i && dup2(c->stdio[i], i) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
         }
-        /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
-         * non-root command that runs a setuid-root binary gets the reduced set too. */
-        for (int cap = 0; cap < 64; cap++) {
-            if ((c->drop_caps >> cap) & 1) {
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
-            }
+    }
+    /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
+     * non-root command that runs a setuid-root binary gets the reduced set too. */
+    for (int cap = 0; cap < 64; cap++) {
+        if ((c->drop_caps >> cap) & 1) {
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
         }
-        int crc = clear_inheritable_caps();
-        if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
-        /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
-        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
-            syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-            fail(ef, SYSBOX_STEP_SETUID, errno);
-        /* Then the directory, as the user: a directory the user may not enter is refused. */
-        if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
-        /* The working directory must be inside the container's root (not reached through a leaked fd
-         * or a /proc link): the kernel then reports it as an absolute path. */
-        char cwd[8];
-        long got = syscall(SYS_getcwd, cwd, sizeof cwd);
-        if (got < 0 && errno != ERANGE) fail(ef, SYSBOX_STEP_CHDIR, errno);
-        if (got >= 0 && cwd[0] != '/') fail(ef, SYSBOX_STEP_CHDIR, EXDEV);
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
-        fail(ef, SYSBOX_STEP_EXEC, exec_search(c->argv, c->envp));
     }
-    close(ef);
-    if (slave >= 0) close(slave);
-    if (c->pty_socket >= 0) close(c->pty_socket);
-    /* Signals sent to the helper (by the CLI, which forwards its own) go to the command. */
-    sysbox_forward_signals(pid);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) _exit(255);
-    }
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-    _exit(255);
+    int crc = clear_inheritable_caps();
+    if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
+    /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
+    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+        syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+        fail(ef, SYSBOX_STEP_SETUID, errno);
+    /* Then the directory, as the user: a directory the user may not enter is refused. */
+    if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
+    /* The working directory must be inside the container's root (not reached through a leaked fd
+     * or a /proc link): the kernel then reports it as an absolute path. */
+    char cwd[8];
+    long got = syscall(SYS_getcwd, cwd, sizeof cwd);
+    if (got < 0 && errno != ERANGE) fail(ef, SYSBOX_STEP_CHDIR, errno);
+    if (got >= 0 && cwd[0] != '/') fail(ef, SYSBOX_STEP_CHDIR, EXDEV);
+    char path[4096];
+    int rc = resolve_command(c->argv[0], c->envp, path, sizeof path);
+    if (rc != 0) fail(ef, SYSBOX_STEP_EXEC, rc);
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
+    enter(ef, c->pty_socket >= 0 ? 't' : 'e', path, c->argv, c->envp);
 }
 
 int sysbox_exec(const sysbox_exec_config *config, int *err_fd) {
@@ -645,6 +735,15 @@ static void forward_handler(int sig) {
 }
 
 static const int forwarded[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* Blocks the forwarded signals and SIGCHLD, for the trampoline's sigtimedwait loop. */
+static void block_forwarded(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
 
 int sysbox_forward_signals(pid_t pid) {
     forward_target = pid;

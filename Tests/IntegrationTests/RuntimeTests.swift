@@ -137,6 +137,50 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// CVE-2019-5736 class: no process in a container ever has the host's sysbox binary as its
+    /// executable, so /proc/<pid>/exe cannot lead a container to it, not even through a command whose
+    /// interpreter line is `#!/proc/self/exe` (which makes the kernel run whatever the exec'ing process
+    /// runs). Container processes are started by a trampoline exec'd from a sealed memfd.
+    @Test func procSelfExeNeverLeadsToTheHostBinary() throws {
+        let s = try Sandbox.withoutNIC()
+        let binaries = Set([s.binary, URL(fileURLWithPath: s.binary).resolvingSymlinksInPath().path]).filter {
+            FileManager.default.fileExists(atPath: $0)
+        }
+        let before = try binaries.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        try s.ok(["launch", "busybox", "v1"])
+        // The process that entered the namespaces stays outside the container's PID namespace.
+        #expect(try exec(s, "v1", "echo $PPID").stdout == "0\n")
+        // init was exec'd through the trampoline too, and is the image's init now.
+        #expect(try exec(s, "v1", "readlink /proc/1/exe").stdout == "/bin/busybox\n")
+        // /tmp/sh runs the trampoline (the exec'ing process's /proc/self/exe) as its interpreter, which
+        // forks busybox as "sh": that shell's parent is then the interpreter, visible in the container.
+        try s.ok(["exec", "v1", "--", "sh", "-c", "printf '#!/proc/self/exe /bin/busybox\\n' > /tmp/sh && chmod +x /tmp/sh"])
+        let probe = """
+            exe=$(readlink /proc/$PPID/exe); echo "exe=$exe"
+            if echo pwned >> /proc/$PPID/exe; then echo wrote; else echo refused; fi
+            echo size=$(wc -c < /proc/$PPID/exe)
+            """
+        for _ in 0..<3 {
+            let r = try s.run(["exec", "v1", "--", "/tmp/sh", "-c", probe])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("exe=/memfd:sysbox-enter (deleted)\n"), "\(r.stdout)")
+            #expect(r.stdout.contains("refused\n") && !r.stdout.contains("wrote"), "\(r.stdout)")
+            #expect(!r.stdout.contains("size=0\n"), "\(r.stdout)")
+        }
+        // The same through an interactive exec and the plain `/proc/self/exe` line (the trampoline
+        // refuses arguments that are not its own: 127, nothing runs).
+        try s.ok(["exec", "v1", "--", "sh", "-c", "printf '#!/proc/self/exe\\n' > /tmp/evil && chmod +x /tmp/evil"])
+        #expect(try s.run(["exec", "v1", "--", "/tmp/evil"]).status == 127)
+        try s.ok(["exec", "v1", "--", "sh", "-c", "cat > /tmp/probe"], stdin: probe)
+        let t = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec v1 -- /tmp/sh /tmp/probe", "/dev/null"],
+                               env: ["SYSBOX_DIR": s.stateDir])
+        #expect(t.stdout.contains("exe=/memfd:sysbox-enter (deleted)") && t.stdout.contains("refused"), "\(t.stdout)")
+        let after = try binaries.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        #expect(before == after, "the host binary changed")
+        try s.ok(["delete", "--force", "v1"])
+        #expect(s.leftovers() == [])
+    }
+
     @Test func limitsAppliedAndEnforced() throws {
         let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "l1", "-c", "limits.memory=64MiB", "-c", "limits.processes=20", "-c", "limits.cpu=1"])
@@ -241,20 +285,23 @@ import Testing
         // The exec helper keeps none of the CLI's files (database, pipes): only 0, 1, 2.
         let long = try s.start(["exec", "t1", "--", "sleep", "5"])
         try waitUntil { try s.ok(["exec", "t1", "--", "ps"]).contains("sleep 5") }
-        // The helper is the process forked by the CLI: same command line, its parent is the CLI.
-        var byPid: [String: String] = [:]
-        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(pid) != nil {
-            let cmdline = String(decoding: readProc("/proc/\(pid)/cmdline"), as: UTF8.self)
-            if cmdline.contains("exec\u{0}t1\u{0}--\u{0}sleep\u{0}5") { byPid[pid] = cmdline }
+        // The helper is the CLI's child, running the trampoline (a sealed memfd) by now.
+        let procs = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int32($0) != nil }
+        let cli = procs.filter {
+            String(decoding: readProc("/proc/\($0)/cmdline"), as: UTF8.self).contains("exec\u{0}t1\u{0}--\u{0}sleep\u{0}5")
         }
-        var helperFDs: [String] = []
-        for pid in byPid.keys {
+        let helpers = procs.filter { pid in
             let status = String(decoding: readProc("/proc/\(pid)/status"), as: UTF8.self)
             let ppid = status.split(separator: "\n").first { $0.hasPrefix("PPid:") }?.split(separator: "\t").last.map(String.init) ?? ""
-            if byPid[ppid] != nil { helperFDs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] }
+            return cli.contains(ppid)
         }
-        #expect(byPid.count == 2, "\(byPid)")
-        #expect(Set(helperFDs) == ["0", "1", "2"], "\(helperFDs)")
+        #expect(cli.count == 1 && helpers.count == 1, "\(cli) \(helpers)")
+        for helper in helpers {
+            let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(helper)/exe")
+            #expect(exe == "/memfd:sysbox-enter (deleted)", "\(exe ?? "none")")
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(helper)/fd")) ?? []
+            #expect(Set(fds) == ["0", "1", "2"], "\(fds)")
+        }
         _ = try long.wait()
         try s.ok(["delete", "--force", "t1"])
     }

@@ -57,6 +57,7 @@ typedef enum {
     SYSBOX_STEP_MOUNT_CGROUP = 31,
     SYSBOX_STEP_FILES = 32,
     SYSBOX_STEP_MOUNT_RUN = 33,
+    SYSBOX_STEP_TRAMPOLINE = 34,
 } sysbox_step;
 
 /// A bind mount into the container (a disk device, a mask), paths as seen before pivot_root.

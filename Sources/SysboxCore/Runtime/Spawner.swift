@@ -45,6 +45,7 @@ public struct ChildFailure: Error, CustomStringConvertible, Sendable {
         25: "joining the container's namespaces", 26: "joining the container's cgroups", 27: "forking",
         28: "changing directory", 29: "switching user", 30: "allocating a terminal", 31: "mounting the cgroup tree",
         32: "writing a file into the container", 33: "mounting a tmpfs on /run",
+        34: "starting the exec trampoline (a sealed memfd)",
     ]
 
     public var stepName: String { Self.steps[step] ?? "step \(step)" }
