@@ -5,7 +5,10 @@ let package = Package(
     name: "sysbox",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "sysbox", targets: ["sysbox"]),
+        // What users run: a small static C program that runs a plain `sysbox exec` itself and execs
+        // sysbox-manager (the Swift CLI) for everything else.
+        .executable(name: "sysbox", targets: ["SysboxFront"]),
+        .executable(name: "sysbox-manager", targets: ["sysbox"]),
         // For Benchmarks/Micro (a package of its own that depends on this one by path).
         .library(name: "SysboxNetlink", targets: ["SysboxNetlink"]),
         .library(name: "SysboxStore", targets: ["SysboxStore"]),
@@ -41,7 +44,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The CLI: one file per verb, thin.
+        // The `sysbox` command: the exec fast path (CSysbox's fastexec.c), else exec of sysbox-manager.
+        // Linked statically (-static-executable: no dynamic loader, no Swift runtime start-up to pay).
+        .executableTarget(
+            name: "SysboxFront",
+            dependencies: ["CSysbox"],
+            path: "Sources/sysbox-front",
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // The CLI (built as sysbox-manager): one file per verb, thin.
         .executableTarget(
             name: "sysbox",
             dependencies: [

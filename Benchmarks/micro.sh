@@ -16,8 +16,9 @@ if [ "$(id -u)" -ne 0 ]; then echo "error: run as root (the exec and netlink ben
 PKG=Benchmarks/Micro
 # The sysbox binary, built from the same checkout: the exec benchmark's setup starts its container with
 # `sysbox start` (the monitor is sysbox itself re-executed). Build output only on failure.
-build() { swift build --package-path "$PKG" -c release --product sysbox "$@"; }
-build >/dev/null 2>&1 || build
+build() { swift build --package-path "$PKG" -c release "$@"; }
+build --product sysbox >/dev/null 2>&1 || build --product sysbox
+build --product sysbox-manager >/dev/null 2>&1 || build --product sysbox-manager
 export SYSBOX_BENCH_BIN="$(build --show-bin-path)/sysbox"
 export SYSBOX_DATA_DIR="$PWD"
 

@@ -10,9 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The fast path of a plain `sysbox exec NAME -- CMD...` (no options, no terminal on stdio): runs in a
- * constructor, before the Swift runtime starts, from containers/NAME/exec.cache that sysbox writes at
- * start and after every config change of the running container. Anything unexpected (an option, a
+/* The fast path of a plain `sysbox exec NAME -- CMD...` (no options, no terminal on stdio): run by the
+ * `sysbox` front (Sources/sysbox-front) before it would exec the Swift CLI, from
+ * containers/NAME/exec.cache that sysbox writes at start and after every config change of the running
+ * container. Anything unexpected (an option, a
  * terminal, no cache, init not the cached one) returns and the ordinary Swift path runs instead, so
  * this path never decides an error case on its own except the command's own exit. */
 
@@ -56,7 +57,7 @@ static unsigned long long start_time(long pid) {
     return p ? strtoull(p, NULL, 10) : 0;
 }
 
-__attribute__((constructor)) static void sysbox_fast_exec(int argc, char **argv, char **envp) {
+void sysbox_fast_exec(int argc, char **argv, char **envp) {
     if (argc < 5 || strcmp(argv[1], "exec") != 0 || strcmp(argv[3], "--") != 0) return;
     if (!valid_name(argv[2]) || isatty(0) || isatty(1) || isatty(2)) return;
     const char *dir = "/var/lib/sysbox";

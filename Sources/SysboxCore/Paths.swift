@@ -21,7 +21,8 @@ public enum Paths {
     /// 1. `$SYSBOX_DATA_DIR` when set;
     /// 2. run from a checkout (`swift build`): the first parent of the executable's directory that holds
     ///    `Package.swift` and `Profiles/`;
-    /// 3. installed: `PREFIX/share/sysbox` for an executable in `PREFIX/bin`.
+    /// 3. installed: `PREFIX/share/sysbox` for an executable in `PREFIX/bin` or
+    ///    `PREFIX/libexec/sysbox` (where `scripts/install` puts sysbox-manager).
     /// Returns nil when none of them exists.
     public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment,
                                      executable: String? = nil) -> String? {
@@ -29,8 +30,10 @@ public enum Paths {
         if let dir = environment["SYSBOX_DATA_DIR"], !dir.isEmpty { return dir }
         let exe = executable ?? (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent().standardizedFileURL
-        let installed = dir.deletingLastPathComponent().appendingPathComponent("share/sysbox")
-        if fm.fileExists(atPath: installed.appendingPathComponent("Profiles").path) { return installed.path }
+        for prefix in [dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
+            let installed = prefix.appendingPathComponent("share/sysbox")
+            if fm.fileExists(atPath: installed.appendingPathComponent("Profiles").path) { return installed.path }
+        }
         while dir.path != "/" {
             if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
                fm.fileExists(atPath: dir.appendingPathComponent("Profiles").path) {

@@ -22,6 +22,27 @@ import Testing
         }
         // Help needs no state directory.
         #expect(!FileManager.default.fileExists(atPath: s.stateDir))
+        // The usage names the command users run, not the Swift CLI behind the front.
+        let usage = try s.run(["frobnicate"])
+        #expect(usage.status != 0 && usage.stderr.contains("sysbox") && !usage.stderr.contains("sysbox-manager"), "\(usage.stderr)")
+    }
+
+    /// `sysbox` is a small C front that execs sysbox-manager from its own directory, else from
+    /// ../libexec/sysbox: without it, one clear line and exit 1.
+    @Test func frontWithoutTheManager() throws {
+        let s = try Sandbox()
+        let bin = s.root + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: s.binary, toPath: bin + "/sysbox")
+        let r = try runProcess(bin + "/sysbox", ["list"], env: ["SYSBOX_DIR": s.stateDir])
+        #expect(r.status == 1)
+        #expect(r.stderr == "Error: sysbox-manager not found in \(bin) nor in \(s.root)/libexec/sysbox; reinstall sysbox (scripts/install)\n", "\(r.stderr)")
+        // Installed layout: PREFIX/bin/sysbox and PREFIX/libexec/sysbox/sysbox-manager.
+        try FileManager.default.createDirectory(atPath: s.root + "/libexec/sysbox", withIntermediateDirectories: true)
+        let manager = URL(fileURLWithPath: s.binary).deletingLastPathComponent().appendingPathComponent("sysbox-manager").path
+        try FileManager.default.createSymbolicLink(atPath: s.root + "/libexec/sysbox/sysbox-manager", withDestinationPath: manager)
+        let help = try runProcess(bin + "/sysbox", ["--version"], env: ["SYSBOX_DIR": s.stateDir])
+        #expect(help.status == 0 && help.stdout.hasPrefix("0."), "\(help.stderr)")
     }
 }
 

@@ -180,15 +180,19 @@ import Testing
 }
 
 @Suite struct InstallLayoutTests {
-    /// An installed binary (PREFIX/bin/sysbox) finds PREFIX/share/sysbox/Profiles; a lone binary says
+    /// An installed sysbox (PREFIX/bin/sysbox and PREFIX/libexec/sysbox/sysbox-manager, as
+    /// scripts/install lays them out) finds PREFIX/share/sysbox/Profiles; a lone pair of binaries says
     /// how to point it at them.
     @Test func installedBinaryFindsItsProfiles() throws {
         let s = try Sandbox()
         let prefix = s.root + "/prefix"
         let fm = FileManager.default
+        let manager = URL(fileURLWithPath: s.binary).deletingLastPathComponent().appendingPathComponent("sysbox-manager").path
         try fm.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: prefix + "/share/sysbox", withIntermediateDirectories: true)
         try fm.copyItem(atPath: s.binary, toPath: prefix + "/bin/sysbox")
+        try fm.createDirectory(atPath: prefix + "/libexec/sysbox", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: manager, toPath: prefix + "/libexec/sysbox/sysbox-manager")
         try fm.copyItem(atPath: repositoryRoot + "/Profiles", toPath: prefix + "/share/sysbox/Profiles")
         _ = fm.createFile(atPath: prefix + "/share/sysbox/Profiles/extra.yaml", contents: Data("description: installed\n".utf8))
         let r = try s.run(["profile", "show", "extra"], binary: prefix + "/bin/sysbox", cwd: "/")
@@ -198,6 +202,7 @@ import Testing
         let lone = try Sandbox()
         try fm.createDirectory(atPath: lone.root + "/bin", withIntermediateDirectories: true)
         try fm.copyItem(atPath: s.binary, toPath: lone.root + "/bin/sysbox")
+        try fm.copyItem(atPath: manager, toPath: lone.root + "/bin/sysbox-manager")
         let failed = try lone.run(["list"], binary: lone.root + "/bin/sysbox", cwd: "/")
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("set SYSBOX_DATA_DIR"))

@@ -188,7 +188,7 @@ private func hasRawControl(_ text: String) -> Bool {
                 sed -i 's/512MiB/768MiB/' "$1"
                 p=$$
                 while [ "$p" -gt 1 ]; do
-                  if [ "$(cat /proc/$p/comm)" = sysbox ]; then kill -\(sig) "$p"; break; fi
+                  if [ "$(cat /proc/$p/comm)" = sysbox-manager ]; then kill -\(sig) "$p"; break; fi
                   p=$(awk '{print $4}' /proc/$p/stat)
                 done
                 sleep 0.2

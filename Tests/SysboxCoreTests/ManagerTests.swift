@@ -232,3 +232,17 @@ final class ManagerFixture {
         #expect(wide == "+------+\n| NAME |\n+------+\n| x    |\n+------+\n")
     }
 }
+
+@Suite struct DataDirectoryTests {
+    /// Installed by scripts/install: PREFIX/bin/sysbox (the front) and PREFIX/libexec/sysbox/sysbox-manager
+    /// (the Swift CLI) both find PREFIX/share/sysbox; a build directory finds its checkout.
+    @Test func foundFromBinAndLibexec() throws {
+        let prefix = NSTemporaryDirectory() + "sysbox-prefix-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        try FileManager.default.createDirectory(atPath: prefix + "/share/sysbox/Profiles", withIntermediateDirectories: true)
+        #expect(Paths.dataDirectory(environment: [:], executable: prefix + "/bin/sysbox-manager") == prefix + "/share/sysbox")
+        #expect(Paths.dataDirectory(environment: [:], executable: prefix + "/libexec/sysbox/sysbox-manager") == prefix + "/share/sysbox")
+        #expect(Paths.dataDirectory(environment: [:], executable: prefix + "/elsewhere/a/b/sysbox-manager") == nil)
+        #expect(Paths.dataDirectory(environment: ["SYSBOX_DATA_DIR": "/x"], executable: prefix + "/bin/sysbox") == "/x")
+    }
+}

@@ -197,6 +197,11 @@ int sysbox_open_pty(char *name, int name_len);
 /// (a handler that only calls kill(2)); `pid` 0 stops forwarding (back to default actions).
 int sysbox_forward_signals(pid_t pid);
 
+/// The `sysbox` front's fast path for a plain `sysbox exec NAME -- CMD...` (fastexec.c): when it applies
+/// (no option, no terminal, a valid exec cache of the running container), runs the command and exits
+/// with its status (_exit); otherwise returns, having changed nothing, and the Swift CLI takes over.
+void sysbox_fast_exec(int argc, char **argv, char **envp);
+
 /// unshare(CLONE_NEWNET) for the calling thread only: a fresh, empty network namespace (tests, and work
 /// that must not touch the host's). Returns 0 or -errno.
 int sysbox_unshare_net(void);
