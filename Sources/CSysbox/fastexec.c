@@ -108,9 +108,12 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     char cgpath[64];
     snprintf(cgpath, sizeof cgpath, "/proc/%ld/cgroup", pid);
     if (read_file(cgpath, cgfile, sizeof cgfile) <= 0) return;
+    /* v1: each `tasks` file (a single-thread self-move waits for no RCU grace period); cgroup2: the
+     * directory, which the helper is forked into (CLONE_INTO_CGROUP). */
     static char procs_buf[MAX_CG][512];
     const char *procs[MAX_CG];
     int nprocs = 0;
+    int cgroup_fd = -1;
     for (char *line = strtok(cgfile, "\n"); line && nprocs < MAX_CG; line = strtok(NULL, "\n")) {
         char *c1 = strchr(line, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -119,8 +122,16 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
         const char *controllers = c1 + 1, *rel = c2 + 1;
         for (int i = 0; i < ncg; i++) {
             int v2 = strcmp(cg_ctrl[i], "-") == 0;
-            if ((v2 && controllers[0] == 0) || (!v2 && strcmp(cg_ctrl[i], controllers) == 0)) {
-                snprintf(procs_buf[nprocs], sizeof procs_buf[nprocs], "%s%s/cgroup.procs", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
+            if (v2 && controllers[0] == 0) {
+                char dir[4096];
+                snprintf(dir, sizeof dir, "%s%s", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
+                if (cgroup_fd >= 0) close(cgroup_fd);
+                cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (cgroup_fd < 0) return;
+                break;
+            }
+            if (!v2 && strcmp(cg_ctrl[i], controllers) == 0) {
+                snprintf(procs_buf[nprocs], sizeof procs_buf[nprocs], "%s%s/tasks", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
                 procs[nprocs] = procs_buf[nprocs];
                 nprocs++;
                 break;
@@ -129,13 +140,14 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     }
 
     int pidfd = sysbox_pidfd_open((pid_t)pid);
-    if (pidfd < 0) return;
-    if (start_time(pid) != start) { close(pidfd); return; }
+    if (pidfd < 0) { if (cgroup_fd >= 0) close(cgroup_fd); return; }
+    if (start_time(pid) != start) { close(pidfd); if (cgroup_fd >= 0) close(cgroup_fd); return; }
     sysbox_exec_config config;
     memset(&config, 0, sizeof config);
     config.pidfd = pidfd;
-    config.cgroup_procs = procs;
-    config.cgroup_count = nprocs;
+    config.cgroup_tasks = procs;
+    config.cgroup_task_count = nprocs;
+    config.cgroup_fd = cgroup_fd;
     config.cwd = cwd;
     config.argv = argv + 4;
     config.envp = env;
@@ -149,6 +161,7 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     int err_fd = -1;
     int helper = sysbox_exec(&config, &err_fd);
     close(pidfd);
+    if (cgroup_fd >= 0) close(cgroup_fd);
     if (helper < 0) return;  /* nothing ran: the Swift path tries again and reports */
     sysbox_forward_signals(helper);
     int step = 0, err = 0;

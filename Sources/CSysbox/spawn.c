@@ -41,6 +41,55 @@
 #ifndef F_SEAL_EXEC
 #define F_SEAL_EXEC 0x0020
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+/* struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), for clone3(2). */
+struct sysbox_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* A fork (no CLONE_VM: the child returns 0 here, on its own copy of the stack) that the kernel puts in
+ * the cgroup2 directory cgroup_fd at once (clone3 CLONE_INTO_CGROUP, Linux 5.7), with `flags` added
+ * (namespaces, CLONE_PIDFD with *pidfd). -ENOSYS when clone3 or the flag is unknown (the caller falls
+ * back), else the pid or -errno. Signals must be blocked by the caller. */
+static pid_t clone_into(int cgroup_fd, uint64_t flags, int *pidfd) {
+    struct sysbox_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = flags | CLONE_INTO_CGROUP;
+    a.pidfd = (uint64_t)(uintptr_t)pidfd;
+    a.exit_signal = SIGCHLD;
+    a.cgroup = (uint64_t)cgroup_fd;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid < 0) return (errno == ENOSYS || errno == E2BIG || errno == EINVAL) ? -ENOSYS : -errno;
+    return (pid_t)pid;
+}
+
+/* Joins the calling (single-threaded) process's cgroups: 0 into each v1 `tasks` file, and into
+ * cgroup_fd's cgroup.procs unless the kernel already placed it there. 0 or the errno of the failure. */
+static int join_cgroups(const char *const *tasks, int count, int cgroup_fd, int placed) {
+    for (int i = 0; i < count; i++) {
+        int fd = open(tasks[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return errno;
+        ssize_t n = write(fd, "0", 1);
+        int e = errno;
+        close(fd);
+        if (n != 1) return e;
+    }
+    if (cgroup_fd >= 0 && !placed) {
+        int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return errno;
+        ssize_t n = write(fd, "0", 1);
+        int e = errno;
+        close(fd);
+        if (n != 1) return e;
+    }
+    return 0;
+}
 
 #define STACK_SIZE (256 * 1024)
 
@@ -156,6 +205,7 @@ static void close_all_except(const int *keep, int n) {
 struct child_args {
     const sysbox_spawn_config *c;
     int sync_r, sync_w, err_r, err_w;
+    int placed;   /* already in cgroup_fd (CLONE_INTO_CGROUP) */
 };
 
 static int make_node(const char *path, int major, int minor) {
@@ -173,10 +223,13 @@ static int child_main(void *arg) {
     /* The container cannot outlive its monitor. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     umask(0);
+    /* Its cgroups, before anything else runs in it (and before its cgroup namespace is made). */
+    int jerr = join_cgroups(c->cgroup_tasks, c->cgroup_task_count, c->cgroup_fd, a->placed);
+    if (jerr) fail(ef, SYSBOX_STEP_CGROUP_JOIN, jerr);
+    if (c->cgroup_fd >= 0) close(c->cgroup_fd);
 
-    /* The mounts below need nothing from the monitor, so they are made while it places this child in
-     * its cgroups (on cgroup v1, the first move waits for an RCU grace period, ~10 ms) and attaches its
-     * NICs. Only the cgroup namespace and the cgroup tree wait for that (see below). */
+    /* The mounts below need nothing from the monitor, so they are made while it attaches the NICs.
+     * Only the cgroup namespace and the cgroup tree wait for the release (see below). */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ef, SYSBOX_STEP_MOUNT_PRIVATE, errno);
     if (c->rootfs_fstype) {
         if (mount(c->rootfs_fstype, c->rootfs, c->rootfs_fstype, 0, c->rootfs_options) < 0)
@@ -310,7 +363,7 @@ static int child_main(void *arg) {
     if (n != 1) fail(ef, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
     close(a->sync_r);
 
-    /* Now in its cgroups: that cgroup becomes the root of its cgroup namespace, then its tree. */
+    /* Its cgroups become the root of its cgroup namespace, then its tree is mounted. */
     if (unshare(CLONE_NEWCGROUP) < 0) fail(ef, SYSBOX_STEP_UNSHARE_CGROUP, errno);
     for (int i = 0; i < c->fs_mount_count; i++) {
         const sysbox_fsmount *m = &c->fs_mounts[i];
@@ -362,7 +415,7 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
     int syncp[2], errp[2];
     if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
     if (pipe2(errp, O_CLOEXEC) < 0) { int e = errno; close(syncp[0]); close(syncp[1]); return -e; }
-    struct child_args args = { config, syncp[0], syncp[1], errp[0], errp[1] };
+    struct child_args args = { config, syncp[0], syncp[1], errp[0], errp[1], 0 };
     void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
         int e = errno;
@@ -373,9 +426,22 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD | SIGCHLD;
-    pid_t pid = clone(child_main, (char *)stack + STACK_SIZE, flags, &args, &pidfd);
-    int e = errno;
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD;
+    pid_t pid = -ENOSYS;
+    if (config->cgroup_fd >= 0) {
+        args.placed = 1;
+        pid = clone_into(config->cgroup_fd, (uint64_t)flags, &pidfd);
+        if (pid == 0) {
+            child_main(&args);
+            _exit(127);
+        }
+        args.placed = 0;
+    }
+    int e = pid < 0 ? -pid : 0;
+    if (pid == -ENOSYS) {
+        pid = clone(child_main, (char *)stack + STACK_SIZE, flags | SIGCHLD, &args, &pidfd);
+        e = errno;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, STACK_SIZE);
     close(syncp[0]);
@@ -597,19 +663,16 @@ int sysbox_recv_fd(int sock) {
     return fd;
 }
 
-static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, int ef) {
+static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, int ef, int placed) {
     reset_signals();
     prctl(PR_SET_DUMPABLE, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* Nothing of the CLI (its database, pipes, files) may reach the container's namespaces. */
-    int keep[] = { ef, c->pidfd, c->pty_socket, c->stdio[0], c->stdio[1], c->stdio[2] };
-    close_all_except(keep, 6);
-    for (int i = 0; i < c->cgroup_count; i++) {
-        int fd = open(c->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
-        if (write(fd, "0", 1) != 1) fail(ef, SYSBOX_STEP_CGROUP_JOIN, errno);
-        close(fd);
-    }
+    int keep[] = { ef, c->pidfd, c->pty_socket, c->stdio[0], c->stdio[1], c->stdio[2], c->cgroup_fd };
+    close_all_except(keep, 7);
+    int jerr = join_cgroups(c->cgroup_tasks, c->cgroup_task_count, c->cgroup_fd, placed);
+    if (jerr) fail(ef, SYSBOX_STEP_CGROUP_JOIN, jerr);
+    if (c->cgroup_fd >= 0) close(c->cgroup_fd);
     /* All of them; the PID namespace applies to children only: the trampoline's fork lands in it, this
      * process never shows in the container. */
     if (setns(c->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
@@ -668,9 +731,19 @@ int sysbox_exec(const sysbox_exec_config *config, int *err_fd) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = _Fork();
-    if (pid == 0) exec_helper(config, errp[1]);
-    int e = errno;
+    /* Straight into init's cgroup2 directory where it can (no migration); else a plain fork that
+     * joins it by writing cgroup.procs. */
+    pid_t pid = -ENOSYS;
+    if (config->cgroup_fd >= 0) {
+        pid = clone_into(config->cgroup_fd, 0, NULL);
+        if (pid == 0) exec_helper(config, errp[1], 1);
+    }
+    int e = pid < 0 ? -pid : 0;
+    if (pid == -ENOSYS) {
+        pid = _Fork();
+        if (pid == 0) exec_helper(config, errp[1], 0);
+        e = errno;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(errp[1]);
     if (pid < 0) { close(errp[0]); return -e; }

@@ -47,13 +47,13 @@ import Synchronization
     @Test func procCgroupOfInit() {
         let hybrid = CgroupLayout.parse(mountinfo: Self.hybrid)
         let text = "9:name=systemd:/sysbox/ab/c1/init.scope\n4:memory:/sysbox/ab/c1\n3:cpuset:/sysbox/ab/c1\n2:cpuacct:/\n0::/sysbox/ab/c1/init.scope\n7:blkio:/x\n"
-        #expect(ContainerCgroup.parseProcCgroup(text, layout: hybrid) == [
-            "/sys/fs/cgroup/systemd/sysbox/ab/c1/init.scope/cgroup.procs", "/sys/fs/cgroup/memory/sysbox/ab/c1/cgroup.procs",
-            "/sys/fs/cgroup/cpuset/sysbox/ab/c1/cgroup.procs", "/sys/fs/cgroup/cpuacct/cgroup.procs",
-            "/sys/fs/cgroup/unified/sysbox/ab/c1/init.scope/cgroup.procs"])
+        #expect(ContainerCgroup.parseProcCgroup(text, layout: hybrid) == ContainerCgroup.JoinTargets(
+            tasks: ["/sys/fs/cgroup/systemd/sysbox/ab/c1/init.scope/tasks", "/sys/fs/cgroup/memory/sysbox/ab/c1/tasks",
+                    "/sys/fs/cgroup/cpuset/sysbox/ab/c1/tasks", "/sys/fs/cgroup/cpuacct/tasks"],
+            v2Directory: "/sys/fs/cgroup/unified/sysbox/ab/c1/init.scope"))
         let v2 = CgroupLayout.parse(mountinfo: Self.unified)
-        #expect(ContainerCgroup.parseProcCgroup("0::/sysbox/ab/c1\n", layout: v2) == ["/sys/fs/cgroup/sysbox/ab/c1/cgroup.procs"])
-        #expect(ContainerCgroup.parseProcCgroup("0::/../../etc\n", layout: v2) == [])
+        #expect(ContainerCgroup.parseProcCgroup("0::/sysbox/ab/c1\n", layout: v2) == ContainerCgroup.JoinTargets(tasks: [], v2Directory: "/sys/fs/cgroup/sysbox/ab/c1"))
+        #expect(ContainerCgroup.parseProcCgroup("0::/../../etc\n", layout: v2) == ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil))
     }
 
     @Test func pathsAreKeptApartPerStateDirectory() {
@@ -62,7 +62,10 @@ import Synchronization
         let b = ContainerCgroup(layout: layout, stateDirectory: "/tmp/other", name: "c1")
         #expect(a.relative != b.relative)
         #expect(a.relative.hasPrefix("sysbox/") && a.relative.hasSuffix("/c1"))
-        #expect(a.procsFiles == ["/sys/fs/cgroup/\(a.relative)/cgroup.procs"])
+        #expect(a.joinTargets == ContainerCgroup.JoinTargets(tasks: [], v2Directory: "/sys/fs/cgroup/\(a.relative)"))
+        let hybrid = ContainerCgroup(layout: CgroupLayout.parse(mountinfo: Self.hybrid), stateDirectory: "/var/lib/sysbox", name: "c1")
+        #expect(hybrid.joinTargets.tasks.contains("/sys/fs/cgroup/memory/\(hybrid.relative)/tasks"))
+        #expect(hybrid.joinTargets.v2Directory == "/sys/fs/cgroup/unified/\(hybrid.relative)")
     }
 }
 

@@ -109,6 +109,9 @@ typedef struct {
     const sysbox_fsmount *fs_mounts;    // extra filesystems after /sys (the cgroup tree), in order
     int fs_mount_count;
     uint64_t drop_caps;           // bit n set: drop capability n from the bounding set
+    const char *const *cgroup_tasks;    // host v1 `tasks` files the child joins first (writing 0)
+    int cgroup_task_count;
+    int cgroup_fd;                // the container's cgroup2 directory (hybrid or pure v2), or -1
 } sysbox_spawn_config;
 
 /// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
@@ -119,12 +122,15 @@ typedef struct {
     int err_fd;    // parent's read end of the error pipe
 } sysbox_spawn_handle;
 
-/// clone(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD: the child builds the container's
-/// filesystem (all but the cgroup tree) while the parent places it in its cgroups and attaches its NICs,
-/// blocks until resumed, then unshares its cgroup namespace (so the cgroup the parent placed it in
-/// becomes its root), mounts the cgroup tree, pivots into the root filesystem and execs init. A failure
-/// before the release is reported on err_fd at once (the child exits; see sysbox_read_report).
-/// Returns the child's pid, or -errno (EPERM: not root; ENOMEM/EAGAIN: resource limits).
+/// clone3(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD|CLONE_INTO_CGROUP (cgroup_fd), or
+/// clone(2) where clone3 or CLONE_INTO_CGROUP is unknown (ENOSYS/E2BIG/EINVAL; the child then writes 0
+/// to cgroup_fd's cgroup.procs itself). The child joins its v1 cgroups (writing 0 to each `tasks` file:
+/// a single-threaded self-move, which unlike a cgroup.procs write waits for no RCU grace period), builds
+/// the container's filesystem (all but the cgroup tree) while the parent attaches its NICs, blocks until
+/// resumed, then unshares its cgroup namespace (its cgroups become the root), mounts the cgroup tree,
+/// pivots into the root filesystem and execs init. A failure before the release is reported on err_fd
+/// at once (the child exits; see sysbox_read_report). Returns the child's pid, or -errno (EPERM: not
+/// root; ENOMEM/EAGAIN: resource limits; EBUSY/EOPNOTSUPP: cgroup_fd cannot take processes).
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
 
 /// A writable snapshot of the subvolume `source` named `name` in the directory `dest_dir`
@@ -144,8 +150,9 @@ int sysbox_spawn_resume(sysbox_spawn_handle *handle, int *step);
 /// What sysbox_exec needs to run a command in a running container.
 typedef struct {
     int pidfd;                        // pidfd of the container's init
-    const char *const *cgroup_procs;  // host cgroup.procs files the command joins (before setns)
-    int cgroup_count;
+    const char *const *cgroup_tasks;  // host v1 `tasks` files the helper joins (writing 0, before setns)
+    int cgroup_task_count;
+    int cgroup_fd;                    // the cgroup2 directory of init (hybrid or pure v2), or -1
     const char *cwd;
     char *const *argv;
     char *const *envp;

@@ -91,7 +91,8 @@ extension Manager {
             }
             env[key] = value
         }
-        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.procsFiles(of: live.initPid, layout: $0) } ?? []
+        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.joinTargets(of: live.initPid, layout: $0) }
+            ?? ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil)
 
         // Never hand a host terminal to the container (TIOCSTI would type into the admin's shell):
         // without a pty, every standard fd that is a terminal goes through a pipe relayed here.
@@ -119,11 +120,21 @@ extension Manager {
             }
         }
         let c = CStrings()
-        let cgroupPtrs = cgroups.map { UnsafePointer<CChar>?(c.string($0)) }
+        let cgroupPtrs = cgroups.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
+        // The helper is forked into init's cgroup2 directory (clone3 CLONE_INTO_CGROUP).
+        var cgroupFD: Int32 = -1
+        if let dir = cgroups.v2Directory {
+            cgroupFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard cgroupFD >= 0 else {
+                for fd in sockets where fd >= 0 { close(fd) }
+                throw SysboxError(.io, "cannot open the cgroup of \(request.name)'s init (\(dir)): \(Host.errnoText(errno))")
+            }
+        }
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
         var errFD: Int32 = -1
         let helper: Int32 = cgroupPtrs.withUnsafeBufferPointer { cg in
             var config = sysbox_exec_config(
-                pidfd: pidfd, cgroup_procs: cg.baseAddress, cgroup_count: Int32(cg.count),
+                pidfd: pidfd, cgroup_tasks: cg.baseAddress, cgroup_task_count: Int32(cg.count), cgroup_fd: cgroupFD,
                 cwd: UnsafePointer(c.string(cwd)), argv: c.array(request.command),
                 envp: c.array(env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }),
                 uid: user.uid, gid: user.gid, stdio: (stdio[0], stdio[1], stdio[2]), pty_socket: sockets[1],

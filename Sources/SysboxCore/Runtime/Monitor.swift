@@ -90,12 +90,6 @@ public enum Monitor {
                     return error
                 }
                 do {
-                    for file in cgroup.procsFiles { try ContainerCgroup.write(file, "\(spawned.pid)") }
-                } catch {
-                    throw abandon(error)
-                }
-                logger.debug("placed in cgroups", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                do {
                     try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
                 } catch {
                     NICAttach.detach(plan.nics ?? [])

@@ -108,6 +108,14 @@ enum Spawner {
             files.append(sysbox_file(target: UnsafePointer(path), content: UnsafePointer(p), length: bytes.count - 1))
         }
         defer { contentPointers.forEach { $0.deallocate() } }
+        let join = cgroup.joinTargets
+        let taskPaths = join.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
+        var cgroupFD: Int32 = -1
+        if let dir = join.v2Directory {
+            cgroupFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard cgroupFD >= 0 else { throw SysboxError(.io, "cannot open the container's cgroup \(dir): \(Host.errnoText(errno))") }
+        }
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
         let rebindPaths = Hardening.rebinds.map { UnsafePointer<CChar>?(c.string($0.0)) }
         let rebindRO = Hardening.rebinds.map { Int32($0.1 ? 1 : 0) }
 
@@ -117,6 +125,7 @@ enum Spawner {
                 files.withUnsafeBufferPointer { filesPtr in
                     rebindPaths.withUnsafeBufferPointer { rbPtr in
                         rebindRO.withUnsafeBufferPointer { roPtr in
+                          taskPaths.withUnsafeBufferPointer { tasksPtr in
                             var config = sysbox_spawn_config(
                                 rootfs: UnsafePointer(c.string(plan.rootfsPath)),
                                 rootfs_fstype: plan.rootfsType.map { UnsafePointer(c.string($0)) },
@@ -132,8 +141,11 @@ enum Spawner {
                                 rebind_paths: rbPtr.baseAddress, rebind_readonly: roPtr.baseAddress,
                                 rebind_count: Int32(rbPtr.count),
                                 fs_mounts: fsPtr.baseAddress, fs_mount_count: Int32(fsPtr.count),
-                                drop_caps: Hardening.dropMask)
+                                drop_caps: Hardening.dropMask,
+                                cgroup_tasks: tasksPtr.baseAddress, cgroup_task_count: Int32(tasksPtr.count),
+                                cgroup_fd: cgroupFD)
                             return sysbox_spawn(&config, &handle)
+                          }
                         }
                     }
                 }
