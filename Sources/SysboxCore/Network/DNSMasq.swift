@@ -183,7 +183,7 @@ public enum DNSMasq {
             report("error dnsmasq is not installed; install the Debian package dnsmasq-base")
             return 1
         }
-        try? Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: monitorPidPath(network))
+        try? Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: monitorPidPath(network), durable: false)
         killStaleDnsmasq(network)
         var signals = sigset_t()
         sigemptyset(&signals)

@@ -205,7 +205,7 @@ extension Manager {
         var lines = ["sysbox-exec-cache 1", "init \(live.initPid) \(start)", "cwd \(home)", "drop \(Hardening.dropMask)"]
         for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
-        try Host.writeAtomically(lines.joined(separator: "\n") + "\n", to: paths(name).execCache, mode: 0o600)
+        try Host.writeAtomically(lines.joined(separator: "\n") + "\n", to: paths(name).execCache, mode: 0o600, durable: false)
     }
 
     /// waitpid, as an exit code (the helper already turns a signal into 128+signal).

@@ -80,11 +80,30 @@ enum Host {
         return ns.localizedDescription
     }
 
-    /// Writes `text` to `path` through a temporary file and rename(2), so readers never see half a file.
-    static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+    /// Writes `text` to `path` through a temporary file (created with `mode`, never through a symlink)
+    /// and rename(2), so readers see the old or the new content, never half a file. `durable`: fsync
+    /// before the rename, so the new content survives a power loss; files that only describe live
+    /// processes (pid files, the exec cache, the start plan) pass false: they mean nothing after a
+    /// reboot, and a start pays each fsync (~1 ms here).
+    static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)]) else {
-            throw SysboxError(.io, "cannot write \(tmp): \(errnoText(errno))")
+        unlink(tmp)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw SysboxError(.io, "cannot write \(tmp): \(errnoText(errno))") }
+        var failure: Int32 = 0
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count && failure == 0 {
+            let n = bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + done }, bytes.count - done) }
+            if n > 0 { done += n } else if n < 0 && errno != EINTR { failure = errno } else if n == 0 { failure = EIO }
+        }
+        // The mode exactly (not narrowed by the umask), then the data on disk when asked.
+        if failure == 0 && fchmod(fd, mode) != 0 { failure = errno }
+        if failure == 0 && durable && fsync(fd) != 0 { failure = errno }
+        close(fd)
+        guard failure == 0 else {
+            unlink(tmp)
+            throw SysboxError(.io, "cannot write \(tmp): \(errnoText(failure))")
         }
         guard rename(tmp, path) == 0 else {
             let e = errno

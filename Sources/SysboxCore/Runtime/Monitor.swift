@@ -41,7 +41,7 @@ public enum Monitor {
             return 1
         }
         do {
-            try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid)
+            try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid, durable: false)
             plan = try StartPlan.load(from: paths.plan)
             guard chdir(paths.directory) == 0 else { throw SysboxError(.io, "cannot enter \(paths.directory): \(Host.errnoText(errno))") }
             var ptyName = [CChar](repeating: 0, count: 128)
@@ -102,11 +102,11 @@ public enum Monitor {
                     throw failed(failure)
                 }
                 let startTime = Host.startTime(of: spawned.pid) ?? 0
-                try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid)
+                try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid, durable: false)
                 // After a reboot: the exec cache of the previous boot, pointed at the new init.
                 if let cache = carriedCache {
                     let lines = cache.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("init ") ? "init \(spawned.pid) \(startTime)" : String($0) }
-                    try? Host.writeAtomically(lines.joined(separator: "\n"), to: paths.execCache, mode: 0o600)
+                    try? Host.writeAtomically(lines.joined(separator: "\n"), to: paths.execCache, mode: 0o600, durable: false)
                     carriedCache = nil
                 }
                 report("ok \(spawned.pid)")

@@ -57,7 +57,7 @@ public struct StartPlan: Codable, Sendable, Equatable {
     func save(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try Host.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self), to: path, mode: 0o600)
+        try Host.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self), to: path, mode: 0o600, durable: false)
     }
 
     static func load(from path: String) throws -> StartPlan {
