@@ -751,6 +751,35 @@ int sysbox_exec(const sysbox_exec_config *config, int *err_fd) {
     return pid;
 }
 
+int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = -ENOSYS;
+    if (cgroup_fd >= 0) pid = clone_into(cgroup_fd, 0, NULL);
+    int e = pid < 0 ? -pid : 0;
+    if (pid == -ENOSYS) {
+        pid = _Fork();
+        e = errno;
+    }
+    if (pid == 0) {
+        reset_signals();
+        setsid();
+        /* Above every fd that may be a target first, then into place (fds may overlap 0-3). */
+        int high[4];
+        for (int i = 0; i < 4; i++) high[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 10) : -1;
+        for (int i = 0; i < 4; i++) {
+            if (high[i] >= 0) dup2(high[i], i);
+            else close(i);
+        }
+        syscall(SYS_close_range, 4U, ~0U, 0);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return pid < 0 ? -e : pid;
+}
+
 int sysbox_pidfd_open(pid_t pid) {
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
     return fd < 0 ? -errno : fd;

@@ -133,6 +133,13 @@ typedef struct {
 /// root; ENOMEM/EAGAIN: resource limits; EBUSY/EOPNOTSUPP: cgroup_fd cannot take processes).
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
 
+/// Starts `path` detached, as posix_spawn with POSIX_SPAWN_SETSID would, but created directly in the
+/// cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP; -1, or a kernel without it: where the
+/// caller is, so the process moves itself later): fds[0..3] become its fds 0-3 (-1: closed), every
+/// other fd is closed, signals are default and unblocked. Returns the pid, or -errno of the clone; an
+/// execve failure makes the child exit with 127.
+int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd);
+
 /// A writable snapshot of the subvolume `source` named `name` in the directory `dest_dir`
 /// (BTRFS_IOC_SNAP_CREATE_V2; the kernel commits it). 0, or -errno: ENOTTY/EINVAL when `source` is not a
 /// subvolume or not on btrfs, EXDEV across filesystems, EEXIST when `name` exists.

@@ -406,10 +406,19 @@ public struct ContainerCgroup: Sendable {
         // Parents included (a network monitor may come first after a boot): as create() makes them.
         let monitors = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: ".monitors")
         try? monitors.create()
-        // Another monitor leaving may rmdir the empty `.monitors` between create and the move: again.
-        for dir in monitors.directories {
+        // Where it is already (launched into the cgroup2 one), it stays: a cgroup.procs write takes the
+        // threadgroup rwsem, whose RCU grace period stalls every fork on the host. A single-threaded
+        // process moves itself through the v1 `tasks` files, which needs no such lock.
+        let now = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)).map { parseProcCgroup($0, layout: layout) }
+        let here = Set((now?.tasks ?? []) + (now?.v2Directory.map { [$0 + "/"] } ?? []))
+        let single = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 2) == 1
+        for h in layout.hierarchies {
+            let dir = h.mountPoint + "/" + monitors.relative
+            if here.contains(h.isV2 ? dir + "/" : dir + "/tasks") { continue }
+            let file = !h.isV2 && single ? "/tasks" : "/cgroup.procs"
+            // Another monitor leaving may rmdir the empty `.monitors` between create and the move: again.
             for _ in 0..<20 {
-                if (try? write(dir + "/cgroup.procs", "0")) != nil { break }
+                if (try? write(dir + file, "0")) != nil { break }
                 try? monitors.create()
             }
         }
@@ -418,10 +427,11 @@ public struct ContainerCgroup: Sendable {
     /// Leaves the monitors' cgroup for the root cgroup and removes it (and the sysbox parents) when this
     /// was the last monitor.
     public static func leaveMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
+        let single = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 2) == 1
         for h in layout.hierarchies {
             let base = h.mountPoint + "/sysbox/" + hash(stateDirectory)
             guard FileManager.default.fileExists(atPath: base + "/.monitors") else { continue }
-            try? write(h.mountPoint + "/cgroup.procs", "0")
+            try? write(h.mountPoint + (!h.isV2 && single ? "/tasks" : "/cgroup.procs"), "0")
             for dir in [base + "/.monitors", base, h.mountPoint + "/sysbox"] where rmdir(dir) != 0 { break }
         }
     }

@@ -298,12 +298,24 @@ extension Manager {
         var env = ProcessInfo.processInfo.environment
         env["SYSBOX_DIR"] = stateDirectory
         if let dataDirectory { env["SYSBOX_DATA_DIR"] = dataDirectory }
+        let devNullIn = open("/dev/null", O_RDONLY | O_CLOEXEC), devNullOut = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        let logFD = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        defer { for fd in [devNullIn, devNullOut, logFD] where fd >= 0 { close(fd) } }
+        guard devNullIn >= 0, devNullOut >= 0, logFD >= 0 else {
+            close(fds[1])
+            throw SysboxError(.io, "cannot start \(what): cannot open /dev/null or \(log): \(Host.errnoText(errno))")
+        }
+        // Created in the monitors' cgroup2 directory (no migration: a cgroup.procs write would stall
+        // every fork on the host for an RCU grace period); the v1 hierarchies it joins itself.
+        let monitors = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: ".monitors") }
+        try? monitors?.create()
+        let cgroupFD = monitors?.joinTargets.v2Directory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
         // Its own session: detached from the CLI's terminal.
-        let pid = Host.spawn(exe, arguments: arguments, environment: env.map { "\($0.key)=\($0.value)" }.sorted(), newSession: true) { actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
+        let c = CStrings()
+        let stdio: [Int32] = [devNullIn, devNullOut, logFD, fds[1]]
+        let pid = stdio.withUnsafeBufferPointer { fdPtr in
+            sysbox_spawn_detached(exe, c.array([exe] + arguments), c.array(env.map { "\($0.key)=\($0.value)" }.sorted()), fdPtr.baseAddress, cgroupFD)
         }
         close(fds[1])
         guard pid > 0 else { throw SysboxError(.io, "cannot start \(what) \(exe): \(Host.errnoText(-pid))") }
