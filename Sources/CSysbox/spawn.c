@@ -610,7 +610,7 @@ static void __attribute__((noreturn)) enter(int ef, char mode, const char *path,
     if (mode != 'i') block_forwarded();
     size_t argc = 0;
     while (argv[argc]) argc++;
-    if (argc > 8192) fail(3, SYSBOX_STEP_EXEC, E2BIG);
+    if (argc > 65536) fail(3, SYSBOX_STEP_EXEC, E2BIG);
     if (tfd == -ENOSYS) enter_directly(mode, path, argv, envp);
     const char *targv[argc + 3];
     char m[2] = { mode, 0 };

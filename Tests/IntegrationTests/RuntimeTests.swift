@@ -68,7 +68,12 @@ import Testing
         // The monitor left the caller's cgroup for sysbox's own.
         let monitorPid = try String(contentsOfFile: s.stateDir + "/containers/c1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
         let monitorCgroups = String(decoding: readProc("/proc/\(monitorPid)/cgroup"), as: UTF8.self)
-        #expect(monitorCgroups.contains("/sysbox/\(cgroupHash(s.stateDir))/.monitors"), "\(monitorCgroups)")
+        // In every hierarchy (the cgroup2 one from its clone, the v1 ones by itself).
+        let monitorLines = monitorCgroups.split(separator: "\n")
+        #expect(!monitorLines.isEmpty && monitorLines.allSatisfy { $0.hasSuffix("/sysbox/\(cgroupHash(s.stateDir))/.monitors") }, "\(monitorCgroups)")
+        // And init in every hierarchy of its own cgroup (v1: it joined itself; cgroup2: cloned into it).
+        let initLines = String(decoding: readProc("/proc/\(pid)/cgroup"), as: UTF8.self).split(separator: "\n")
+        #expect(!initLines.isEmpty && initLines.allSatisfy { $0.hasSuffix("/sysbox/\(cgroupHash(s.stateDir))/c1") }, "\(initLines)")
         let info = try s.ok(["info", "c1"])
         #expect(info.contains("Status: RUNNING") && info.contains("PID: \(pid)") && info.contains("Processes:") && info.contains("Memory usage:"))
 
