@@ -828,6 +828,11 @@ int sysbox_open_pty(char *name, int name_len) {
     return fd;
 }
 
+int sysbox_pty_name(int master, char *name, int name_len) {
+    int rc = ptsname_r(master, name, (size_t)name_len);
+    return rc == 0 ? 0 : -rc;
+}
+
 static volatile pid_t forward_target = 0;
 
 static void forward_handler(int sig) {

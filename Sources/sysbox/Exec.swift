@@ -84,3 +84,26 @@ struct MonitorCommand: ParsableCommand {
         throw ExitCode(code)
     }
 }
+
+/// The monitor again after its idle phase in the C front (`sysbox __monitor-idle`), which execs this
+/// when init exits, with init's wait status and the fds it kept (never run by hand).
+struct MonitorResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__monitor-resume", abstract: "Internal: a container's monitor, after init exited.",
+                                                    shouldDisplay: false)
+
+    @Argument var name: String
+    @Argument var status: Int32
+    @Argument var fds: [Int32]
+
+    func run() throws {
+        guard fds.count >= 4, fds.allSatisfy({ $0 > 2 && fcntl($0, F_GETFD) >= 0 }) else {
+            throw ValidationError("__monitor-resume is internal to sysbox (started by a container's monitor)")
+        }
+        signal(SIGPIPE, SIG_IGN)
+        let stateDirectory = try Paths.stateDirectory()
+        try Names.validate(name, as: .container)
+        let resume = Monitor.Resume(status: status, master: fds[0], slave: fds[1], listener: fds[2], lock: fds[3], clients: Array(fds.dropFirst(4)))
+        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: -1, openManager: CLI.manager, resume: resume)
+        throw ExitCode(code)
+    }
+}

@@ -68,6 +68,11 @@ import Testing
         // The monitor left the caller's cgroup for sysbox's own.
         let monitorPid = try String(contentsOfFile: s.stateDir + "/containers/c1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
         let monitorCgroups = String(decoding: readProc("/proc/\(monitorPid)/cgroup"), as: UTF8.self)
+        // Idle, the monitor is the small C front (`sysbox __monitor-idle`), not the Swift CLI; it execs
+        // the CLI back when init exits (the stop below, and reboots: rebootPoweroffEphemeralAndMonitorDeath).
+        let monitorExe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitorPid)/exe")
+        #expect(URL(fileURLWithPath: monitorExe).lastPathComponent == "sysbox", "\(monitorExe)")
+        #expect(String(decoding: readProc("/proc/\(monitorPid)/cmdline"), as: UTF8.self).contains("__monitor-idle\u{0}"))
         // In every hierarchy (the cgroup2 one from its clone, the v1 ones by itself).
         let monitorLines = monitorCgroups.split(separator: "\n")
         #expect(!monitorLines.isEmpty && monitorLines.allSatisfy { $0.hasSuffix("/sysbox/\(cgroupHash(s.stateDir))/.monitors") }, "\(monitorCgroups)")

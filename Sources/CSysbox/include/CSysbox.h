@@ -207,9 +207,19 @@ int sysbox_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 /// Opens a new pty master on the host (/dev/ptmx), unlocked; writes the slave's path to `name`.
 int sysbox_open_pty(char *name, int name_len);
 
+/// The slave path of the pty whose master is `master` (ptsname_r: TIOCGPTN). 0, or -errno (ENOTTY: not
+/// a pty master).
+int sysbox_pty_name(int master, char *name, int name_len);
+
 /// Forwards SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 received by this process to `pid`
 /// (a handler that only calls kill(2)); `pid` 0 stops forwarding (back to default actions).
 int sysbox_forward_signals(pid_t pid);
+
+/// `sysbox __monitor-idle …` (monitor_idle.c): the idle phase of a container's monitor, exec'd by the
+/// Swift monitor once init runs, so an idle monitor is the small front rather than the Swift CLI. Serves
+/// the console until init exits, then execs `MANAGER __monitor-resume NAME STATUS FDS…`. Returns only
+/// on bad arguments or a failed exec (the exit code to use).
+int sysbox_monitor_idle(int argc, char **argv, char **envp);
 
 /// The `sysbox` front's fast path for a plain `sysbox exec NAME -- CMD...` (fastexec.c): when it applies
 /// (no option, no terminal, a valid exec cache of the running container), runs the command and exits

@@ -223,24 +223,31 @@ public struct ContainerCgroup: Sendable {
     public func create() throws {
         for h in layout.hierarchies {
             var attempt = 0
-            while try !createOnce(in: h) {
+            var lastError: Error?
+            while try !createOnce(in: h, lastError: &lastError) {
                 attempt += 1
                 if attempt >= 50 {
+                    if let lastError { throw lastError }
                     throw SysboxError(.io, "cannot create cgroup \(h.mountPoint)/\(relative): its parents keep disappearing (another sysbox process removing them)")
                 }
             }
         }
     }
 
-    /// One walk down the hierarchy; false when a parent vanished under us (ENOENT), to be retried.
-    private func createOnce(in h: CgroupHierarchy) throws -> Bool {
+    /// One walk down the hierarchy; false when a parent vanished under us (ENOENT), to be retried. A
+    /// failure to set up a directory of the walk also retries (its parent may have been removed and
+    /// made again by another process meanwhile); create() throws the last one when retries run out.
+    private func createOnce(in h: CgroupHierarchy, lastError: inout Error?) throws -> Bool {
         var path = h.mountPoint
         for component in relative.split(separator: "/") {
             let parent = path
             path += "/" + component
             // v2: a child only gets the controllers its parent enables for its children.
             if h.isV2 {
-                do { try enableControllers(in: parent) } catch where !FileManager.default.fileExists(atPath: parent) { return false }
+                do { try enableControllers(in: parent) } catch {
+                    lastError = error
+                    return false
+                }
             }
             if mkdir(path, 0o755) != 0 && errno != EEXIST {
                 if errno == ENOENT { return false }
@@ -248,7 +255,10 @@ public struct ContainerCgroup: Sendable {
             }
             if !h.isV2 && h.has("cpuset") {
                 for file in ["cpuset.cpus", "cpuset.mems"] where (try? Self.read(path + "/" + file))?.isEmpty ?? true {
-                    do { try Self.write(path + "/" + file, try Self.read(parent + "/" + file)) } catch where !FileManager.default.fileExists(atPath: path) { return false }
+                    do { try Self.write(path + "/" + file, try Self.read(parent + "/" + file)) } catch {
+                        lastError = error
+                        return false
+                    }
                 }
             }
         }

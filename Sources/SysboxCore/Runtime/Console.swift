@@ -31,7 +31,7 @@ extension Manager {
         addr.sun_family = sa_family_t(AF_UNIX)
         let path = "/proc/self/fd/\(dir)/\(ContainerPaths.consoleSocket)"
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            _ = path.withCString { strncpy(raw.baseAddress!.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) }
+            if let base = raw.baseAddress { _ = path.withCString { strncpy(base.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
         }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }

@@ -311,7 +311,7 @@ enum StdioRelay {
                 }
                 var off = 0
                 while off < got {
-                    let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + off, got - off) }
+                    let w = buffer.withUnsafeBytes { write(to, $0.baseAddress.map { $0 + off }, got - off) }
                     if w <= 0 { break }
                     off += w
                 }
@@ -373,7 +373,7 @@ enum PtyRelay {
                 if got <= 0 { break }
                 var off = 0
                 while off < got {
-                    let w = buffer.withUnsafeBytes { write(1, $0.baseAddress! + off, got - off) }
+                    let w = buffer.withUnsafeBytes { write(1, $0.baseAddress.map { $0 + off }, got - off) }
                     if w <= 0 { break }
                     off += w
                 }

@@ -210,7 +210,7 @@ extension Host {
 final class StatusLine {
     private var fd: Int32?
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32) { self.fd = fd >= 0 ? fd : nil }
 
     var pending: Bool { fd != nil }
 

@@ -19,7 +19,25 @@ public enum Monitor {
     /// `ok PID` once init runs or `error MESSAGE`, then is closed. The database is opened (by
     /// `openManager`) only at the end, to record the stop: a running monitor holds no database memory.
     /// Returns the process exit code.
-    public static func run(stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager) -> Int32 {
+    /// Where a monitor continues after its idle phase (`sysbox __monitor-idle`, the C front) saw init
+    /// exit: init's wait status and the fds it kept.
+    public struct Resume: Sendable {
+        public var status: Int32
+        public var master: Int32, slave: Int32, listener: Int32, lock: Int32
+        public var clients: [Int32]
+
+        public init(status: Int32, master: Int32, slave: Int32, listener: Int32, lock: Int32, clients: [Int32]) {
+            self.status = status
+            self.master = master
+            self.slave = slave
+            self.listener = listener
+            self.lock = lock
+            self.clients = clients
+        }
+    }
+
+    public static func run(stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager,
+                           resume: Resume? = nil) -> Int32 {
         let paths = ContainerPaths(stateDirectory: stateDirectory, name: name)
         let logger = Logger(label: "sysbox.monitor")
         let started = DispatchTime.now()
@@ -35,34 +53,48 @@ public enum Monitor {
         var listener: Int32 = -1
         // One monitor per container: held for the monitor's whole life (released by the kernel when it
         // dies); never inherited by init (CLOEXEC).
-        let monitorLock = open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard monitorLock >= 0, flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
+        let monitorLock = resume?.lock ?? open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard monitorLock >= 0, resume != nil || flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
             report("error another monitor is already running container \(name)")
             return 1
         }
         do {
-            try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid, durable: false)
             plan = try StartPlan.load(from: paths.plan)
             guard chdir(paths.directory) == 0 else { throw SysboxError(.io, "cannot enter \(paths.directory): \(Host.errnoText(errno))") }
-            var ptyName = [CChar](repeating: 0, count: 128)
-            consoleMaster = sysbox_open_pty(&ptyName, Int32(ptyName.count))
-            guard consoleMaster >= 0 else { throw SysboxError(.io, "cannot allocate the console pty: \(Host.errnoText(-consoleMaster))") }
-            let slavePath = String(decoding: ptyName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            consoleSlave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
-            guard consoleSlave >= 0 else { throw SysboxError(.io, "cannot open \(slavePath): \(Host.errnoText(errno))") }
-            listener = try listen(on: ContainerPaths.consoleSocket)
-            cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
-            try? cgroup.remove()
-            try cgroup.create()
-            try cgroup.apply(plan.limits.limits)
-            logger.debug("cgroups ready", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+            let slavePath: String
+            if let resume {
+                for fd in [resume.master, resume.slave, resume.listener, resume.lock] + resume.clients { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+                (consoleMaster, consoleSlave, listener) = (resume.master, resume.slave, resume.listener)
+                slavePath = try ptyPath(of: consoleMaster)
+                cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
+            } else {
+                try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid, durable: false)
+                var ptyName = [CChar](repeating: 0, count: 128)
+                consoleMaster = sysbox_open_pty(&ptyName, Int32(ptyName.count))
+                guard consoleMaster >= 0 else { throw SysboxError(.io, "cannot allocate the console pty: \(Host.errnoText(-consoleMaster))") }
+                slavePath = String(decoding: ptyName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                consoleSlave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
+                guard consoleSlave >= 0 else { throw SysboxError(.io, "cannot open \(slavePath): \(Host.errnoText(errno))") }
+                listener = try listen(on: ContainerPaths.consoleSocket)
+                cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
+                try? cgroup.remove()
+                try cgroup.create()
+                try cgroup.apply(plan.limits.limits)
+                logger.debug("cgroups ready", metadata: ["ms": "\(Manager.ms(started, .now()))"])
+            }
             var log = ConsoleLog(path: paths.consoleLog, cap: consoleLogCap)
-            var clients: [Int32] = []
+            var clients: [Int32] = resume?.clients ?? []
             var rebooting = true
-            var movedOut = false
+            var movedOut = resume != nil
             var carriedCache: String?
+            var pending = resume.map { InitExit(status: $0.status) }
             while rebooting {
                 rebooting = false
+                let exit: InitExit
+                if let done = pending {
+                    exit = done
+                    pending = nil
+                } else {
                 var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
                 logger.debug("cloned", metadata: ["ms": "\(Manager.ms(started, .now()))"])
                 // A child that failed while building its filesystem: its own report says why (the
@@ -116,8 +148,12 @@ public enum Monitor {
                     movedOut = true
                 }
                 logger.debug("init running", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                let exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
+                idle(name: name, init: spawned, master: consoleMaster, slave: consoleSlave, listener: listener, lock: monitorLock,
+                     clients: clients, logPath: paths.consoleLog, logger: logger)
+                // Still here: the front could not be exec'd; this process serves the console itself.
+                exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
                 close(spawned.pidfd)
+                }
                 // reboot(2) in a pid namespace kills its init with SIGHUP for a restart, SIGINT for halt/poweroff.
                 // The cache names the old init: remove it now; a reboot carries its content to the next init.
                 let previousCache = try? String(contentsOfFile: paths.execCache, encoding: .utf8)
@@ -152,6 +188,17 @@ public enum Monitor {
     struct InitExit {
         var code: Int32?
         var signal: Int32?
+
+        init(code: Int32?, signal: Int32?) {
+            self.code = code
+            self.signal = signal
+        }
+
+        /// From a wait status.
+        init(status st: Int32) {
+            code = st & 0x7f == 0 ? (st >> 8) & 0xff : nil
+            signal = st & 0x7f != 0 ? st & 0x7f : nil
+        }
 
         /// How init ended, for `info`: reboot(2) in a pid namespace kills init with SIGHUP (restart) or
         /// SIGINT (halt, poweroff).
@@ -221,12 +268,44 @@ public enum Monitor {
                     guard got > 0 else { break }
                     log.append(Array(buffer[0..<got]))
                 }
-                let code = st & 0x7f == 0 ? (st >> 8) & 0xff : nil
-                let signal = st & 0x7f != 0 ? st & 0x7f : nil
-                return InitExit(code: code, signal: signal)
+                return InitExit(status: st)
             }
         }
         return InitExit(code: nil, signal: nil)
+    }
+
+    /// Hands the idle phase to the small `sysbox` front (`sysbox __monitor-idle`, monitor_idle.c):
+    /// execve keeps this pid (init stays its child), the fds and the monitor's flock, and drops the
+    /// Swift binary's dirty memory (USS ~1.9 MiB → see the Benchmarks section). The front execs
+    /// `sysbox-manager __monitor-resume` when init exits, which continues in `run(resume:)`. Returns
+    /// only when the front is missing or cannot be exec'd.
+    static func idle(name: String, init spawned: SpawnedInit, master: Int32, slave: Int32, listener: Int32, lock: Int32,
+                     clients: [Int32], logPath: String, logger: Logger) {
+        guard let manager = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return }
+        let dir = URL(fileURLWithPath: manager).deletingLastPathComponent()
+        let candidates = [dir.appendingPathComponent("sysbox").path,
+                          dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bin/sysbox").path]
+        guard let front = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            logger.warning("no sysbox front next to \(manager): the monitor stays the Swift CLI")
+            return
+        }
+        let fds = [spawned.pidfd, master, slave, listener, lock] + clients
+        for fd in fds { _ = fcntl(fd, F_SETFD, 0) }
+        let args = ["sysbox", "__monitor-idle", manager, name, "\(spawned.pid)"] + [spawned.pidfd, master, slave, listener, lock].map { "\($0)" }
+            + [logPath, "\(consoleLogCap)"] + clients.map { "\($0)" }
+        let c = CStrings()
+        let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted()
+        execve(front, c.array(args), c.array(env))
+        logger.warning("cannot exec the sysbox front \(front): \(Host.errnoText(errno))")
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    }
+
+    /// The path of a pty's slave, from its master.
+    static func ptyPath(of master: Int32) throws -> String {
+        var name = [CChar](repeating: 0, count: 128)
+        let rc = sysbox_pty_name(master, &name, Int32(name.count))
+        guard rc == 0 else { throw SysboxError(.io, "the console pty: \(Host.errnoText(-rc))") }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A listening unix socket at `path` (relative to the cwd).
@@ -237,7 +316,7 @@ public enum Monitor {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            _ = path.withCString { strncpy(raw.baseAddress!.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) }
+            if let base = raw.baseAddress { _ = path.withCString { strncpy(base.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
         }
         let ok = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }

@@ -1,0 +1,162 @@
+#define _GNU_SOURCE
+#include "CSysbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The idle phase of a container's monitor, in the small `sysbox` front instead of the Swift CLI: the
+ * Swift monitor sets the container up, then execs this (same process: init stays its child, the fds
+ * and the monitor's flock stay), which serves the console until init exits and then execs the Swift
+ * monitor back (`sysbox-manager __monitor-resume`) to record the stop, restart after a reboot, or
+ * clean up. What it does is the Swift loop's (Monitor.loop, ConsoleLog) line for line. */
+
+#define MAX_CLIENTS 64
+
+static int parse_fd(const char *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*s && !*end && v >= 0 && v < 1 << 20) ? (int)v : -1;
+}
+
+struct log { int fd; long size; long cap; };
+
+/* Appends, keeping the newest half of the file when it would pass its cap (as ConsoleLog). */
+static void log_append(struct log *l, const char *buf, size_t n) {
+    if (l->fd < 0) return;
+    if (l->size + (long)n > l->cap) {
+        long keep = l->cap / 2;
+        if (keep > l->size) keep = l->size;
+        char *tmp = malloc((size_t)keep + 1);
+        if (tmp) {
+            ssize_t got = pread(l->fd, tmp, (size_t)keep, l->size - keep);
+            if (got >= 0 && ftruncate(l->fd, 0) == 0) {
+                ssize_t w = write(l->fd, tmp, (size_t)got);
+                l->size = w > 0 ? w : 0;
+            }
+            free(tmp);
+        }
+    }
+    ssize_t w = write(l->fd, buf, n);
+    if (w > 0) l->size += w;
+}
+
+static void drop(int *clients, int *count, int i) {
+    close(clients[i]);
+    clients[i] = clients[--*count];
+}
+
+/* argv: sysbox __monitor-idle MANAGER NAME INIT_PID PIDFD MASTER SLAVE LISTENER LOCK LOG_PATH LOG_CAP [CLIENT...] */
+int sysbox_monitor_idle(int argc, char **argv, char **envp) {
+    if (argc < 12) {
+        fprintf(stderr, "Error: __monitor-idle is internal to sysbox (started by a container's monitor)\n");
+        return 2;
+    }
+    const char *manager = argv[2], *name = argv[3];
+    pid_t pid = (pid_t)strtol(argv[4], NULL, 10);
+    int pidfd = parse_fd(argv[5]), master = parse_fd(argv[6]), slave = parse_fd(argv[7]);
+    int listener = parse_fd(argv[8]), lock = parse_fd(argv[9]);
+    long cap = strtol(argv[11], NULL, 10);
+    if (pid <= 0 || pidfd < 0 || master < 0 || slave < 0 || listener < 0 || lock < 0 || cap <= 0) return 2;
+    int clients[MAX_CLIENTS], nclients = 0;
+    for (int i = 12; i < argc && nclients < MAX_CLIENTS; i++) {
+        int fd = parse_fd(argv[i]);
+        if (fd >= 0) clients[nclients++] = fd;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct log log = { open(argv[10], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600), 0, cap };
+    struct stat st;
+    if (log.fd >= 0 && fstat(log.fd, &st) == 0) log.size = st.st_size;
+
+    static char buf[16384];
+    int status = 0;
+    for (;;) {
+        struct pollfd fds[3 + MAX_CLIENTS];
+        fds[0] = (struct pollfd){ pidfd, POLLIN, 0 };
+        fds[1] = (struct pollfd){ master, POLLIN, 0 };
+        fds[2] = (struct pollfd){ listener, POLLIN, 0 };
+        for (int i = 0; i < nclients; i++) fds[3 + i] = (struct pollfd){ clients[i], POLLIN, 0 };
+        int polled = nclients;
+        int n = poll(fds, (nfds_t)(3 + polled), -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            ssize_t got = read(master, buf, sizeof buf);
+            if (got > 0) {
+                log_append(&log, buf, (size_t)got);
+                for (int i = 0; i < nclients;) {
+                    ssize_t sent = send(clients[i], buf, (size_t)got, MSG_NOSIGNAL | MSG_DONTWAIT);
+                    if (sent == got) i++;
+                    else drop(clients, &nclients, i);
+                }
+            }
+        }
+        if (fds[2].revents & POLLIN) {
+            /* Non-blocking: a client that stops reading is dropped, never waited for. */
+            int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0 && nclients < MAX_CLIENTS) clients[nclients++] = fd;
+            else if (fd >= 0) close(fd);
+        }
+        /* Clients polled this round, by fd (the list may have changed above). */
+        for (int k = 0; k < polled; k++) {
+            if (!fds[3 + k].revents) continue;
+            for (int i = 0; i < nclients; i++) {
+                if (clients[i] != fds[3 + k].fd) continue;
+                ssize_t got = read(clients[i], buf, sizeof buf);
+                if (got > 0) {
+                    ssize_t w = write(master, buf, (size_t)got);
+                    (void)w;
+                } else {
+                    drop(clients, &nclients, i);
+                }
+                break;
+            }
+        }
+        if (fds[0].revents) {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+            /* What init wrote last. */
+            for (;;) {
+                struct pollfd p = { master, POLLIN, 0 };
+                if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+                ssize_t got = read(master, buf, sizeof buf);
+                if (got <= 0) break;
+                log_append(&log, buf, (size_t)got);
+            }
+            break;
+        }
+    }
+    close(pidfd);
+    if (log.fd >= 0) close(log.fd);
+
+    /* Back to the Swift monitor with init's wait status and the fds it keeps. */
+    char sbuf[16], fdbuf[5 + MAX_CLIENTS][16];
+    char *args[9 + MAX_CLIENTS];
+    int a = 0;
+    args[a++] = (char *)"sysbox-manager";
+    args[a++] = (char *)"__monitor-resume";
+    args[a++] = (char *)name;
+    snprintf(sbuf, sizeof sbuf, "%d", status);
+    args[a++] = sbuf;
+    int keep[4 + MAX_CLIENTS] = { master, slave, listener, lock };
+    int nkeep = 4;
+    for (int i = 0; i < nclients; i++) keep[nkeep++] = clients[i];
+    for (int i = 0; i < nkeep; i++) {
+        snprintf(fdbuf[i], sizeof fdbuf[i], "%d", keep[i]);
+        args[a++] = fdbuf[i];
+        fcntl(keep[i], F_SETFD, 0);
+    }
+    args[a] = NULL;
+    execve(manager, args, envp);
+    fprintf(stderr, "sysbox monitor of %s: cannot exec %s: %s\n", name, manager, strerror(errno));
+    return 1;
+}
