@@ -227,6 +227,31 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// Run without the C front (sysbox-manager alone), the monitor stays the Swift CLI for its idle
+    /// phase: console, reboot from inside and stop work the same.
+    @Test func monitorWithoutTheFront() throws {
+        let s = try Sandbox.withoutNIC()
+        let lone = s.root + "/lone"
+        try FileManager.default.createDirectory(atPath: lone, withIntermediateDirectories: true)
+        let manager = URL(fileURLWithPath: s.binary).deletingLastPathComponent().appendingPathComponent("sysbox-manager").path
+        try FileManager.default.copyItem(atPath: manager, toPath: lone + "/sysbox-manager")
+        let env = ["SYSBOX_DATA_DIR": repositoryRoot]
+        func run(_ args: [String]) throws -> RunResult { try s.run(args, env: env, binary: lone + "/sysbox-manager") }
+        #expect(try run(["launch", "busybox", "w1"]).status == 0)
+        let monitorPid = try String(contentsOfFile: s.stateDir + "/containers/w1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitorPid)/exe")
+        #expect(exe.hasSuffix("/lone/sysbox-manager"), "\(exe)")
+        #expect(try run(["exec", "w1", "--", "sh", "-c", "echo via-console > /dev/console"]).status == 0)
+        try waitUntil { try run(["console", "w1", "--show-log"]).stdout.contains("via-console") }
+        let before = try run(["list", "--format", "json"]).stdout
+        #expect(try run(["exec", "w1", "--", "reboot"]).status == 0)
+        try waitUntil { let now = try run(["list", "--format", "json"]).stdout; return now != before && now.contains("\"Running\"") }
+        #expect(try run(["stop", "w1"]).status == 0)
+        #expect(try run(["info", "w1"]).stdout.contains("Last stop: clean"))
+        #expect(try run(["delete", "w1"]).status == 0)
+        #expect(s.leftovers() == [])
+    }
+
     @Test func rebootPoweroffEphemeralAndMonitorDeath() throws {
         let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "r1"])
