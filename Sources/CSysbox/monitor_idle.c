@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,9 +55,11 @@ static void drop(int *clients, int *count, int i) {
     clients[i] = clients[--*count];
 }
 
-/* argv: sysbox __monitor-idle MANAGER NAME INIT_PID PIDFD MASTER SLAVE LISTENER LOCK LOG_PATH LOG_CAP [CLIENT...] */
+/* argv: sysbox __monitor-idle MANAGER NAME INIT_PID PIDFD MASTER SLAVE LISTENER LOCK LOG_PATH LOG_CAP
+ *       MANAGER_FD [CLIENT...]   (MANAGER_FD: an O_PATH fd of the very binary that set the container up,
+ *       exec'd back even if MANAGER was replaced or removed meanwhile) */
 int sysbox_monitor_idle(int argc, char **argv, char **envp) {
-    if (argc < 12) {
+    if (argc < 13) {
         fprintf(stderr, "Error: __monitor-idle is internal to sysbox (started by a container's monitor)\n");
         return 2;
     }
@@ -66,8 +69,10 @@ int sysbox_monitor_idle(int argc, char **argv, char **envp) {
     int listener = parse_fd(argv[8]), lock = parse_fd(argv[9]);
     long cap = strtol(argv[11], NULL, 10);
     if (pid <= 0 || pidfd < 0 || master < 0 || slave < 0 || listener < 0 || lock < 0 || cap <= 0) return 2;
+    int manager_fd = parse_fd(argv[12]);
+    if (manager_fd >= 0) fcntl(manager_fd, F_SETFD, FD_CLOEXEC);
     int clients[MAX_CLIENTS], nclients = 0;
-    for (int i = 12; i < argc && nclients < MAX_CLIENTS; i++) {
+    for (int i = 13; i < argc && nclients < MAX_CLIENTS; i++) {
         int fd = parse_fd(argv[i]);
         if (fd >= 0) clients[nclients++] = fd;
     }
@@ -88,6 +93,9 @@ int sysbox_monitor_idle(int argc, char **argv, char **envp) {
         int n = poll(fds, (nfds_t)(3 + polled), -1);
         if (n < 0) {
             if (errno == EINTR) continue;
+            if (errno == ENOMEM || errno == EAGAIN) { usleep(10000); continue; }
+            /* Cannot serve the console any more: still report init's real end, never a guess. */
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
             break;
         }
         if (fds[1].revents & POLLIN) {
@@ -101,22 +109,24 @@ int sysbox_monitor_idle(int argc, char **argv, char **envp) {
                 }
             }
         }
+        int accepted = -1;
         if (fds[2].revents & POLLIN) {
             /* Non-blocking: a client that stops reading is dropped, never waited for. */
             int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0 && nclients < MAX_CLIENTS) clients[nclients++] = fd;
+            if (fd >= 0 && nclients < MAX_CLIENTS) clients[nclients++] = accepted = fd;
             else if (fd >= 0) close(fd);
         }
-        /* Clients polled this round, by fd (the list may have changed above). */
+        /* Clients polled this round, by fd (the list may have changed above; a new client may have
+         * the number of one dropped this round, and was not polled). */
         for (int k = 0; k < polled; k++) {
-            if (!fds[3 + k].revents) continue;
+            if (!fds[3 + k].revents || fds[3 + k].fd == accepted) continue;
             for (int i = 0; i < nclients; i++) {
                 if (clients[i] != fds[3 + k].fd) continue;
                 ssize_t got = read(clients[i], buf, sizeof buf);
                 if (got > 0) {
                     ssize_t w = write(master, buf, (size_t)got);
                     (void)w;
-                } else {
+                } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
                     drop(clients, &nclients, i);
                 }
                 break;
@@ -156,6 +166,9 @@ int sysbox_monitor_idle(int argc, char **argv, char **envp) {
         fcntl(keep[i], F_SETFD, 0);
     }
     args[a] = NULL;
+    /* The binary that started the container (an upgrade renames a new one into place: its resume may
+     * differ), else whatever is at its path now. */
+    if (manager_fd >= 0) syscall(SYS_execveat, manager_fd, "", args, envp, AT_EMPTY_PATH);
     execve(manager, args, envp);
     fprintf(stderr, "sysbox monitor of %s: cannot exec %s: %s\n", name, manager, strerror(errno));
     return 1;

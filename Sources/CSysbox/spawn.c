@@ -536,12 +536,14 @@ extern const unsigned char sysbox_trampoline_elf[];
 extern const unsigned long sysbox_trampoline_elf_size;
 
 /* The trampoline in a memfd sealed against writes, resizing and mode changes (F_SEAL_EXEC from Linux
- * 6.3, skipped before), at fd 4 or above and close-on-exec. -errno on failure, -ENOSYS without one. */
+ * 6.3, skipped before), at fd 4 or above and close-on-exec. -errno on failure. Only called where
+ * trampoline.S has a port (sysbox_trampoline_elf_size > 0). */
 static int trampoline_fd(void) {
     size_t size = (size_t)sysbox_trampoline_elf_size;
-    if (size == 0) return -ENOSYS;
     int fd = (int)syscall(SYS_memfd_create, "sysbox-enter", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-    if (fd < 0 && errno == EINVAL) fd = (int)syscall(SYS_memfd_create, "sysbox-enter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    /* EINVAL: a kernel before 6.3 (no MFD_EXEC); EACCES: vm.memfd_noexec=2, where the exec below fails
+     * too and reports it. */
+    if (fd < 0 && (errno == EINVAL || errno == EACCES)) fd = (int)syscall(SYS_memfd_create, "sysbox-enter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -errno;
     if (fd < 4) {
         int high = fcntl(fd, F_DUPFD_CLOEXEC, 4);
@@ -600,8 +602,11 @@ static void __attribute__((noreturn)) enter_directly(char mode, const char *path
  * /proc/<pid>/exe is the memfd, even for a `#!/proc/self/exe` command). Mode 'i' (init), 'e' (exec
  * with pipes) or 't' (exec on a pty at fd 0). Fds from 4 up must already be close-on-exec. */
 static void __attribute__((noreturn)) enter(int ef, char mode, const char *path, char *const *argv, char *const *envp) {
-    int tfd = trampoline_fd();
-    if (tfd < 0 && tfd != -ENOSYS) fail(ef, SYSBOX_STEP_TRAMPOLINE, -tfd);
+    /* No port for this architecture: the same steps without it. Any failure to make the memfd (even
+     * ENOSYS from a seccomp filter) is an error, never a silent fallback to the unprotected path. */
+    int ported = sysbox_trampoline_elf_size > 0;
+    int tfd = ported ? trampoline_fd() : -1;
+    if (ported && tfd < 0) fail(ef, SYSBOX_STEP_TRAMPOLINE, -tfd);
     if (ef != 3) {
         if (dup2(ef, 3) < 0) fail(ef, SYSBOX_STEP_TRAMPOLINE, errno);
     } else if (fcntl(3, F_SETFD, 0) < 0) {
@@ -610,8 +615,9 @@ static void __attribute__((noreturn)) enter(int ef, char mode, const char *path,
     if (mode != 'i') block_forwarded();
     size_t argc = 0;
     while (argv[argc]) argc++;
-    if (argc > 65536) fail(3, SYSBOX_STEP_EXEC, E2BIG);
-    if (tfd == -ENOSYS) enter_directly(mode, path, argv, envp);
+    /* targv lives on this stack: init's may be the 256 KiB one of the clone() fallback. */
+    if (argc > (mode == 'i' ? 1024u : 65536u)) fail(3, SYSBOX_STEP_EXEC, E2BIG);
+    if (!ported) enter_directly(mode, path, argv, envp);
     const char *targv[argc + 3];
     char m[2] = { mode, 0 };
     targv[0] = m;
@@ -757,8 +763,10 @@ int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = -ENOSYS;
     if (cgroup_fd >= 0) pid = clone_into(cgroup_fd, 0, NULL);
-    int e = pid < 0 ? -pid : 0;
-    if (pid == -ENOSYS) {
+    int e = 0;
+    /* Any failure there (the directory removed meanwhile by a monitor leaving it: ENODEV) only costs
+     * the process a move of its own later. */
+    if (pid < 0) {
         pid = _Fork();
         e = errno;
     }

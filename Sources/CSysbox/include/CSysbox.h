@@ -134,8 +134,8 @@ typedef struct {
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
 
 /// Starts `path` detached, as posix_spawn with POSIX_SPAWN_SETSID would, but created directly in the
-/// cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP; -1, or a kernel without it: where the
-/// caller is, so the process moves itself later): fds[0..3] become its fds 0-3 (-1: closed), every
+/// cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP; -1, a kernel without it, or a directory
+/// that cannot take it: where the caller is, so the process moves itself later): fds[0..3] become its fds 0-3 (-1: closed), every
 /// other fd is closed, signals are default and unblocked. Returns the pid, or -errno of the clone; an
 /// execve failure makes the child exit with 127.
 int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd);

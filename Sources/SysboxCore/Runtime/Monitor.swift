@@ -54,9 +54,19 @@ public enum Monitor {
         // One monitor per container: held for the monitor's whole life (released by the kernel when it
         // dies); never inherited by init (CLOEXEC).
         let monitorLock = resume?.lock ?? open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard monitorLock >= 0, resume != nil || flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
+        guard monitorLock >= 0, flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
             report("error another monitor is already running container \(name)")
             return 1
+        }
+        // A resume continues this container's own monitor: its lock fd must be that lock (taken
+        // again above: a no-op on the monitor's own open file, refused for anyone else's).
+        if resume != nil {
+            var held = stat(), file = stat()
+            guard fstat(monitorLock, &held) == 0, stat(paths.monitorLock, &file) == 0,
+                  held.st_dev == file.st_dev, held.st_ino == file.st_ino else {
+                FileHandle.standardError.write(Data("sysbox monitor: __monitor-resume without \(name)'s monitor lock\n".utf8))
+                return 1
+            }
         }
         do {
             plan = try StartPlan.load(from: paths.plan)
@@ -251,6 +261,8 @@ public enum Monitor {
                 let got = read(fds[i].fd, &buffer, buffer.count)
                 if got > 0 {
                     _ = buffer.withUnsafeBytes { write(master, $0.baseAddress, got) }
+                } else if got < 0 && (errno == EAGAIN || errno == EINTR) {
+                    continue
                 } else {
                     closed.insert(fds[i].fd)
                     close(fds[i].fd)
@@ -289,10 +301,13 @@ public enum Monitor {
             logger.warning("no sysbox front next to \(manager): the monitor stays the Swift CLI")
             return
         }
-        let fds = [spawned.pidfd, master, slave, listener, lock] + clients
+        // The exact binary to come back to, whatever happens to its path while init runs.
+        let managerFD = open(manager, SYSBOX_O_PATH | O_CLOEXEC)
+        defer { if managerFD >= 0 { close(managerFD) } }
+        let fds = [spawned.pidfd, master, slave, listener, lock, managerFD].filter { $0 >= 0 } + clients
         for fd in fds { _ = fcntl(fd, F_SETFD, 0) }
         let args = ["sysbox", "__monitor-idle", manager, name, "\(spawned.pid)"] + [spawned.pidfd, master, slave, listener, lock].map { "\($0)" }
-            + [logPath, "\(consoleLogCap)"] + clients.map { "\($0)" }
+            + [logPath, "\(consoleLogCap)", "\(managerFD)"] + clients.map { "\($0)" }
         let c = CStrings()
         let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted()
         execve(front, c.array(args), c.array(env))
