@@ -110,11 +110,11 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     if (read_file(cgpath, cgfile, sizeof cgfile) <= 0) return;
     /* v1: each `tasks` file (a single-thread self-move waits for no RCU grace period); cgroup2: the
      * directory, which the helper is forked into (CLONE_INTO_CGROUP). */
-    static char procs_buf[MAX_CG][512];
-    const char *procs[MAX_CG];
-    int nprocs = 0;
+    static char tasks_buf[MAX_CG][512];
+    const char *tasks[MAX_CG];
+    int ntasks = 0;
     int cgroup_fd = -1;
-    for (char *line = strtok(cgfile, "\n"); line && nprocs < MAX_CG; line = strtok(NULL, "\n")) {
+    for (char *line = strtok(cgfile, "\n"); line && ntasks < MAX_CG; line = strtok(NULL, "\n")) {
         char *c1 = strchr(line, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c2 || c2[1] != '/' || strstr(c2, "..")) continue;
@@ -131,9 +131,9 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
                 break;
             }
             if (!v2 && strcmp(cg_ctrl[i], controllers) == 0) {
-                snprintf(procs_buf[nprocs], sizeof procs_buf[nprocs], "%s%s/tasks", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
-                procs[nprocs] = procs_buf[nprocs];
-                nprocs++;
+                snprintf(tasks_buf[ntasks], sizeof tasks_buf[ntasks], "%s%s/tasks", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
+                tasks[ntasks] = tasks_buf[ntasks];
+                ntasks++;
                 break;
             }
         }
@@ -145,8 +145,8 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     sysbox_exec_config config;
     memset(&config, 0, sizeof config);
     config.pidfd = pidfd;
-    config.cgroup_tasks = procs;
-    config.cgroup_task_count = nprocs;
+    config.cgroup_tasks = tasks;
+    config.cgroup_task_count = ntasks;
     config.cgroup_fd = cgroup_fd;
     config.cwd = cwd;
     config.argv = argv + 4;

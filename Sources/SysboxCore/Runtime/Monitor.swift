@@ -153,7 +153,8 @@ public enum Monitor {
                 }
                 report("ok \(spawned.pid)")
                 if !movedOut {
-                    // After reporting: a cgroup move waits for an RCU grace period, not on start's path.
+                    // After reporting: the v1 hierarchies through `tasks` (cheap while single-threaded);
+                    // the cgroup2 one already, from its spawn (a cgroup.procs move only as a fallback).
                     ContainerCgroup.enterMonitorCgroup(layout: cgroup.layout, stateDirectory: stateDirectory)
                     movedOut = true
                 }
