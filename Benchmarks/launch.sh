@@ -58,7 +58,7 @@ done | awk '{ print $1 / 1000 }' | stats "launch busybox until it pings its gate
 "$BIN" list --format csv,noheader | cut -d, -f1 | xargs -r "$BIN" delete --force >/dev/null
 for i in $(seq "$RUNS"); do
     SYSBOX_LOG=debug "$BIN" launch busybox "a$i" >/dev/null 2>&1
-    awk '/placed in cgroups/ { match($0, /ms=[0-9.]+/); a = substr($0, RSTART + 3, RLENGTH - 3) }
+    awk '/\] cloned/ { match($0, /ms=[0-9.]+/); a = substr($0, RSTART + 3, RLENGTH - 3) }
          /NICs attached/ { match($0, /ms=[0-9.]+/); print substr($0, RSTART + 3, RLENGTH - 3) - a }' "$SYSBOX_DIR/containers/a$i/monitor.log" | tail -1
 done | stats "attach one NIC (monitor, netlink only)"
 "$BIN" list --format csv,noheader | cut -d, -f1 | xargs -r "$BIN" delete --force >/dev/null

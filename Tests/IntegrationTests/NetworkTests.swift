@@ -40,6 +40,11 @@ import Testing
         let tables = try runProcess("/usr/sbin/nft", ["list", "tables"]).stdout
         #expect(!tables.contains("sysbox-\(network)"), "nft table of \(network) is left", sourceLocation: sourceLocation)
         #expect(!FileManager.default.fileExists(atPath: "/run/sysbox/net/\(network)"), sourceLocation: sourceLocation)
+        // No dnsmasq of this network runs any more.
+        let dnsmasqs = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            Int32(pid) != nil && String(decoding: readProc("/proc/\(pid)/cmdline"), as: UTF8.self).contains("--interface=\(network)\u{0}")
+        }
+        #expect(dnsmasqs == [], "dnsmasq of \(network) is left: \(dnsmasqs)", sourceLocation: sourceLocation)
         #expect(s.networkLeftovers() == [], sourceLocation: sourceLocation)
         #expect(s.leftovers() == [], sourceLocation: sourceLocation)
     }
@@ -112,6 +117,24 @@ import Testing
         // network info: the bridge's address, counters and ports.
         let netInfo = try s.ok(["network", "info", net])
         #expect(netInfo.contains("inet \(cidr)") && netInfo.contains(hostEnd) && netInfo.contains("dnsmasq: running"), "\(netInfo)")
+        // The bridge carried the pings above: its counters are numbers above zero.
+        for counter in ["Bytes received", "Bytes sent", "Packets received", "Packets sent"] {
+            let value = netInfo.split(separator: "\n").first { $0.contains(counter + ":") }?.split(separator: ":").last
+                .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { UInt64($0) } ?? 0
+            #expect(value > 0, "\(counter) in \(netInfo)")
+        }
+        let shown = try s.ok(["network", "show", net])
+        #expect(shown.contains("ipv4.address: \(cidr)") && shown.contains("name: \(net)"), "\(shown)")
+        // A killed monitor: init dies with it, and with the container's network namespace the kernel
+        // removes the veth pair, host end included (nothing to sweep later).
+        try s.ok(["launch", "busybox", "k1"])
+        let killedEnd = try s.ok(["config", "get", "k1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
+        #expect(try hostLinks().contains(": \(killedEnd)@"))
+        let monitor = try String(contentsOfFile: s.stateDir + "/containers/k1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
+        kill(Int32(monitor) ?? 0, SIGKILL)
+        try waitUntil { !(try hostLinks().contains(": \(killedEnd)@")) }
+        #expect(try s.ok(["list", "--format", "csv,noheader"]).contains("k1,STOPPED"))
+        try s.ok(["delete", "k1"])
 
         let hostEnd2 = try s.ok(["config", "get", "c3", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
         try s.ok(["delete", "--force", "c1", "c3"])
