@@ -71,24 +71,21 @@ static pid_t clone_into(int cgroup_fd, uint64_t flags, int *pidfd) {
 
 /* Joins the calling (single-threaded) process's cgroups: 0 into each v1 `tasks` file, and into
  * cgroup_fd's cgroup.procs unless the kernel already placed it there. 0 or the errno of the failure. */
+static int write_zero(int dirfd, const char *path) {
+    int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    ssize_t n = write(fd, "0", 1);
+    int e = errno;
+    close(fd);
+    return n == 1 ? 0 : e;
+}
+
 static int join_cgroups(const char *const *tasks, int count, int cgroup_fd, int placed) {
     for (int i = 0; i < count; i++) {
-        int fd = open(tasks[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0) return errno;
-        ssize_t n = write(fd, "0", 1);
-        int e = errno;
-        close(fd);
-        if (n != 1) return e;
+        int e = write_zero(AT_FDCWD, tasks[i]);
+        if (e) return e;
     }
-    if (cgroup_fd >= 0 && !placed) {
-        int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0) return errno;
-        ssize_t n = write(fd, "0", 1);
-        int e = errno;
-        close(fd);
-        if (n != 1) return e;
-    }
-    return 0;
+    return cgroup_fd >= 0 && !placed ? write_zero(cgroup_fd, "cgroup.procs") : 0;
 }
 
 #define STACK_SIZE (256 * 1024)

@@ -181,6 +181,25 @@ public struct ContainerCgroup: Sendable {
     public struct JoinTargets: Equatable, Sendable {
         public var tasks: [String]
         public var v2Directory: String?
+
+        /// An fd of the cgroup2 directory for CLONE_INTO_CGROUP, -1 when there is none.
+        func openV2Directory() throws -> Int32 {
+            guard let dir = v2Directory else { return -1 }
+            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw SysboxError(.io, "cannot open the cgroup \(dir): \(Host.errnoText(errno))") }
+            return fd
+        }
+    }
+
+    /// The file through which the calling process moves itself into `dir` of hierarchy `h`: v1 `tasks`
+    /// while it has a single thread (no threadgroup lock, so no RCU grace period), else `cgroup.procs`.
+    static func selfMoveFile(_ dir: String, in h: CgroupHierarchy, singleThreaded: Bool) -> String {
+        dir + (!h.isV2 && singleThreaded ? "/tasks" : "/cgroup.procs")
+    }
+
+    /// Whether the calling process has one thread (/proc/self/task).
+    static var isSingleThreaded: Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 2) == 1
     }
 
     /// The container's own cgroups.
@@ -421,14 +440,14 @@ public struct ContainerCgroup: Sendable {
         // process moves itself through the v1 `tasks` files, which needs no such lock.
         let now = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)).map { parseProcCgroup($0, layout: layout) }
         let here = Set((now?.tasks ?? []) + (now?.v2Directory.map { [$0 + "/"] } ?? []))
-        let single = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 2) == 1
+        let single = isSingleThreaded
         for h in layout.hierarchies {
             let dir = h.mountPoint + "/" + monitors.relative
             if here.contains(h.isV2 ? dir + "/" : dir + "/tasks") { continue }
-            let file = !h.isV2 && single ? "/tasks" : "/cgroup.procs"
+            let file = selfMoveFile(dir, in: h, singleThreaded: single)
             // Another monitor leaving may rmdir the empty `.monitors` between create and the move: again.
             for _ in 0..<20 {
-                if (try? write(dir + file, "0")) != nil { break }
+                if (try? write(file, "0")) != nil { break }
                 try? monitors.create()
             }
         }
@@ -437,11 +456,11 @@ public struct ContainerCgroup: Sendable {
     /// Leaves the monitors' cgroup for the root cgroup and removes it (and the sysbox parents) when this
     /// was the last monitor.
     public static func leaveMonitorCgroup(layout: CgroupLayout, stateDirectory: String) {
-        let single = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 2) == 1
+        let single = isSingleThreaded
         for h in layout.hierarchies {
             let base = h.mountPoint + "/sysbox/" + hash(stateDirectory)
             guard FileManager.default.fileExists(atPath: base + "/.monitors") else { continue }
-            try? write(h.mountPoint + (!h.isV2 && single ? "/tasks" : "/cgroup.procs"), "0")
+            try? write(selfMoveFile(h.mountPoint, in: h, singleThreaded: single), "0")
             for dir in [base + "/.monitors", base, h.mountPoint + "/sysbox"] where rmdir(dir) != 0 { break }
         }
     }

@@ -122,13 +122,10 @@ extension Manager {
         let c = CStrings()
         let cgroupPtrs = cgroups.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
         // The helper is forked into init's cgroup2 directory (clone3 CLONE_INTO_CGROUP).
-        var cgroupFD: Int32 = -1
-        if let dir = cgroups.v2Directory {
-            cgroupFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard cgroupFD >= 0 else {
-                for fd in sockets where fd >= 0 { close(fd) }
-                throw SysboxError(.io, "cannot open the cgroup of \(request.name)'s init (\(dir)): \(Host.errnoText(errno))")
-            }
+        let cgroupFD: Int32
+        do { cgroupFD = try cgroups.openV2Directory() } catch {
+            for fd in sockets where fd >= 0 { close(fd) }
+            throw error
         }
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         var errFD: Int32 = -1

@@ -309,7 +309,7 @@ extension Manager {
         // every fork on the host for an RCU grace period); the v1 hierarchies it joins itself.
         let monitors = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: ".monitors") }
         try? monitors?.create()
-        let cgroupFD = monitors?.joinTargets.v2Directory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        let cgroupFD = (try? monitors?.joinTargets.openV2Directory()) ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         // Its own session: detached from the CLI's terminal.
         let c = CStrings()

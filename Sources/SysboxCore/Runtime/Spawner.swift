@@ -110,11 +110,7 @@ enum Spawner {
         defer { contentPointers.forEach { $0.deallocate() } }
         let join = cgroup.joinTargets
         let taskPaths = join.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
-        var cgroupFD: Int32 = -1
-        if let dir = join.v2Directory {
-            cgroupFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard cgroupFD >= 0 else { throw SysboxError(.io, "cannot open the container's cgroup \(dir): \(Host.errnoText(errno))") }
-        }
+        let cgroupFD = try join.openV2Directory()
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         let rebindPaths = Hardening.rebinds.map { UnsafePointer<CChar>?(c.string($0.0)) }
         let rebindRO = Hardening.rebinds.map { Int32($0.1 ? 1 : 0) }
