@@ -1,132 +1,221 @@
 import Foundation
-import GRDB
 import Logging
 import SysboxStore
 
-/// The container manager: the one entry point the CLI uses. It owns the state database of one state
-/// directory; two managers on different directories share nothing.
-public final class Manager: Sendable {
-    public let store: Store
-    public let stateDirectory: String
-    public let dataDirectory: String?
-    static let logger = Logger(label: "sysbox.manager")
+/// The container manager: the one entry point the CLI uses, a thin facade over the parts that each own
+/// one responsibility (`Containers`, `ContainerRuntime`, `Snapshots`, `Copies`, `Networks`, `NICs`,
+/// `Images`, `Profiles`, `ConfigEditor`, `ContainerFiles`, `Recovery`, …), all working on one `State`
+/// (the database and folders of one state directory); two managers on different directories share
+/// nothing.
+public final class Manager: StateBound {
+    public let state: State
+    public var store: Store { state.store }
+    public var stateDirectory: String { state.stateDirectory }
+    public var dataDirectory: String? { state.dataDirectory }
 
     /// Opens the state directory (creating and migrating its database) and imports the shipped profiles
-    /// from `dataDirectory/Profiles` the first time.
+    /// from `dataDirectory/Profiles` the first time. Runs no recovery: commands that read or change
+    /// containers call `recover()` first (the monitors do not).
     /// - Throws: `StoreError` for an unusable database; `SysboxError` when the shipped profiles are missing
     ///   or malformed.
     public init(stateDirectory: String, dataDirectory: String?, busyTimeout: Double = 10) throws {
-        self.stateDirectory = stateDirectory
-        self.dataDirectory = dataDirectory
         let started = DispatchTime.now()
-        store = try Store(directory: stateDirectory, busyTimeout: busyTimeout)
+        state = try State(stateDirectory: stateDirectory, dataDirectory: dataDirectory, busyTimeout: busyTimeout)
         let opened = DispatchTime.now()
-        try seedProfiles()
-        try recoverInterruptedOperations()
-        // A build killed half-way leaves its directory: gone at the next command, not the next build.
-        sweepImageBuilds()
+        try Profiles(state: state).seedShipped()
         Self.logger.debug("manager ready", metadata: [
             "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"])
     }
 
-    /// Milliseconds between two instants, for debug logs.
-    static func ms(_ a: DispatchTime, _ b: DispatchTime) -> String {
-        String(format: "%.2f", Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e6)
+    /// A manager on an opened state (no profile import): for the parts that still reach code written as
+    /// `extension Manager` (exec).
+    init(state: State) {
+        self.state = state
     }
 
-    /// The settings key marking that the shipped profiles were imported (once, at first use).
-    static let seededKey = "profiles.seeded"
+    /// Finishes or undoes the operations a killed command left half-done and removes half-built images
+    /// (`Recovery.run`).
+    public func recover() throws { try Recovery(state: state).run() }
 
-    private func seedProfiles() throws {
-        if try read({ db in try Settings.get(db, Self.seededKey) }) != nil { return }
-        let files = try shippedProfiles()
-        try write { db in
-            if try Settings.get(db, Self.seededKey) != nil { return }  // another process won the race
-            for (name, doc) in files where try ProfileRecord.named(name, in: db) == nil {
-                var record = ProfileRecord(name: name, description: doc.description)
-                try record.insert(db)
-                try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
-                try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
-            }
-            try Settings.set(db, Self.seededKey, ISO8601DateFormatter().string(from: Date()))
-            Self.logger.debug("imported shipped profiles", metadata: ["count": "\(files.count)"])
-        }
-    }
+    // MARK: - Containers
 
-    /// Parses `Profiles/*.yaml` of the data directory; `default.yaml` must be among them.
-    func shippedProfiles() throws -> [(String, ProfileDocument)] {
-        guard let dataDirectory else {
-            throw SysboxError(.io, "cannot find sysbox's shipped files (Profiles/, Templates/): looked next to the binary and in PREFIX/share/sysbox; set SYSBOX_DATA_DIR to the directory that holds Profiles/")
-        }
-        let dir = (dataDirectory as NSString).appendingPathComponent("Profiles")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
-        guard names.contains("default.yaml") else {
-            throw SysboxError(.io, "\(dir)/default.yaml is missing; it defines the default profile (root disk and eth0); restore it or set SYSBOX_DATA_DIR")
-        }
-        return try names.map { file in
-            let path = (dir as NSString).appendingPathComponent(file)
-            let name = String(file.dropLast(".yaml".count))
-            try Names.validate(name, as: .profile)
-            let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)")
-            }
-            return (name, try ProfileYAML.parse(text, file: path))
-        }
-    }
+    /// Forwards to `containers.createContainer`.
+    @discardableResult
+    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView { try containers.createContainer(request, progress: progress) }
+    /// Forwards to `containers.deleteContainers`.
+    public func deleteContainers(_ names: [String], force: Bool = false) throws { try containers.deleteContainers(names, force: force) }
+    /// Forwards to `containers.checkContainersExist`.
+    public func checkContainersExist(_ names: [String]) throws { try containers.checkContainersExist(names) }
+    /// Forwards to `containers.containerView`.
+    public func containerView(_ name: String) throws -> ContainerView { try containers.containerView(name) }
+    /// Forwards to `containers.listContainers`.
+    public func listContainers() throws -> [ContainerView] { try containers.listContainers() }
+    /// Forwards to `containers.containerNames`.
+    public func containerNames() throws -> [String] { try containers.containerNames() }
+    /// Forwards to `containers.assignProfiles`.
+    public func assignProfiles(container name: String, profiles names: [String]) throws { try containers.assignProfiles(container: name, profiles: names) }
+    /// Forwards to `containers.profiles`.
+    public func profiles(of name: String) throws -> [String] { try containers.profiles(of: name) }
+    /// Forwards to `containers.renameContainer`.
+    public func renameContainer(_ old: String, to new: String) throws { try containers.renameContainer(old, to: new) }
 
-    // MARK: - Database access with errors mapped to SysboxError
+    // MARK: - ContainerRuntime
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try mapped { try store.read(body) }
-    }
+    /// Forwards to `runtime.liveState`.
+    public func liveState(_ name: String) -> LiveState? { runtime.liveState(name) }
+    /// Forwards to `runtime.runtimeStatus`.
+    public func runtimeStatus(_ name: String) -> (ContainerStatus, Int32?) { runtime.runtimeStatus(name) }
+    /// Forwards to `runtime.start`.
+    @discardableResult
+    public func start(_ name: String) throws -> [String] { try runtime.start(name) }
+    /// Forwards to `runtime.stop`.
+    public func stop(_ name: String, force: Bool = false, timeout: Double = 30) throws { try runtime.stop(name, force: force, timeout: timeout) }
+    /// Forwards to `runtime.restart`.
+    public func restart(_ name: String, force: Bool = false, timeout: Double = 30) throws -> [String] { try runtime.restart(name, force: force, timeout: timeout) }
+    /// Forwards to `runtime.lastStop`.
+    public func lastStop(_ name: String) -> String? { runtime.lastStop(name) }
+    /// Forwards to `runtime.lastStartError`.
+    public func lastStartError(_ name: String) -> String? { runtime.lastStartError(name) }
+    /// Forwards to `runtime.waitReady`.
+    public func waitReady(_ name: String, timeout: Double) throws -> Readiness { try runtime.waitReady(name, timeout: timeout) }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try mapped { try store.write(body) }
-    }
+    // MARK: - LiveConfig
 
-    private func mapped<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as DatabaseError {
-            throw SysboxError(.database, "database \(store.path): \(error.message ?? "\(error)")", cause: error)
-        }
-    }
+    /// Forwards to `liveConfig.stats`.
+    public func stats(_ name: String) -> CgroupStats? { liveConfig.stats(name) }
 
-    // MARK: - Lookups
+    // MARK: - ConfigEditor
 
-    func container(_ db: Database, _ name: String) throws -> ContainerRecord {
-        if let record = try ContainerRecord.named(name, in: db) { return record }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM containers")
-        throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names, then: "sysbox list shows the containers"))")
-    }
+    /// Forwards to `configEditor.layer`.
+    public func layer(of owner: ConfigOwner, expanded wantExpanded: Bool = false) throws -> ConfigLayer { try configEditor.layer(of: owner, expanded: wantExpanded) }
+    /// Forwards to `configEditor.setConfig`.
+    public func setConfig(_ owner: ConfigOwner, _ pairs: [(String, String)]) throws { try configEditor.setConfig(owner, pairs) }
+    /// Forwards to `configEditor.unsetConfig`.
+    public func unsetConfig(_ owner: ConfigOwner, _ keys: [String]) throws { try configEditor.unsetConfig(owner, keys) }
+    /// Forwards to `configEditor.addDevice`.
+    public func addDevice(_ owner: ConfigOwner, name: String, _ config: [String: String]) throws { try configEditor.addDevice(owner, name: name, config) }
+    /// Forwards to `configEditor.removeDevices`.
+    public func removeDevices(_ owner: ConfigOwner, names: [String]) throws { try configEditor.removeDevices(owner, names: names) }
+    /// Forwards to `configEditor.setDevice`.
+    public func setDevice(_ owner: ConfigOwner, name: String, _ pairs: [(String, String)]) throws { try configEditor.setDevice(owner, name: name, pairs) }
+    /// Forwards to `configEditor.unsetDevice`.
+    public func unsetDevice(_ owner: ConfigOwner, name: String, keys: [String]) throws { try configEditor.unsetDevice(owner, name: name, keys: keys) }
+    /// Forwards to `configEditor.overrideDevice`.
+    public func overrideDevice(container: String, name: String, _ pairs: [(String, String)]) throws { try configEditor.overrideDevice(container: container, name: name, pairs) }
+    /// Forwards to `configEditor.deviceChangeNote`.
+    public func deviceChangeNote(_ owner: ConfigOwner) -> String? { configEditor.deviceChangeNote(owner) }
 
-    func profile(_ db: Database, _ name: String) throws -> ProfileRecord {
-        if let record = try ProfileRecord.named(name, in: db) { return record }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM profiles")
-        throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names, then: "sysbox profile list shows the profiles"))")
-    }
+    // MARK: - ContainerFiles
 
-    func layer(_ db: Database, profile id: Int64) throws -> ConfigLayer {
-        ConfigLayer(config: try ConfigTable.profiles.load(db, owner: id), devices: try DeviceTable.profiles.load(db, owner: id))
-    }
+    /// Forwards to `files.pullFile`.
+    public func pullFile(_ name: String, path: String) throws -> (data: Data, mode: mode_t, uid: uid_t, gid: gid_t) { try files.pullFile(name, path: path) }
+    /// Forwards to `files.pushFile`.
+    public func pushFile(_ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t, createParents: Bool) throws { try files.pushFile(name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents) }
+    /// Forwards to `files.pushTree`.
+    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws { try files.pushTree(name, local: local, path: path, uid: uid, gid: gid) }
+    /// Forwards to `files.pullTree`.
+    public func pullTree(_ name: String, path: String, to local: String) throws { try files.pullTree(name, path: path, to: local) }
 
-    func layer(_ db: Database, container id: Int64) throws -> ConfigLayer {
-        ConfigLayer(config: try ConfigTable.containers.load(db, owner: id), devices: try DeviceTable.containers.load(db, owner: id))
-    }
+    // MARK: - Snapshots
 
-    /// The expanded config of a container whose own layer is `local` and profile list `profiles`.
-    func expanded(_ db: Database, profiles: [ProfileRecord], local: ConfigLayer) throws -> ConfigLayer {
-        Expansion.expand(profiles: try profiles.map { try layer(db, profile: $0.id ?? 0) }, local: local)
-    }
+    /// Forwards to `snapshots.createSnapshot`.
+    @discardableResult
+    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false, description: String = "", at now: Date = Date()) throws -> TakenSnapshot { try snapshots.createSnapshot(name, snapshot: given, expiry: expiry, reuse: reuse, description: description, at: now) }
+    /// Forwards to `snapshots.listSnapshots`.
+    public func listSnapshots(_ name: String) throws -> [SnapshotEntry] { try snapshots.listSnapshots(name) }
+    /// Forwards to `snapshots.snapshotDocument`.
+    public func snapshotDocument(_ name: String, _ snap: String) throws -> String { try snapshots.snapshotDocument(name, snap) }
+    /// Forwards to `snapshots.restoreSnapshot`.
+    @discardableResult
+    public func restoreSnapshot(_ name: String, _ snap: String, force: Bool = false) throws -> [String] { try snapshots.restoreSnapshot(name, snap, force: force) }
+    /// Forwards to `snapshots.renameSnapshot`.
+    public func renameSnapshot(_ name: String, _ old: String, to new: String) throws { try snapshots.renameSnapshot(name, old, to: new) }
+    /// Forwards to `snapshots.deleteSnapshots`.
+    public func deleteSnapshots(_ name: String, _ snaps: [String]) throws { try snapshots.deleteSnapshots(name, snaps) }
 
-    /// Checks that a container whose expansion is `expanded` could start: devices fit together and
-    /// there is exactly one root disk.
-    func validateExpanded(_ expanded: ConfigLayer, container name: String) throws {
-        do {
-            try Devices.validateSet(expanded.devices, requireRoot: true)
-        } catch let error as SysboxError {
-            throw SysboxError.invalid("container \(name): \(error.message)")
-        }
-    }
+    // MARK: - SnapshotSchedule
+
+    /// Forwards to `schedule.pruneSnapshots`.
+    @discardableResult
+    public func pruneSnapshots(_ names: [String] = []) throws -> [PrunedSnapshot] { try schedule.pruneSnapshots(names) }
+    /// Forwards to `schedule.runSchedule`.
+    public func runSchedule(now: Date = Date()) throws -> [String] { try schedule.runSchedule(now: now) }
+
+    // MARK: - Copies
+
+    /// Forwards to `copies.copyContainer`.
+    public func copyContainer(_ request: CopyRequest) throws { try copies.copyContainer(request) }
+
+    // MARK: - StorageReport
+
+    /// Forwards to `storageReport.storageInfo`.
+    public func storageInfo() throws -> StorageInfo { try storageReport.storageInfo() }
+
+    // MARK: - Networks
+
+    /// Forwards to `networks.createNetwork`.
+    public func createNetwork(_ name: String, config pairs: [(String, String)], description: String = "") throws { try networks.createNetwork(name, config: pairs, description: description) }
+    /// Forwards to `networks.listNetworks`.
+    public func listNetworks() throws -> [NetworkEntry] { try networks.listNetworks() }
+    /// Forwards to `networks.networkDocument`.
+    public func networkDocument(_ name: String) throws -> String { try networks.networkDocument(name) }
+    /// Forwards to `networks.networkConfig`.
+    public func networkConfig(_ name: String) throws -> [String: String] { try networks.networkConfig(name) }
+    /// Forwards to `networks.setNetwork`.
+    @discardableResult
+    public func setNetwork(_ name: String, _ pairs: [(String, String)]) throws -> [String] { try networks.setNetwork(name, pairs) }
+    /// Forwards to `networks.unsetNetwork`.
+    @discardableResult
+    public func unsetNetwork(_ name: String, _ keys: [String]) throws -> [String] { try networks.unsetNetwork(name, keys) }
+    /// Forwards to `networks.deleteNetworks`.
+    public func deleteNetworks(_ names: [String]) throws { try networks.deleteNetworks(names) }
+    /// Forwards to `networks.networkLeases`.
+    public func networkLeases(_ name: String) throws -> [LeaseEntry] { try networks.networkLeases(name) }
+    /// Forwards to `networks.networkState`.
+    public func networkState(_ name: String) throws -> NetworkState { try networks.networkState(name) }
+
+    // MARK: - NICs
+
+    /// Forwards to `nics.nicStates`.
+    public func nicStates(_ name: String) throws -> [NicState] { try nics.nicStates(name) }
+
+    // MARK: - Images
+
+    /// Forwards to `images.templates`.
+    public func templates() throws -> [TemplateManifest] { try images.templates() }
+    /// Forwards to `images.listImages`.
+    public func listImages() throws -> [ImageInfo] { try images.listImages() }
+    /// Forwards to `images.resolveImage`.
+    public func resolveImage(_ ref: String, progress: (String) -> Void = { _ in }) throws -> ImageInfo { try images.resolveImage(ref, progress: progress) }
+    /// Forwards to `images.buildImage`.
+    @discardableResult
+    public func buildImage(template name: String, options overrides: [String: String] = [:], progress: (String) -> Void = { _ in }) throws -> ImageInfo { try images.buildImage(template: name, options: overrides, progress: progress) }
+    /// Forwards to `images.deleteImage`.
+    public func deleteImage(_ ref: String) throws { try images.deleteImage(ref) }
+    /// Forwards to `images.setImageAlias`.
+    public func setImageAlias(_ alias: String, target: String) throws { try images.setImageAlias(alias, target: target) }
+    /// Forwards to `images.deleteImageAlias`.
+    public func deleteImageAlias(_ alias: String) throws { try images.deleteImageAlias(alias) }
+
+    // MARK: - Profiles
+
+    /// Forwards to `profiles.listProfiles`.
+    public func listProfiles() throws -> [ProfileSummary] { try profiles.listProfiles() }
+    /// Forwards to `profiles.profileDocument`.
+    public func profileDocument(_ name: String) throws -> ProfileDocument { try profiles.profileDocument(name) }
+    /// Forwards to `profiles.createProfile`.
+    public func createProfile(_ name: String, _ doc: ProfileDocument) throws { try profiles.createProfile(name, doc) }
+    /// Forwards to `profiles.updateProfile`.
+    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws { try profiles.updateProfile(name, doc) }
+    /// Forwards to `profiles.deleteProfile`.
+    public func deleteProfile(_ name: String) throws { try profiles.deleteProfile(name) }
+    /// Forwards to `profiles.deleteProfiles`.
+    public func deleteProfiles(_ names: [String]) throws { try profiles.deleteProfiles(names) }
+    /// Forwards to `profiles.copyProfile`.
+    public func copyProfile(_ source: String, to target: String) throws { try profiles.copyProfile(source, to: target) }
+    /// Forwards to `profiles.renameProfile`.
+    public func renameProfile(_ source: String, to target: String) throws { try profiles.renameProfile(source, to: target) }
+    /// Forwards to `profiles.setProfileDescription`.
+    public func setProfileDescription(_ name: String, _ description: String) throws { try profiles.setProfileDescription(name, description) }
+
 }

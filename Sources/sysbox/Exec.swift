@@ -80,7 +80,7 @@ struct MonitorCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let stateDirectory = try Paths.stateDirectory()
         try Names.validate(name, as: .container)
-        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: 3, openManager: CLI.manager)
+        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: 3, openManager: { try CLI.manager(recover: false) })
         throw ExitCode(code)
     }
 }
@@ -103,7 +103,7 @@ struct MonitorResumeCommand: ParsableCommand {
         let stateDirectory = try Paths.stateDirectory()
         try Names.validate(name, as: .container)
         let resume = Monitor.Resume(status: status, master: fds[0], slave: fds[1], listener: fds[2], lock: fds[3], clients: Array(fds.dropFirst(4)))
-        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: -1, openManager: CLI.manager, resume: resume)
+        let code = Monitor.run(stateDirectory: stateDirectory, name: name, statusFD: -1, openManager: { try CLI.manager(recover: false) }, resume: resume)
         throw ExitCode(code)
     }
 }

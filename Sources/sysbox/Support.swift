@@ -9,8 +9,10 @@ import Glibc
 
 /// What every verb shares: opening the manager, reading input, writing output.
 enum CLI {
-    /// The manager of `$SYSBOX_DIR` (busy timeout `$SYSBOX_DB_TIMEOUT` seconds, default 10).
-    static func manager() throws -> Manager {
+    /// The manager of `$SYSBOX_DIR` (busy timeout `$SYSBOX_DB_TIMEOUT` seconds, default 10), after it
+    /// finished or undid what killed commands left half-done (`recover`: every verb but the monitors,
+    /// which only record a stop).
+    static func manager(recover: Bool = true) throws -> Manager {
         let env = ProcessInfo.processInfo.environment
         try checkLogLevel(env)
         let dir = try Paths.stateDirectory(environment: env)
@@ -21,7 +23,9 @@ enum CLI {
             }
             timeout = t
         }
-        return try Manager(stateDirectory: dir, dataDirectory: Paths.dataDirectory(environment: env), busyTimeout: timeout)
+        let manager = try Manager(stateDirectory: dir, dataDirectory: Paths.dataDirectory(environment: env), busyTimeout: timeout)
+        if recover { try manager.recover() }
+        return manager
     }
 
     /// Refuses a `SYSBOX_LOG` that names no log level (an empty one means the default, warnings).

@@ -81,7 +81,7 @@ import Testing
     @Test func networkdKeepsWhatSysboxSet() {
         let nic = StartPlan.Nic(device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
                                 prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
-        let text = Manager.networkdConfig(nic, domain: "lab")
+        let text = StartPlanner.networkdConfig(nic, domain: "lab")
         #expect(text.contains("[Match]\nName=eth0\n") && text.contains("DNS=10.0.5.1\nDomains=lab\n") && text.contains("KeepConfiguration=yes"))
         #expect(!text.contains("\nAddress=") && !text.contains("DHCP=yes"))
     }

@@ -77,8 +77,8 @@ import Testing
     }
 
     @Test func namesForNICs() {
-        #expect(Manager.randomMAC().hasPrefix("00:16:3e:") && Manager.randomMAC().count == 17)
-        let host = Manager.randomHostName()
+        #expect(NICs.randomMAC().hasPrefix("00:16:3e:") && NICs.randomMAC().count == 17)
+        let host = NICs.randomHostName()
         #expect(host.hasPrefix("sbx") && host.count == 11)
     }
 }

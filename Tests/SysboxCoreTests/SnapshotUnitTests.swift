@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct SnapshotUnitTests {
     @Test func defaultNamesGoOnFromTheHighestNumber() {
-        func next(_ pattern: String, _ existing: [String]) -> String { Manager.nextSnapshotName(pattern: pattern, existing: Set(existing)) }
+        func next(_ pattern: String, _ existing: [String]) -> String { Snapshots.nextSnapshotName(pattern: pattern, existing: Set(existing)) }
         #expect(next("snap%d", []) == "snap0")
         #expect(next("snap%d", ["snap0", "snap1"]) == "snap2")
         // A gap is not filled (LXD): snap1 was deleted, the next is snap5.
@@ -30,7 +30,7 @@ import Testing
         } catch {
             #expect(error.message.contains("-2d is negative; an expiry counts forward from now"), "\(error.message)")
         }
-        #expect(throws: SysboxError.self) { try Manager.expiryDate("-1d") }
+        #expect(throws: SysboxError.self) { try Snapshots.expiryDate("-1d") }
         #expect(throws: ValueError.self) { try Values.snapshotPattern("s%d-%d") }
         try Values.snapshotPattern("snap%d")
         try Values.snapshotPattern("daily")

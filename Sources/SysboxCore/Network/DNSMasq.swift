@@ -122,7 +122,7 @@ public enum DNSMasq {
     static func monitorAlive(_ network: String) -> Bool { Host.lockHeld(monitorLockPath(network)) }
 
     static func monitorPid(_ network: String) -> Int32? {
-        guard monitorAlive(network), let entry = Manager.readPidFile(monitorPidPath(network)), Manager.isAlive(entry) else { return nil }
+        guard monitorAlive(network), let entry = PidFile.read(monitorPidPath(network)), PidFile.isAlive(entry) else { return nil }
         return entry.pid
     }
 
@@ -198,9 +198,7 @@ public enum DNSMasq {
             if lastStart > 0, now - lastStart < 1_000_000_000 { usleep(UInt32((1_000_000_000 - (now - lastStart)) / 1000)) }
             lastStart = DispatchTime.now().uptimeNanoseconds
             unlink(dir(network) + "/dnsmasq.pid")
-            // The log (stderr, shared with dnsmasq) stays under 1 MiB: emptied at a restart past that.
-            var st = stat()
-            if fstat(2, &st) == 0, st.st_size > 1 << 20 { ftruncate(2, 0) }
+            capLog()
             guard let args = currentArguments(network) else {
                 report("error \(argumentsPath(network)) is missing")
                 return 1
@@ -211,57 +209,76 @@ public enum DNSMasq {
                 return 1
             }
             try? Host.writeAtomically(args.joined(separator: "\n") + "\n", to: dir(network) + "/dnsmasq.running", mode: 0o644)
-            // Ready when dnsmasq has written its pid file (after binding its sockets).
             if status.pending {
-                var ready = false
-                for _ in 0..<250 {
-                    var st: Int32 = 0
-                    if waitpid(child, &st, WNOHANG) == child { child = 0; break }
-                    if let text = try? String(contentsOfFile: dir(network) + "/dnsmasq.pid", encoding: .utf8), Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) == child {
-                        ready = true
-                        break
-                    }
-                    usleep(20_000)
-                }
-                guard ready else {
+                guard waitServing(network, child: &child) else {
                     if child > 0 { kill(child, SIGKILL); waitpid(child, nil, 0) }
                     report("error dnsmasq did not start for network \(network); see \(dir(network))/monitor.log")
                     return 1
                 }
                 report("ok \(getpid())")
             }
-            // Wait for dnsmasq's exit or a signal.
-            while true {
-                var info = siginfo_t()
-                var timeout = timespec(tv_sec: 5, tv_nsec: 0)
-                let sig = sigtimedwait(&signals, &info, &timeout)
-                var fst = stat()
-                if fstat(2, &fst) == 0, fst.st_size > 1 << 20 { ftruncate(2, 0) }
-                var st: Int32 = 0
-                if child > 0, waitpid(child, &st, WNOHANG) == child {
-                    log("dnsmasq (pid \(child)) ended with status \(st); restarting it")
-                    child = 0
-                    break
-                }
-                if sig == SIGHUP {
-                    log("restarting dnsmasq with new settings")
-                    terminate(child)
-                    child = 0
-                    lastStart = 0
-                    break
-                }
-                if sig == SIGTERM || sig == SIGINT {
-                    terminate(child)
-                    child = 0
-                    stopping = true
-                    break
-                }
+            switch waitEvent(&signals, child: child) {
+            case let .exited(code):
+                log("dnsmasq (pid \(child)) ended with status \(code); restarting it")
+            case .reload:
+                log("restarting dnsmasq with new settings")
+                terminate(child)
+                lastStart = 0
+            case .stop:
+                terminate(child)
+                stopping = true
             }
+            child = 0
         }
         unlink(dir(network) + "/dnsmasq.pid")
         unlink(dir(network) + "/dnsmasq.running")
         unlink(monitorPidPath(network))
         return 0
+    }
+
+    /// The monitor's log (stderr, shared with dnsmasq) stays under 1 MiB: emptied when it grew past that.
+    static func capLog() {
+        var st = stat()
+        if fstat(2, &st) == 0, st.st_size > 1 << 20 { ftruncate(2, 0) }
+    }
+
+    /// Waits (5 s at most) until dnsmasq has written its pid file, which it does after binding its
+    /// sockets. `child` becomes 0 when dnsmasq exited meanwhile (reaped).
+    static func waitServing(_ network: String, child: inout pid_t) -> Bool {
+        for _ in 0..<250 {
+            var st: Int32 = 0
+            if waitpid(child, &st, WNOHANG) == child { child = 0; return false }
+            if let text = try? String(contentsOfFile: dir(network) + "/dnsmasq.pid", encoding: .utf8), Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) == child {
+                return true
+            }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// What ends one run of dnsmasq.
+    enum MonitorEvent {
+        /// dnsmasq exited on its own (reaped), with this wait status.
+        case exited(Int32)
+        /// SIGHUP: restart it with new arguments.
+        case reload
+        /// SIGTERM or SIGINT: stop it and exit.
+        case stop
+    }
+
+    /// Waits (`sigtimedwait` on the blocked `signals`, 5 s at a time, keeping the log capped) for
+    /// dnsmasq's exit or a signal to the monitor.
+    static func waitEvent(_ signals: inout sigset_t, child: pid_t) -> MonitorEvent {
+        while true {
+            var info = siginfo_t()
+            var timeout = timespec(tv_sec: 5, tv_nsec: 0)
+            let sig = sigtimedwait(&signals, &info, &timeout)
+            capLog()
+            var st: Int32 = 0
+            if child > 0, waitpid(child, &st, WNOHANG) == child { return .exited(st) }
+            if sig == SIGHUP { return .reload }
+            if sig == SIGTERM || sig == SIGINT { return .stop }
+        }
     }
 
     /// SIGTERM, then SIGKILL after 2 s; reaps it.

@@ -43,7 +43,9 @@ public struct NicState: Sendable, Equatable {
     public var txBytes: UInt64?
 }
 
-extension Manager {
+struct NICs: StateBound {
+    let state: State
+
     /// The NIC devices of an expansion, sorted by device name.
     static func nicDevices(_ devices: DeviceMap) -> [(String, [String: String])] {
         devices.filter { $0.value["type"] == "nic" }.sorted { $0.key < $1.key }
@@ -79,18 +81,9 @@ extension Manager {
         }) == 0 {
             return []
         }
-        // Every network must exist (but the default one, made on first use) before anything is created.
-        let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM networks") })
-        for (device, d) in nics {
-            let network = d["network"] ?? ""
-            if network != Self.defaultNetwork && !known.contains(network) {
-                throw Self.missingNetwork(device: device, network: network, container: name)
-            }
-        }
-        if nics.contains(where: { $0.1["network"] == Self.defaultNetwork }) { try ensureDefaultNetwork() }
+        try checkNetworksExist(nics, container: name)
         return try HostNetwork.withHostLock {
             var plans: [StartPlan.Nic] = []
-            var networks: Set<String> = []
             var previous: Set<String> = []
             try write { db in
                 let record = try container(db, name)
@@ -98,80 +91,102 @@ extension Manager {
                 previous = try leasedNetworks(db, container: id)
                 let storedConfig = try ConfigTable.containers.load(db, owner: id)
                 var config = storedConfig
-                var kept: [String] = []
                 for (index, (device, d)) in nics.enumerated() {
-                    let networkName = d["network"] ?? ""
-                    guard let net = try NetworkRecord.filter(Column("name") == networkName).fetchOne(db) else {
-                        throw Self.missingNetwork(device: device, network: networkName, container: name)
-                    }
-                    let s = try settings(db, net)
-                    let macs = try usedMACs(db, network: net, except: id, device: device)
-                    var mac = (d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()).lowercased()
-                    if let holder = macs[mac] {
-                        guard d["hwaddr"] == nil else {
-                            throw SysboxError(.inUse, "device \(device): hwaddr \(mac) is already used by \(holder) on network \(networkName); give another one or unset it")
-                        }
-                        while macs[mac] != nil { mac = Self.randomMAC() }
-                    }
-                    if d["hwaddr"] == nil { config["volatile.\(device).hwaddr"] = mac }
-                    let hostName = config["volatile.\(device).host_name"] ?? Self.randomHostName()
-                    config["volatile.\(device).host_name"] = hostName
-                    let existing = try IPv4LeaseRecord.filter(Column("container_id") == id && Column("device_name") == device).fetchOne(db)
-                    let reserved = try staticReservations(db, network: net, except: id, device: device)
-                    var address: IPv4Address
-                    if let text = d["ipv4.address"], let wanted = IPv4Address(text) {
-                        try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
-                        address = wanted
-                    } else if let existing, existing.networkId == net.id, let a = IPv4Address(existing.address),
-                              s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil {
-                        address = a
-                    } else {
-                        let leased = try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
-                                                         arguments: [net.id, id, device]).compactMap(IPv4Address.init)
-                        do {
-                            address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: Set(leased).union(reserved.keys))
-                        } catch let e as SysboxError {
-                            throw SysboxError(e.code, "device \(device): \(e.message)")
-                        }
-                    }
-                    // Written only when something changed: a restart with the same lease dirties no page
-                    // (and costs no fsync).
-                    let isStatic = d["ipv4.address"] != nil
-                    if existing?.networkId != net.id || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
-                        try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
-                        var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
-                                                    hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
-                        try lease.insert(db)
-                    }
-                    kept.append(device)
-                    networks.insert(networkName)
-                    plans.append(StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
-                                               address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
-                                               bridge: networkName, defaultRoute: index == 0,
-                                               bridgeAlias: HostNetwork.ownerAlias(stateDirectory)))
+                    plans.append(try lease(db, device: device, d, container: name, id: id, config: &config, defaultRoute: index == 0))
                 }
-                // Leases of devices that are no longer NICs go, and so do their volatile keys.
-                let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
-                let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
-                                             arguments: StatementArguments([id] + kept)) ?? 0
-                if stale > 0 {
-                    try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
-                                   arguments: StatementArguments([id] + kept))
-                }
-                for key in config.keys where key.hasPrefix("volatile.") {
-                    // Device names may contain dots (eth0.100): strip the known suffix, not at a dot.
-                    guard let suffix = [".hwaddr", ".host_name"].first(where: key.hasSuffix) else { continue }
-                    let device = String(key.dropFirst("volatile.".count).dropLast(suffix.count))
-                    if !kept.contains(device) { config[key] = nil }
-                }
+                try dropStaleLeases(db, container: id, kept: plans.map(\.device), config: &config)
                 for key in Set(config.keys).union(storedConfig.keys) where config[key] != storedConfig[key] {
                     try ConfigTable.containers.set(db, owner: id, key: key, value: config[key])
                 }
             }
-            for network in networks.sorted() { try bringUp(network, locked: true) }
+            let networks = Set(plans.map(\.bridge))
+            for network in networks.sorted() { try self.networks.bringUp(network, locked: true) }
             // Networks the container left: its name and reservation go from their dnsmasq.
-            syncDNSLocked(previous.subtracting(networks))
+            self.networks.syncDNSLocked(previous.subtracting(networks))
             return plans
+        }
+    }
+
+    /// Every NIC's network must exist (but the default one, made here on first use) before anything is
+    /// created.
+    private func checkNetworksExist(_ nics: [(String, [String: String])], container name: String) throws {
+        let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM networks") })
+        for (device, d) in nics {
+            let network = d["network"] ?? ""
+            if network != Networks.defaultNetwork && !known.contains(network) {
+                throw Self.missingNetwork(device: device, network: network, container: name)
+            }
+        }
+        if nics.contains(where: { $0.1["network"] == Networks.defaultNetwork }) { try networks.ensureDefaultNetwork() }
+    }
+
+    /// One NIC's MAC (unique on its network), host-side name and lease (kept from the last start when it
+    /// still fits; a static address checked; else the next free one), with its `volatile.*` keys in
+    /// `config`. Writes the lease only when something changed.
+    private func lease(_ db: Database, device: String, _ d: [String: String], container name: String, id: Int64,
+                       config: inout [String: String], defaultRoute: Bool) throws -> StartPlan.Nic {
+        let networkName = d["network"] ?? ""
+        guard let net = try NetworkRecord.filter(Column("name") == networkName).fetchOne(db) else {
+            throw Self.missingNetwork(device: device, network: networkName, container: name)
+        }
+        let s = try networks.settings(db, net)
+        let macs = try usedMACs(db, network: net, except: id, device: device)
+        var mac = (d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()).lowercased()
+        if let holder = macs[mac] {
+            guard d["hwaddr"] == nil else {
+                throw SysboxError(.inUse, "device \(device): hwaddr \(mac) is already used by \(holder) on network \(networkName); give another one or unset it")
+            }
+            while macs[mac] != nil { mac = Self.randomMAC() }
+        }
+        if d["hwaddr"] == nil { config["volatile.\(device).hwaddr"] = mac }
+        let hostName = config["volatile.\(device).host_name"] ?? Self.randomHostName()
+        config["volatile.\(device).host_name"] = hostName
+        let existing = try IPv4LeaseRecord.filter(Column("container_id") == id && Column("device_name") == device).fetchOne(db)
+        let reserved = try staticReservations(db, network: net, except: id, device: device)
+        var address: IPv4Address
+        if let text = d["ipv4.address"], let wanted = IPv4Address(text) {
+            try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
+            address = wanted
+        } else if let existing, existing.networkId == net.id, let a = IPv4Address(existing.address),
+                  s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil {
+            address = a
+        } else {
+            let leased = try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
+                                             arguments: [net.id, id, device]).compactMap(IPv4Address.init)
+            do {
+                address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: Set(leased).union(reserved.keys))
+            } catch let e as SysboxError {
+                throw SysboxError(e.code, "device \(device): \(e.message)")
+            }
+        }
+        // Written only when something changed: a restart with the same lease dirties no page (and costs
+        // no fsync).
+        let isStatic = d["ipv4.address"] != nil
+        if existing?.networkId != net.id || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
+            try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
+            var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
+                                        hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
+            try lease.insert(db)
+        }
+        return StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
+                             address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
+                             bridge: networkName, defaultRoute: defaultRoute, bridgeAlias: HostNetwork.ownerAlias(stateDirectory))
+    }
+
+    /// Leases of devices that are no longer NICs go, and so do their `volatile.*` keys.
+    private func dropStaleLeases(_ db: Database, container id: Int64, kept: [String], config: inout [String: String]) throws {
+        let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
+        let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
+                                     arguments: StatementArguments([id] + kept)) ?? 0
+        if stale > 0 {
+            try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
+                           arguments: StatementArguments([id] + kept))
+        }
+        for key in config.keys where key.hasPrefix("volatile.") {
+            // Device names may contain dots (eth0.100): strip the known suffix, not at a dot.
+            guard let suffix = [".hwaddr", ".host_name"].first(where: key.hasSuffix) else { continue }
+            let device = String(key.dropFirst("volatile.".count).dropLast(suffix.count))
+            if !kept.contains(device) { config[key] = nil }
         }
     }
 
@@ -226,7 +241,7 @@ extension Manager {
         for (device, d) in Self.nicDevices(devices) {
             guard let text = d["ipv4.address"], let wanted = IPv4Address(text),
                   let net = try NetworkRecord.filter(Column("name") == (d["network"] ?? "")).fetchOne(db),
-                  let s = try? settings(db, net) else { continue }
+                  let s = try? networks.settings(db, net) else { continue }
             try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
         }
     }
@@ -235,7 +250,7 @@ extension Manager {
     func checkNICNetworks(_ db: Database, devices: DeviceMap) throws {
         for (device, d) in Self.nicDevices(devices) {
             let network = d["network"] ?? ""
-            if network == Self.defaultNetwork { continue }
+            if network == Networks.defaultNetwork { continue }
             if try NetworkRecord.filter(Column("name") == network).fetchOne(db) == nil {
                 let names = try String.fetchAll(db, sql: "SELECT name FROM networks")
                 throw SysboxError.notFound("device \(device): network \(network) does not exist\(Suggest.hint(network, names, then: "create it first: sysbox network create \(network)"))")
@@ -275,7 +290,7 @@ extension Manager {
 
     /// The NICs of a container with their leases and, while it runs, the counters of their host ends.
     public func nicStates(_ name: String) throws -> [NicState] {
-        let view = try containerView(name)
+        let view = try containers.containerView(name)
         let leases = try read { db in
             try IPv4LeaseRecord.filter(Column("container_id") == view.record.id).fetchAll(db)
         }

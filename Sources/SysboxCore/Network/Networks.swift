@@ -29,7 +29,9 @@ public struct LeaseEntry: Encodable, Sendable, Equatable {
     public var type: String
 }
 
-extension Manager {
+struct Networks: StateBound {
+    let state: State
+
     /// The default network: the default profile's `eth0` names it, and it is created on first use.
     public static let defaultNetwork = "sysboxbr0"
 
@@ -54,7 +56,7 @@ extension Manager {
             let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
             let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0))
             if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name })
-                || (leased.contains(record.id ?? -1) && (probeLocks ? isActive(record.name) : runtimeStatus(record.name).0 != .stopped)) {
+                || (leased.contains(record.id ?? -1) && (probeLocks ? isActive(record.name) : runtime.runtimeStatus(record.name).0 != .stopped)) {
                 users.append("container \(record.name)")
             }
         }
@@ -236,7 +238,7 @@ extension Manager {
                     for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
                         let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
                         let devices = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)).devices
-                        for (device, d) in Self.nicDevices(devices) where d["network"] == name {
+                        for (device, d) in NICs.nicDevices(devices) where d["network"] == name {
                             guard let text = d["ipv4.address"], let a = IPv4Address(text) else { continue }
                             if after.subnet.hosts?.contains(a.value) != true || a == after.gateway {
                                 throw SysboxError.invalid("container \(record.name) device \(device) has the static ipv4.address \(a), which would not be a usable address of \(after.subnet); change or unset it first")
@@ -262,7 +264,7 @@ extension Manager {
     /// Running, starting or stopping, or locked by a command (a start that has taken its leases but
     /// not launched its monitor yet).
     func isActive(_ name: String) -> Bool {
-        if runtimeStatus(name).0 != .stopped { return true }
+        if runtime.runtimeStatus(name).0 != .stopped { return true }
         guard let fd = tryLock(name) else { return true }
         close(fd)
         return false
@@ -338,14 +340,14 @@ extension Manager {
     }
 }
 
-extension Manager {
+extension Networks {
     /// Starts the network monitor that runs dnsmasq (`sysbox __network-monitor NAME`, detached) and waits
     /// until dnsmasq serves.
     func launchNetworkMonitor(_ name: String, arguments: [String]) throws {
         guard DNSMasq.program != nil else {
             throw SysboxError(.unsupported, "network \(name) needs dnsmasq for DHCP and DNS; install the Debian package dnsmasq-base")
         }
-        _ = try launchDetached(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
+        _ = try runtime.launchDetached(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
                                what: "the dnsmasq monitor of network \(name)")
     }
 

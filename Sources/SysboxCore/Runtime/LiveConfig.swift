@@ -2,10 +2,12 @@ import Foundation
 import GRDB
 import SysboxStore
 
-extension Manager {
+struct LiveConfig: StateBound {
+    let state: State
+
     /// Memory, CPU time and processes of a running container, from its cgroups.
     public func stats(_ name: String) -> CgroupStats? {
-        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return nil }
+        guard runtime.liveState(name) != nil, let layout = try? CgroupLayout.host() else { return nil }
         return ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).stats()
     }
 
@@ -19,8 +21,8 @@ extension Manager {
             guard let record = try ProfileRecord.named(name, in: db) else { return [] }
             names = try ContainerProfiles.users(db, profile: record.id ?? 0)
         }
-        return try names.filter { liveState($0) != nil }.map { name in
-            let view = try self.view(db, try container(db, name))
+        return try names.filter { runtime.liveState($0) != nil }.map { name in
+            let view = try containers.view(db, try container(db, name))
             return (name, try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
         }
     }
@@ -33,7 +35,7 @@ extension Manager {
         let layout = try CgroupLayout.host()
         var applied: [(String, CgroupLimits)] = []
         for (name, old) in before {
-            let view = try self.view(db, try container(db, name))
+            let view = try containers.view(db, try container(db, name))
             let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
             do {
                 try cgroup.apply(try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))

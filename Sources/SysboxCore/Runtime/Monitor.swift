@@ -189,7 +189,7 @@ public enum Monitor {
         close(consoleSlave)
         close(consoleMaster)
         if plan.ephemeral && !FileManager.default.fileExists(atPath: paths.restarting) {
-            do { try manager.unwrap("the database").deleteStoppedContainer(name) } catch {
+            do { try manager.unwrap("the database").containers.deleteStoppedContainer(name) } catch {
                 FileHandle.standardError.write(Data("sysbox monitor: deleting ephemeral \(name): \(error)\n".utf8))
             }
         }
@@ -358,7 +358,7 @@ public enum Monitor {
                 usleep(20_000)
             }
         }
-        try? manager?.recordPowerState(name, "stopped")
+        try? manager?.runtime.recordPowerState(name, "stopped")
         if let layout = try? CgroupLayout.host() {
             ContainerCgroup.leaveMonitorCgroup(layout: layout, stateDirectory: stateDirectory)
         }

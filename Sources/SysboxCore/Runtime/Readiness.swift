@@ -15,7 +15,7 @@ public struct Readiness: Sendable, Equatable {
     public var isUp: Bool { state == "running" }
 }
 
-extension Manager {
+extension ContainerRuntime {
     /// Waits until the container's system has finished booting: for an image whose template says
     /// `ready: systemd`, until `systemctl is-system-running` inside is no longer `initializing` or
     /// `starting` (polled through `sysbox exec`); for others, until init runs.
@@ -23,13 +23,13 @@ extension Manager {
     ///   `SysboxError(.io)` on timeout, naming the last state seen.
     public func waitReady(_ name: String, timeout: Double) throws -> Readiness {
         try Names.validate(name, as: .container)
-        let view = try containerView(name)
+        let view = try containers.containerView(name)
         let deadline = Date().addingTimeInterval(timeout)
         waitWhileBusy(name, seconds: timeout)
         guard liveState(name) != nil else {
             throw SysboxError(.conflict, "container \(name) is not running; start it with: sysbox start \(name)")
         }
-        let ready = try read { db in try baseImage(db, container: view.record).manifest.ready }
+        let ready = try read { db in try planner.baseImage(db, container: view.record).manifest.ready }
         guard ready == "systemd" else { return Readiness(state: "running", failedUnits: []) }
         var last = "starting"
         while Date() < deadline {

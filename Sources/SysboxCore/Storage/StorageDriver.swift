@@ -101,7 +101,7 @@ public struct OverlayDriver: StorageDriver {
         try Host.removeTree(container.directory)
     }
 
-    public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.upper) }
+    public func usage(container: ContainerPaths) -> UInt64 { Images.treeSize(container.upper) }
 
     public func dataDirectory(container: ContainerPaths) -> String { container.upper }
 
@@ -124,7 +124,7 @@ extension WholeRootfsDriver {
         try Host.removeTree(container.directory)
     }
 
-    public func usage(container: ContainerPaths) -> UInt64 { Manager.treeSize(container.rootfs) }
+    public func usage(container: ContainerPaths) -> UInt64 { Images.treeSize(container.rootfs) }
 
     public func dataDirectory(container: ContainerPaths) -> String { container.rootfs }
 }

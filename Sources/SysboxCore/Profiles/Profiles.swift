@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SysboxStore
 
@@ -8,7 +9,50 @@ public struct ProfileSummary: Sendable {
     public var usedBy: [String]
 }
 
-extension Manager {
+struct Profiles: StateBound {
+    let state: State
+
+    /// The settings key marking that the shipped profiles were imported (once, at first use).
+    static let seededKey = "profiles.seeded"
+
+    func seedShipped() throws {
+        if try read({ db in try Settings.get(db, Self.seededKey) }) != nil { return }
+        let files = try shippedProfiles()
+        try write { db in
+            if try Settings.get(db, Self.seededKey) != nil { return }  // another process won the race
+            for (name, doc) in files where try ProfileRecord.named(name, in: db) == nil {
+                var record = ProfileRecord(name: name, description: doc.description)
+                try record.insert(db)
+                try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
+                try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+            }
+            try Settings.set(db, Self.seededKey, ISO8601DateFormatter().string(from: Date()))
+            Self.logger.debug("imported shipped profiles", metadata: ["count": "\(files.count)"])
+        }
+    }
+
+    /// Parses `Profiles/*.yaml` of the data directory; `default.yaml` must be among them.
+    func shippedProfiles() throws -> [(String, ProfileDocument)] {
+        guard let dataDirectory else {
+            throw SysboxError(.io, "cannot find sysbox's shipped files (Profiles/, Templates/): looked next to the binary and in PREFIX/share/sysbox; set SYSBOX_DATA_DIR to the directory that holds Profiles/")
+        }
+        let dir = (dataDirectory as NSString).appendingPathComponent("Profiles")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        guard names.contains("default.yaml") else {
+            throw SysboxError(.io, "\(dir)/default.yaml is missing; it defines the default profile (root disk and eth0); restore it or set SYSBOX_DATA_DIR")
+        }
+        return try names.map { file in
+            let path = (dir as NSString).appendingPathComponent(file)
+            let name = String(file.dropLast(".yaml".count))
+            try Names.validate(name, as: .profile)
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)")
+            }
+            return (name, try ProfileYAML.parse(text, file: path))
+        }
+    }
+
     /// The profile that always exists: applied when `create` gets no `-p`; never deleted or renamed.
     public static let defaultProfile = "default"
 
@@ -54,15 +98,15 @@ extension Manager {
         var affected: [String] = []
         defer { for user in affected { try? writeExecCache(user) } }
         try write { db in
-            let before = try liveLimits(db, affectedBy: .profile(name))
+            let before = try liveConfig.liveLimits(db, affectedBy: .profile(name))
             affected = before.map(\.0)
             var record = try profile(db, name)
-            try validateProfileChange(db, profile: record, layer: doc.layer)
+            try configEditor.validateProfileChange(db, profile: record, layer: doc.layer)
             record.description = doc.description
             try record.update(db)
             try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
             try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
-            try applyLiveLimits(db, before: before)
+            try liveConfig.applyLiveLimits(db, before: before)
         }
     }
 

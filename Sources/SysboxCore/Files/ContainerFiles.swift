@@ -5,17 +5,19 @@ import Foundation
 import Glibc
 #endif
 
-extension Manager {
+struct ContainerFiles: StateBound {
+    let state: State
+
     /// Runs `body` with an `O_PATH` fd of the container's root: `/proc/PID/root` while it runs; its
     /// root filesystem when stopped (dir driver: the directory; overlay: the overlay mounted at
     /// `containers/NAME/rootfs` for the time of `body`, then detached). Under the container's lock, so
     /// no start or delete happens meanwhile.
     func withContainerRoot<T>(_ name: String, _ body: (Int32) throws -> T) throws -> T {
         try Names.validate(name, as: .container)
-        let image = try read { db in try baseImage(db, container: try container(db, name)) }
+        let image = try read { db in try planner.baseImage(db, container: try container(db, name)) }
         let driver = try storageDriver()
         return try withLock(name) {
-            if let live = liveState(name) {
+            if let live = runtime.liveState(name) {
                 let root = open("/proc/\(live.initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
                 guard root >= 0 else { throw SysboxError(.conflict, "container \(name) stopped") }
                 defer { close(root) }

@@ -6,65 +6,9 @@ import SysboxStore
 import Glibc
 #endif
 
-/// A snapshot as `snapshot list` shows it.
-public struct SnapshotEntry: Encodable, Sendable, Equatable {
-    public var name: String
-    public var createdAt: Date
-    public var expiresAt: Date?
-    /// Bytes of its copy of the container's data.
-    public var size: UInt64
+struct Snapshots: StateBound {
+    let state: State
 
-    enum CodingKeys: String, CodingKey {
-        case name, size
-        case createdAt = "created_at", expiresAt = "expires_at"
-    }
-}
-
-/// Test hook: `SYSBOX_TEST_CRASH_AT=<point>` ends the process (as kill -9 would) when an operation
-/// reaches `point`, so tests can check that the next command finishes or undoes it.
-enum CrashPoint {
-    static func reach(_ point: String) {
-        if ProcessInfo.processInfo.environment["SYSBOX_TEST_CRASH_AT"] == point { _exit(137) }
-    }
-}
-
-/// What `createSnapshot` did: the snapshot's name, and whether it replaced one of the same name
-/// (`--reuse`).
-public struct TakenSnapshot: Sendable, Equatable {
-    public var name: String
-    public var replaced: Bool
-}
-
-/// The description that marks snapshots taken by `schedule run` (retention only ever deletes those,
-/// those taken at startup, and expired ones).
-public let scheduledSnapshotDescription = "taken by the schedule"
-/// The description of snapshots taken by `start` for `snapshots.schedule` `@startup`.
-public let startupSnapshotDescription = "taken at startup"
-
-/// A snapshot `snapshot prune` or `schedule run` deleted, and why.
-public struct PrunedSnapshot: Sendable, Equatable {
-    public enum Reason: Sendable, Equatable {
-        case expired
-        /// Beyond the newest `keep` scheduled snapshots (`snapshots.keep.last`).
-        case retention(keep: Int)
-    }
-
-    public var container: String
-    public var snapshot: String
-    public var reason: Reason
-
-    /// `Snapshot snap0 of c1 deleted (expired)`: the style of `snapshot delete`, with the reason.
-    public var line: String {
-        let why: String
-        switch reason {
-        case .expired: why = "expired"
-        case let .retention(keep): why = "snapshots.keep.last=\(keep)"
-        }
-        return "Snapshot \(snapshot) of \(container) deleted (\(why))"
-    }
-}
-
-extension Manager {
     /// A snapshot's profiles, in order. Deleting a profile a snapshot names is refused, but a database
     /// from before that rule may lack one: refused clearly rather than dropped.
     func snapshotProfiles(_ db: Database, _ s: SnapshotRecord, of container: String) throws -> [ProfileRecord] {
@@ -157,7 +101,7 @@ extension Manager {
         let p = paths(name)
         let (record, snap, expires) = try read { db -> (ContainerRecord, String, Date?) in
             let record = try container(db, name)
-            let expanded = try view(db, record).expanded.config
+            let expanded = try containers.view(db, record).expanded.config
             let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [record.id]))
             let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
             try Names.validate(snap, as: .snapshot)
@@ -183,7 +127,7 @@ extension Manager {
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
-            let running = liveState(name) != nil
+            let running = runtime.liveState(name) != nil
             let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
             try cgroup?.setFrozen(true)
             defer { try? cgroup?.setFrozen(false) }
@@ -231,7 +175,7 @@ extension Manager {
         return try read { db in
             let record = try container(db, name)
             return try SnapshotRecord.filter(Column("container_id") == record.id).order(Column("created_at"), Column("id")).fetchAll(db).map {
-                SnapshotEntry(name: $0.name, createdAt: $0.createdAt, expiresAt: $0.expiresAt, size: Self.treeSize(p.snapshot($0.name) + "/data"))
+                SnapshotEntry(name: $0.name, createdAt: $0.createdAt, expiresAt: $0.expiresAt, size: Images.treeSize(p.snapshot($0.name) + "/data"))
             }
         }
     }
@@ -262,18 +206,18 @@ extension Manager {
         _ = try read { db in try snapshotProfiles(db, try snapshotRecord(db, container: try container(db, name), snap), of: name) }
         var restart = false
         try withLock(name) {
-            waitWhileBusy(name)
-            if liveState(name) != nil {
+            runtime.waitWhileBusy(name)
+            if runtime.liveState(name) != nil {
                 guard force else {
                     throw SysboxError(.conflict, "container \(name) is running; stop it first (sysbox stop \(name)) or restore with --force (stops it, restores, starts it again)")
                 }
-                try stopLocked(name, force: false, timeout: 30)
+                try runtime.stopLocked(name, force: false, timeout: 30)
                 restart = true
             }
-            cleanupStale(name)
+            runtime.cleanupStale(name)
             try restoreLocked(name, snap)
         }
-        return restart ? try start(name) : []
+        return restart ? try runtime.start(name) : []
     }
 
     func restoreLocked(_ name: String, _ snap: String) throws {
@@ -411,7 +355,7 @@ extension Manager {
         let short = String(op.uuid.prefix(8))
         switch op.action {
         case "snapshot":
-            thawIfRunning(name)  // killed while the container was frozen for the copy
+            runtime.thawIfRunning(name)  // killed while the container was frozen for the copy
             try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
             let recorded = try read { db in
                 try ContainerRecord.named(name, in: db).flatMap { c in
@@ -437,103 +381,5 @@ extension Manager {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: p.snapshots)) ?? [] where entry.hasPrefix(".trash-") {
             try? Host.removeTree(p.snapshots + "/" + entry)
         }
-    }
-}
-
-extension Manager {
-    /// Deletes expired snapshots (any) and, where `snapshots.keep.last` is set, the scheduled snapshots
-    /// (by `schedule run` or `@startup`) beyond the newest N, of the given containers (all when empty).
-    /// - Returns: each deleted one, with why.
-    @discardableResult
-    public func pruneSnapshots(_ names: [String] = []) throws -> [PrunedSnapshot] {
-        let now = Date()  // expiry is judged by the real clock, even under `schedule run --at`
-        for name in names { try Names.validate(name, as: .container) }
-        let targets = try read { db -> [(String, Int?, [SnapshotRecord])] in
-            let records = names.isEmpty ? try ContainerRecord.order(Column("name")).fetchAll(db) : try names.map { try container(db, $0) }
-            return try records.map { r in
-                let keep = try view(db, r).expanded.config["snapshots.keep.last"].flatMap { Int($0) }
-                return (r.name, keep, try SnapshotRecord.filter(Column("container_id") == r.id).order(Column("created_at").desc, Column("id").desc).fetchAll(db))
-            }
-        }
-        var deleted: [PrunedSnapshot] = []
-        for (name, keep, snapshots) in targets {
-            var doomed: [String: PrunedSnapshot.Reason] = [:]
-            if let keep {
-                for s in snapshots.filter({ Self.scheduledDescriptions.contains($0.description) }).dropFirst(keep) { doomed[s.name] = .retention(keep: keep) }
-            }
-            for s in snapshots where (s.expiresAt.map { $0 <= now }) ?? false { doomed[s.name] = .expired }
-            guard !doomed.isEmpty else { continue }
-            let unique = doomed.keys.sorted()
-            try deleteSnapshots(name, unique)
-            deleted += unique.compactMap { snap in doomed[snap].map { PrunedSnapshot(container: name, snapshot: snap, reason: $0) } }
-        }
-        return deleted
-    }
-
-    /// One pass of the snapshot scheduler (meant for a timer every minute): every container whose
-    /// `snapshots.schedule` fired since its last scheduled snapshot (or its creation) gets one, then
-    /// retention runs. A failure of one container is reported and does not stop the others.
-    /// - Returns: one line per action or failure.
-    public func runSchedule(now: Date = Date()) throws -> [String] {
-        let due = try read { db -> [String] in
-            var out: [String] = []
-            for r in try ContainerRecord.order(Column("name")).fetchAll(db) {
-                guard let text = try view(db, r).expanded.config["snapshots.schedule"], let schedule = try? CronSchedule.parse(text) else { continue }
-                let last = try Date.fetchOne(db, sql: "SELECT MAX(created_at) FROM snapshots WHERE container_id = ? AND description = ?",
-                                             arguments: [r.id, scheduledSnapshotDescription]) ?? r.createdAt
-                if schedule.fires(after: last, upTo: now) { out.append(r.name) }
-            }
-            return out
-        }
-        var report: [String] = []
-        for name in due {
-            do {
-                let taken = try createSnapshot(name, snapshot: nil, description: scheduledSnapshotDescription, at: now)
-                report.append("Snapshot \(taken.name) of \(name) created")
-            } catch {
-                report.append("error: snapshot of \(name): \(Host.describe(error))")
-            }
-        }
-        for deleted in try pruneSnapshots() { report.append(deleted.line) }
-        return report
-    }
-}
-
-/// What `storage info` shows.
-public struct StorageInfo: Encodable, Sendable {
-    public struct Container: Encodable, Sendable {
-        public var name: String
-        /// The container's own bytes (overlay: its upper layer).
-        public var used: UInt64
-        public var snapshots: [SnapshotEntry]
-    }
-
-    public var driver: String
-    public var path: String
-    public var images: UInt64
-    public var containers: [Container]
-    /// Of the filesystem holding the state directory.
-    public var filesystemFree: UInt64
-    public var filesystemSize: UInt64
-
-    enum CodingKeys: String, CodingKey {
-        case driver, path, images, containers
-        case filesystemFree = "filesystem_free", filesystemSize = "filesystem_size"
-    }
-}
-
-extension Manager {
-    /// The storage driver and the space used per image, container and snapshot.
-    public func storageInfo() throws -> StorageInfo {
-        let driver = try storageDriver()
-        let names = try read { db in try String.fetchAll(db, sql: "SELECT name FROM containers ORDER BY name") }
-        let containers = try names.map { name in
-            StorageInfo.Container(name: name, used: driver.usage(container: paths(name)), snapshots: try listSnapshots(name))
-        }
-        var vfs = statvfs()
-        let ok = statvfs(stateDirectory, &vfs) == 0
-        return StorageInfo(driver: driver.name, path: stateDirectory, images: Self.treeSize(stateDirectory + "/images"), containers: containers,
-                           filesystemFree: ok ? UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize) : 0,
-                           filesystemSize: ok ? UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize) : 0)
     }
 }

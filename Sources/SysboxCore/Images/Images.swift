@@ -18,7 +18,9 @@ public struct ImageInfo: Sendable {
     public var rootfs: String { directory + "/rootfs" }
 }
 
-extension Manager {
+struct Images: StateBound {
+    let state: State
+
     var imagesDirectory: String { stateDirectory + "/images" }
 
     /// Templates shipped in `Templates/*/template.yaml`, sorted by name.

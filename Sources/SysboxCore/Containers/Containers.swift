@@ -6,63 +6,9 @@ import SysboxStore
 import Glibc
 #endif
 
-/// What `list` and `info` show of a container.
-public enum ContainerStatus: String, Sendable, Codable {
-    case running = "Running", stopped = "Stopped", starting = "Starting", stopping = "Stopping", frozen = "Frozen", error = "Error"
-}
+struct Containers: StateBound {
+    let state: State
 
-/// A container as the CLI shows it: its record, own and expanded settings, and live state.
-public struct ContainerView: Sendable {
-    public var record: ContainerRecord
-    public var profiles: [String]
-    public var local: ConfigLayer
-    public var expanded: ConfigLayer
-    public var snapshots: Int
-    public var status: ContainerStatus
-    public var pid: Int32?
-    public var ipv4: [String]
-
-    public var name: String { record.name }
-}
-
-/// What `sysbox create` asks for.
-public struct CreateRequest: Sendable {
-    public var name: String
-    public var image: String
-    /// nil: the `default` profile; []: no profiles.
-    public var profiles: [String]?
-    public var config: [String: String]
-    public var devices: DeviceMap
-    public var ephemeral: Bool
-    public var description: String
-
-    public init(name: String, image: String, profiles: [String]? = nil, config: [String: String] = [:],
-                devices: DeviceMap = [:], ephemeral: Bool = false, description: String = "") {
-        self.name = name
-        self.image = image
-        self.profiles = profiles
-        self.config = config
-        self.devices = devices
-        self.ephemeral = ephemeral
-        self.description = description
-    }
-}
-
-/// Image references (`debian`, `debian/12`, a fingerprint prefix) as written on the command line.
-public enum ImageReference {
-    /// Checks the form of an image reference: 1–128 characters, letters, digits, `.`, `_`, `-` and `/`
-    /// separating non-empty parts, no `..`.
-    public static func validate(_ ref: String) throws {
-        let parts = ref.split(separator: "/", omittingEmptySubsequences: false)
-        let ok = !ref.isEmpty && ref.count <= 128
-            && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) } }
-        if !ok {
-            throw SysboxError.invalid("invalid image name \(Names.quote(ref)): use an alias like debian or debian/12 (letters, digits, '.', '_', '-', parts separated by '/')")
-        }
-    }
-}
-
-extension Manager {
     /// Creates a container: validates the name, image reference, config, devices and profiles, checks
     /// that the expansion has exactly one root disk, finds (or builds) the image, records the container
     /// with a fresh `volatile.uuid` and `volatile.base_image`, and makes its storage. The operation is
@@ -98,9 +44,9 @@ extension Manager {
             return profiles
         }
         _ = try read(check)
-        try checkAgainstHost(old: ConfigLayer(), new: ConfigLayer(config: request.config, devices: request.devices))
+        try configEditor.checkAgainstHost(old: ConfigLayer(), new: ConfigLayer(config: request.config, devices: request.devices))
         let driver = try storageDriver()  // a bad driver name fails before any image is built
-        let image = try resolveImage(request.image, progress: progress)
+        let image = try images.resolveImage(request.image, progress: progress)
         let p = paths(request.name)
         // Under the container's lock until its storage exists: a start or delete of the same name
         // waits for the create to finish instead of meeting half of it.
@@ -146,18 +92,18 @@ extension Manager {
     public func deleteContainers(_ names: [String], force: Bool = false) throws {
         for name in names { try Names.validate(name, as: .container) }
         try read { db in for name in names { _ = try container(db, name) } }
-        if !force, let running = names.first(where: { runtimeStatus($0).0 != .stopped }) {
+        if !force, let running = names.first(where: { runtime.runtimeStatus($0).0 != .stopped }) {
             throw SysboxError(.conflict, "container \(running) is running; stop it first (sysbox stop \(running)) or use --force")
         }
         for name in names {
             try withLock(name) {
-                waitWhileBusy(name)
-                if liveState(name) != nil {
+                runtime.waitWhileBusy(name)
+                if runtime.liveState(name) != nil {
                     guard force else { throw SysboxError(.conflict, "container \(name) is running; stop it first (sysbox stop \(name)) or use --force") }
-                    try stopLocked(name, force: true, timeout: 10)
+                    try runtime.stopLocked(name, force: true, timeout: 10)
                 }
-                cleanupStale(name)
-                guard liveState(name) == nil else { throw SysboxError(.conflict, "container \(name) is still running; retry") }
+                runtime.cleanupStale(name)
+                guard runtime.liveState(name) == nil else { throw SysboxError(.conflict, "container \(name) is still running; retry") }
                 try deleteStoppedContainer(name)
             }
         }
@@ -195,7 +141,7 @@ extension Manager {
             }
             var leases: [Int64: [String]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT container_id, address, device_name FROM ipv4_leases ORDER BY device_name") {
-                leases[row["container_id"], default: []].append(Self.leaseText(row))
+                leases[row["container_id"], default: []].append(NICs.leaseText(row))
             }
             return records.map { record in
                 let id = record.id ?? 0
@@ -220,14 +166,14 @@ extension Manager {
         let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
         return try makeView(record, profiles: profiles, local: try layer(db, container: id),
                             profileLayers: try profiles.map { try layer(db, profile: $0.id ?? 0) },
-                            snapshots: snapshots, leases: { try leasedAddresses(db, container: id) })
+                            snapshots: snapshots, leases: { try nics.leasedAddresses(db, container: id) })
     }
 
     /// One container's view from its database rows; its status is the kernel's truth (init alive, by
     /// pid and start time), not the state of record, and addresses are shown while it runs.
     private func makeView(_ record: ContainerRecord, profiles: [ProfileRecord], local: ConfigLayer, profileLayers: [ConfigLayer],
                           snapshots: Int, leases: () throws -> [String]) rethrows -> ContainerView {
-        let (status, pid) = runtimeStatus(record.name)
+        let (status, pid) = runtime.runtimeStatus(record.name)
         return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
                              expanded: Expansion.expand(profiles: profileLayers, local: local),
                              snapshots: snapshots, status: status, pid: pid,
@@ -244,21 +190,43 @@ extension Manager {
         }
         defer { try? writeExecCache(name) }
         try write { db in
-            let before = try liveLimits(db, affectedBy: .container(name))
+            let before = try liveConfig.liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)
             let profiles = try names.map { try profile(db, $0) }
             let local = try layer(db, container: record.id ?? 0)
             let result = try expanded(db, profiles: profiles, local: local)
             let previous = try expanded(db, profiles: try ContainerProfiles.load(db, container: record.id ?? 0), local: local).devices
             try validateExpanded(result, container: name)
-            try checkStaticAddresses(db, container: record.id, devices: result.devices.filter { previous[$0.key] != $0.value })
+            try nics.checkStaticAddresses(db, container: record.id, devices: result.devices.filter { previous[$0.key] != $0.value })
             try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
-            try applyLiveLimits(db, before: before)
+            try liveConfig.applyLiveLimits(db, before: before)
         }
     }
 
     /// The profile names applied to a container, in order.
     public func profiles(of name: String) throws -> [String] {
         try containerView(name).profiles
+    }
+}
+
+extension Containers {
+    /// Removes a stopped container's storage and record (used by delete and by ephemeral containers).
+    func deleteStoppedContainer(_ name: String) throws {
+        let driver = try storageDriver()
+        let op = try write { db -> OperationRecord? in
+            // Already gone (an ephemeral container deleted by its monitor as it stopped): done.
+            guard try ContainerRecord.named(name, in: db) != nil else { return nil }
+            return try Journal.begin(db, action: "delete", entityType: "container", entityName: name,
+                                     payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+        }
+        guard let op else { return }
+        try driver.delete(container: paths(name))
+        let networks = try write { db -> Set<String> in
+            let networks = try ContainerRecord.named(name, in: db).map { try nics.leasedNetworks(db, container: $0.id ?? 0) } ?? []
+            _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db)
+            try Journal.finish(db, uuid: op.uuid)
+            return networks
+        }
+        self.networks.syncDNS(networks)
     }
 }

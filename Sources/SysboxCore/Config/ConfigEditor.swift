@@ -2,58 +2,9 @@ import Foundation
 import GRDB
 import SysboxStore
 
-/// Whose config a command edits: a container's own layer or a profile.
-public enum ConfigOwner: Sendable, CustomStringConvertible {
-    case container(String)
-    case profile(String)
+struct ConfigEditor: StateBound {
+    let state: State
 
-    public var description: String {
-        switch self {
-        case let .container(name): return "container \(name)"
-        case let .profile(name): return "profile \(name)"
-        }
-    }
-
-    var name: String {
-        switch self {
-        case let .container(name), let .profile(name): return name
-        }
-    }
-
-    func validateName() throws {
-        switch self {
-        case let .container(name): try Names.validate(name, as: .container)
-        case let .profile(name): try Names.validate(name, as: .profile)
-        }
-    }
-
-    /// The CLI verb group that edits this owner: `sysbox config` or `sysbox profile`.
-    var command: String {
-        switch self {
-        case .container: return "sysbox config"
-        case .profile: return "sysbox profile"
-        }
-    }
-}
-
-/// Refuses a name given twice in one command (`unset web1 user.x user.x`), before anything is looked
-/// up, so the message says what is wrong rather than what the second copy ran into.
-func refuseDuplicates(_ names: [String], what: String) throws {
-    var seen = Set<String>()
-    for name in names where !seen.insert(name).inserted {
-        throw SysboxError.invalid("\(what) \(Names.display(name)) is given twice; list each \(what) once")
-    }
-}
-
-/// What an edit sees besides the layer it changes.
-struct EditContext {
-    /// For a container: device name → the last profile that provides it.
-    var inheritedDevices: [String: String] = [:]
-    /// For a container: the expansion of its profiles alone.
-    var inherited = ConfigLayer()
-}
-
-extension Manager {
     /// Loads the owner's own layer, lets `change` edit it, validates the result and everything that
     /// depends on it (a container's expansion; every container using a profile), then writes it back —
     /// all in one transaction, so a failed check changes nothing.
@@ -62,7 +13,7 @@ extension Manager {
         var affected: [String] = []
         defer { for name in affected { try? writeExecCache(name) } }
         try write { db in
-            let before = try liveLimits(db, affectedBy: owner)
+            let before = try liveConfig.liveLimits(db, affectedBy: owner)
             affected = before.map(\.0)
             switch owner {
             case let .container(name):
@@ -82,9 +33,9 @@ extension Manager {
                 let expandedLayer = Expansion.expand(profiles: [context.inherited], local: local)
                 let before = Expansion.expand(profiles: [context.inherited], local: old).devices
                 try validateExpanded(expandedLayer, container: name)
-                try checkNICNetworks(db, devices: local.devices.filter { old.devices[$0.key] != $0.value })
+                try nics.checkNICNetworks(db, devices: local.devices.filter { old.devices[$0.key] != $0.value })
                 // Only what this change touches: an older conflict elsewhere does not block it.
-                try checkStaticAddresses(db, container: id, devices: expandedLayer.devices.filter { before[$0.key] != $0.value })
+                try nics.checkStaticAddresses(db, container: id, devices: expandedLayer.devices.filter { before[$0.key] != $0.value })
                 try ConfigTable.containers.replace(db, owner: id, with: local.config)
                 try DeviceTable.containers.replace(db, owner: id, with: local.devices)
             case let .profile(name):
@@ -93,12 +44,12 @@ extension Manager {
                 let old = updated
                 try change(&updated, EditContext())
                 try checkAgainstHost(old: old, new: updated)
-                try checkNICNetworks(db, devices: updated.devices.filter { old.devices[$0.key] != $0.value })
+                try nics.checkNICNetworks(db, devices: updated.devices.filter { old.devices[$0.key] != $0.value })
                 try validateProfileChange(db, profile: record, layer: updated, changed: Set(updated.devices.keys.filter { old.devices[$0] != updated.devices[$0] }))
                 try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
                 try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
             }
-            try applyLiveLimits(db, before: before)
+            try liveConfig.applyLiveLimits(db, before: before)
         }
     }
 
@@ -139,7 +90,7 @@ extension Manager {
             let result = Expansion.expand(profiles: layers, local: try layer(db, container: c.id ?? 0))
             do {
                 try Devices.validateSet(result.devices, requireRoot: true)
-                try checkStaticAddresses(db, container: c.id, devices: result.devices.filter { changed.contains($0.key) })
+                try nics.checkStaticAddresses(db, container: c.id, devices: result.devices.filter { changed.contains($0.key) })
             } catch let error as SysboxError {
                 throw SysboxError(error.code, "profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
             }
@@ -276,7 +227,7 @@ extension Manager {
     }
 }
 
-extension Manager {
+extension ConfigEditor {
     /// Devices (NICs, disks) are set up at start: after a device change, which running containers keep
     /// their old devices until their next start. Nil when none.
     public func deviceChangeNote(_ owner: ConfigOwner) -> String? {
@@ -287,7 +238,7 @@ extension Manager {
         case let .profile(name):
             names = (try? read { db in try ContainerProfiles.users(db, profile: try profile(db, name).id ?? 0) }) ?? []
         }
-        let running = names.filter { runtimeStatus($0).0 == .running }
+        let running = names.filter { runtime.runtimeStatus($0).0 == .running }
         guard !running.isEmpty else { return nil }
         return "devices are set up at start: \(running.joined(separator: ", ")) \(running.count == 1 ? "gets" : "get") this change at the next start (sysbox restart \(running.joined(separator: " ")))"
     }
