@@ -347,7 +347,7 @@ extension Networks {
         guard DNSMasq.program != nil else {
             throw SysboxError(.unsupported, "network \(name) needs dnsmasq for DHCP and DNS; install the Debian package dnsmasq-base")
         }
-        _ = try runtime.launchDetached(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
+        _ = try DetachedProcess(state: state).launch(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
                                what: "the dnsmasq monitor of network \(name)")
     }
 

@@ -100,7 +100,7 @@ struct ContainerRuntime: StateBound {
             let p = paths(name)
             unlink(p.lastError)
             do {
-                snapshotTaken = try takeStartupSnapshot(name)
+                snapshotTaken = try snapshots.takeStartupSnapshot(name)
                 let started = DispatchTime.now()
                 let plan = try planner.makePlan(name, warnings: &warnings)
                 try plan.save(to: p.plan)
@@ -124,80 +124,9 @@ struct ContainerRuntime: StateBound {
         return warnings
     }
 
-    /// `snapshots.schedule` with `@startup`: a snapshot at every start, taken (as LXD does) before init
-    /// runs, so the files are at rest; named and expiring like any other. Called holding the lock.
-    /// - Returns: whether one was taken.
-    func takeStartupSnapshot(_ name: String) throws -> Bool {
-        let schedule = try read { db in try containers.view(db, try container(db, name)).expanded.config["snapshots.schedule"] }
-        guard let schedule, (try? CronSchedule.parse(schedule))?.atStartup == true else { return false }
-        do {
-            let taken = try snapshots.createSnapshotLocked(name, snapshot: nil, description: startupSnapshotDescription)
-            Self.logger.debug("@startup snapshot taken", metadata: ["snapshot": "\(taken.name)"])
-        } catch let error as SysboxError {
-            throw SysboxError(error.code, "the @startup snapshot (snapshots.schedule) failed: \(error.message)")
-        }
-        return true
-    }
-
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
     func launchMonitor(_ name: String, paths p: ContainerPaths) throws -> Int32 {
-        try launchDetached(["__monitor", name], log: p.monitorLog, what: "the monitor")
-    }
-
-    /// Spawns `sysbox ARGS` detached (its own session, stdio on /dev/null and `log`, fd 3 a status
-    /// pipe) and waits for its `ok …` / `error MESSAGE` line.
-    /// - Returns: the pid of the process.
-    func launchDetached(_ arguments: [String], log: String, what: String) throws -> Int32 {
-        var fds: [Int32] = [0, 0]
-        guard sysbox_pipe_cloexec(&fds) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
-        defer { close(fds[0]) }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var env = ProcessInfo.processInfo.environment
-        env["SYSBOX_DIR"] = stateDirectory
-        if let dataDirectory { env["SYSBOX_DATA_DIR"] = dataDirectory }
-        let devNullIn = open("/dev/null", O_RDONLY | O_CLOEXEC), devNullOut = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        let logFD = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        defer { for fd in [devNullIn, devNullOut, logFD] where fd >= 0 { close(fd) } }
-        guard devNullIn >= 0, devNullOut >= 0, logFD >= 0 else {
-            close(fds[1])
-            throw SysboxError(.io, "cannot start \(what): cannot open /dev/null or \(log): \(Host.errnoText(errno))")
-        }
-        // Created in the monitors' cgroup2 directory (no migration: a cgroup.procs write would stall
-        // every fork on the host for an RCU grace period); the v1 hierarchies it joins itself.
-        let monitors = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: ".monitors") }
-        try? monitors?.create()
-        let cgroupFD = (try? monitors?.joinTargets.openV2Directory()) ?? -1
-        defer { if cgroupFD >= 0 { close(cgroupFD) } }
-        // Its own session: detached from the CLI's terminal.
-        let c = CStrings()
-        let stdio: [Int32] = [devNullIn, devNullOut, logFD, fds[1]]
-        let pid = stdio.withUnsafeBufferPointer { fdPtr in
-            sysbox_spawn_detached(exe, c.array([exe] + arguments), c.array(env.map { "\($0.key)=\($0.value)" }.sorted()), fdPtr.baseAddress, cgroupFD)
-        }
-        close(fds[1])
-        guard pid > 0 else { throw SysboxError(.io, "cannot start \(what) \(exe): \(Host.errnoText(-pid))") }
-        // Wait for one line (the monitor closes the pipe after it).
-        var line = [UInt8]()
-        var byte: UInt8 = 0
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            let n = poll(&pfd, 1, 1000)
-            if n < 0 && errno == EINTR { continue }
-            if n == 0 { continue }
-            let got = Glibc.read(fds[0], &byte, 1)
-            if got <= 0 || byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix("ok ") { return pid }
-        // A failed monitor cleans up, then exits: wait for it so that nothing is left when start returns.
-        var status: Int32 = 0
-        if text.isEmpty { kill(pid, SIGKILL) }
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if text.hasPrefix("error ") { throw SysboxError(.io, String(text.dropFirst(6))) }
-        let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
-        throw SysboxError(.io, "\(what) ended before it was ready\(tail.isEmpty ? "" : ": " + tail)")
+        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor")
     }
 
     /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up

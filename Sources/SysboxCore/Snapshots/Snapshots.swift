@@ -382,4 +382,19 @@ struct Snapshots: StateBound {
             try? Host.removeTree(p.snapshots + "/" + entry)
         }
     }
+
+    /// `snapshots.schedule` with `@startup`: a snapshot at every start, taken (as LXD does) before init
+    /// runs, so the files are at rest; named and expiring like any other. Called holding the lock.
+    /// - Returns: whether one was taken.
+    func takeStartupSnapshot(_ name: String) throws -> Bool {
+        let schedule = try read { db in try containers.view(db, try container(db, name)).expanded.config["snapshots.schedule"] }
+        guard let schedule, (try? CronSchedule.parse(schedule))?.atStartup == true else { return false }
+        do {
+            let taken = try createSnapshotLocked(name, snapshot: nil, description: startupSnapshotDescription)
+            Self.logger.debug("@startup snapshot taken", metadata: ["snapshot": "\(taken.name)"])
+        } catch let error as SysboxError {
+            throw SysboxError(error.code, "the @startup snapshot (snapshots.schedule) failed: \(error.message)")
+        }
+        return true
+    }
 }
