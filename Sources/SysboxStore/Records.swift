@@ -1,8 +1,61 @@
 import Foundation
 import GRDB
 
+/// What every table row type of the store shares: an `INTEGER PRIMARY KEY` `id`, nil until inserted,
+/// and set from the row id SQLite assigns (`sqlite3_last_insert_rowid`) when it is.
+public protocol StoreRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+    var id: Int64? { get set }
+    /// How an error names the row: its name, fingerprint or uuid.
+    var label: String { get }
+}
+
+extension StoreRecord {
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// The row's id. A record fetched from the database or inserted always has one; nil means a record
+    /// that was never inserted was passed where a stored row was expected, a bug in the caller.
+    /// - Throws: `StoreError.internalError` ("internal error: record containers c1 has no id").
+    public func requireID() throws -> Int64 {
+        guard let id else {
+            throw StoreError.internalError("record \(Self.databaseTableName) \(label) has no id (it was never inserted)")
+        }
+        return id
+    }
+}
+
+/// A record with a unique `name` column.
+public protocol NamedRecord: StoreRecord {
+    var name: String { get }
+}
+
+extension NamedRecord {
+    public var label: String { name }
+
+    /// `SELECT * FROM <table> WHERE name = ?`: the row of that name, if any.
+    public static func named(_ name: String, in db: Database) throws -> Self? {
+        try filter(Column("name") == name).fetchOne(db)
+    }
+
+    /// `SELECT name FROM <table> ORDER BY name`: every name, sorted (SQLite reads them from the unique
+    /// index on `name`).
+    public static func allNames(in db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT name FROM \(databaseTableName) ORDER BY name")
+    }
+}
+
+// The public initialisers live in extensions, so the compiler still synthesises the memberwise
+// initialiser (internal, every stored property) and each public one is a single delegation to it.
+
+/// A container's state of record (`containers.power_state`), stored as the text it has always been.
+///
+/// The schema's CHECK admits four values; sysbox writes only `running` and `stopped` today. `frozen`
+/// and `error` are here so that any row the schema admits decodes.
+public enum PowerState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case running, stopped, frozen, error
+}
+
 /// A row of `containers`. `powerState` is the state of record, not the kernel's truth.
-public struct ContainerRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct ContainerRecord: NamedRecord {
     public static let databaseTableName = "containers"
     public var id: Int64?
     public var name: String
@@ -11,53 +64,50 @@ public struct ContainerRecord: Codable, FetchableRecord, MutablePersistableRecor
     public var ephemeral: Bool
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// The stored text. To be replaced by `state` (a `PowerState`) in phase 2 of issue 12.
     public var powerState: String
 
     enum CodingKeys: String, CodingKey {
         case id, name, image, description, ephemeral
         case createdAt = "created_at", lastUsedAt = "last_used_at", powerState = "power_state"
     }
+}
 
+extension ContainerRecord {
+    /// String form of the state. To be removed in phase 2 of issue 12 (use `init(…, state:)`).
     public init(name: String, image: String, description: String = "", ephemeral: Bool = false,
-                createdAt: Date = Date(), powerState: String = "stopped") {
-        self.name = name
-        self.image = image
-        self.description = description
-        self.ephemeral = ephemeral
-        self.createdAt = createdAt
-        self.powerState = powerState
+                createdAt: Date = Date(), powerState: String = PowerState.stopped.rawValue) {
+        self.init(id: nil, name: name, image: image, description: description, ephemeral: ephemeral,
+                  createdAt: createdAt, lastUsedAt: nil, powerState: powerState)
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    /// `SELECT … WHERE name = ?`
-    public static func named(_ name: String, in db: Database) throws -> ContainerRecord? {
-        try ContainerRecord.filter(Column("name") == name).fetchOne(db)
+    /// A new, not yet inserted container row in state `state`.
+    public init(name: String, image: String, description: String = "", ephemeral: Bool = false,
+                createdAt: Date = Date(), state: PowerState) {
+        self.init(name: name, image: image, description: description, ephemeral: ephemeral,
+                  createdAt: createdAt, powerState: state.rawValue)
     }
+
+    /// The state of record, typed; nil only for a value the schema's CHECK does not admit (a damaged row).
+    public var state: PowerState? { PowerState(rawValue: powerState) }
 }
 
 /// A row of `profiles`.
-public struct ProfileRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct ProfileRecord: NamedRecord {
     public static let databaseTableName = "profiles"
     public var id: Int64?
     public var name: String
     public var description: String
+}
 
+extension ProfileRecord {
     public init(name: String, description: String = "") {
-        self.name = name
-        self.description = description
-    }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    /// `SELECT … WHERE name = ?`
-    public static func named(_ name: String, in db: Database) throws -> ProfileRecord? {
-        try ProfileRecord.filter(Column("name") == name).fetchOne(db)
+        self.init(id: nil, name: name, description: description)
     }
 }
 
 /// A row of `snapshots`; its config, devices and profile list are frozen in the `snapshots_*` tables.
-public struct SnapshotRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct SnapshotRecord: StoreRecord {
     public static let databaseTableName = "snapshots"
     public var id: Int64?
     public var containerId: Int64
@@ -71,19 +121,17 @@ public struct SnapshotRecord: Codable, FetchableRecord, MutablePersistableRecord
         case containerId = "container_id", createdAt = "created_at", expiresAt = "expires_at"
     }
 
-    public init(containerId: Int64, name: String, description: String = "", createdAt: Date = Date(), expiresAt: Date? = nil) {
-        self.containerId = containerId
-        self.name = name
-        self.description = description
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-    }
+    public var label: String { "\(name) of container \(containerId)" }
+}
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+extension SnapshotRecord {
+    public init(containerId: Int64, name: String, description: String = "", createdAt: Date = Date(), expiresAt: Date? = nil) {
+        self.init(id: nil, containerId: containerId, name: name, description: description, createdAt: createdAt, expiresAt: expiresAt)
+    }
 }
 
 /// A row of `images`: a built root filesystem, identified by its SHA-256 fingerprint.
-public struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct ImageRecord: StoreRecord {
     public static let databaseTableName = "images"
     public var id: Int64?
     public var fingerprint: String
@@ -97,18 +145,17 @@ public struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord, S
         case createdAt = "created_at", lastUsedAt = "last_used_at"
     }
 
-    public init(fingerprint: String, template: String, size: Int64, createdAt: Date = Date()) {
-        self.fingerprint = fingerprint
-        self.template = template
-        self.size = size
-        self.createdAt = createdAt
-    }
+    public var label: String { String(fingerprint.prefix(12)) }
+}
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+extension ImageRecord {
+    public init(fingerprint: String, template: String, size: Int64, createdAt: Date = Date()) {
+        self.init(id: nil, fingerprint: fingerprint, template: template, size: size, createdAt: createdAt, lastUsedAt: nil)
+    }
 }
 
 /// A row of `images_aliases`: a name such as `debian/12` pointing at an image.
-public struct ImageAliasRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct ImageAliasRecord: NamedRecord {
     public static let databaseTableName = "images_aliases"
     public var id: Int64?
     public var name: String
@@ -119,35 +166,31 @@ public struct ImageAliasRecord: Codable, FetchableRecord, MutablePersistableReco
         case id, name, description
         case imageId = "image_id"
     }
+}
 
+extension ImageAliasRecord {
     public init(name: String, imageId: Int64, description: String = "") {
-        self.name = name
-        self.imageId = imageId
-        self.description = description
+        self.init(id: nil, name: name, imageId: imageId, description: description)
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A row of `networks` (a managed bridge); its settings live in `networks_config`.
-public struct NetworkRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct NetworkRecord: NamedRecord {
     public static let databaseTableName = "networks"
     public var id: Int64?
     public var name: String
     public var description: String
     public var type: String
+}
 
+extension NetworkRecord {
     public init(name: String, description: String = "", type: String = "bridge") {
-        self.name = name
-        self.description = description
-        self.type = type
+        self.init(id: nil, name: name, description: description, type: type)
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A row of `ipv4_leases`: one address of one network held by one NIC of one container.
-public struct IPv4LeaseRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+public struct IPv4LeaseRecord: StoreRecord {
     public static let databaseTableName = "ipv4_leases"
     public var id: Int64?
     public var networkId: Int64
@@ -164,16 +207,13 @@ public struct IPv4LeaseRecord: Codable, FetchableRecord, MutablePersistableRecor
         case isStatic = "static", createdAt = "created_at"
     }
 
+    public var label: String { "\(address) (\(deviceName) of container \(containerId))" }
+}
+
+extension IPv4LeaseRecord {
     public init(networkId: Int64, address: String, containerId: Int64, deviceName: String, hwaddr: String = "",
                 isStatic: Bool = false, createdAt: Date = Date()) {
-        self.networkId = networkId
-        self.address = address
-        self.containerId = containerId
-        self.deviceName = deviceName
-        self.hwaddr = hwaddr
-        self.isStatic = isStatic
-        self.createdAt = createdAt
+        self.init(id: nil, networkId: networkId, address: address, containerId: containerId, deviceName: deviceName,
+                  hwaddr: hwaddr, isStatic: isStatic, createdAt: createdAt)
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -18,6 +18,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case newerSchema(path: String, unknown: [String])
     /// The file cannot be opened, read or written (permissions, read-only filesystem, I/O error).
     case unusable(path: String, reason: String)
+    /// A bug in sysbox, not in the database: e.g. a record used as stored that was never inserted.
+    case internalError(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "database \(path) was written by a newer sysbox (unknown schema versions: \(unknown.joined(separator: ", "))); upgrade sysbox"
         case let .unusable(path, reason):
             return "database \(path) cannot be used: \(reason)"
+        case let .internalError(message):
+            return "internal error: \(message)"
         }
     }
 
