@@ -1,13 +1,19 @@
 import ArgumentParser
 import SysboxCore
 
-struct ProfileAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Append a profile to a container's profile list (it applies last).",
-        discussion: """
-            Examples:
-              sysbox profile add web1 small
-            """)
+/// One change to a container's profile list: `profile add` or `profile remove`.
+protocol ProfileListChange {
+    static var commandName: String { get }
+    static var help: VerbHelp { get }
+    /// The new list; throws when the change cannot apply to `current`.
+    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String]
+    /// What is printed once the change is made.
+    static func done(_ profile: String, _ container: String) -> String
+}
+
+/// `profile add|remove CONTAINER PROFILE`.
+struct ChangeProfiles<Change: ProfileListChange>: ParsableCommand {
+    static var configuration: CommandConfiguration { Change.help.configuration(Change.commandName) }
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profile name.") var profile: String
@@ -15,35 +21,48 @@ struct ProfileAdd: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         let current = try manager.profiles(of: container)
-        if current.contains(profile) {
-            throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
-        }
-        try manager.assignProfiles(container: container, profiles: current + [profile])
-        CLI.out("Profile \(profile) added to \(container)\n")
+        try manager.assignProfiles(container: container, profiles: try Change.apply(profile, to: current, of: container))
+        CLI.out(Change.done(profile, container))
     }
 }
 
-struct ProfileRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "remove", abstract: "Remove a profile from a container's profile list.",
+enum AddProfile: ProfileListChange {
+    static let commandName = "add"
+    static let help = VerbHelp(
+        abstract: "Append a profile to a container's profile list (it applies last).",
+        discussion: """
+            Examples:
+              sysbox profile add web1 small
+            """)
+
+    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
+        if current.contains(profile) {
+            throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
+        }
+        return current + [profile]
+    }
+
+    static func done(_ profile: String, _ container: String) -> String { "Profile \(profile) added to \(container)\n" }
+}
+
+enum RemoveProfile: ProfileListChange {
+    static let commandName = "remove"
+    static let help = VerbHelp(
+        abstract: "Remove a profile from a container's profile list.",
         discussion: """
             Examples:
               sysbox profile add web1 small
               sysbox profile remove web1 small
             """)
 
-    @Argument(help: "Container name.") var container: String
-    @Argument(help: "Profile name.") var profile: String
-
-    func run() throws {
-        let manager = try CLI.manager()
-        let current = try manager.profiles(of: container)
+    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
         guard current.contains(profile) else {
             throw SysboxError(.notFound, "container \(container) does not have profile \(profile) (it has: \(current.isEmpty ? "none" : current.joined(separator: ", ")))")
         }
-        try manager.assignProfiles(container: container, profiles: current.filter { $0 != profile })
-        CLI.out("Profile \(profile) removed from \(container)\n")
+        return current.filter { $0 != profile }
     }
+
+    static func done(_ profile: String, _ container: String) -> String { "Profile \(profile) removed from \(container)\n" }
 }
 
 struct ProfileAssign: ParsableCommand {
