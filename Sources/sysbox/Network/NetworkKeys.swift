@@ -8,56 +8,48 @@ enum NetworkOwner: KeyedKind, CollectionKind {
     static let keysHelp = "Keys."
     static let refusesEmptyChange = true
 
-    static let getHelp = VerbHelp(
-        abstract: "Print the value of one network key (empty when unset).",
-        discussion: """
-            Examples:
-              sysbox network get sysboxbr0 ipv4.address
-            """)
+    static func help(_ verb: CollectionVerb) -> VerbHelp {
+        switch verb {
+        case .list: VerbHelp("List networks.", """
+                STATE is UP when the network's bridge exists on this host, DOWN when it does not (it is recreated when a container on it starts). --format json prints name, type, managed, ipv4, nat, description, used_by and state.
 
-    static let setHelp = VerbHelp(
-        abstract: "Set network keys and apply them on the host.",
-        discussion: """
-            All keys are checked before any is written. A new ipv4.address is refused while containers on the network run; stopped ones get an address in the new subnet at their next start.
+                Examples:
+                  sysbox network list
+                  sysbox network list --format json
+                """, aliases: ["ls"])
+        case .delete: VerbHelp("Delete networks no container or profile uses.", """
+                The bridge, its firewall table and its dnsmasq go with it. Every name is checked first; a network in use is refused with the names of its users.
 
-            Examples:
-              sysbox network set lab ipv4.nat=false
-              sysbox network set lab dns.domain=lab
-              sysbox network set lab ipv4.address 10.0.7.1/24
-            """)
+                Examples:
+                  sysbox network delete lab
+                """, aliases: ["rm"])
+        }
+    }
 
-    static let unsetHelp = VerbHelp(
-        abstract: "Unset network keys (back to their defaults).",
-        discussion: """
-            Examples:
-              sysbox network unset lab ipv4.nat
-            """)
+    static func help(_ verb: KeyVerb) -> VerbHelp {
+        switch verb {
+        case .show: VerbHelp("Show a network's config and users as YAML.", """
+                Examples:
+                  sysbox network show sysboxbr0
+                """)
+        case .get: VerbHelp("Print the value of one network key (empty when unset).", """
+                Examples:
+                  sysbox network get sysboxbr0 ipv4.address
+                """)
+        case .set: VerbHelp("Set network keys and apply them on the host.", """
+                All keys are checked before any is written. A new ipv4.address is refused while containers on the network run; stopped ones get an address in the new subnet at their next start.
 
-    static let showHelp = VerbHelp(
-        abstract: "Show a network's config and users as YAML.",
-        discussion: """
-            Examples:
-              sysbox network show sysboxbr0
-            """)
-
-    static let listHelp = VerbHelp(
-        abstract: "List networks.",
-        discussion: """
-            STATE is UP when the network's bridge exists on this host, DOWN when it does not (it is recreated when a container on it starts). --format json prints name, type, managed, ipv4, nat, description, used_by and state.
-
-            Examples:
-              sysbox network list
-              sysbox network list --format json
-            """, aliases: ["ls"])
-
-    static let deleteHelp = VerbHelp(
-        abstract: "Delete networks no container or profile uses.",
-        discussion: """
-            The bridge, its firewall table and its dnsmasq go with it. Every name is checked first; a network in use is refused with the names of its users.
-
-            Examples:
-              sysbox network delete lab
-            """, aliases: ["rm"])
+                Examples:
+                  sysbox network set lab ipv4.nat=false
+                  sysbox network set lab dns.domain=lab
+                  sysbox network set lab ipv4.address 10.0.7.1/24
+                """)
+        case .unset: VerbHelp("Unset network keys (back to their defaults).", """
+                Examples:
+                  sysbox network unset lab ipv4.nat
+                """)
+        }
+    }
 
     static func checkReadable(_ key: String) throws { try NetworkConfig.validateKey(key) }
 

@@ -2,18 +2,59 @@ import ArgumentParser
 import SysboxCore
 
 /// One change to a container's profile list: `profile add` or `profile remove`.
-protocol ProfileListChange {
-    static var commandName: String { get }
-    static var help: VerbHelp { get }
+enum ProfileChange: String {
+    case add, remove
+
+    var help: VerbHelp {
+        switch self {
+        case .add: VerbHelp("Append a profile to a container's profile list (it applies last).", """
+                Examples:
+                  sysbox profile add web1 small
+                """)
+        case .remove: VerbHelp("Remove a profile from a container's profile list.", """
+                Examples:
+                  sysbox profile add web1 small
+                  sysbox profile remove web1 small
+                """)
+        }
+    }
+
     /// The new list; throws when the change cannot apply to `current`.
-    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String]
+    func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
+        switch self {
+        case .add:
+            if current.contains(profile) {
+                throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
+            }
+            return current + [profile]
+        case .remove:
+            guard current.contains(profile) else {
+                throw SysboxError(.notFound, "container \(container) does not have profile \(profile) (it has: \(current.isEmpty ? "none" : current.joined(separator: ", ")))")
+            }
+            return current.filter { $0 != profile }
+        }
+    }
+
     /// What is printed once the change is made.
-    static func done(_ profile: String, _ container: String) -> String
+    func done(_ profile: String, _ container: String) -> String {
+        switch self {
+        case .add: "Profile \(profile) added to \(container)\n"
+        case .remove: "Profile \(profile) removed from \(container)\n"
+        }
+    }
 }
 
+/// The type that picks a `ProfileChange` for `ChangeProfiles` (a command type per change).
+protocol ProfileChangeKind {
+    static var change: ProfileChange { get }
+}
+
+enum AddProfile: ProfileChangeKind { static let change = ProfileChange.add }
+enum RemoveProfile: ProfileChangeKind { static let change = ProfileChange.remove }
+
 /// `profile add|remove CONTAINER PROFILE`.
-struct ChangeProfiles<Change: ProfileListChange>: ParsableCommand {
-    static var configuration: CommandConfiguration { Change.help.configuration(Change.commandName) }
+struct ChangeProfiles<Kind: ProfileChangeKind>: ParsableCommand {
+    static var configuration: CommandConfiguration { Kind.change.help.configuration(Kind.change.rawValue) }
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profile name.") var profile: String
@@ -21,48 +62,9 @@ struct ChangeProfiles<Change: ProfileListChange>: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         let current = try manager.profiles(of: container)
-        try manager.assignProfiles(container: container, profiles: try Change.apply(profile, to: current, of: container))
-        CLI.out(Change.done(profile, container))
+        try manager.assignProfiles(container: container, profiles: try Kind.change.apply(profile, to: current, of: container))
+        CLI.out(Kind.change.done(profile, container))
     }
-}
-
-enum AddProfile: ProfileListChange {
-    static let commandName = "add"
-    static let help = VerbHelp(
-        abstract: "Append a profile to a container's profile list (it applies last).",
-        discussion: """
-            Examples:
-              sysbox profile add web1 small
-            """)
-
-    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
-        if current.contains(profile) {
-            throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
-        }
-        return current + [profile]
-    }
-
-    static func done(_ profile: String, _ container: String) -> String { "Profile \(profile) added to \(container)\n" }
-}
-
-enum RemoveProfile: ProfileListChange {
-    static let commandName = "remove"
-    static let help = VerbHelp(
-        abstract: "Remove a profile from a container's profile list.",
-        discussion: """
-            Examples:
-              sysbox profile add web1 small
-              sysbox profile remove web1 small
-            """)
-
-    static func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
-        guard current.contains(profile) else {
-            throw SysboxError(.notFound, "container \(container) does not have profile \(profile) (it has: \(current.isEmpty ? "none" : current.joined(separator: ", ")))")
-        }
-        return current.filter { $0 != profile }
-    }
-
-    static func done(_ profile: String, _ container: String) -> String { "Profile \(profile) removed from \(container)\n" }
 }
 
 struct ProfileAssign: ParsableCommand {

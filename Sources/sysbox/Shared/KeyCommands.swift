@@ -1,6 +1,16 @@
 import ArgumentParser
 import SysboxCore
 
+/// The verbs of a `KeyedKind`.
+enum KeyVerb: String {
+    case get, set, unset, show
+}
+
+/// The verbs of a `CollectionKind`.
+enum CollectionVerb: String {
+    case list, delete
+}
+
 /// A kind of named object whose keys `get`, `set`, `unset` and `show` read and write: containers
 /// (`config …`), profiles and networks. Each kind gives its help texts and its Manager calls; the
 /// verbs themselves are written once, below.
@@ -16,10 +26,8 @@ protocol KeyedKind {
     static var keyHelp: String { get }
     /// Help of `unset`'s keys argument.
     static var keysHelp: String { get }
-    static var getHelp: VerbHelp { get }
-    static var setHelp: VerbHelp { get }
-    static var unsetHelp: VerbHelp { get }
-    static var showHelp: VerbHelp { get }
+    /// The help of each verb.
+    static func help(_ verb: KeyVerb) -> VerbHelp
     /// Whether `set` and `unset` with nothing to change are a usage error, found before the manager opens.
     static var refusesEmptyChange: Bool { get }
 
@@ -75,7 +83,7 @@ extension KeyedKind where Self: OwnerKind, GetOptions: ExpandOption {
 
 /// `NOUN get NAME KEY`: prints the value, or an empty line when the key is unset.
 struct GetCommand<Kind: KeyedKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.getHelp.configuration("get") }
+    static var configuration: CommandConfiguration { Kind.help(.get).configuration("get") }
 
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @Argument(help: ArgumentHelp(Kind.keyHelp)) var key: String
@@ -89,7 +97,7 @@ struct GetCommand<Kind: KeyedKind>: ParsableCommand {
 
 /// `NOUN set NAME KEY=VALUE...` (or `KEY VALUE`).
 struct SetCommand<Kind: KeyedKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.setHelp.configuration("set") }
+    static var configuration: CommandConfiguration { Kind.help(.set).configuration("set") }
 
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
@@ -106,7 +114,7 @@ struct SetCommand<Kind: KeyedKind>: ParsableCommand {
 
 /// `NOUN unset NAME KEY...`.
 struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.unsetHelp.configuration("unset") }
+    static var configuration: CommandConfiguration { Kind.help(.unset).configuration("unset") }
 
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @Argument(help: ArgumentHelp(Kind.keysHelp)) var keys: [String] = []
@@ -122,7 +130,7 @@ struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
 
 /// `NOUN show NAME`: the object as YAML.
 struct ShowCommand<Kind: KeyedKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.showHelp.configuration("show") }
+    static var configuration: CommandConfiguration { Kind.help(.show).configuration("show") }
 
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @OptionGroup var options: Kind.ShowOptions
@@ -136,8 +144,8 @@ struct ShowCommand<Kind: KeyedKind>: ParsableCommand {
 protocol CollectionKind {
     /// "profile": in "give at least one profile name" and, capitalised, "Profile NAME deleted".
     static var noun: String { get }
-    static var listHelp: VerbHelp { get }
-    static var deleteHelp: VerbHelp { get }
+    /// The help of each verb.
+    static func help(_ verb: CollectionVerb) -> VerbHelp
     /// Prints every object as `format` asks.
     static func printList(_ manager: Manager, _ format: OutputFormat) throws
     /// Deletes all of `names`, or none.
@@ -146,7 +154,7 @@ protocol CollectionKind {
 
 /// `NOUN list [--format F]`.
 struct ListCommand<Kind: CollectionKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.listHelp.configuration("list") }
+    static var configuration: CommandConfiguration { Kind.help(.list).configuration("list") }
 
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
@@ -159,7 +167,7 @@ struct ListCommand<Kind: CollectionKind>: ParsableCommand {
 
 /// `NOUN delete NAME...`: every name is checked first; all are deleted, or none.
 struct DeleteCommand<Kind: CollectionKind>: ParsableCommand {
-    static var configuration: CommandConfiguration { Kind.deleteHelp.configuration("delete") }
+    static var configuration: CommandConfiguration { Kind.help(.delete).configuration("delete") }
 
     @Argument(help: ArgumentHelp("\(Kind.noun.titleCased) names.")) var names: [String] = []
 

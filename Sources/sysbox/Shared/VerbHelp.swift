@@ -6,6 +6,12 @@ struct VerbHelp {
     let discussion: String
     var aliases: [String] = []
 
+    init(_ abstract: String, _ discussion: String, aliases: [String] = []) {
+        self.abstract = abstract
+        self.discussion = discussion
+        self.aliases = aliases
+    }
+
     func configuration(_ commandName: String) -> CommandConfiguration {
         CommandConfiguration(commandName: commandName, abstract: abstract, discussion: discussion, aliases: aliases)
     }
