@@ -107,6 +107,13 @@ enum CLI {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
+    /// Prints rows as `format` asks: CSV is data and stays exact (a description is one quoted field);
+    /// tables, JSON and YAML are shown with control characters escaped.
+    static func printTable<T: Encodable>(_ format: OutputFormat, headers: [String], cells: [[TableCell]], objects: [T]) throws {
+        let text = try format.render(headers: headers, cells: cells, objects: objects, width: tableWidth)
+        if format.kind == .csv { outRaw(text) } else { out(text) }
+    }
+
     /// Opens `$VISUAL`/`$EDITOR` (else `editor`, else `vi`) on `text`, returns the edited text. `check`
     /// validates it; on failure the error is shown and the editor re-opened until it passes or the
     /// user gives up (Ctrl+C, or an answer of "n"). Saving an empty file aborts the edit.

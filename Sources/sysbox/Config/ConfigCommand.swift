@@ -12,7 +12,10 @@ struct ConfigCommand: ParsableCommand {
               sysbox config unset web1 limits.cpu
               sysbox config device add web1 data disk source=/var/log path=/mnt/host-log
             """,
-        subcommands: [ConfigShow.self, ConfigGet.self, ConfigSet.self, ConfigUnset.self, DeviceCommand<ContainerOwner>.self]
+        subcommands: [
+            ShowCommand<ContainerOwner>.self, GetCommand<ContainerOwner>.self, SetCommand<ContainerOwner>.self,
+            UnsetCommand<ContainerOwner>.self, DeviceCommand<ContainerOwner>.self,
+        ]
     )
 }
 
@@ -21,24 +24,11 @@ protocol OwnerKind {
     static var noun: String { get }
     static var command: String { get }
     static var example: String { get }
-    /// The help examples' first step: adds a `data` disk to the example owner, so that the examples
-    /// after it (get, set, unset, remove) work as written.
-    static var addData: String { get }
     static func owner(_ name: String) -> ConfigOwner
 }
 
-enum ContainerOwner: OwnerKind {
-    static let noun = "container"
-    static let command = "config"
-    static let example = "web1"
-    static func owner(_ name: String) -> ConfigOwner { .container(name) }
-    static let addData = "sysbox config device add web1 data disk source=/var/log path=/mnt/host-log"
-}
-
-enum ProfileOwner: OwnerKind {
-    static let noun = "profile"
-    static let command = "profile"
-    static let example = "small"
-    static func owner(_ name: String) -> ConfigOwner { .profile(name) }
-    static let addData = "sysbox profile device add small data disk source=/var/log path=/mnt/host-log"
+extension OwnerKind {
+    /// The help examples' first step: adds a `data` disk to the example owner, so that the examples
+    /// after it (get, set, unset, remove) work as written.
+    static var addData: String { "sysbox \(command) device add \(example) data disk source=/var/log path=/mnt/host-log" }
 }

@@ -18,8 +18,9 @@ struct NetworkCommand: ParsableCommand {
               sysbox config device add web1 eth1 nic network=lab
             """,
         subcommands: [
-            NetworkList.self, NetworkShow.self, NetworkCreate.self, NetworkGet.self, NetworkSet.self, NetworkUnset.self,
-            NetworkDelete.self, NetworkListLeases.self, NetworkInfo.self,
+            ListCommand<NetworkOwner>.self, ShowCommand<NetworkOwner>.self, NetworkCreate.self, GetCommand<NetworkOwner>.self,
+            SetCommand<NetworkOwner>.self, UnsetCommand<NetworkOwner>.self, DeleteCommand<NetworkOwner>.self, NetworkListLeases.self,
+            NetworkInfo.self,
         ]
     )
 }

@@ -20,8 +20,6 @@ struct NetworkListLeases: ParsableCommand {
         let format = try OutputFormat(parsing: format)
         let leases = try CLI.manager().networkLeases(name)
         let cells: [[TableCell]] = leases.map { [.text($0.hostname), .text($0.device), .text($0.hwaddr), .text($0.address), .text($0.type)] }
-        let text = try format.render(headers: ["HOSTNAME", "DEVICE", "MAC ADDRESS", "IP ADDRESS", "TYPE"], cells: cells,
-                                     objects: leases, width: CLI.tableWidth)
-        if format.kind == .csv { CLI.outRaw(text) } else { CLI.out(text) }
+        try CLI.printTable(format, headers: ["HOSTNAME", "DEVICE", "MAC ADDRESS", "IP ADDRESS", "TYPE"], cells: cells, objects: leases)
     }
 }

@@ -1,36 +1,60 @@
 import ArgumentParser
 import SysboxCore
 
-struct ProfileAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Append a profile to a container's profile list (it applies last).",
-        discussion: """
-            Examples:
-              sysbox profile add web1 small
-            """)
+/// One change to a container's profile list: `profile add` or `profile remove`.
+enum ProfileChange: String {
+    case add, remove
 
-    @Argument(help: "Container name.") var container: String
-    @Argument(help: "Profile name.") var profile: String
-
-    func run() throws {
-        let manager = try CLI.manager()
-        let current = try manager.profiles(of: container)
-        if current.contains(profile) {
-            throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
+    var help: VerbHelp {
+        switch self {
+        case .add: VerbHelp("Append a profile to a container's profile list (it applies last).", """
+                Examples:
+                  sysbox profile add web1 small
+                """)
+        case .remove: VerbHelp("Remove a profile from a container's profile list.", """
+                Examples:
+                  sysbox profile add web1 small
+                  sysbox profile remove web1 small
+                """)
         }
-        try manager.assignProfiles(container: container, profiles: current + [profile])
-        CLI.out("Profile \(profile) added to \(container)\n")
+    }
+
+    /// The new list; throws when the change cannot apply to `current`.
+    func apply(_ profile: String, to current: [String], of container: String) throws -> [String] {
+        switch self {
+        case .add:
+            if current.contains(profile) {
+                throw SysboxError(.alreadyExists, "container \(container) already has profile \(profile)")
+            }
+            return current + [profile]
+        case .remove:
+            guard current.contains(profile) else {
+                throw SysboxError(.notFound, "container \(container) does not have profile \(profile) (it has: \(current.isEmpty ? "none" : current.joined(separator: ", ")))")
+            }
+            return current.filter { $0 != profile }
+        }
+    }
+
+    /// What is printed once the change is made.
+    func done(_ profile: String, _ container: String) -> String {
+        switch self {
+        case .add: "Profile \(profile) added to \(container)\n"
+        case .remove: "Profile \(profile) removed from \(container)\n"
+        }
     }
 }
 
-struct ProfileRemove: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "remove", abstract: "Remove a profile from a container's profile list.",
-        discussion: """
-            Examples:
-              sysbox profile add web1 small
-              sysbox profile remove web1 small
-            """)
+/// The type that picks a `ProfileChange` for `ChangeProfiles` (a command type per change).
+protocol ProfileChangeKind {
+    static var change: ProfileChange { get }
+}
+
+enum AddProfile: ProfileChangeKind { static let change = ProfileChange.add }
+enum RemoveProfile: ProfileChangeKind { static let change = ProfileChange.remove }
+
+/// `profile add|remove CONTAINER PROFILE`.
+struct ChangeProfiles<Kind: ProfileChangeKind>: ParsableCommand {
+    static var configuration: CommandConfiguration { Kind.change.help.configuration(Kind.change.rawValue) }
 
     @Argument(help: "Container name.") var container: String
     @Argument(help: "Profile name.") var profile: String
@@ -38,11 +62,8 @@ struct ProfileRemove: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         let current = try manager.profiles(of: container)
-        guard current.contains(profile) else {
-            throw SysboxError(.notFound, "container \(container) does not have profile \(profile) (it has: \(current.isEmpty ? "none" : current.joined(separator: ", ")))")
-        }
-        try manager.assignProfiles(container: container, profiles: current.filter { $0 != profile })
-        CLI.out("Profile \(profile) removed from \(container)\n")
+        try manager.assignProfiles(container: container, profiles: try Kind.change.apply(profile, to: current, of: container))
+        CLI.out(Kind.change.done(profile, container))
     }
 }
 

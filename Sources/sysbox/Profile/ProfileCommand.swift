@@ -24,9 +24,10 @@ struct ProfileCommand: ParsableCommand {
               sysbox profile add web1 web
             """,
         subcommands: [
-            ProfileList.self, ProfileShow.self, ProfileCreate.self, ProfileEdit.self, ProfileDelete.self,
-            ProfileCopy.self, ProfileRename.self, ProfileGet.self, ProfileSet.self, ProfileUnset.self,
-            ProfileAdd.self, ProfileRemove.self, ProfileAssign.self, DeviceCommand<ProfileOwner>.self,
+            ListCommand<ProfileOwner>.self, ShowCommand<ProfileOwner>.self, ProfileCreate.self, ProfileEdit.self,
+            DeleteCommand<ProfileOwner>.self, ProfileCopy.self, ProfileRename.self, GetCommand<ProfileOwner>.self,
+            SetCommand<ProfileOwner>.self, UnsetCommand<ProfileOwner>.self, ChangeProfiles<AddProfile>.self,
+            ChangeProfiles<RemoveProfile>.self, ProfileAssign.self, DeviceCommand<ProfileOwner>.self,
         ]
     )
 }

@@ -27,7 +27,6 @@ struct SnapshotList: ParsableCommand {
             [.text($0.name), .text(f.string(from: $0.createdAt)), .text($0.expiresAt.map { f.string(from: $0) } ?? ""),
              .text(humanBytes($0.size))]
         }
-        let text = try format.render(headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots, width: CLI.tableWidth)
-        if format.kind == .csv { CLI.outRaw(text) } else { CLI.out(text) }
+        try CLI.printTable(format, headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots)
     }
 }

@@ -1,0 +1,99 @@
+/// Every status a container can be in, in declaration order: the statuses `list` filters accept.
+///
+/// Swift synthesises `allCases` only in the file that declares the enum (Containers.swift); until the
+/// conformance moves there, the list is written here, and `listed` makes the compiler refuse a new
+/// case until it is added to it.
+extension ContainerStatus: CaseIterable {
+    public static let allCases: [ContainerStatus] = [.running, .stopped, .starting, .stopping, .frozen, .error]
+
+    /// Never called: an exhaustive switch, so that adding a case to `ContainerStatus` fails to compile
+    /// here until the case is added to `allCases` above too.
+    private static func listed(_ status: ContainerStatus) {
+        switch status {
+        case .running, .stopped, .starting, .stopping, .frozen, .error: break
+        }
+    }
+}
+
+/// One filter of `sysbox list`: a name prefix, or `KEY=VALUE` where KEY is status (or state), image,
+/// profile, name or a config key. Parsed and checked once (`init(parsing:)`), then matched against
+/// each container (`matches`). Pure: no system calls, no database.
+public struct ContainerFilter: Sendable, Equatable {
+    /// What a filter compares.
+    public enum Criterion: Sendable, Equatable {
+        /// A filter without `=`: the container's name starts with this.
+        case namePrefix(String)
+        /// `status=` or `state=`, in any case.
+        case status(ContainerStatus)
+        /// `image=`: the image the container was created from, exactly.
+        case image(String)
+        /// `profile=`: one of the container's profiles.
+        case profile(String)
+        /// `name=`: the whole name.
+        case name(String)
+        /// Any other key: a config key compared by type with the expanded config
+        /// (`InstanceConfig.filterMatches`).
+        case config(key: String, value: String)
+    }
+
+    public let criterion: Criterion
+
+    public init(_ criterion: Criterion) { self.criterion = criterion }
+
+    /// The statuses a `status=` filter accepts, as users write them (lower case).
+    public static let statusNames: [String] = ContainerStatus.allCases.map { $0.rawValue.lowercased() }
+
+    /// Parses one filter argument.
+    /// - Throws: `SysboxError(.invalidArgument)`: an unknown status (with a suggestion and the statuses
+    ///   accepted), a config key that is malformed or unknown, or a value not of the key's type
+    ///   (`InstanceConfig.validateFilter`).
+    public init(parsing text: String) throws {
+        guard let eq = text.firstIndex(of: "=") else {
+            criterion = .namePrefix(text)
+            return
+        }
+        let key = String(text[..<eq]), value = String(text[text.index(after: eq)...])
+        switch key {
+        case "status", "state":
+            guard let status = ContainerStatus.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) else {
+                throw SysboxError(.invalidArgument, "unknown status \(Names.quote(value)) in filter \(key)\(Self.statusHint(value))")
+            }
+            criterion = .status(status)
+        case "image": criterion = .image(value)
+        case "profile": criterion = .profile(value)
+        case "name": criterion = .name(value)
+        default:
+            try InstanceConfig.validateFilter(key, value)
+            criterion = .config(key: key, value: value)
+        }
+    }
+
+    /// Parses every filter argument, in order; the first bad one throws (see `init(parsing:)`).
+    public static func parse(_ texts: [String]) throws -> [ContainerFilter] {
+        try texts.map(ContainerFilter.init(parsing:))
+    }
+
+    /// Whether `view` passes this filter.
+    public func matches(_ view: ContainerView) -> Bool {
+        switch criterion {
+        case .namePrefix(let prefix): return view.name.hasPrefix(prefix)
+        case .status(let status): return view.status == status
+        case .image(let image): return view.record.image == image
+        case .profile(let profile): return view.profiles.contains(profile)
+        case .name(let name): return view.name == name
+        case .config(let key, let value): return InstanceConfig.filterMatches(key, wanted: value, actual: view.expanded.config[key])
+        }
+    }
+
+    /// "; did you mean X? Use a, b or c" for an unknown status, listing every status accepted.
+    private static func statusHint(_ value: String) -> String {
+        let names = statusNames
+        let listed = names.dropLast().joined(separator: ", ") + (names.count > 1 ? " or " : "") + (names.last ?? "")
+        return Suggest.hint(value.lowercased(), names, then: "use \(listed)")
+    }
+}
+
+extension Array where Element == ContainerFilter {
+    /// Whether `view` passes every filter (all must match; no filters match everything).
+    public func allMatch(_ view: ContainerView) -> Bool { allSatisfy { $0.matches(view) } }
+}
