@@ -1,20 +1,3 @@
-/// Every status a container can be in, in declaration order: the statuses `list` filters accept.
-///
-/// Swift synthesises `allCases` only in the file that declares the enum (Containers.swift); until the
-/// conformance moves there, the list is written here, and `listed` makes the compiler refuse a new
-/// case until it is added to it.
-extension ContainerStatus: CaseIterable {
-    public static let allCases: [ContainerStatus] = [.running, .stopped, .starting, .stopping, .frozen, .error]
-
-    /// Never called: an exhaustive switch, so that adding a case to `ContainerStatus` fails to compile
-    /// here until the case is added to `allCases` above too.
-    private static func listed(_ status: ContainerStatus) {
-        switch status {
-        case .running, .stopped, .starting, .stopping, .frozen, .error: break
-        }
-    }
-}
-
 /// One filter of `sysbox list`: a name prefix, or `KEY=VALUE` where KEY is status (or state), image,
 /// profile, name or a config key. Parsed and checked once (`init(parsing:)`), then matched against
 /// each container (`matches`). Pure: no system calls, no database.

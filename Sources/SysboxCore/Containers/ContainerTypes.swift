@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// What `list` and `info` show of a container.
-public enum ContainerStatus: String, Sendable, Codable {
+/// `CaseIterable`: the statuses `list` filters accept, in declaration order.
+public enum ContainerStatus: String, Sendable, Codable, CaseIterable {
     case running = "Running", stopped = "Stopped", starting = "Starting", stopping = "Stopping", frozen = "Frozen", error = "Error"
 }
 
