@@ -661,42 +661,46 @@ static void __attribute__((noreturn)) enter(int ef, char mode, const char *path,
     fail(3, SYSBOX_STEP_TRAMPOLINE, errno);
 }
 
-static int send_fd(int sock, int fd) {
-    char dummy = 'p';
-    struct iovec iov = { &dummy, 1 };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    memset(&u, 0, sizeof u);
+/* One byte and room for one SCM_RIGHTS fd: the message both ends of an fd transfer use. */
+struct fd_msg {
+    char byte;
+    struct iovec iov;
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+};
+
+static void fd_msg_init(struct fd_msg *m) {
+    memset(m, 0, sizeof *m);
+    m->byte = 'p';
+    m->iov.iov_base = &m->byte;
+    m->iov.iov_len = 1;
+    m->msg.msg_iov = &m->iov;
+    m->msg.msg_iovlen = 1;
+    m->msg.msg_control = m->u.buf;
+    m->msg.msg_controllen = sizeof m->u.buf;
+}
+
+static int send_fd(int sock, int fd) {
+    struct fd_msg m;
+    fd_msg_init(&m);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     ssize_t n;
-    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    do { n = sendmsg(sock, &m.msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : 0;
 }
 
 int sysbox_recv_fd(int sock) {
-    char dummy;
-    struct iovec iov = { &dummy, 1 };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
+    struct fd_msg m;
+    fd_msg_init(&m);
     ssize_t n;
-    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    do { n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
     if (n == 0) return -EPIPE;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     if (!cm || cm->cmsg_type != SCM_RIGHTS) return -EPROTO;
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof(int));

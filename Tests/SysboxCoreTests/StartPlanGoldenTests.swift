@@ -3,11 +3,12 @@ import Foundation
 import Testing
 @testable import SysboxCore
 
-/// The start plan, as the pure planner builds it, against golden JSON (Golden/*.json): the order and
+/// The start plan, as the pure planner builds it, against golden JSON (Tests/Golden/*.json, outside
+/// the test target so that SwiftPM does not take them for resources): the order and
 /// kinds of the mounts are what the kernel sees, so any change to them must show here. To accept an
 /// intended change, run with SYSBOX_UPDATE_GOLDEN=1 and review the diff of the golden files.
 @Suite struct StartPlanGoldenTests {
-    static let goldenDirectory = repositoryRoot + "/Tests/SysboxCoreTests/Golden"
+    static let goldenDirectory = repositoryRoot + "/Tests/Golden"
 
     static let hybrid = CgroupLayout.parse(mountinfo: CgroupLayoutTests.hybrid)
     static let unified = CgroupLayout.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n")
@@ -52,7 +53,7 @@ import Testing
         return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 
-    /// Compares with Golden/NAME.json (rewritten instead with SYSBOX_UPDATE_GOLDEN=1).
+    /// Compares with Tests/Golden/NAME.json (rewritten instead with SYSBOX_UPDATE_GOLDEN=1).
     static func expectGolden(_ plan: StartPlan, _ name: String) throws {
         let path = goldenDirectory + "/\(name).json"
         let text = try json(plan)
