@@ -17,9 +17,6 @@
  * terminal, no cache, init not the cached one) returns and the ordinary Swift path runs instead, so
  * this path never decides an error case on its own except the command's own exit. */
 
-#define MAX_ENV 256
-#define MAX_CG 32
-
 static int read_file(const char *path, char *buf, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -57,6 +54,159 @@ static unsigned long long start_time(long pid) {
     return p ? strtoull(p, NULL, 10) : 0;
 }
 
+int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out) {
+    memset(out, 0, sizeof *out);
+    out->pid = -1;
+    out->cwd = "/";
+    size_t magic = strlen(SYSBOX_EXEC_CACHE_MAGIC);
+    if (strncmp(text, SYSBOX_EXEC_CACHE_MAGIC, magic) != 0) return -EINVAL;
+    char *save = NULL;
+    for (char *line = strtok_r(text + magic, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "init ", 5) == 0) {
+            char *end;
+            out->pid = strtol(line + 5, &end, 10);
+            out->start_time = strtoull(end, NULL, 10);
+        } else if (strncmp(line, "cwd ", 4) == 0) {
+            out->cwd = line + 4;
+        } else if (strncmp(line, "drop ", 5) == 0) {
+            out->drop = strtoull(line + 5, NULL, 10);
+        } else if (strncmp(line, "env ", 4) == 0 && out->env_count < SYSBOX_EXEC_CACHE_MAX_ENV) {
+            out->env[out->env_count++] = line + 4;
+        } else if (strncmp(line, "cgroup ", 7) == 0 && out->cgroup_count < SYSBOX_EXEC_CACHE_MAX_CGROUPS) {
+            char *space = strchr(line + 7, ' ');
+            if (!space) return -EINVAL;
+            *space = 0;
+            out->cgroup_controllers[out->cgroup_count] = line + 7;
+            out->cgroup_mounts[out->cgroup_count++] = space + 1;
+        }
+    }
+    out->env[out->env_count] = NULL;
+    return 0;
+}
+
+void sysbox_errno_text(int err, char *out, size_t size) {
+    const char *name = strerrorname_np(err);
+    char number[24];
+    if (!name) {
+        snprintf(number, sizeof number, "errno %d", err);
+        name = number;
+    }
+    snprintf(out, size, "%s (%s)", name, strerror(err));
+}
+
+int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd,
+                        char *message, size_t size) {
+    char text[160];
+    sysbox_errno_text(err, text, sizeof text);
+    if (step == SYSBOX_STEP_EXEC && (err == ENOENT || err == ENOTDIR)) {
+        snprintf(message, size, "command %s not found in container %s", command, container);
+        return 127;
+    }
+    if (step == SYSBOX_STEP_EXEC) {
+        snprintf(message, size, "command %s cannot be run in container %s: %s", command, container, text);
+        return 126;
+    }
+    if (step == SYSBOX_STEP_CHDIR) {
+        snprintf(message, size, "cannot use --cwd %s in container %s: %s", cwd, container, text);
+        return 125;
+    }
+    if (step == SYSBOX_STEP_SETNS && err == ESRCH) {
+        snprintf(message, size, "container %s stopped before the command could start", container);
+        return 125;
+    }
+    const char *name = sysbox_step_name(step);
+    if (name) snprintf(message, size, "exec in container %s: %s failed: %s", container, name, text);
+    else snprintf(message, size, "exec in container %s: step %d failed: %s", container, step, text);
+    return 125;
+}
+
+/* The command's name as messages show it: in double quotes, control bytes as \xNN. */
+static void quote(const char *s, char *out, size_t size) {
+    size_t o = 0;
+    if (size < 8) { if (size) out[0] = 0; return; }
+    out[o++] = '"';
+    for (; *s && o + 6 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+        else out[o++] = (char)c;
+    }
+    out[o++] = '"';
+    out[o] = 0;
+}
+
+/* The cache of container `name` and its init when both are current: 1, else 0 (exec goes the Swift
+ * way). */
+static int load_cache(const char *dir, const char *name, char *text, size_t size, sysbox_exec_cache *cache) {
+    char path[4096], pidfile[128];
+    snprintf(path, sizeof path, "%s/containers/%s/exec.cache", dir, name);
+    if (read_file(path, text, size) <= 0 || sysbox_exec_cache_parse(text, cache) < 0) return 0;
+    snprintf(path, sizeof path, "%s/containers/%s/init.pid", dir, name);
+    if (read_file(path, pidfile, sizeof pidfile) <= 0) return 0;
+    long pid = strtol(pidfile, NULL, 10);
+    unsigned long long start = strtoull(strchr(pidfile, ' ') ? strchr(pidfile, ' ') + 1 : "0", NULL, 10);
+    return cache->pid == pid && pid > 0 && cache->start_time == start && start_time(pid) == start;
+}
+
+/* The cgroups init is in now, from /proc/PID/cgroup, matched to the cached hierarchies. v1: each
+ * `tasks` file (a single-thread self-move waits for no RCU grace period); cgroup2: the directory,
+ * which the helper is forked into (CLONE_INTO_CGROUP), opened into *cgroup_fd. The number of tasks
+ * files, or -1. */
+static int cgroup_targets(const sysbox_exec_cache *cache, char tasks_buf[][512], const char **tasks, int *cgroup_fd) {
+    static char cgfile[8192];
+    char cgpath[64];
+    snprintf(cgpath, sizeof cgpath, "/proc/%ld/cgroup", cache->pid);
+    if (read_file(cgpath, cgfile, sizeof cgfile) <= 0) return -1;
+    int ntasks = 0;
+    *cgroup_fd = -1;
+    char *save = NULL;
+    for (char *line = strtok_r(cgfile, "\n", &save); line && ntasks < SYSBOX_EXEC_CACHE_MAX_CGROUPS;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || c2[1] != '/' || strstr(c2, "..")) continue;
+        *c2 = 0;
+        const char *controllers = c1 + 1, *rel = c2 + 1;
+        for (int i = 0; i < cache->cgroup_count; i++) {
+            int v2 = strcmp(cache->cgroup_controllers[i], "-") == 0;
+            if (v2 && controllers[0] == 0) {
+                char dir[4096];
+                snprintf(dir, sizeof dir, "%s%s", cache->cgroup_mounts[i], strcmp(rel, "/") == 0 ? "" : rel);
+                if (*cgroup_fd >= 0) close(*cgroup_fd);
+                *cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (*cgroup_fd < 0) return -1;
+                break;
+            }
+            if (!v2 && strcmp(cache->cgroup_controllers[i], controllers) == 0) {
+                snprintf(tasks_buf[ntasks], 512, "%s%s/tasks", cache->cgroup_mounts[i], strcmp(rel, "/") == 0 ? "" : rel);
+                tasks[ntasks] = tasks_buf[ntasks];
+                ntasks++;
+                break;
+            }
+        }
+    }
+    return ntasks;
+}
+
+/* Ends this process as the command did, or with the exec failure's code and message. */
+static void __attribute__((noreturn)) finish(int helper, int err_fd, char **argv, const char *cwd) {
+    sysbox_forward_signals(helper);
+    int step = 0, err = 0;
+    int reported = sysbox_read_report(err_fd, &step, &err);
+    close(err_fd);
+    int status = 0;
+    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {}
+    if (reported == 1) {
+        char command[512], message[1024];
+        quote(argv[4], command, sizeof command);
+        int code = sysbox_exec_failure(step, err, command, argv[2], cwd, message, sizeof message);
+        dprintf(2, "Error: %s\n", message);
+        _exit(code);
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+    _exit(125);
+}
+
 void sysbox_fast_exec(int argc, char **argv, char **envp) {
     if (argc < 5 || strcmp(argv[1], "exec") != 0 || strcmp(argv[3], "--") != 0) return;
     if (!valid_name(argv[2]) || isatty(0) || isatty(1) || isatty(2)) return;
@@ -66,127 +216,38 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
         if (strncmp(*e, "SYSBOX_NO_FAST_EXEC=", 20) == 0) return;
     }
     if (dir[0] != '/') return;
-    static char path[4096], cache[65536], pidfile[128], cgfile[8192];
-    snprintf(path, sizeof path, "%s/containers/%s/exec.cache", dir, argv[2]);
-    if (read_file(path, cache, sizeof cache) <= 0 || strncmp(cache, "sysbox-exec-cache 1\n", 20) != 0) return;
-    snprintf(path, sizeof path, "%s/containers/%s/init.pid", dir, argv[2]);
-    if (read_file(path, pidfile, sizeof pidfile) <= 0) return;
-    long pid = strtol(pidfile, NULL, 10);
-    unsigned long long start = strtoull(strchr(pidfile, ' ') ? strchr(pidfile, ' ') + 1 : "0", NULL, 10);
-
-    char *env[MAX_ENV + 1];
-    int nenv = 0;
-    const char *cwd = "/";
-    unsigned long long drop = 0;
-    long cache_pid = -1;
-    unsigned long long cache_start = 0;
-    char *cg_ctrl[MAX_CG], *cg_mount[MAX_CG];
-    int ncg = 0;
-    for (char *line = strtok(cache, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "init ", 5) == 0) {
-            char *end;
-            cache_pid = strtol(line + 5, &end, 10);
-            cache_start = strtoull(end, NULL, 10);
-        } else if (strncmp(line, "cwd ", 4) == 0) {
-            cwd = line + 4;
-        } else if (strncmp(line, "drop ", 5) == 0) {
-            drop = strtoull(line + 5, NULL, 10);
-        } else if (strncmp(line, "env ", 4) == 0 && nenv < MAX_ENV) {
-            env[nenv++] = line + 4;
-        } else if (strncmp(line, "cgroup ", 7) == 0 && ncg < MAX_CG) {
-            char *space = strchr(line + 7, ' ');
-            if (!space) return;
-            *space = 0;
-            cg_ctrl[ncg] = line + 7;
-            cg_mount[ncg++] = space + 1;
-        }
-    }
-    env[nenv] = NULL;
-    if (cache_pid != pid || pid <= 0 || cache_start != start || start_time(pid) != start) return;
-
-    /* The cgroups init is in now, from /proc/PID/cgroup, matched to the cached hierarchies. */
-    char cgpath[64];
-    snprintf(cgpath, sizeof cgpath, "/proc/%ld/cgroup", pid);
-    if (read_file(cgpath, cgfile, sizeof cgfile) <= 0) return;
-    /* v1: each `tasks` file (a single-thread self-move waits for no RCU grace period); cgroup2: the
-     * directory, which the helper is forked into (CLONE_INTO_CGROUP). */
-    static char tasks_buf[MAX_CG][512];
-    const char *tasks[MAX_CG];
-    int ntasks = 0;
+    static char text[65536];
+    static sysbox_exec_cache cache;
+    if (!load_cache(dir, argv[2], text, sizeof text, &cache)) return;
+    static char tasks_buf[SYSBOX_EXEC_CACHE_MAX_CGROUPS][512];
+    const char *tasks[SYSBOX_EXEC_CACHE_MAX_CGROUPS];
     int cgroup_fd = -1;
-    for (char *line = strtok(cgfile, "\n"); line && ntasks < MAX_CG; line = strtok(NULL, "\n")) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || c2[1] != '/' || strstr(c2, "..")) continue;
-        *c2 = 0;
-        const char *controllers = c1 + 1, *rel = c2 + 1;
-        for (int i = 0; i < ncg; i++) {
-            int v2 = strcmp(cg_ctrl[i], "-") == 0;
-            if (v2 && controllers[0] == 0) {
-                char dir[4096];
-                snprintf(dir, sizeof dir, "%s%s", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
-                if (cgroup_fd >= 0) close(cgroup_fd);
-                cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (cgroup_fd < 0) return;
-                break;
-            }
-            if (!v2 && strcmp(cg_ctrl[i], controllers) == 0) {
-                snprintf(tasks_buf[ntasks], sizeof tasks_buf[ntasks], "%s%s/tasks", cg_mount[i], strcmp(rel, "/") == 0 ? "" : rel);
-                tasks[ntasks] = tasks_buf[ntasks];
-                ntasks++;
-                break;
-            }
-        }
-    }
+    int ntasks = cgroup_targets(&cache, tasks_buf, tasks, &cgroup_fd);
+    if (ntasks < 0) return;
 
-    int pidfd = sysbox_pidfd_open((pid_t)pid);
+    int pidfd = sysbox_pidfd_open((pid_t)cache.pid);
     if (pidfd < 0) { if (cgroup_fd >= 0) close(cgroup_fd); return; }
-    if (start_time(pid) != start) { close(pidfd); if (cgroup_fd >= 0) close(cgroup_fd); return; }
+    if (start_time(cache.pid) != cache.start_time) { close(pidfd); if (cgroup_fd >= 0) close(cgroup_fd); return; }
     sysbox_exec_config config;
     memset(&config, 0, sizeof config);
     config.pidfd = pidfd;
     config.cgroup_tasks = tasks;
     config.cgroup_task_count = ntasks;
     config.cgroup_fd = cgroup_fd;
-    config.cwd = cwd;
+    config.cwd = cache.cwd;
     config.argv = argv + 4;
-    config.envp = env;
+    config.envp = cache.env;
     config.uid = 0;
     config.gid = 0;
     config.stdio[0] = 0;
     config.stdio[1] = 1;
     config.stdio[2] = 2;
     config.pty_socket = -1;
-    config.drop_caps = drop;
+    config.drop_caps = cache.drop;
     int err_fd = -1;
     int helper = sysbox_exec(&config, &err_fd);
     close(pidfd);
     if (cgroup_fd >= 0) close(cgroup_fd);
     if (helper < 0) return;  /* nothing ran: the Swift path tries again and reports */
-    sysbox_forward_signals(helper);
-    int step = 0, err = 0;
-    int reported = sysbox_read_report(err_fd, &step, &err);
-    close(err_fd);
-    int status = 0;
-    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {}
-    if (reported == 1) {
-        /* The same messages and codes as the Swift path (Exec.swift). */
-        if (step == SYSBOX_STEP_EXEC && (err == ENOENT || err == ENOTDIR)) {
-            dprintf(2, "Error: command \"%s\" not found in container %s\n", argv[4], argv[2]);
-            _exit(127);
-        }
-        if (step == SYSBOX_STEP_EXEC) {
-            dprintf(2, "Error: command \"%s\" cannot be run in container %s: %s\n", argv[4], argv[2], strerror(err));
-            _exit(126);
-        }
-        if (step == SYSBOX_STEP_SETNS && err == ESRCH) {
-            dprintf(2, "Error: container %s stopped before the command could start\n", argv[2]);
-            _exit(125);
-        }
-        dprintf(2, "Error: exec in container %s failed at step %d: %s\n", argv[2], step, strerror(err));
-        _exit(125);
-    }
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
-    _exit(125);
+    finish(helper, err_fd, argv, cache.cwd);
 }

@@ -205,173 +205,207 @@ struct child_args {
     int placed;   /* already in cgroup_fd (CLONE_INTO_CGROUP) */
 };
 
-static int make_node(const char *path, int major, int minor) {
-    if (mknod(path, S_IFCHR | 0666, makedev(major, minor)) < 0 && errno != EEXIST) return -1;
-    return chmod(path, 0666);
-}
+/* ---- The container's first process: phases, as crun's linux.c cuts them. ---- */
 
-static int child_main(void *arg) {
-    struct child_args *a = arg;
-    const sysbox_spawn_config *c = a->c;
-    int ef = a->err_w;
+/* Signals, fds, the parent-death signal and umask of the fresh child. */
+static void child_reset(struct child_args *a) {
     reset_signals();
     close(a->sync_w);
     close(a->err_r);
     /* The container cannot outlive its monitor. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     umask(0);
-    /* Its cgroups, before anything else runs in it (and before its cgroup namespace is made). */
+}
+
+/* Its cgroups, before anything else runs in it (and before its cgroup namespace is made). */
+static void child_join_cgroups(const struct child_args *a) {
+    const sysbox_spawn_config *c = a->c;
     int jerr = join_cgroups(c->cgroup_tasks, c->cgroup_task_count, c->cgroup_fd, a->placed);
-    if (jerr) fail(ef, SYSBOX_STEP_CGROUP_JOIN, jerr);
+    if (jerr) fail(a->err_w, SYSBOX_STEP_CGROUP_JOIN, jerr);
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
+}
 
-    /* The mounts below need nothing from the monitor, so they are made while it attaches the NICs.
-     * Only the cgroup namespace and the cgroup tree wait for the release (see below). */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ef, SYSBOX_STEP_MOUNT_PRIVATE, errno);
-    if (c->rootfs_fstype) {
-        if (mount(c->rootfs_fstype, c->rootfs, c->rootfs_fstype, 0, c->rootfs_options) < 0)
-            fail(ef, SYSBOX_STEP_MOUNT_ROOTFS, errno);
-    } else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-        fail(ef, SYSBOX_STEP_MOUNT_ROOTFS, errno);
-    }
-    if (chdir(c->rootfs) < 0) fail(ef, SYSBOX_STEP_CHDIR_ROOTFS, errno);
+/* A filesystem at a path sysbox made itself (under proc, sys, dev, or the cgroup tree), after an
+ * optional mkdir (an existing directory is kept). */
+static int mount_at_path(const sysbox_entry *e) {
+    if (e->mode && mkdir(e->target, e->mode) < 0 && errno != EEXIST) return -errno;
+    return mount(e->source, e->target, e->fstype, e->flags, e->options) < 0 ? -errno : 0;
+}
 
-    /* The caller checked that proc, sys and dev are plain directories (never symlinks); the open
-     * below re-checks it inside this namespace. */
-    static const char *const api_dirs[] = { "proc", "sys", "dev" };
-    for (int i = 0; i < 3; i++) {
-        int fd = open_in_rootfs(api_dirs[i], 1);
-        if (fd < 0) fail(ef, SYSBOX_STEP_MOUNT_PROC + i, -fd);
-        close(fd);
-    }
-    if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_PROC, errno);
-    if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_SYS, errno);
-
-    if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_DEV, errno);
-    if (make_node("dev/null", 1, 3) || make_node("dev/zero", 1, 5) || make_node("dev/full", 1, 7) ||
-        make_node("dev/random", 1, 8) || make_node("dev/urandom", 1, 9) || make_node("dev/tty", 5, 0))
-        fail(ef, SYSBOX_STEP_MKNOD, errno);
-    if (mkdir("dev/pts", 0755) < 0 ||
-        mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_DEVPTS, errno);
-    if (mkdir("dev/shm", 01777) < 0 ||
-        mount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_SHM, errno);
-    if (mkdir("dev/mqueue", 0755) < 0 ||
-        mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        fail(ef, SYSBOX_STEP_MOUNT_MQUEUE, errno);
-    if (symlink("pts/ptmx", "dev/ptmx") || symlink("/proc/self/fd", "dev/fd") ||
-        symlink("/proc/self/fd/0", "dev/stdin") || symlink("/proc/self/fd/1", "dev/stdout") ||
-        symlink("/proc/self/fd/2", "dev/stderr"))
-        fail(ef, SYSBOX_STEP_SYMLINKS, errno);
-    if (c->console_path) {
-        int fd = open("dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0) fail(ef, SYSBOX_STEP_CONSOLE, errno);
-        close(fd);
-        if (mount(c->console_path, "dev/console", NULL, MS_BIND, NULL) < 0) fail(ef, SYSBOX_STEP_CONSOLE, errno);
-    }
-
-    /* Disk devices and masks: each target resolved inside the rootfs, mounted through its fd. */
+/* A bind (bind != 0) or filesystem mount on a target resolved inside the rootfs and mounted through
+ * its fd. 1 when skipped (missing, create 0), 0 when done, else -errno. */
+static int mount_resolved(const sysbox_entry *e, int bind) {
     char target[64];
-    for (int i = 0; i < c->mount_count; i++) {
-        const sysbox_mount *m = &c->mounts[i];
-        int step = !m->source && !m->readonly ? SYSBOX_STEP_MOUNT_RUN
-                 : m->source && m->create ? SYSBOX_STEP_MOUNT_DISK : SYSBOX_STEP_MASK;
-        int fd = open_in_rootfs(m->target, m->create);
-        if (fd == -ENOENT && !m->create) continue;
-        if (fd < 0) fail(ef, step, -fd);
-        fd_path(target, fd);
-        int rc;
-        if (m->source) {
-            /* Not recursive (as Incus's default): mounts below the source stay out, so a read-only
-             * disk is read-only all the way down. */
-            rc = mount(m->source, target, NULL, MS_BIND, NULL);
-            if (rc == 0 && m->readonly) {
-                /* The fd still names the dentry under the new mount: look the target up again (no
-                 * process runs in the container yet) to reach the bind mount's root, then remount it. */
-                int top = open_in_rootfs(m->target, 0);
-                if (top < 0) fail(ef, step, -top);
-                char top_path[64];
-                fd_path(top_path, top);
-                rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | m->keep_flags, NULL);
-                close(top);
-            }
-        } else if (m->readonly) {
-            rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000");
-        } else {
-            /* A writable tmpfs (/run). */
-            rc = mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=20%");
+    int fd = open_in_rootfs(e->target, e->create);
+    if (fd == -ENOENT && !e->create) return 1;
+    if (fd < 0) return fd;
+    fd_path(target, fd);
+    int rc;
+    if (bind) {
+        /* Not recursive (as Incus's default): mounts below the source stay out, so a read-only
+         * disk is read-only all the way down. */
+        rc = mount(e->source, target, NULL, MS_BIND, NULL);
+        if (rc == 0 && (e->flags & MS_RDONLY)) {
+            /* The fd still names the dentry under the new mount: look the target up again (no
+             * process runs in the container yet) to reach the bind mount's root, then remount it. */
+            int top = open_in_rootfs(e->target, 0);
+            if (top < 0) { close(fd); return top; }
+            char top_path[64];
+            fd_path(top_path, top);
+            rc = mount(NULL, top_path, NULL, MS_BIND | MS_REMOUNT | e->flags, NULL);
+            close(top);
         }
-        if (rc < 0) fail(ef, step, errno);
-        close(fd);
+    } else {
+        rc = mount(e->source, target, e->fstype, e->flags, e->options);
     }
-    for (int i = 0; i < c->file_count; i++) {
-        const sysbox_file *f = &c->files[i];
-        /* Split into directory and name (a stack copy: no allocation). */
-        char dir[512];
-        size_t len = strlen(f->target);
-        if (len >= sizeof dir) fail(ef, SYSBOX_STEP_FILES, ENAMETOOLONG);
-        memcpy(dir, f->target, len + 1);
-        char *slash = strrchr(dir, '/');
-        const char *base = slash ? slash + 1 : dir;
-        if (slash) *slash = 0;
-        int dfd = open_in_rootfs(slash ? dir : ".", 1);
-        if (dfd < 0) fail(ef, SYSBOX_STEP_FILES, -dfd);
-        fd_path(target, dfd);
-        int parent = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        close(dfd);
-        if (parent < 0) fail(ef, SYSBOX_STEP_FILES, errno);
-        /* Only a regular file is rewritten in place; anything else there (a FIFO, a device node, a
-         * symlink) is replaced by a new regular file. */
-        struct stat st;
-        if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
-            if (unlinkat(parent, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) fail(ef, SYSBOX_STEP_FILES, errno);
-        }
-        int w = openat(parent, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-        if (w < 0) fail(ef, SYSBOX_STEP_FILES, errno);
-        close(parent);
-        if (fstat(w, &st) < 0 || !S_ISREG(st.st_mode)) fail(ef, SYSBOX_STEP_FILES, EINVAL);
-        if (ftruncate(w, 0) < 0) fail(ef, SYSBOX_STEP_FILES, errno);
-        size_t done = 0;
-        while (done < f->length) {
-            ssize_t k = write(w, f->content + done, f->length - done);
-            if (k < 0) { if (errno == EINTR) continue; fail(ef, SYSBOX_STEP_FILES, errno); }
-            done += (size_t)k;
-        }
-        close(w);
-    }
-    for (int i = 0; i < c->rebind_count; i++) {
-        const char *p = c->rebind_paths[i];
-        unsigned long ro = c->rebind_readonly[i] ? MS_RDONLY : 0;
-        if (mount(p, p, NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-            if (errno == ENOENT) continue;
-            fail(ef, SYSBOX_STEP_READONLY, errno);
-        }
-    }
+    int err = errno;
+    close(fd);
+    return rc < 0 ? -err : 0;
+}
 
-    /* The monitor has placed this child in its cgroups and attached its NICs. */
+static int make_node(const sysbox_entry *e) {
+    if (mknod(e->target, S_IFCHR | e->mode, makedev(e->major, e->minor)) < 0 && errno != EEXIST) return -errno;
+    return chmod(e->target, e->mode) < 0 ? -errno : 0;
+}
+
+static int make_console(const sysbox_entry *e) {
+    if (!e->source) return 0;
+    int fd = open(e->target, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    close(fd);
+    return mount(e->source, e->target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+}
+
+/* Writes a file's content inside the rootfs: only a regular file is rewritten in place; anything else
+ * there (a FIFO, a device node, a symlink) is replaced by a new regular file. */
+static int write_file(const sysbox_entry *e) {
+    /* Split into directory and name (a stack copy: no allocation). */
+    char dir[512], target[64];
+    size_t len = strlen(e->target);
+    if (len >= sizeof dir) return -ENAMETOOLONG;
+    memcpy(dir, e->target, len + 1);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (slash) *slash = 0;
+    int dfd = open_in_rootfs(slash ? dir : ".", 1);
+    if (dfd < 0) return dfd;
+    fd_path(target, dfd);
+    int parent = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(dfd);
+    if (parent < 0) return -errno;
+    struct stat st;
+    if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+        if (unlinkat(parent, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) return -errno;
+    }
+    int w = openat(parent, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (w < 0) return -errno;
+    close(parent);
+    if (fstat(w, &st) < 0 || !S_ISREG(st.st_mode)) return -EINVAL;
+    if (ftruncate(w, 0) < 0) return -errno;
+    size_t done = 0;
+    while (done < e->length) {
+        ssize_t k = write(w, e->content + done, e->length - done);
+        if (k < 0) { if (errno == EINTR) continue; return -errno; }
+        done += (size_t)k;
+    }
+    close(w);
+    return 0;
+}
+
+static int rebind(const sysbox_entry *e) {
+    if (mount(e->target, e->target, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, e->target, NULL, MS_BIND | MS_REMOUNT | e->flags, NULL) < 0)
+        return errno == ENOENT ? 1 : -errno;
+    return 0;
+}
+
+/* The monitor has placed this child in its cgroups and attached its NICs; then its cgroups become the
+ * root of its cgroup namespace. */
+static void await_release(struct child_args *a) {
     char b;
     ssize_t n;
     do { n = read(a->sync_r, &b, 1); } while (n < 0 && errno == EINTR);
-    if (n != 1) fail(ef, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
+    if (n != 1) fail(a->err_w, SYSBOX_STEP_SYNC_WAIT, n < 0 ? errno : EPIPE);
     close(a->sync_r);
+    if (unshare(CLONE_NEWCGROUP) < 0) fail(a->err_w, SYSBOX_STEP_UNSHARE_CGROUP, errno);
+}
 
-    /* Its cgroups become the root of its cgroup namespace, then its tree is mounted. */
-    if (unshare(CLONE_NEWCGROUP) < 0) fail(ef, SYSBOX_STEP_UNSHARE_CGROUP, errno);
-    for (int i = 0; i < c->fs_mount_count; i++) {
-        const sysbox_fsmount *m = &c->fs_mounts[i];
-        if (m->mkdir && mkdir(m->target, 0755) < 0 && errno != EEXIST) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
-        if (mount(m->source, m->target, m->fstype, m->flags, m->options) < 0) fail(ef, SYSBOX_STEP_MOUNT_CGROUP, errno);
+/* One entry of the plan: 0 (or 1: skipped) or -errno, reported with the entry's step. */
+static int run_entry(struct child_args *a, const sysbox_entry *e) {
+    switch (e->kind) {
+    case SYSBOX_ENTRY_ROOTFS:
+        if (mount(e->source, e->target, e->fstype, e->flags, e->options) < 0) return -errno;
+        if (chdir(e->target) < 0) fail(a->err_w, SYSBOX_STEP_CHDIR_ROOTFS, errno);
+        return 0;
+    case SYSBOX_ENTRY_DIRECTORY: {
+        int fd = open_in_rootfs(e->target, SYSBOX_CREATE_DIRECTORY);
+        if (fd < 0) return fd;
+        close(fd);
+        return 0;
     }
+    case SYSBOX_ENTRY_TMPFS:
+        if (e->create) return mount_resolved(e, 0);
+        return mount_at_path(e);
+    case SYSBOX_ENTRY_PROC:
+    case SYSBOX_ENTRY_SYSFS:
+    case SYSBOX_ENTRY_DEVPTS:
+    case SYSBOX_ENTRY_MQUEUE:
+    case SYSBOX_ENTRY_CGROUP:
+    case SYSBOX_ENTRY_REMOUNT:
+        return mount_at_path(e);
+    case SYSBOX_ENTRY_DEV_NODE:
+        return make_node(e);
+    case SYSBOX_ENTRY_SYMLINK:
+        return symlink(e->source, e->target) < 0 ? -errno : 0;
+    case SYSBOX_ENTRY_CONSOLE:
+        return make_console(e);
+    case SYSBOX_ENTRY_BIND:
+    case SYSBOX_ENTRY_MASK_FILE:
+        return mount_resolved(e, 1);
+    case SYSBOX_ENTRY_MASK_DIR:
+        return mount_resolved(e, 0);
+    case SYSBOX_ENTRY_FILE:
+        return write_file(e);
+    case SYSBOX_ENTRY_REBIND:
+        return rebind(e);
+    case SYSBOX_ENTRY_RELEASE:
+        await_release(a);
+        return 0;
+    }
+    return -EINVAL;
+}
 
+/* The whole filesystem: every mount of the container is private first, then the plan's entries in
+ * order. The entries before RELEASE need nothing from the monitor, so they are made while it
+ * attaches the NICs. */
+static void child_build_filesystem(struct child_args *a) {
+    const sysbox_spawn_config *c = a->c;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(a->err_w, SYSBOX_STEP_MOUNT_PRIVATE, errno);
+    for (int i = 0; i < c->entry_count; i++) {
+        int rc = run_entry(a, &c->entries[i]);
+        if (rc < 0) fail(a->err_w, (int)c->entries[i].step, -rc);
+    }
+}
+
+static void child_pivot(int ef) {
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
     if (umount2(".", MNT_DETACH) < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
     if (chdir("/") < 0) fail(ef, SYSBOX_STEP_PIVOT_ROOT, errno);
+}
 
+/* Capabilities dropped from the bounding set, then no inheritable or ambient ones. */
+static void drop_capabilities(int ef, uint64_t drop) {
+    for (int cap = 0; cap < 64; cap++) {
+        if ((drop >> cap) & 1) {
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
+        }
+    }
+    int crc = clear_inheritable_caps();
+    if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
+}
+
+/* Hostname, lo up, capabilities, session and stdio, fds. */
+static void child_finalize(const sysbox_spawn_config *c, int ef) {
     if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail(ef, SYSBOX_STEP_HOSTNAME, errno);
 
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -384,13 +418,7 @@ static int child_main(void *arg) {
     if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(ef, SYSBOX_STEP_LOOPBACK, errno);
     close(s);
 
-    for (int cap = 0; cap < 64; cap++) {
-        if ((c->drop_caps >> cap) & 1) {
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
-        }
-    }
-    int crc = clear_inheritable_caps();
-    if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
+    drop_capabilities(ef, c->drop_caps);
 
     if (setsid() < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
     if (c->console_fd >= 0) {
@@ -401,7 +429,16 @@ static int child_main(void *arg) {
     }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
     umask(022);
-    enter(ef, 'i', c->init_path, c->argv, c->envp);
+}
+
+static int child_main(void *arg) {
+    struct child_args *a = arg;
+    child_reset(a);
+    child_join_cgroups(a);
+    child_build_filesystem(a);
+    child_pivot(a->err_w);
+    child_finalize(a->c, a->err_w);
+    enter(a->err_w, 'i', a->c->init_path, a->c->argv, a->c->envp);
 }
 
 int sysbox_pipe_cloexec(int fds[2]) {
@@ -500,7 +537,7 @@ static int resolve_command(const char *cmd, char *const *envp, char *out, size_t
         memcpy(out, cmd, clen + 1);
         return 0;
     }
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const char *path = SYSBOX_DEFAULT_PATH;
     for (char *const *e = envp; *e; e++) {
         if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
     }
@@ -624,42 +661,46 @@ static void __attribute__((noreturn)) enter(int ef, char mode, const char *path,
     fail(3, SYSBOX_STEP_TRAMPOLINE, errno);
 }
 
-static int send_fd(int sock, int fd) {
-    char dummy = 'p';
-    struct iovec iov = { &dummy, 1 };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    memset(&u, 0, sizeof u);
+/* One byte and room for one SCM_RIGHTS fd: the message both ends of an fd transfer use. */
+struct fd_msg {
+    char byte;
+    struct iovec iov;
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+};
+
+static void fd_msg_init(struct fd_msg *m) {
+    memset(m, 0, sizeof *m);
+    m->byte = 'p';
+    m->iov.iov_base = &m->byte;
+    m->iov.iov_len = 1;
+    m->msg.msg_iov = &m->iov;
+    m->msg.msg_iovlen = 1;
+    m->msg.msg_control = m->u.buf;
+    m->msg.msg_controllen = sizeof m->u.buf;
+}
+
+static int send_fd(int sock, int fd) {
+    struct fd_msg m;
+    fd_msg_init(&m);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof(int));
     ssize_t n;
-    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    do { n = sendmsg(sock, &m.msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : 0;
 }
 
 int sysbox_recv_fd(int sock) {
-    char dummy;
-    struct iovec iov = { &dummy, 1 };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
+    struct fd_msg m;
+    fd_msg_init(&m);
     ssize_t n;
-    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    do { n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
     if (n < 0) return -errno;
     if (n == 0) return -EPIPE;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg);
     if (!cm || cm->cmsg_type != SCM_RIGHTS) return -EPROTO;
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof(int));
@@ -702,13 +743,7 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     }
     /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
      * non-root command that runs a setuid-root binary gets the reduced set too. */
-    for (int cap = 0; cap < 64; cap++) {
-        if ((c->drop_caps >> cap) & 1) {
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(ef, SYSBOX_STEP_CAPS, errno);
-        }
-    }
-    int crc = clear_inheritable_caps();
-    if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
+    drop_capabilities(ef, c->drop_caps);
     /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
     if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
         syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
@@ -883,4 +918,13 @@ int sysbox_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; 
 
 int sysbox_close_from(int first) {
     return syscall(SYS_close_range, (unsigned)first, ~0U, 0) < 0 ? -errno : 0;
+}
+
+const char *sysbox_step_name(int step) {
+    switch (step) {
+#define SYSBOX_STEP_CASE(name, number, text) case number: return text;
+    SYSBOX_STEPS(SYSBOX_STEP_CASE)
+#undef SYSBOX_STEP_CASE
+    }
+    return NULL;
 }

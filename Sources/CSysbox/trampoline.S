@@ -16,11 +16,11 @@
  * A failure before the command runs writes {step, errno} (two ints, the same report as spawn.c) to
  * fd 3 and exits 127; EOF on the pipe means the command was exec'd. Syscall numbers are x86_64's. */
 
+/* The step numbers (SYSBOX_STEP_*), as assembler constants. */
+#include "CSysbox.h"
+
 #if defined(__x86_64__)
 
-#define STEP_EXEC 24
-#define STEP_FORK 27
-#define STEP_PTY 30
 /* SIGHUP 1, SIGINT 2, SIGQUIT 3, SIGUSR1 10, SIGUSR2 12, SIGTERM 15, SIGCHLD 17: bit (sig - 1). */
 #define FORWARD_SET 0x14a07
 
@@ -150,7 +150,7 @@ t_child:
     syscall
     test %rax, %rax
     jns t_exec
-    mov $STEP_PTY, %ecx
+    mov $SYSBOX_STEP_PTY, %ecx
     jmp t_report
 t_exec:
     movq $0, 24(%rsp)                             /* rt_sigprocmask(SIG_SETMASK, &empty, NULL, 8) */
@@ -170,10 +170,10 @@ t_exec:
     lea 16(%r13), %rsi
     mov %r14, %rdx
     syscall
-    mov $STEP_EXEC, %ecx
+    mov $SYSBOX_STEP_EXEC, %ecx
     jmp t_report
 t_fork_failed:
-    mov $STEP_FORK, %ecx
+    mov $SYSBOX_STEP_FORK, %ecx
 t_report:
     neg %eax
     mov %ecx, 0(%rsp)

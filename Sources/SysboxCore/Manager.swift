@@ -27,12 +27,6 @@ public final class Manager: StateBound {
             "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"])
     }
 
-    /// A manager on an opened state (no profile import): for the parts that still reach code written as
-    /// `extension Manager` (exec).
-    init(state: State) {
-        self.state = state
-    }
-
     /// Finishes or undoes the operations a killed command left half-done and removes half-built images
     /// (`Recovery.run`).
     public func recover() throws { try Recovery(state: state).run() }
@@ -218,4 +212,13 @@ public final class Manager: StateBound {
     /// Forwards to `profiles.setProfileDescription`.
     public func setProfileDescription(_ name: String, _ description: String) throws { try profiles.setProfileDescription(name, description) }
 
+
+    // MARK: - ContainerExec, ContainerConsole
+
+    /// Forwards to `execs.exec`.
+    public func exec(_ request: ExecRequest) throws -> Int32 { try execs.exec(request) }
+    /// Forwards to `console.consoleLog`.
+    public func consoleLog(_ name: String) throws -> String { try console.consoleLog(name) }
+    /// Forwards to `console.attachConsole`.
+    public func attachConsole(_ name: String, onAttach: () -> Void) throws { try console.attachConsole(name, onAttach: onAttach) }
 }

@@ -19,6 +19,7 @@ static int try_exec(const char *dir, const char *rel, char **argv, char **envp, 
 }
 
 int main(int argc, char **argv, char **envp) {
+    /* A container's idle monitor (its arguments: CSysbox.h, "The idle monitor"). */
     if (argc > 1 && strcmp(argv[1], "__monitor-idle") == 0) return sysbox_monitor_idle(argc, argv, envp);
     sysbox_fast_exec(argc, argv, envp);
     char self[PATH_MAX];

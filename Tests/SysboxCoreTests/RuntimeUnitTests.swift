@@ -138,15 +138,22 @@ import Synchronization
     }
 
     @Test func planRoundTrips() throws {
-        let plan = StartPlan(name: "c1", uuid: "u", rootfsPath: "/r", rootfsType: "overlay", rootfsOptions: "lowerdir=/a",
-                             initPath: "/sbin/init", initArgs: [], environment: ["container=sysbox"], stopSignal: 12,
-                             disks: [StartPlan.Disk(device: "d", source: "/s", target: "mnt", readonly: true, isDirectory: true, keepFlags: 2)],
-                             files: [StartPlan.File(path: "etc/hostname", content: "c1\n")],
+        let plan = StartPlan(name: "c1", uuid: "u", initPath: "/sbin/init", initArgs: [], environment: ["container=sysbox"], stopSignal: 12,
+                             mounts: [StartPlan.Mount(.rootfs, "/r", source: "overlay", fstype: "overlay", options: "lowerdir=/a"),
+                                      StartPlan.Mount(.bind, "mnt", source: "/s", flags: [.readonly, .nosuid], create: .directory, device: "d"),
+                                      StartPlan.Mount(.file, "etc/hostname", content: "c1\n")],
                              limits: StartPlan.CgroupLimitsPlan(CgroupLimits(memoryBytes: 1)), ephemeral: false)
         let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).json"
         defer { unlink(path) }
         try plan.save(to: path)
         #expect(try StartPlan.load(from: path) == plan)
+    }
+
+    @Test func unreadablePlanIsAnError() throws {
+        let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).json"
+        defer { unlink(path) }
+        try #"{"name": "c1", "rootfsPath": "/r", "disks": []}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SysboxError.self) { try StartPlan.load(from: path) }
     }
 }
 

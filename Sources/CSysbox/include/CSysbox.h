@@ -6,6 +6,52 @@
 #ifndef CSYSBOX_H
 #define CSYSBOX_H
 
+/* The steps a child reports when it fails ({step, errno} on its error pipe), in the order they run,
+ * with the words a message uses for each. This list is their only source: C and Swift use the enum
+ * below (Swift switches on the imported `sysbox_step` and names a step with sysbox_step_name), and
+ * trampoline.S, which includes this header, gets each number as an assembler constant. */
+#define SYSBOX_STEPS(X) \
+    X(NONE, 0, "none") \
+    X(SYNC_WAIT, 1, "waiting for the monitor") \
+    X(UNSHARE_CGROUP, 2, "creating the cgroup namespace") \
+    X(MOUNT_PRIVATE, 3, "making mounts private") \
+    X(MOUNT_ROOTFS, 4, "mounting the root filesystem") \
+    X(CHDIR_ROOTFS, 5, "entering the root filesystem") \
+    X(MOUNT_PROC, 6, "mounting /proc") \
+    X(MOUNT_SYS, 7, "mounting /sys") \
+    X(MOUNT_DEV, 8, "mounting /dev") \
+    X(MKNOD, 9, "creating device nodes") \
+    X(MOUNT_DEVPTS, 10, "mounting /dev/pts") \
+    X(MOUNT_SHM, 11, "mounting /dev/shm") \
+    X(MOUNT_MQUEUE, 12, "mounting /dev/mqueue") \
+    X(SYMLINKS, 13, "creating /dev links") \
+    X(CONSOLE, 14, "binding /dev/console") \
+    X(MOUNT_DISK, 15, "mounting a disk device") \
+    X(MASK, 16, "masking a kernel file") \
+    X(READONLY, 17, "making kernel tunables read-only") \
+    X(PIVOT_ROOT, 18, "pivoting into the root filesystem") \
+    X(HOSTNAME, 19, "setting the hostname") \
+    X(LOOPBACK, 20, "bringing lo up") \
+    X(CAPS, 21, "dropping capabilities") \
+    X(STDIO, 22, "setting up stdio") \
+    X(CLOSE_FDS, 23, "closing file descriptors") \
+    X(EXEC, 24, "executing") \
+    X(SETNS, 25, "joining the container's namespaces") \
+    X(CGROUP_JOIN, 26, "joining the container's cgroups") \
+    X(FORK, 27, "forking") \
+    X(CHDIR, 28, "changing directory") \
+    X(SETUID, 29, "switching user") \
+    X(PTY, 30, "allocating a terminal") \
+    X(MOUNT_CGROUP, 31, "mounting the cgroup tree") \
+    X(FILES, 32, "writing a file into the container") \
+    X(MOUNT_RUN, 33, "mounting a tmpfs on /run") \
+    X(TRAMPOLINE, 34, "starting the exec trampoline (a sealed memfd)")
+
+#ifdef __ASSEMBLER__
+#define SYSBOX_STEP_EQU(name, number, text) .equ SYSBOX_STEP_##name, number;
+SYSBOX_STEPS(SYSBOX_STEP_EQU)
+#else
+
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,96 +64,80 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 
+/// The PATH of init and of every exec unless `environment.PATH` sets one, and where a command without a
+/// slash is looked up when its environment has no PATH (the one home of this list: Swift imports it).
+#define SYSBOX_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /// O_PATH (GNU-only in glibc's headers): an fd that only names a file.
 #define SYSBOX_O_PATH 010000000
 
-/// Steps a child reports when it fails, in the order they run.
-typedef enum {
-    SYSBOX_STEP_NONE = 0,
-    SYSBOX_STEP_SYNC_WAIT = 1,
-    SYSBOX_STEP_UNSHARE_CGROUP = 2,
-    SYSBOX_STEP_MOUNT_PRIVATE = 3,
-    SYSBOX_STEP_MOUNT_ROOTFS = 4,
-    SYSBOX_STEP_CHDIR_ROOTFS = 5,
-    SYSBOX_STEP_MOUNT_PROC = 6,
-    SYSBOX_STEP_MOUNT_SYS = 7,
-    SYSBOX_STEP_MOUNT_DEV = 8,
-    SYSBOX_STEP_MKNOD = 9,
-    SYSBOX_STEP_MOUNT_DEVPTS = 10,
-    SYSBOX_STEP_MOUNT_SHM = 11,
-    SYSBOX_STEP_MOUNT_MQUEUE = 12,
-    SYSBOX_STEP_SYMLINKS = 13,
-    SYSBOX_STEP_CONSOLE = 14,
-    SYSBOX_STEP_MOUNT_DISK = 15,
-    SYSBOX_STEP_MASK = 16,
-    SYSBOX_STEP_READONLY = 17,
-    SYSBOX_STEP_PIVOT_ROOT = 18,
-    SYSBOX_STEP_HOSTNAME = 19,
-    SYSBOX_STEP_LOOPBACK = 20,
-    SYSBOX_STEP_CAPS = 21,
-    SYSBOX_STEP_STDIO = 22,
-    SYSBOX_STEP_CLOSE_FDS = 23,
-    SYSBOX_STEP_EXEC = 24,
-    SYSBOX_STEP_SETNS = 25,
-    SYSBOX_STEP_CGROUP_JOIN = 26,
-    SYSBOX_STEP_FORK = 27,
-    SYSBOX_STEP_CHDIR = 28,
-    SYSBOX_STEP_SETUID = 29,
-    SYSBOX_STEP_PTY = 30,
-    SYSBOX_STEP_MOUNT_CGROUP = 31,
-    SYSBOX_STEP_FILES = 32,
-    SYSBOX_STEP_MOUNT_RUN = 33,
-    SYSBOX_STEP_TRAMPOLINE = 34,
+/// Steps a child reports when it fails (see SYSBOX_STEPS).
+typedef enum __attribute__((enum_extensibility(closed))) {
+#define SYSBOX_STEP_ENUM(name, number, text) SYSBOX_STEP_##name = number,
+    SYSBOX_STEPS(SYSBOX_STEP_ENUM)
+#undef SYSBOX_STEP_ENUM
 } sysbox_step;
 
-/// A bind mount into the container (a disk device, a mask), paths as seen before pivot_root.
-typedef struct {
-    const char *source;   // host path (absolute), or NULL for a tmpfs: empty and read-only (a directory mask) when
-                          // readonly, else a writable one (mode 755, /run)
-    const char *target;   // path relative to the rootfs; resolved component by component inside it
-    int readonly;
-    int create;           // 0: the target must exist (skipped when missing); 1: create a directory; 2: a file
-    unsigned long keep_flags;  // MS_NOSUID|MS_NODEV|MS_NOEXEC of the source mount, kept on a read-only remount
-} sysbox_mount;
+/// The words for a step in a message ("mounting /proc"); NULL for a number not in the list.
+const char *sysbox_step_name(int step);
 
-/// A filesystem mounted inside the container before pivot_root (cgroup hierarchies and their tmpfs).
-/// fstype NULL with MS_REMOUNT in flags remounts `target` (e.g. read-only once filled).
+
+/// What one entry of a start plan does (StartPlan.Mount.Kind in Swift, Runtime/StartPlan.swift, names
+/// each of these in start.json). The child executes the entries in order, one switch in spawn.c
+/// (run_entry); it decides nothing itself. Targets are relative to the root filesystem (the cwd)
+/// unless said otherwise; "resolved" means opened component by component inside the rootfs with
+/// O_NOFOLLOW (a symlink in the image cannot lead a mount out of it) and mounted through that fd.
+typedef enum __attribute__((enum_extensibility(closed))) {
+    SYSBOX_ENTRY_ROOTFS = 1,  // mount(source, target, fstype, flags, options) at an absolute target, then chdir there
+    SYSBOX_ENTRY_DIRECTORY,   // resolved, created as a directory when missing (checks proc, sys, dev)
+    SYSBOX_ENTRY_PROC,        // mount(source, target, fstype, flags, options); mkdir(target, mode) first when mode != 0
+    SYSBOX_ENTRY_SYSFS,       // the same
+    SYSBOX_ENTRY_TMPFS,       // the same; with create != 0 the target is resolved (and created) instead
+    SYSBOX_ENTRY_DEV_NODE,    // mknod(target, S_IFCHR | mode, major:minor) (an existing one kept), chmod(mode)
+    SYSBOX_ENTRY_DEVPTS,      // as PROC
+    SYSBOX_ENTRY_MQUEUE,      // as PROC
+    SYSBOX_ENTRY_SYMLINK,     // symlink(source, target)
+    SYSBOX_ENTRY_CONSOLE,     // an empty file at target with the pty slave `source` bound on it; skipped when source is NULL
+    SYSBOX_ENTRY_BIND,        // resolved (created as `create`), MS_BIND of source; then, with MS_RDONLY in flags, a
+                              // remount MS_BIND|MS_REMOUNT|flags of the new mount's root
+    SYSBOX_ENTRY_MASK_FILE,   // as BIND; skipped when the target is missing (create 0)
+    SYSBOX_ENTRY_MASK_DIR,    // resolved tmpfs mount (source, fstype, flags, options); skipped when missing
+    SYSBOX_ENTRY_FILE,        // content written to target (parents created, resolved; a non-regular file replaced)
+    SYSBOX_ENTRY_REBIND,      // target bound onto itself, remounted MS_BIND|MS_REMOUNT|flags; skipped when missing
+    SYSBOX_ENTRY_RELEASE,     // wait for the monitor's release (it attaches the NICs meanwhile), then unshare the
+                              // cgroup namespace: the entries after it see the container's cgroups as the root
+    SYSBOX_ENTRY_CGROUP,      // as PROC (a cgroup or cgroup2 hierarchy)
+    SYSBOX_ENTRY_REMOUNT,     // as PROC (flags hold MS_REMOUNT)
+} sysbox_entry_kind;
+
+/// `create` of an entry whose target is resolved in the rootfs.
+enum { SYSBOX_CREATE_NONE = 0, SYSBOX_CREATE_DIRECTORY = 1, SYSBOX_CREATE_FILE = 2 };
+
+/// One entry of the start plan, as the child executes it (see sysbox_entry_kind).
 typedef struct {
-    const char *target;   // relative to the rootfs
-    const char *fstype;
+    sysbox_entry_kind kind;
+    sysbox_step step;        // reported when this entry fails
+    const char *target;
     const char *source;
-    const char *options;
-    unsigned long flags;
-    int mkdir;            // create the target directory first
-} sysbox_fsmount;
-
-/// A file written into the container before init starts (e.g. /etc/hostname).
-typedef struct {
-    const char *target;   // relative to the rootfs; resolved inside it, created when missing
-    const char *content;
+    const char *fstype;
+    const char *options;     // mount data
+    unsigned long flags;     // MS_* flags
+    unsigned int mode;       // mkdir mode (0: no mkdir) or device node mode
+    int create;              // SYSBOX_CREATE_*
+    unsigned int major, minor;
+    const char *content;     // FILE
     size_t length;
-} sysbox_file;
+} sysbox_entry;
 
 /// Everything the container's first process needs.
 typedef struct {
-    const char *rootfs;           // absolute host path: the mount point of the root filesystem
-    const char *rootfs_fstype;    // "overlay" to mount an overlay there first, or NULL to bind it onto itself
-    const char *rootfs_options;   // overlay options (lowerdir=…,upperdir=…,workdir=…)
     const char *hostname;
-    const char *console_path;     // host path of the console pty slave, bound onto /dev/console
-    int console_fd;               // the same slave, opened: init's stdin/stdout/stderr
+    int console_fd;               // the console pty slave, opened: init's stdin/stdout/stderr
     const char *init_path;        // path of init inside the container
     char *const *argv;
     char *const *envp;
-    const sysbox_mount *mounts;   // disk devices, then masks, in order
-    int mount_count;
-    const sysbox_file *files;
-    int file_count;
-    const char *const *rebind_paths;    // relative to the rootfs, bound onto themselves…
-    const int *rebind_readonly;         // …then remounted read-only (1) or read-write (0)
-    int rebind_count;
-    const sysbox_fsmount *fs_mounts;    // extra filesystems after /sys (the cgroup tree), in order
-    int fs_mount_count;
+    const sysbox_entry *entries;  // the start plan's mounts and files, in order
+    int entry_count;
     uint64_t drop_caps;           // bit n set: drop capability n from the bounding set
     const char *const *cgroup_tasks;    // host v1 `tasks` files the child joins first (writing 0)
     int cgroup_task_count;
@@ -126,8 +156,8 @@ typedef struct {
 /// clone(2) where clone3 or CLONE_INTO_CGROUP is unknown (ENOSYS/E2BIG/EINVAL; the child then writes 0
 /// to cgroup_fd's cgroup.procs itself). The child joins its v1 cgroups (writing 0 to each `tasks` file:
 /// a single-threaded self-move, which unlike a cgroup.procs write waits for no RCU grace period), builds
-/// the container's filesystem (all but the cgroup tree) while the parent attaches its NICs, blocks until
-/// resumed, then unshares its cgroup namespace (its cgroups become the root), mounts the cgroup tree,
+/// the container's filesystem by executing config->entries in order (the entries up to RELEASE run
+/// while the parent attaches its NICs; RELEASE blocks until resumed and unshares the cgroup namespace),
 /// pivots into the root filesystem and execs init. A failure before the release is reported on err_fd
 /// at once (the child exits; see sysbox_read_report). Returns the child's pid, or -errno (EPERM: not
 /// root; ENOMEM/EAGAIN: resource limits; EBUSY/EOPNOTSUPP: cgroup_fd cannot take processes).
@@ -215,11 +245,93 @@ int sysbox_pty_name(int master, char *name, int name_len);
 /// (a handler that only calls kill(2)); `pid` 0 stops forwarding (back to default actions).
 int sysbox_forward_signals(pid_t pid);
 
-/// `sysbox __monitor-idle …` (monitor_idle.c): the idle phase of a container's monitor, exec'd by the
-/// Swift monitor once init runs, so an idle monitor is the small front rather than the Swift CLI. Serves
-/// the console until init exits, then execs `MANAGER __monitor-resume NAME STATUS FDS…`. Returns only
-/// on bad arguments or a failed exec (the exit code to use).
+/// The exit code of an exec that failed before its command ran (the helper's {step, errno} report),
+/// with its message (no "Error: " prefix) in `message`: 127 when the command was not found (EXEC with
+/// ENOENT/ENOTDIR), 126 when it cannot be run (EXEC), 125 for anything sysbox could not set up (CHDIR
+/// names `cwd`). `command` is shown as given (the caller quotes it). Both exec paths use it: the front's
+/// fast path (fastexec.c) and the Swift CLI (Runtime/Exec.swift).
+int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd,
+                        char *message, size_t size);
+
+/// "ENOENT (No such file or directory)": an errno's name and text, as sysbox's messages show it.
+void sysbox_errno_text(int err, char *out, size_t size);
+
+/* ---- exec.cache: containers/NAME/exec.cache ----
+ * Written by the Swift CLI (ContainerExec.writeExecCache, Runtime/Exec.swift; the monitor rewrites the
+ * `init` line after a reboot) and read by the front's fast path (sysbox_fast_exec, fastexec.c).
+ * Text, one record a line, "\n"-terminated, mode 0600:
+ *   sysbox-exec-cache 1           the first line exactly (the version; any other: the cache is ignored)
+ *   init PID STARTTIME            init's pid and its start time (field 22 of /proc/PID/stat)
+ *   cwd PATH                      the command's working directory in the container
+ *   drop MASK                     capabilities dropped from the bounding set (decimal, bit n: cap n)
+ *   cgroup CONTROLLERS MOUNTPOINT one a host hierarchy: CONTROLLERS "-" for cgroup2, else the v1
+ *                                 controllers joined by ","; MOUNTPOINT has no space (at most 32)
+ *   env KEY=VALUE                 the environment, sorted by key, values without a newline (at most 256)
+ * Unknown lines are ignored; a missing or stale cache (init not the one named) sends exec down the
+ * Swift path. Tests: ExecCacheTests (the Swift writer's lines, parsed by sysbox_exec_cache_parse). */
+#define SYSBOX_EXEC_CACHE_MAGIC "sysbox-exec-cache 1\n"
+#define SYSBOX_EXEC_CACHE_MAX_ENV 256
+#define SYSBOX_EXEC_CACHE_MAX_CGROUPS 32
+
+/// A parsed exec.cache: pointers into the (modified) text given to sysbox_exec_cache_parse.
+typedef struct {
+    long pid;
+    unsigned long long start_time;
+    const char *cwd;
+    unsigned long long drop;
+    char *env[SYSBOX_EXEC_CACHE_MAX_ENV + 1];   // NULL-terminated
+    int env_count;
+    const char *cgroup_controllers[SYSBOX_EXEC_CACHE_MAX_CGROUPS];  // "-": cgroup2
+    const char *cgroup_mounts[SYSBOX_EXEC_CACHE_MAX_CGROUPS];
+    int cgroup_count;
+} sysbox_exec_cache;
+
+/// Parses exec.cache text in place (newlines and separators become NULs). 0, or -EINVAL when the
+/// first line is not SYSBOX_EXEC_CACHE_MAGIC or a `cgroup` line has no mount point.
+int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out);
+
+/* ---- The idle monitor: `__monitor-idle` and `__monitor-resume` ----
+ * A container's monitor (Monitor.swift) sets the container up, then execs the small front (same
+ * process: init stays its child, the fds and the monitor's flock stay) as
+ *   sysbox __monitor-idle MANAGER NAME INIT_PID PIDFD MASTER SLAVE LISTENER LOCK LOG_PATH LOG_CAP
+ *                         MANAGER_FD [CLIENT...]
+ * (MANAGER: the path of sysbox-manager; MANAGER_FD: an O_PATH fd of that very binary, exec'd back
+ * even if MANAGER was replaced meanwhile, or -1; the rest are fds, the console log's path and cap, and
+ * the console clients already attached). When init exits, the front execs the Swift monitor back as
+ *   sysbox-manager __monitor-resume NAME STATUS MASTER SLAVE LISTENER LOCK [CLIENT...]
+ * (STATUS: init's wait status) with those fds open, which continues in Monitor.run(resume:).
+ * Writers and readers: Monitor.idle and the CLI's `__monitor-resume` parser (Swift), sysbox-front's
+ * main and sysbox_monitor_idle (C). */
+
+/// `sysbox __monitor-idle …` (monitor_idle.c, arguments above): serves the console until init
+/// exits, then execs `__monitor-resume`. Returns only on bad arguments or a failed exec (the exit code
+/// to use).
 int sysbox_monitor_idle(int argc, char **argv, char **envp);
+
+/// The console log of a container: appended to, keeping the newest half when it would pass `cap`.
+typedef struct {
+    int fd;
+    long size;
+    long cap;
+} sysbox_console_log;
+
+/// Opens (creates, mode 0600, O_APPEND) the console log at `path`. log->fd is -1 when it cannot.
+void sysbox_console_log_open(sysbox_console_log *log, const char *path, long cap);
+
+/// Appends bytes to the console log (see sysbox_console_log).
+void sysbox_console_log_append(sysbox_console_log *log, const void *buf, size_t n);
+
+/// The most console clients served at once (more are refused).
+#define SYSBOX_CONSOLE_MAX_CLIENTS 64
+
+/// The console relay of a monitor, the only one (used by the idle front and by the Swift monitor when
+/// the front cannot be exec'd): until init (pid, pidfd) exits, copies the pty master to the log and to
+/// every client (a client that does not take a whole chunk at once is dropped), client input to the
+/// master, and accepts clients on `listener` (non-blocking, close-on-exec; at most
+/// SYSBOX_CONSOLE_MAX_CLIENTS). clients[] holds *count fds on entry and on return (room for
+/// SYSBOX_CONSOLE_MAX_CLIENTS). Drains what init wrote last. Returns init's wait status.
+int sysbox_console_relay(pid_t pid, int pidfd, int master, int listener, sysbox_console_log *log, int *clients,
+                         int *count);
 
 /// The `sysbox` front's fast path for a plain `sysbox exec NAME -- CMD...` (fastexec.c): when it applies
 /// (no option, no terminal, a valid exec cache of the running container), runs the command and exits
@@ -239,4 +351,5 @@ int sysbox_sigrtmin(void);
 /// close_range(first, ~0U, 0): closes every fd from `first` up.
 int sysbox_close_from(int first);
 
+#endif /* __ASSEMBLER__ */
 #endif

@@ -11,7 +11,7 @@ struct ConfigEditor: StateBound {
     func edit(_ owner: ConfigOwner, _ change: (inout ConfigLayer, EditContext) throws -> Void) throws {
         try owner.validateName()
         var affected: [String] = []
-        defer { for name in affected { try? writeExecCache(name) } }
+        defer { for name in affected { try? execs.writeExecCache(name) } }
         try write { db in
             let before = try liveConfig.liveLimits(db, affectedBy: owner)
             affected = before.map(\.0)

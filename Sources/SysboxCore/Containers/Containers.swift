@@ -188,7 +188,7 @@ struct Containers: StateBound {
             try Names.validate(p, as: .profile)
             guard seen.insert(p).inserted else { throw SysboxError.invalid("profile \(p) is given twice; list each profile once") }
         }
-        defer { try? writeExecCache(name) }
+        defer { try? execs.writeExecCache(name) }
         try write { db in
             let before = try liveConfig.liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)

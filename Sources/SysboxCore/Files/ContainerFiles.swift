@@ -14,7 +14,7 @@ struct ContainerFiles: StateBound {
     /// no start or delete happens meanwhile.
     func withContainerRoot<T>(_ name: String, _ body: (Int32) throws -> T) throws -> T {
         try Names.validate(name, as: .container)
-        let image = try read { db in try planner.baseImage(db, container: try container(db, name)) }
+        let image = try read { db in try images.baseImage(db, container: try container(db, name)) }
         let driver = try storageDriver()
         return try withLock(name) {
             if let live = runtime.liveState(name) {

@@ -21,6 +21,16 @@ public struct ImageInfo: Sendable {
 struct Images: StateBound {
     let state: State
 
+    /// The image a container was made from.
+    func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
+        let config = try ConfigTable.containers.load(db, owner: container.id ?? 0)
+        guard let fingerprint = config["volatile.base_image"],
+              let record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db) else {
+            throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
+        }
+        return try imageInfo(db, record)
+    }
+
     var imagesDirectory: String { stateDirectory + "/images" }
 
     /// Templates shipped in `Templates/*/template.yaml`, sorted by name.

@@ -96,7 +96,7 @@ struct Profiles: StateBound {
         try Names.validate(name, as: .profile)
         try Names.validateDescription(doc.description, of: "profile \(name)")
         var affected: [String] = []
-        defer { for user in affected { try? writeExecCache(user) } }
+        defer { for user in affected { try? execs.writeExecCache(user) } }
         try write { db in
             let before = try liveConfig.liveLimits(db, affectedBy: .profile(name))
             affected = before.map(\.0)

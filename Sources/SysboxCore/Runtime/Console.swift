@@ -5,11 +5,14 @@ import Foundation
 import Glibc
 #endif
 
-extension Manager {
+/// `sysbox console`: the console log, and attaching to the console through the monitor's socket.
+struct ContainerConsole: StateBound {
+    let state: State
+
     /// The console log of a container (what its init and console shell printed), newest last.
     public func consoleLog(_ name: String) throws -> String {
         try Names.validate(name, as: .container)
-        _ = try containerView(name)
+        _ = try containers.containerView(name)
         return (try? String(contentsOfFile: paths(name).consoleLog, encoding: .utf8)) ?? ""
     }
 
@@ -17,8 +20,8 @@ extension Manager {
     /// user types Ctrl-a q or the container stops.
     public func attachConsole(_ name: String, onAttach: () -> Void) throws {
         try Names.validate(name, as: .container)
-        _ = try containerView(name)
-        guard liveState(name) != nil else {
+        _ = try containers.containerView(name)
+        guard runtime.liveState(name) != nil else {
             throw SysboxError(.conflict, "container \(name) is not running; start it with: sysbox start \(name)")
         }
         let dir = open(paths(name).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -27,15 +30,7 @@ extension Manager {
         let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard sock >= 0 else { throw SysboxError(.io, "socket: \(Host.errnoText(errno))") }
         defer { close(sock) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let path = "/proc/self/fd/\(dir)/\(ContainerPaths.consoleSocket)"
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            if let base = raw.baseAddress { _ = path.withCString { strncpy(base.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = Self.withUnixAddress("/proc/self/fd/\(dir)/\(ContainerPaths.consoleSocket)") { connect(sock, $0, $1) }
         guard rc == 0 else { throw SysboxError(.io, "cannot reach the console of \(name) (its monitor): \(Host.errnoText(errno))") }
         onAttach()
         let terminal = RawTerminal()
@@ -71,6 +66,19 @@ extension Manager {
                 }
                 if !out.isEmpty { _ = out.withUnsafeBytes { Glibc.write(sock, $0.baseAddress, $0.count) } }
             }
+        }
+    }
+
+    /// Calls `body` with a unix socket address for `path` (truncated to sun_path) and its length: for
+    /// the console socket's connect (here) and bind (the monitor).
+    static func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            if let base = raw.baseAddress { _ = path.withCString { strncpy(base.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
+        }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
     }
 }

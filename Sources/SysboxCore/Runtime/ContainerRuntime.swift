@@ -102,13 +102,13 @@ struct ContainerRuntime: StateBound {
             do {
                 snapshotTaken = try snapshots.takeStartupSnapshot(name)
                 let started = DispatchTime.now()
-                let plan = try planner.makePlan(name, warnings: &warnings)
+                let plan = try makePlan(name, warnings: &warnings)
                 try plan.save(to: p.plan)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 _ = try launchMonitor(name, paths: p)
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 try recordPowerState(name, "running")
-                try? writeExecCache(name)
+                try? execs.writeExecCache(name)
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
                 cleanupStale(name)

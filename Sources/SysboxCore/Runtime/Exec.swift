@@ -41,7 +41,10 @@ struct ContainerUser {
     var home: String
 }
 
-extension Manager {
+/// `sysbox exec`: runs commands inside a running container, and keeps the exec fast path's cache.
+struct ContainerExec: StateBound {
+    let state: State
+
     /// Runs a command in a running container and returns its exit code (128+signal when it was
     /// killed). The command joins the container's cgroups and namespaces through a non-dumpable helper
     /// and lands in its pid namespace; in interactive mode it gets a pty from the container's own devpts.
@@ -50,138 +53,124 @@ extension Manager {
         let started = DispatchTime.now()
         try Names.validate(request.name, as: .container)
         guard !request.command.isEmpty else { throw SysboxError.invalid("no command given: sysbox exec \(request.name) -- COMMAND") }
-        let view = try containerView(request.name)
-        guard let live = liveState(request.name) else {
+        let view = try containers.containerView(request.name)
+        guard let live = runtime.liveState(request.name) else {
             throw SysboxError(.conflict, "container \(request.name) is not running; start it with: sysbox start \(request.name)")
         }
         let pidfd = sysbox_pidfd_open(live.initPid)
         guard pidfd >= 0 else { throw SysboxError(.conflict, "container \(request.name) stopped") }
         defer { close(pidfd) }
-        guard liveState(request.name)?.initPid == live.initPid else { throw SysboxError(.conflict, "container \(request.name) stopped") }
+        guard runtime.liveState(request.name)?.initPid == live.initPid else { throw SysboxError(.conflict, "container \(request.name) stopped") }
 
-        // Set-up errors (user, directory, environment) exit 125, like env(1) and nice(1) for their own failures.
-        func setup<T>(_ body: () throws -> T) throws -> T {
-            do { return try body() } catch let e as SysboxError { throw ExecFailure(exitCode: 125, message: e.message) }
+        let user = try Self.execSetup { try resolveUser(request.user, initPid: live.initPid, container: request.name) }
+        let cwd = try execDirectory(request, user: user, initPid: live.initPid)
+        let env = try Self.execEnvironment(request, user: user, config: view.expanded.config)
+        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.joinTargets(of: live.initPid, layout: $0) }
+            ?? ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil)
+        var stdio = try ExecStdio(interactive: request.interactive)
+        Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
+        let helper = try Self.forkHelper(pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
+                                         user: user, stdio: &stdio)
+        // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
+        _ = sysbox_forward_signals(helper.pid)
+        defer { _ = sysbox_forward_signals(0) }
+        let master = stdio.receiveMaster()
+        var step: Int32 = 0, err: Int32 = 0
+        let reported = sysbox_read_report(helper.errFD, &step, &err)
+        close(helper.errFD)
+        if reported == 1 {
+            if master >= 0 { close(master) }
+            _ = Self.waitStatus(helper.pid)
+            throw Self.execFailure(step: step, errno: err, command: request.command[0], container: request.name, cwd: cwd)
         }
-        let user = try setup { try resolveUser(request.user, initPid: live.initPid, container: request.name) }
-        // Default: the user's home when it exists in the container, else /.
-        let cwd = request.cwd ?? (containerDirectoryExists(user.home, initPid: live.initPid) ? user.home : "/")
+        Self.logger.debug("exec running", metadata: ["ms": "\(Self.ms(started, .now()))"])
+        if master >= 0 {
+            PtyRelay.run(master: master)
+            close(master)
+        } else if !stdio.relays.isEmpty {
+            StdioRelay.run(stdio.relays, helper: helper.pid)
+        }
+        return Self.waitStatus(helper.pid)
+    }
+
+    /// Set-up errors (user, directory, environment) exit 125, like env(1) and nice(1) for their own failures.
+    static func execSetup<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SysboxError { throw ExecFailure(exitCode: 125, message: e.message) }
+    }
+
+    /// The command's working directory: `--cwd`, else the user's home when it exists in the container,
+    /// else /. Never under /proc.
+    func execDirectory(_ request: ExecRequest, user: ContainerUser, initPid: Int32) throws -> String {
+        let cwd = request.cwd ?? (containerDirectoryExists(user.home, initPid: initPid) ? user.home : "/")
         guard cwd.hasPrefix("/") else { throw ExecFailure(exitCode: 125, message: "--cwd \(cwd) must be an absolute path") }
         let normalized = (try? Values.absolutePath(cwd)) ?? cwd
         if normalized == "/proc" || normalized.hasPrefix("/proc/") {
             throw ExecFailure(exitCode: 125, message: "--cwd \(cwd) is refused: a directory under /proc can lead outside the container")
         }
-        var env: [String: String] = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": user.home, "USER": user.name, "LANG": "C.UTF-8",
-            "TERM": request.interactive ? (ProcessInfo.processInfo.environment["TERM"] ?? "xterm") : "dumb",
-        ]
-        for (key, value) in view.expanded.config where key.hasPrefix("environment.") {
-            env[String(key.dropFirst("environment.".count))] = value
-        }
+        return cwd
+    }
+
+    /// The environment of an exec'd command: sysbox's defaults for `user`, `environment.*`, then `--env`.
+    static func execEnvironment(_ request: ExecRequest, user: ContainerUser, config: [String: String]) throws -> [String] {
+        var env = baseExecEnvironment(home: user.home, user: user.name,
+                                      term: request.interactive ? (ProcessInfo.processInfo.environment["TERM"] ?? "xterm") : "dumb",
+                                      config: config)
         for item in request.environment {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw ExecFailure(exitCode: 125, message: "--env expects KEY=VALUE, got \(Names.quote(item))")
             }
             let key = String(item[..<eq]), value = String(item[item.index(after: eq)...])
-            try setup {
+            try execSetup {
                 do { try InstanceConfig.validate("environment." + key, value) } catch let e as SysboxError {
                     throw SysboxError.invalid("--env \(Names.quote(key)): " + e.message.replacingOccurrences(of: "environment.\(key)", with: key))
                 }
             }
             env[key] = value
         }
-        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.joinTargets(of: live.initPid, layout: $0) }
-            ?? ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil)
+        return env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
 
-        // Never hand a host terminal to the container (TIOCSTI would type into the admin's shell):
-        // without a pty, every standard fd that is a terminal goes through a pipe relayed here.
-        var stdio: [Int32] = [0, 1, 2]
-        var relays: [StdioRelay.Pipe] = []
-        if !request.interactive {
-            for fd: Int32 in 0..<3 where isatty(fd) == 1 {
-                var p: [Int32] = [0, 0]
-                guard sysbox_pipe_cloexec(&p) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
-                if fd == 0 {
-                    stdio[0] = p[0]
-                    relays.append(StdioRelay.Pipe(local: 0, end: p[1], input: true))
-                } else {
-                    stdio[Int(fd)] = p[1]
-                    relays.append(StdioRelay.Pipe(local: fd, end: p[0], input: false))
-                }
-            }
-        }
+    /// What every exec gets (both paths: the Swift one and the C fast path through exec.cache): PATH,
+    /// HOME, USER, LANG, TERM, then `environment.*`.
+    static func baseExecEnvironment(home: String, user: String, term: String, config: [String: String]) -> [String: String] {
+        var env = ["PATH": SYSBOX_DEFAULT_PATH, "HOME": home, "USER": user, "LANG": "C.UTF-8", "TERM": term]
+        for (key, value) in StartPlanner.configEnvironment(config) { env[key] = value }
+        return env
+    }
 
-        Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
-        var sockets: [Int32] = [-1, -1]
-        if request.interactive {
-            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
-                throw SysboxError(.io, "socketpair: \(Host.errnoText(errno))")
-            }
-        }
+    /// The exit code and message of an exec whose helper reported a failure (sysbox_exec_failure, as
+    /// the C fast path).
+    static func execFailure(step: Int32, errno err: Int32, command: String, container: String, cwd: String) -> ExecFailure {
+        var message = [CChar](repeating: 0, count: 4096)
+        let code = sysbox_exec_failure(step, err, Names.quote(command), container, cwd, &message, message.count)
+        return ExecFailure(exitCode: code, message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Forks the exec helper (sysbox_exec) into init's cgroup2 directory (clone3 CLONE_INTO_CGROUP).
+    /// Closes the container's ends of `stdio`.
+    static func forkHelper(pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
+                           user: ContainerUser, stdio: inout ExecStdio) throws -> (pid: Int32, errFD: Int32) {
         let c = CStrings()
-        let cgroupPtrs = cgroups.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
-        // The helper is forked into init's cgroup2 directory (clone3 CLONE_INTO_CGROUP).
+        let tasks: [UnsafePointer<CChar>?] = cgroups.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD: Int32
         do { cgroupFD = try cgroups.openV2Directory() } catch {
-            for fd in sockets where fd >= 0 { close(fd) }
+            stdio.closeAll()
             throw error
         }
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         var errFD: Int32 = -1
-        let helper: Int32 = cgroupPtrs.withUnsafeBufferPointer { cg in
-            var config = sysbox_exec_config(
-                pidfd: pidfd, cgroup_tasks: cg.baseAddress, cgroup_task_count: Int32(cg.count), cgroup_fd: cgroupFD,
-                cwd: UnsafePointer(c.string(cwd)), argv: c.array(request.command),
-                envp: c.array(env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }),
-                uid: user.uid, gid: user.gid, stdio: (stdio[0], stdio[1], stdio[2]), pty_socket: sockets[1],
-                drop_caps: Hardening.dropMask)
-            return sysbox_exec(&config, &errFD)
-        }
-        if sockets[1] >= 0 { close(sockets[1]) }
-        for (i, fd) in stdio.enumerated() where fd != Int32(i) { close(fd) }
+        var config = sysbox_exec_config(
+            pidfd: pidfd, cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
+            cwd: UnsafePointer(c.string(cwd)), argv: c.array(command), envp: c.array(environment),
+            uid: user.uid, gid: user.gid, stdio: (stdio.fds[0], stdio.fds[1], stdio.fds[2]), pty_socket: stdio.sockets[1],
+            drop_caps: Hardening.dropMask)
+        let helper = sysbox_exec(&config, &errFD)
+        stdio.closeContainerEnds()
         guard helper > 0 else {
-            if sockets[0] >= 0 { close(sockets[0]) }
+            if stdio.sockets[0] >= 0 { close(stdio.sockets[0]) }
             throw SysboxError(.io, "cannot fork the exec helper: \(Host.errnoText(-helper))")
         }
-        // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
-        _ = sysbox_forward_signals(helper)
-        defer { _ = sysbox_forward_signals(0) }
-        var master: Int32 = -1
-        if request.interactive {
-            master = sysbox_recv_fd(sockets[0])
-            close(sockets[0])
-        }
-        var step: Int32 = 0, err: Int32 = 0
-        let reported = sysbox_read_report(errFD, &step, &err)
-        close(errFD)
-        if reported == 1 {
-            if master >= 0 { close(master) }
-            _ = Self.waitStatus(helper)
-            let failure = ChildFailure(step: step, errno: err)
-            let command = request.command[0]
-            if step == 24 && (err == ENOENT || err == ENOTDIR) {
-                throw ExecFailure(exitCode: 127, message: "command \(Names.quote(command)) not found in container \(request.name)")
-            }
-            if step == 24 {
-                throw ExecFailure(exitCode: 126, message: "command \(Names.quote(command)) cannot be run in container \(request.name): \(Host.errnoText(err))")
-            }
-            if step == 28 {
-                throw ExecFailure(exitCode: 125, message: "cannot use --cwd \(cwd) in container \(request.name): \(Host.errnoText(err))")
-            }
-            if step == 25 && err == ESRCH {
-                throw ExecFailure(exitCode: 125, message: "container \(request.name) stopped before the command could start")
-            }
-            throw ExecFailure(exitCode: 125, message: "exec in container \(request.name): \(failure)")
-        }
-        Self.logger.debug("exec running", metadata: ["ms": "\(Self.ms(started, .now()))"])
-        if master >= 0 {
-            PtyRelay.run(master: master)
-            close(master)
-        } else if !relays.isEmpty {
-            StdioRelay.run(relays, helper: helper)
-        }
-        return Self.waitStatus(helper)
+        return (helper, errFD)
     }
 
     /// Writes `containers/NAME/exec.cache`, what the C fast path of a plain `sysbox exec NAME -- CMD`
@@ -190,19 +179,22 @@ extension Manager {
     /// the capabilities to drop. Written at start and after every config change of a running container;
     /// removed when it stops. A stale or missing cache only sends exec down the ordinary path.
     func writeExecCache(_ name: String) throws {
-        guard let live = liveState(name), let start = Host.startTime(of: live.initPid) else { return }
-        let view = try containerView(name)
+        guard let live = runtime.liveState(name), let start = Host.startTime(of: live.initPid) else { return }
+        let view = try containers.containerView(name)
         let layout = try CgroupLayout.host()
         let home = containerDirectoryExists("/root", initPid: live.initPid) ? "/root" : "/"
-        var env: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                     "HOME": home, "USER": "root", "LANG": "C.UTF-8", "TERM": "dumb"]
-        for (key, value) in view.expanded.config where key.hasPrefix("environment.") {
-            env[String(key.dropFirst("environment.".count))] = value
-        }
-        var lines = ["sysbox-exec-cache 1", "init \(live.initPid) \(start)", "cwd \(home)", "drop \(Hardening.dropMask)"]
+        let env = Self.baseExecEnvironment(home: home, user: "root", term: "dumb", config: view.expanded.config)
+        let text = Self.execCacheText(initPid: live.initPid, startTime: start, cwd: home, layout: layout, environment: env)
+        try Host.writeAtomically(text, to: paths(name).execCache, mode: 0o600, durable: false)
+    }
+
+    /// The text of exec.cache (the format: CSysbox.h, "exec.cache"; read by sysbox_exec_cache_parse).
+    static func execCacheText(initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String]) -> String {
+        var lines = [String(SYSBOX_EXEC_CACHE_MAGIC.dropLast()), "init \(initPid) \(startTime)", "cwd \(cwd)",
+                     "drop \(Hardening.dropMask)"]
         for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
-        try Host.writeAtomically(lines.joined(separator: "\n") + "\n", to: paths(name).execCache, mode: 0o600, durable: false)
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// waitpid, as an exit code (the helper already turns a signal into 128+signal).
@@ -270,6 +262,57 @@ extension Manager {
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let data = handle.readDataToEndOfFile()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The standard fds of an exec'd command. Never a host terminal for the container (TIOCSTI would type
+/// into the admin's shell): without a pty, every standard fd that is a terminal goes through a pipe
+/// relayed here; with one, a socket pair over which the helper sends the pty master.
+struct ExecStdio {
+    var fds: [Int32] = [0, 1, 2]
+    var relays: [StdioRelay.Pipe] = []
+    var sockets: [Int32] = [-1, -1]
+
+    init(interactive: Bool) throws {
+        if interactive {
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+                throw SysboxError(.io, "socketpair: \(Host.errnoText(errno))")
+            }
+            return
+        }
+        for fd: Int32 in 0..<3 where isatty(fd) == 1 {
+            var p: [Int32] = [0, 0]
+            guard sysbox_pipe_cloexec(&p) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
+            if fd == 0 {
+                fds[0] = p[0]
+                relays.append(StdioRelay.Pipe(local: 0, end: p[1], input: true))
+            } else {
+                fds[Int(fd)] = p[1]
+                relays.append(StdioRelay.Pipe(local: fd, end: p[0], input: false))
+            }
+        }
+    }
+
+    /// After the fork: the helper holds the container's ends.
+    mutating func closeContainerEnds() {
+        if sockets[1] >= 0 { close(sockets[1]) }
+        sockets[1] = -1
+        for (i, fd) in fds.enumerated() where fd != Int32(i) { close(fd) }
+    }
+
+    /// When no helper was forked: the sockets (as before this type, the pipes stay to the process's exit).
+    mutating func closeAll() {
+        for fd in sockets where fd >= 0 { close(fd) }
+        sockets = [-1, -1]
+    }
+
+    /// The pty master the helper sent (interactive), else -1.
+    mutating func receiveMaster() -> Int32 {
+        guard sockets[0] >= 0 else { return -1 }
+        let master = sysbox_recv_fd(sockets[0])
+        close(sockets[0])
+        sockets[0] = -1
+        return master
     }
 }
 

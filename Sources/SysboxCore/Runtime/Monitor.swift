@@ -15,12 +15,8 @@ public enum Monitor {
     /// The console log keeps at most this many bytes (the newest half is kept when it fills).
     static let consoleLogCap = 1 << 20
 
-    /// Runs the monitor of container `name` until the container stops. `statusFD` receives one line,
-    /// `ok PID` once init runs or `error MESSAGE`, then is closed. The database is opened (by
-    /// `openManager`) only at the end, to record the stop: a running monitor holds no database memory.
-    /// Returns the process exit code.
     /// Where a monitor continues after its idle phase (`sysbox __monitor-idle`, the C front) saw init
-    /// exit: init's wait status and the fds it kept.
+    /// exit: init's wait status and the fds it kept (the arguments: CSysbox.h, "The idle monitor").
     public struct Resume: Sendable {
         public var status: Int32
         public var master: Int32, slave: Int32, listener: Int32, lock: Int32
@@ -36,164 +32,62 @@ public enum Monitor {
         }
     }
 
+    /// Runs the monitor of container `name` until the container stops. `statusFD` receives one line,
+    /// `ok PID` once init runs or `error MESSAGE`, then is closed. The database is opened (by
+    /// `openManager`) only at the end, to record the stop: a running monitor holds no database memory.
+    /// With `resume`, continues a monitor whose idle phase saw init exit. Returns the process exit code.
     public static func run(stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager,
                            resume: Resume? = nil) -> Int32 {
-        let paths = ContainerPaths(stateDirectory: stateDirectory, name: name)
-        let logger = Logger(label: "sysbox.monitor")
-        let started = DispatchTime.now()
         let status = StatusLine(fd: statusFD)
         // Writes to a gone console client, or to a child that failed before its release, return EPIPE
         // instead of killing the monitor (init's signals are reset to the defaults before its execve).
         signal(SIGPIPE, SIG_IGN)
-        func report(_ line: String) { status.report(line) }
-        let cgroup: ContainerCgroup
-        let plan: StartPlan
-        var consoleMaster: Int32 = -1
-        var consoleSlave: Int32 = -1
-        var listener: Int32 = -1
-        // One monitor per container: held for the monitor's whole life (released by the kernel when it
-        // dies); never inherited by init (CLOEXEC).
-        let monitorLock = resume?.lock ?? open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard monitorLock >= 0, flock(monitorLock, LOCK_EX | LOCK_NB) == 0 else {
-            report("error another monitor is already running container \(name)")
-            return 1
-        }
-        // A resume continues this container's own monitor: its lock fd must be that lock (taken
-        // again above: a no-op on the monitor's own open file, refused for anyone else's).
-        if resume != nil {
-            var held = stat(), file = stat()
-            guard fstat(monitorLock, &held) == 0, stat(paths.monitorLock, &file) == 0,
-                  held.st_dev == file.st_dev, held.st_ino == file.st_ino else {
-                FileHandle.standardError.write(Data("sysbox monitor: __monitor-resume without \(name)'s monitor lock\n".utf8))
-                return 1
-            }
-        }
+        let paths = ContainerPaths(stateDirectory: stateDirectory, name: name)
+        guard let lock = takeLock(paths: paths, name: name, resume: resume, status: status) else { return 1 }
+        let session = MonitorSession(stateDirectory: stateDirectory, name: name, paths: paths, lock: lock, status: status)
         do {
-            plan = try StartPlan.load(from: paths.plan)
-            guard chdir(paths.directory) == 0 else { throw SysboxError(.io, "cannot enter \(paths.directory): \(Host.errnoText(errno))") }
-            let slavePath: String
-            if let resume {
-                for fd in [resume.master, resume.slave, resume.listener, resume.lock] + resume.clients { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-                (consoleMaster, consoleSlave, listener) = (resume.master, resume.slave, resume.listener)
-                slavePath = try ptyPath(of: consoleMaster)
-                cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
-            } else {
-                try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid, durable: false)
-                var ptyName = [CChar](repeating: 0, count: 128)
-                consoleMaster = sysbox_open_pty(&ptyName, Int32(ptyName.count))
-                guard consoleMaster >= 0 else { throw SysboxError(.io, "cannot allocate the console pty: \(Host.errnoText(-consoleMaster))") }
-                slavePath = String(decoding: ptyName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                consoleSlave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
-                guard consoleSlave >= 0 else { throw SysboxError(.io, "cannot open \(slavePath): \(Host.errnoText(errno))") }
-                listener = try listen(on: ContainerPaths.consoleSocket)
-                cgroup = ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name)
-                try? cgroup.remove()
-                try cgroup.create()
-                try cgroup.apply(plan.limits.limits)
-                logger.debug("cgroups ready", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-            }
-            var log = ConsoleLog(path: paths.consoleLog, cap: consoleLogCap)
-            var clients: [Int32] = resume?.clients ?? []
-            var rebooting = true
-            var movedOut = resume != nil
-            var carriedCache: String?
+            try session.prepare(resume: resume)
             var pending = resume.map { InitExit(status: $0.status) }
+            var rebooting = true
             while rebooting {
-                rebooting = false
                 let exit: InitExit
                 if let done = pending {
                     exit = done
                     pending = nil
                 } else {
-                var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: consoleSlave)
-                logger.debug("cloned", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                // A child that failed while building its filesystem: its own report says why (the
-                // cgroup move or the NIC attach of a dead child would only say "no such process").
-                func failed(_ failure: ChildFailure) -> SysboxError {
-                    var st: Int32 = 0
-                    waitpid(spawned.pid, &st, 0)
-                    close(spawned.pidfd)
-                    if failure.step == 24 {
-                        return SysboxError(.io, "cannot execute init \(plan.initPath) in the container's root filesystem: \(Host.errnoText(failure.errno))")
-                    }
-                    if failure.step == 32 {
-                        let files = plan.files.map { "/" + $0.path }.joined(separator: ", ")
-                        return SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
-                    }
-                    return SysboxError(.io, failure.description)
+                    exit = try session.bootAndServe()
                 }
-                // A host-side step failed: the child's own failure if it had one, else kill it.
-                func abandon(_ error: Error) -> Error {
-                    if let failure = spawned.earlyFailure() { return failed(failure) }
-                    kill(spawned.pid, SIGKILL)
-                    var st: Int32 = 0
-                    waitpid(spawned.pid, &st, 0)
-                    close(spawned.pidfd)
-                    return error
-                }
-                do {
-                    try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
-                } catch {
-                    NICAttach.detach(plan.nics ?? [])
-                    throw abandon(error)
-                }
-                logger.debug("NICs attached", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                do {
-                    try spawned.resume()
-                } catch let failure as ChildFailure {
-                    throw failed(failure)
-                }
-                let startTime = Host.startTime(of: spawned.pid) ?? 0
-                try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid, durable: false)
-                // After a reboot: the exec cache of the previous boot, pointed at the new init.
-                if let cache = carriedCache {
-                    let lines = cache.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("init ") ? "init \(spawned.pid) \(startTime)" : String($0) }
-                    try? Host.writeAtomically(lines.joined(separator: "\n"), to: paths.execCache, mode: 0o600, durable: false)
-                    carriedCache = nil
-                }
-                report("ok \(spawned.pid)")
-                if !movedOut {
-                    // After reporting: the v1 hierarchies through `tasks` (cheap while single-threaded);
-                    // the cgroup2 one already, from its spawn (a cgroup.procs move only as a fallback).
-                    ContainerCgroup.enterMonitorCgroup(layout: cgroup.layout, stateDirectory: stateDirectory)
-                    movedOut = true
-                }
-                logger.debug("init running", metadata: ["ms": "\(Manager.ms(started, .now()))"])
-                idle(name: name, init: spawned, master: consoleMaster, slave: consoleSlave, listener: listener, lock: monitorLock,
-                     clients: clients, logPath: paths.consoleLog, logger: logger)
-                // Still here: the front could not be exec'd; this process serves the console itself.
-                exit = loop(init: spawned, master: consoleMaster, listener: listener, clients: &clients, log: &log)
-                close(spawned.pidfd)
-                }
-                // reboot(2) in a pid namespace kills its init with SIGHUP for a restart, SIGINT for halt/poweroff.
-                // The cache names the old init: remove it now; a reboot carries its content to the next init.
-                let previousCache = try? String(contentsOfFile: paths.execCache, encoding: .utf8)
-                unlink(paths.execCache)
-                try? Host.writeAtomically(InitExit.describe(exit) + "\n", to: paths.lastStop, mode: 0o644)
-                if exit.signal == SIGHUP {
-                    carriedCache = previousCache
-                    log.append(Array("\r\n[sysbox: \(plan.name) is rebooting]\r\n".utf8))
-                    rebooting = true
-                }
+                rebooting = session.recordExit(exit)
             }
-            clients.forEach { close($0) }
-            NICAttach.detach(plan.nics ?? [])
         } catch {
-            report("error \(error)")
-            cleanup(stateDirectory: stateDirectory, manager: try? openManager(), paths: paths, name: name, listener: listener)
-            if consoleMaster >= 0 { close(consoleMaster) }
+            status.report("error \(error)")
+            session.abandon(manager: try? openManager())
             return 1
         }
-        let manager = try? openManager()
-        cleanup(stateDirectory: stateDirectory, manager: manager, paths: paths, name: name, listener: listener)
-        close(consoleSlave)
-        close(consoleMaster)
-        if plan.ephemeral && !FileManager.default.fileExists(atPath: paths.restarting) {
-            do { try manager.unwrap("the database").containers.deleteStoppedContainer(name) } catch {
-                FileHandle.standardError.write(Data("sysbox monitor: deleting ephemeral \(name): \(error)\n".utf8))
+        session.finish(manager: try? openManager())
+        return 0
+    }
+
+    /// The monitor's flock on the container (one monitor per container), held for the monitor's whole
+    /// life (released by the kernel when it dies) and never inherited by init (CLOEXEC). A resume must
+    /// hold that very lock already. nil (reported) when it cannot be had.
+    static func takeLock(paths: ContainerPaths, name: String, resume: Resume?, status: StatusLine) -> Int32? {
+        let lock = resume?.lock ?? open(paths.monitorLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            status.report("error another monitor is already running container \(name)")
+            return nil
+        }
+        // A resume continues this container's own monitor: its lock fd must be that lock (taken
+        // again above: a no-op on the monitor's own open file, refused for anyone else's).
+        if resume != nil {
+            var held = stat(), file = stat()
+            guard fstat(lock, &held) == 0, stat(paths.monitorLock, &file) == 0,
+                  held.st_dev == file.st_dev, held.st_ino == file.st_ino else {
+                FileHandle.standardError.write(Data("sysbox monitor: __monitor-resume without \(name)'s monitor lock\n".utf8))
+                return nil
             }
         }
-        return 0
+        return lock
     }
 
     struct InitExit {
@@ -225,66 +119,17 @@ public enum Monitor {
         }
     }
 
-    /// Serves the console until init exits; returns how it ended.
-    static func loop(init spawned: SpawnedInit, master: Int32, listener: Int32, clients: inout [Int32], log: inout ConsoleLog) -> InitExit {
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            var fds = [pollfd(fd: spawned.pidfd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: master, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-            fds += clients.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), -1)
-            if n < 0 { if errno == EINTR { continue } else { break } }
-            if fds[1].revents & Int16(POLLIN) != 0 {
-                let got = read(master, &buffer, buffer.count)
-                if got > 0 {
-                    let chunk = Array(buffer[0..<got])
-                    log.append(chunk)
-                    clients = clients.filter { fd in
-                        let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-                        if sent == chunk.count { return true }
-                        close(fd)
-                        return false
-                    }
-                }
-            }
-            if fds[2].revents & Int16(POLLIN) != 0 {
-                let fd = accept(listener, nil, nil)
-                if fd >= 0 {
-                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                    // Non-blocking: a client that stops reading is dropped, never waited for.
-                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-                    clients.append(fd)
-                }
-            }
-            var closed: Set<Int32> = []
-            for i in 3..<fds.count where fds[i].revents != 0 {
-                let got = read(fds[i].fd, &buffer, buffer.count)
-                if got > 0 {
-                    _ = buffer.withUnsafeBytes { write(master, $0.baseAddress, got) }
-                } else if got < 0 && (errno == EAGAIN || errno == EINTR) {
-                    continue
-                } else {
-                    closed.insert(fds[i].fd)
-                    close(fds[i].fd)
-                }
-            }
-            clients.removeAll { closed.contains($0) }
-            if fds[0].revents != 0 {
-                var st: Int32 = 0
-                while waitpid(spawned.pid, &st, 0) < 0 && errno == EINTR {}
-                // Drain what init wrote last.
-                while true {
-                    var p = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-                    guard poll(&p, 1, 0) > 0, p.revents & Int16(POLLIN) != 0 else { break }
-                    let got = read(master, &buffer, buffer.count)
-                    guard got > 0 else { break }
-                    log.append(Array(buffer[0..<got]))
-                }
-                return InitExit(status: st)
-            }
-        }
-        return InitExit(code: nil, signal: nil)
+    /// Serves the console until init exits (the C relay, sysbox_console_relay: the idle front's own);
+    /// returns how it ended. Clients beyond what the relay serves are dropped.
+    static func serveConsole(init spawned: SpawnedInit, master: Int32, listener: Int32, clients: inout [Int32],
+                             log: inout ConsoleLog) -> InitExit {
+        let capacity = Int(SYSBOX_CONSOLE_MAX_CLIENTS)
+        for fd in clients.dropFirst(capacity) { close(fd) }
+        var fds = Array(clients.prefix(capacity)) + Array(repeating: -1, count: capacity - min(clients.count, capacity))
+        var count = Int32(min(clients.count, capacity))
+        let status = sysbox_console_relay(spawned.pid, spawned.pidfd, master, listener, &log.c, &fds, &count)
+        clients = Array(fds.prefix(Int(count)))
+        return InitExit(status: status)
     }
 
     /// Hands the idle phase to the small `sysbox` front (`sysbox __monitor-idle`, monitor_idle.c):
@@ -329,14 +174,7 @@ public enum Monitor {
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SysboxError(.io, "cannot create the console socket: \(Host.errnoText(errno))") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            if let base = raw.baseAddress { _ = path.withCString { strncpy(base.assumingMemoryBound(to: CChar.self), $0, raw.count - 1) } }
-        }
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let ok = ContainerConsole.withUnixAddress(path) { bind(fd, $0, $1) }
         guard ok == 0, Glibc.listen(fd, 8) == 0 else {
             let e = errno
             close(fd)
@@ -369,30 +207,192 @@ public enum Monitor {
     }
 }
 
-/// The console log: appends, and keeps the newest half when it reaches its cap.
+/// The console log (sysbox_console_log): appends, and keeps the newest half when it reaches its cap.
 struct ConsoleLog {
-    let path: String
-    let cap: Int
-    private var fd: Int32
-    private var size: Int
+    var c = sysbox_console_log()
 
     init(path: String, cap: Int) {
-        self.path = path
-        self.cap = cap
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        var st = stat()
-        size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        sysbox_console_log_open(&c, path, cap)
     }
 
     mutating func append(_ bytes: [UInt8]) {
-        guard fd >= 0 else { return }
-        if size + bytes.count > cap, let data = FileManager.default.contents(atPath: path) {
-            let keep = data.suffix(cap / 2)
-            ftruncate(fd, 0)
-            _ = keep.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            size = keep.count
+        bytes.withUnsafeBytes { sysbox_console_log_append(&c, $0.baseAddress, $0.count) }
+    }
+}
+
+/// One run of a container's monitor: prepares the console and cgroups (or takes them over on a
+/// resume), boots init and serves its console (rebooting as often as init asks), and finishes by
+/// cleaning up and recording the stop.
+final class MonitorSession {
+    let stateDirectory: String
+    let name: String
+    let paths: ContainerPaths
+    let lock: Int32
+    let status: StatusLine
+    let logger = Logger(label: "sysbox.monitor")
+    let started = DispatchTime.now()
+
+    private(set) var plan: StartPlan?
+    private var cgroup: ContainerCgroup?
+    private var master: Int32 = -1
+    private var slave: Int32 = -1
+    private var slavePath = ""
+    private var listener: Int32 = -1
+    private var clients: [Int32] = []
+    private var log: ConsoleLog?
+    /// Whether this process has left the container's cgroups for the monitors' one.
+    private var movedOut = false
+    /// After a reboot: the exec cache of the previous boot, to point at the new init.
+    private var carriedCache: String?
+
+    init(stateDirectory: String, name: String, paths: ContainerPaths, lock: Int32, status: StatusLine) {
+        self.stateDirectory = stateDirectory
+        self.name = name
+        self.paths = paths
+        self.lock = lock
+        self.status = status
+    }
+
+    /// Reads the plan and makes the console pty, socket and cgroups; on a resume, takes over the fds
+    /// the idle front kept.
+    func prepare(resume: Monitor.Resume?) throws {
+        let plan = try StartPlan.load(from: paths.plan)
+        self.plan = plan
+        guard chdir(paths.directory) == 0 else { throw SysboxError(.io, "cannot enter \(paths.directory): \(Host.errnoText(errno))") }
+        let layout = try CgroupLayout.host()
+        if let resume {
+            for fd in [resume.master, resume.slave, resume.listener, resume.lock] + resume.clients { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            (master, slave, listener, clients) = (resume.master, resume.slave, resume.listener, resume.clients)
+            slavePath = try Monitor.ptyPath(of: master)
+            cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
+            movedOut = true
+        } else {
+            try Host.writeAtomically("\(getpid()) \(Host.startTime(of: getpid()) ?? 0)\n", to: paths.monitorPid, durable: false)
+            var ptyName = [CChar](repeating: 0, count: 128)
+            master = sysbox_open_pty(&ptyName, Int32(ptyName.count))
+            guard master >= 0 else { throw SysboxError(.io, "cannot allocate the console pty: \(Host.errnoText(-master))") }
+            slavePath = String(decoding: ptyName.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            slave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
+            guard slave >= 0 else { throw SysboxError(.io, "cannot open \(slavePath): \(Host.errnoText(errno))") }
+            listener = try Monitor.listen(on: ContainerPaths.consoleSocket)
+            let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
+            self.cgroup = cgroup
+            try? cgroup.remove()
+            try cgroup.create()
+            try cgroup.apply(plan.limits.limits)
+            logger.debug("cgroups ready", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         }
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n > 0 { size += n }
+        log = ConsoleLog(path: paths.consoleLog, cap: Monitor.consoleLogCap)
+    }
+
+    /// Boots init (clone, NICs, release), reports it, then serves its console until it exits.
+    func bootAndServe() throws -> Monitor.InitExit {
+        let spawned = try boot()
+        defer { close(spawned.pidfd) }
+        Monitor.idle(name: name, init: spawned, master: master, slave: slave, listener: listener, lock: lock,
+                     clients: clients, logPath: paths.consoleLog, logger: logger)
+        // Still here: the front could not be exec'd; this process serves the console itself.
+        var log = self.log ?? ConsoleLog(path: paths.consoleLog, cap: Monitor.consoleLogCap)
+        defer { self.log = log }
+        return Monitor.serveConsole(init: spawned, master: master, listener: listener, clients: &clients, log: &log)
+    }
+
+    /// Clones init from the plan, attaches its NICs, releases it and records it (pid file, exec cache
+    /// after a reboot, `ok PID` on the status line).
+    private func boot() throws -> SpawnedInit {
+        guard let plan, let cgroup else { throw SysboxError(.internalError, "the monitor boots before it is prepared") }
+        var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: slave)
+        logger.debug("cloned", metadata: ["ms": "\(Timing.ms(started, .now()))"])
+        do {
+            try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
+        } catch {
+            NICAttach.detach(plan.nics ?? [])
+            throw abandon(spawned, error)
+        }
+        logger.debug("NICs attached", metadata: ["ms": "\(Timing.ms(started, .now()))"])
+        do {
+            try spawned.resume()
+        } catch let failure as ChildFailure {
+            throw failed(spawned, failure)
+        }
+        let startTime = Host.startTime(of: spawned.pid) ?? 0
+        try Host.writeAtomically("\(spawned.pid) \(startTime)\n", to: paths.initPid, durable: false)
+        if let cache = carriedCache {
+            let lines = cache.split(separator: "\n", omittingEmptySubsequences: false).map {
+                $0.hasPrefix("init ") ? "init \(spawned.pid) \(startTime)" : String($0)
+            }
+            try? Host.writeAtomically(lines.joined(separator: "\n"), to: paths.execCache, mode: 0o600, durable: false)
+            carriedCache = nil
+        }
+        status.report("ok \(spawned.pid)")
+        if !movedOut {
+            // After reporting: the v1 hierarchies through `tasks` (cheap while single-threaded);
+            // the cgroup2 one already, from its spawn (a cgroup.procs move only as a fallback).
+            ContainerCgroup.enterMonitorCgroup(layout: cgroup.layout, stateDirectory: stateDirectory)
+            movedOut = true
+        }
+        logger.debug("init running", metadata: ["ms": "\(Timing.ms(started, .now()))"])
+        return spawned
+    }
+
+    /// A child that failed while building its filesystem: its own report says why (the cgroup move or
+    /// the NIC attach of a dead child would only say "no such process").
+    private func failed(_ spawned: SpawnedInit, _ failure: ChildFailure) -> SysboxError {
+        var st: Int32 = 0
+        waitpid(spawned.pid, &st, 0)
+        close(spawned.pidfd)
+        switch failure.kind {
+        case .SYSBOX_STEP_EXEC?:
+            return SysboxError(.io, "cannot execute init \(plan?.initPath ?? "") in the container's root filesystem: \(Host.errnoText(failure.errno))")
+        case .SYSBOX_STEP_FILES?:
+            let files = (plan?.writtenFiles ?? []).joined(separator: ", ")
+            return SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
+        default:
+            return SysboxError(.io, failure.description)
+        }
+    }
+
+    /// A host-side step failed: the child's own failure if it had one, else kill it.
+    private func abandon(_ spawned: SpawnedInit, _ error: Error) -> Error {
+        if let failure = spawned.earlyFailure() { return failed(spawned, failure) }
+        kill(spawned.pid, SIGKILL)
+        var st: Int32 = 0
+        waitpid(spawned.pid, &st, 0)
+        close(spawned.pidfd)
+        return error
+    }
+
+    /// Records how init ended; true when it asked for a reboot (reboot(2) in a pid namespace kills
+    /// its init with SIGHUP for a restart, SIGINT for halt/poweroff). The exec cache names the old
+    /// init: removed now; a reboot carries its content to the next init.
+    func recordExit(_ exit: Monitor.InitExit) -> Bool {
+        let previousCache = try? String(contentsOfFile: paths.execCache, encoding: .utf8)
+        unlink(paths.execCache)
+        try? Host.writeAtomically(Monitor.InitExit.describe(exit) + "\n", to: paths.lastStop, mode: 0o644)
+        guard exit.signal == SIGHUP else { return false }
+        carriedCache = previousCache
+        log?.append(Array("\r\n[sysbox: \(plan?.name ?? name) is rebooting]\r\n".utf8))
+        return true
+    }
+
+    /// After a failed start: the cleanup, without recording anything else.
+    func abandon(manager: Manager?) {
+        Monitor.cleanup(stateDirectory: stateDirectory, manager: manager, paths: paths, name: name, listener: listener)
+        if master >= 0 { close(master) }
+    }
+
+    /// After init stopped for good: clients and NICs gone, cleanup, the stop recorded, an ephemeral
+    /// container deleted.
+    func finish(manager: Manager?) {
+        clients.forEach { close($0) }
+        NICAttach.detach(plan?.nics ?? [])
+        Monitor.cleanup(stateDirectory: stateDirectory, manager: manager, paths: paths, name: name, listener: listener)
+        close(slave)
+        close(master)
+        if plan?.ephemeral == true && !FileManager.default.fileExists(atPath: paths.restarting) {
+            do { try manager.unwrap("the database").containers.deleteStoppedContainer(name) } catch {
+                FileHandle.standardError.write(Data("sysbox monitor: deleting ephemeral \(name): \(error)\n".utf8))
+            }
+        }
     }
 }

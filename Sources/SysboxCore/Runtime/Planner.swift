@@ -7,85 +7,180 @@ import SysboxStore
 import Glibc
 #endif
 
-/// Builds a container's start plan from the database (its expanded config, image, NICs).
-struct StartPlanner: StateBound {
-    let state: State
-
-    /// The image a container was made from.
-    func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
-        let config = try ConfigTable.containers.load(db, owner: container.id ?? 0)
-        guard let fingerprint = config["volatile.base_image"],
-              let record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db) else {
-            throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
-        }
-        return try images.imageInfo(db, record)
+/// Builds a container's start plan: one pure function (`plan(_:)`) from plain inputs to the complete,
+/// ordered list of what the child does (mounts, device nodes, links, files), checked against golden
+/// JSON in StartPlanGoldenTests; `Manager.makePlan` gathers the inputs (database, storage driver,
+/// NICs, host facts) and calls it.
+enum StartPlanner {
+    /// What `stat(2)`/`statvfs(3)` said about a disk device's source on the host.
+    enum SourceFact: Sendable, Equatable {
+        /// It exists: a directory or not, and MS_NOSUID|MS_NODEV|MS_NOEXEC of the mount it is on.
+        case present(isDirectory: Bool, mountFlags: UInt64)
+        /// stat failed with this errno.
+        case missing(errno: Int32)
     }
 
-    /// Everything the monitor needs, from the container's expanded config.
-    func makePlan(_ name: String, warnings: inout [String]) throws -> StartPlan {
-        let driver = try storageDriver()
-        let (view, image) = try read { db -> (ContainerView, ImageInfo) in
-            let record = try container(db, name)
-            return (try containers.view(db, record), try baseImage(db, container: record))
+    /// Everything the plan depends on.
+    struct Input: Sendable {
+        var name: String
+        /// The container's expanded configuration and devices.
+        var config: [String: String]
+        var devices: DeviceMap
+        var ephemeral: Bool
+        var template: String
+        var manifest: TemplateManifest
+        var rootfs: RootfsMount
+        var nics: [StartPlan.Nic]
+        /// The DNS domain of the first NIC's network.
+        var domain: String?
+        var cgroupLayout: CgroupLayout
+        /// The facts about each disk source (a source not in it counts as missing).
+        var sources: [String: SourceFact]
+        /// The empty read-only file masked kernel files show (`Spawner.maskFilePath`).
+        var maskFile: String
+        var hostMemory: UInt64
+    }
+
+    /// The start plan of `input`: environment, limits, NICs and the ordered mounts and files. The order
+    /// of `mounts` is what the kernel sees (see `mounts(_:disks:files:)`).
+    static func plan(_ input: Input) throws -> StartPlan {
+        let config = input.config
+        try checkPrivileged(config, name: input.name)
+        let disks = try diskMounts(input.devices, sources: input.sources, container: input.name)
+        try checkCgroup(input.manifest, template: input.template, layout: input.cgroupLayout)
+        let environment = ["container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")", "PATH=\(SYSBOX_DEFAULT_PATH)",
+                           "TERM=linux"] + configEnvironment(config).map { "\($0.key)=\($0.value)" }
+        return StartPlan(
+            name: input.name, uuid: config["volatile.uuid"] ?? "", initPath: input.manifest.initPath, initArgs: [],
+            environment: environment,
+            stopSignal: try Signals.number(input.manifest.stopSignal, what: "image \(input.template)"),
+            mounts: mounts(input, disks: disks, files: files(input)),
+            limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: input.hostMemory)),
+            ephemeral: input.ephemeral, nics: input.nics)
+    }
+
+    /// `environment.KEY` settings as KEY/value pairs, by key: what init and every exec get on top of
+    /// sysbox's own variables.
+    static func configEnvironment(_ config: [String: String]) -> [(key: String, value: String)] {
+        config.sorted { $0.key < $1.key }.compactMap { key, value in
+            key.hasPrefix("environment.") ? (String(key.dropFirst("environment.".count)), value) : nil
         }
-        let config = view.expanded.config
+    }
+
+    static func checkPrivileged(_ config: [String: String], name: String) throws {
         if let privileged = config["security.privileged"], (try? Values.bool(privileged)) == false {
             throw SysboxError(.unsupported, "security.privileged=false (an unprivileged container) is not supported yet; unset it to run \(name) privileged")
         }
-        var environment = ["container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")",
-                           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=linux"]
-        for (key, value) in config.sorted(by: { $0.key < $1.key }) where key.hasPrefix("environment.") {
-            environment.append("\(key.dropFirst("environment.".count))=\(value)")
+    }
+
+    static func checkCgroup(_ manifest: TemplateManifest, template: String, layout: CgroupLayout) throws {
+        if manifest.cgroup == "unified", !layout.hierarchies.contains(where: \.isV2) {
+            throw SysboxError(.unsupported, "image \(template) needs the cgroup2 tree (its systemd refuses cgroup v1), and this host has no cgroup2 mounted; mount it (e.g. at /sys/fs/cgroup/unified)")
         }
-        var disks: [StartPlan.Disk] = []
-        for (device, d) in view.expanded.devices.sorted(by: { $0.key < $1.key }) {
-            switch d["type"] {
-            case "disk":
-                let path = try Values.absolutePath(d["path"] ?? "")
-                guard path != "/", let source = d["source"] else { continue }
-                var st = stat()
-                guard stat(source, &st) == 0 else {
-                    throw SysboxError.invalid("device \(device): source \(source) does not exist on the host (\(Host.errnoText(errno))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH")
-                }
-                var vfs = statvfs()
-                let mountFlags = statvfs(source, &vfs) == 0 ? UInt64(vfs.f_flag) & UInt64(MS_NOSUID | MS_NODEV | MS_NOEXEC) : 0
-                disks.append(StartPlan.Disk(device: device, source: source, target: String(path.dropFirst()),
-                                            readonly: (try? Values.bool(d["readonly"] ?? "false")) ?? false,
-                                            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, keepFlags: mountFlags))
-            default:
-                break
+    }
+
+    /// The disk devices (other than the root), as binds: parents before children (/mnt/data before
+    /// /mnt/data/inner). A missing source is an error.
+    static func diskMounts(_ devices: DeviceMap, sources: [String: SourceFact], container name: String) throws -> [StartPlan.Mount] {
+        var disks: [StartPlan.Mount] = []
+        for (device, d) in devices.sorted(by: { $0.key < $1.key }) where d["type"] == "disk" {
+            let path = try Values.absolutePath(d["path"] ?? "")
+            guard path != "/", let source = d["source"] else { continue }
+            let fact = sources[source] ?? .missing(errno: ENOENT)
+            guard case let .present(isDirectory, mountFlags) = fact else {
+                let code: Int32 = if case let .missing(e) = fact { e } else { ENOENT }
+                throw SysboxError.invalid("device \(device): source \(source) does not exist on the host (\(Host.errnoText(code))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH")
             }
+            let readonly = (try? Values.bool(d["readonly"] ?? "false")) ?? false
+            // Read-only: remounted so, keeping the source mount's nosuid/nodev/noexec.
+            let flags = readonly ? [.readonly] + StartPlan.Mount.Flag.names(UInt(mountFlags) & UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)) : nil
+            disks.append(StartPlan.Mount(.bind, String(path.dropFirst()), source: source, flags: flags,
+                                         create: isDirectory ? .directory : .file, device: device))
         }
-        // Parents before children: /mnt/data before /mnt/data/inner.
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
-        let rootfs = try driver.rootfs(container: paths(name), image: image)
-        if image.manifest.cgroup == "unified", !((try? CgroupLayout.host())?.hierarchies.contains(where: \.isV2) ?? false) {
-            throw SysboxError(.unsupported, "image \(image.template) needs the cgroup2 tree (its systemd refuses cgroup v1), and this host has no cgroup2 mounted; mount it (e.g. at /sys/fs/cgroup/unified)")
-        }
-        let nics = try nics.prepareNICs(name, devices: view.expanded.devices)
-        let domain = try nics.first.map { first in try read { db in try networks.settings(db, try networks.network(db, first.bridge)).domain } }
-        let uuid = config["volatile.uuid"] ?? ""
+        return disks
+    }
+
+    /// The files written at start: the image's `start` files, the systemd container interface, DNS and
+    /// networkd configuration for the NICs.
+    static func files(_ input: Input) -> [StartPlan.Mount] {
+        let name = input.name, domain = input.domain
+        let uuid = input.config["volatile.uuid"] ?? ""
         let variables = ["name": name, "fqdn": domain.map { "\(name).\($0)" } ?? name,
                          "machine_id": uuid.lowercased().filter(\.isHexDigit).padding(toLength: 32, withPad: "0", startingAt: 0)]
-        var files = image.manifest.rendered(trigger: "start", variables: variables).map { StartPlan.File(path: String($0.0.dropFirst()), content: $0.1) }
+        var files = input.manifest.rendered(trigger: "start", variables: variables).map { (String($0.0.dropFirst()), $0.1) }
         // The systemd container interface: who runs this container (in the /run tmpfs sysbox mounts).
-        files.append(StartPlan.File(path: "run/host/container-manager", content: "sysbox\n"))
-        if let first = nics.first, let domain {
+        files.append(("run/host/container-manager", "sysbox\n"))
+        if let first = input.nics.first, let domain {
             // The bridge's dnsmasq answers for the containers' names.
-            files.append(StartPlan.File(path: "etc/resolv.conf", content: "nameserver \(first.gateway)\nsearch \(domain)\n"))
+            files.append(("etc/resolv.conf", "nameserver \(first.gateway)\nsearch \(domain)\n"))
         }
-        if image.manifest.networkConfig == "systemd-networkd" {
-            for nic in nics {
-                files.append(StartPlan.File(path: "etc/systemd/network/10-sysbox-\(nic.name).network", content: Self.networkdConfig(nic, domain: domain)))
+        if input.manifest.networkConfig == "systemd-networkd" {
+            for nic in input.nics {
+                files.append(("etc/systemd/network/10-sysbox-\(nic.name).network", networkdConfig(nic, domain: domain)))
             }
         }
-        return StartPlan(
-            name: name, uuid: config["volatile.uuid"] ?? "", rootfsPath: rootfs.path, rootfsType: rootfs.fstype,
-            rootfsOptions: rootfs.options, initPath: image.manifest.initPath, initArgs: [], environment: environment,
-            stopSignal: try Signals.number(image.manifest.stopSignal, what: "image \(image.template)"), disks: disks,
-            files: files,
-            limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: ContainerCgroup.hostMemory())),
-            ephemeral: view.record.ephemeral, nics: nics, cgroupView: image.manifest.cgroup)
+        return files.map { StartPlan.Mount(.file, $0.0, content: $0.1) }
+    }
+
+    /// The complete, ordered list. The order is what the kernel sees and must not change without
+    /// reason (golden: StartPlanGoldenTests): the root filesystem; proc, sys and dev checked to be
+    /// directories; the API filesystems and /dev; the console; /run; disks; masks; files; the read-only
+    /// rebinds of kernel tunables; the release (the monitor attaches the NICs before it); the cgroup
+    /// tree in the new cgroup namespace.
+    static func mounts(_ input: Input, disks: [StartPlan.Mount], files: [StartPlan.Mount]) -> [StartPlan.Mount] {
+        typealias M = StartPlan.Mount
+        let rootfs = input.rootfs
+        var out: [M] = [
+            rootfs.fstype.map { M(.rootfs, rootfs.path, source: $0, fstype: $0, options: rootfs.options) }
+                ?? M(.rootfs, rootfs.path, source: rootfs.path, flags: [.bind, .rec]),
+            // Checked plain directories (never symlinks) inside this namespace.
+            M(.directory, "proc"), M(.directory, "sys"), M(.directory, "dev"),
+            M(.proc, "proc", source: "proc", fstype: "proc", flags: [.nosuid, .nodev, .noexec]),
+            M(.sysfs, "sys", source: "sysfs", fstype: "sysfs", flags: [.readonly, .nosuid, .nodev, .noexec]),
+            M(.tmpfs, "dev", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=65536k", flags: [.nosuid, .strictatime]),
+        ]
+        let nodes: [(String, UInt32, UInt32)] = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+                                                 ("tty", 5, 0)]
+        out += nodes.map { M(.devNode, "dev/" + $0.0, mode: 0o666, major: $0.1, minor: $0.2) }
+        out += [
+            M(.devpts, "dev/pts", source: "devpts", fstype: "devpts", options: "newinstance,ptmxmode=0666,mode=0620,gid=5",
+              flags: [.nosuid, .noexec], mode: 0o755),
+            M(.tmpfs, "dev/shm", source: "tmpfs", fstype: "tmpfs", options: "mode=1777,size=65536k", flags: [.nosuid, .nodev], mode: 0o1777),
+            M(.mqueue, "dev/mqueue", source: "mqueue", fstype: "mqueue", flags: [.nosuid, .nodev, .noexec], mode: 0o755),
+        ]
+        let links = [("dev/ptmx", "pts/ptmx"), ("dev/fd", "/proc/self/fd"), ("dev/stdin", "/proc/self/fd/0"),
+                     ("dev/stdout", "/proc/self/fd/1"), ("dev/stderr", "/proc/self/fd/2")]
+        out += links.map { M(.symlink, $0.0, source: $0.1) }
+        // The pty slave the monitor allocates (its path is filled in at spawn).
+        out.append(M(.console, "dev/console"))
+        // /run: a fresh tmpfs (as systemd-nspawn does), where /run/host/container-manager is written.
+        out.append(M(.tmpfs, "run", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=20%",
+                     flags: [.nosuid, .nodev, .strictatime], create: .directory))
+        out += disks
+        out += Hardening.maskedFiles.map { M(.maskFile, $0, source: input.maskFile, flags: [.readonly]) }
+        out += Hardening.maskedDirectories.map {
+            M(.maskDir, $0, source: "tmpfs", fstype: "tmpfs", options: "size=0,mode=000", flags: [.readonly, .nosuid, .nodev, .noexec])
+        }
+        out += files
+        out += Hardening.rebinds.map { M(.rebind, $0.0, flags: ($0.1 ? [.readonly] : []) + [.nosuid, .nodev, .noexec]) }
+        out.append(M(.release, ""))
+        out += cgroupMounts(input.cgroupLayout, unifiedOnly: input.manifest.cgroup == "unified")
+        return out
+    }
+
+    /// The cgroup tree the container sees at /sys/fs/cgroup (`ContainerCgroup.containerMounts`).
+    static func cgroupMounts(_ layout: CgroupLayout, unifiedOnly: Bool) -> [StartPlan.Mount] {
+        let tree = ContainerCgroup(layout: layout, stateDirectory: "", name: "").containerMounts(unifiedOnly: unifiedOnly)
+        return tree.map { m in
+            let flags = StartPlan.Mount.Flag.names(m.flags)
+            let mode: UInt32? = m.mkdir ? 0o755 : nil
+            switch m.fstype {
+            case nil: return StartPlan.Mount(.remount, m.target, source: "none", options: m.options, flags: flags)
+            case "tmpfs"?: return StartPlan.Mount(.tmpfs, m.target, source: "tmpfs", fstype: "tmpfs", options: m.options, flags: flags, mode: mode)
+            case let fstype?: return StartPlan.Mount(.cgroup, m.target, source: fstype, fstype: fstype, options: m.options, flags: flags, mode: mode)
+            }
+        }
     }
 
     /// A systemd-networkd `.network` file for a NIC that sysbox configured before init: networkd keeps
@@ -100,4 +195,25 @@ struct StartPlanner: StateBound {
         text += "LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=yes\n"
         return text
     }
+}
+
+extension StartPlan.Mount.Flag {
+    /// The MS_* value.
+    var value: UInt {
+        switch self {
+        case .readonly: UInt(MS_RDONLY)
+        case .nosuid: UInt(MS_NOSUID)
+        case .nodev: UInt(MS_NODEV)
+        case .noexec: UInt(MS_NOEXEC)
+        case .strictatime: UInt(MS_STRICTATIME)
+        case .bind: UInt(MS_BIND)
+        case .rec: UInt(MS_REC)
+        case .remount: UInt(MS_REMOUNT)
+        }
+    }
+
+    static let all: [StartPlan.Mount.Flag] = [.readonly, .nosuid, .nodev, .noexec, .strictatime, .bind, .rec, .remount]
+
+    /// The names of the flags set in `mask`, in `all`'s order (bits without a name are dropped).
+    static func names(_ mask: UInt) -> [StartPlan.Mount.Flag] { all.filter { mask & $0.value != 0 } }
 }

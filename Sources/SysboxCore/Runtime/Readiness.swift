@@ -29,7 +29,7 @@ extension ContainerRuntime {
         guard liveState(name) != nil else {
             throw SysboxError(.conflict, "container \(name) is not running; start it with: sysbox start \(name)")
         }
-        let ready = try read { db in try planner.baseImage(db, container: view.record).manifest.ready }
+        let ready = try read { db in try images.baseImage(db, container: view.record).manifest.ready }
         guard ready == "systemd" else { return Readiness(state: "running", failedUnits: []) }
         var last = "starting"
         while Date() < deadline {

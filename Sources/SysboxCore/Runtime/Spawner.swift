@@ -5,6 +5,7 @@ import Foundation
 final class CStrings {
     private var pointers: [UnsafeMutablePointer<CChar>] = []
     private var arrays: [UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>] = []
+    private var buffers: [() -> Void] = []
 
     func string(_ s: String) -> UnsafeMutablePointer<CChar> {
         let p = strdup(s)!  // strdup only fails on ENOMEM
@@ -13,6 +14,21 @@ final class CStrings {
     }
 
     func optional(_ s: String?) -> UnsafeMutablePointer<CChar>? { s.map(string) }
+
+    /// A copy of `items` that lives as long as this object (for C arrays of structs and pointers).
+    func buffer<T>(_ items: [T]) -> UnsafeMutablePointer<T>? {
+        guard !items.isEmpty else { return nil }
+        let p = UnsafeMutablePointer<T>.allocate(capacity: items.count)
+        p.initialize(from: items, count: items.count)
+        buffers.append { p.deinitialize(count: items.count); p.deallocate() }
+        return p
+    }
+
+    /// A string with its length (not counting the NUL), for contents that may hold NULs.
+    func bytes(_ s: String) -> (UnsafeMutablePointer<CChar>?, Int) {
+        let utf8 = Array(s.utf8CString)
+        return (buffer(utf8), utf8.count - 1)
+    }
 
     /// A NULL-terminated `char *const *`.
     func array(_ items: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
@@ -26,6 +42,7 @@ final class CStrings {
     deinit {
         pointers.forEach { free($0) }
         arrays.forEach { $0.deallocate() }
+        buffers.forEach { $0() }
     }
 }
 
@@ -34,21 +51,10 @@ public struct ChildFailure: Error, CustomStringConvertible, Sendable {
     public let step: Int32
     public let errno: Int32
 
-    static let steps: [Int32: String] = [
-        1: "waiting for the monitor", 2: "creating the cgroup namespace", 3: "making mounts private",
-        4: "mounting the root filesystem", 5: "entering the root filesystem", 6: "mounting /proc",
-        7: "mounting /sys", 8: "mounting /dev", 9: "creating device nodes", 10: "mounting /dev/pts",
-        11: "mounting /dev/shm", 12: "mounting /dev/mqueue", 13: "creating /dev links", 14: "binding /dev/console",
-        15: "mounting a disk device", 16: "masking a kernel file", 17: "making kernel tunables read-only",
-        18: "pivoting into the root filesystem", 19: "setting the hostname", 20: "bringing lo up",
-        21: "dropping capabilities", 22: "setting up stdio", 23: "closing file descriptors", 24: "executing",
-        25: "joining the container's namespaces", 26: "joining the container's cgroups", 27: "forking",
-        28: "changing directory", 29: "switching user", 30: "allocating a terminal", 31: "mounting the cgroup tree",
-        32: "writing a file into the container", 33: "mounting a tmpfs on /run",
-        34: "starting the exec trampoline (a sealed memfd)",
-    ]
+    /// The step as the C enum (nil for a number it does not have).
+    var kind: sysbox_step? { step >= 0 ? sysbox_step(rawValue: UInt32(step)) : nil }
 
-    public var stepName: String { Self.steps[step] ?? "step \(step)" }
+    public var stepName: String { sysbox_step_name(step).map { String(cString: $0) } ?? "step \(step)" }
     public var description: String { "\(stepName) failed: \(Host.errnoText(errno))" }
 }
 
@@ -77,85 +83,103 @@ struct SpawnedInit {
 }
 
 enum Spawner {
-    /// Clones the container's init from a plan (see `sysbox_spawn`).
+    /// Clones the container's init from a plan (see `sysbox_spawn`): the plan's entries as C structs,
+    /// the console filled in, the cgroups to join.
     static func spawn(plan: StartPlan, cgroup: ContainerCgroup, consolePath: String, consoleFD: Int32) throws -> SpawnedInit {
         let c = CStrings()
-        // /run: a fresh tmpfs (as systemd-nspawn does), where /run/host/container-manager is written.
-        var disks: [sysbox_mount] = [sysbox_mount(source: nil, target: UnsafePointer(c.string("run")), readonly: 0, create: 1, keep_flags: 0)]
-        disks += plan.disks.map {
-            sysbox_mount(source: UnsafePointer(c.string($0.source)), target: UnsafePointer(c.string($0.target)),
-                         readonly: $0.readonly ? 1 : 0, create: $0.isDirectory ? 1 : 2, keep_flags: UInt($0.keepFlags ?? 0))
-        }
-        let maskFile = try maskSource()
-        disks += Hardening.maskedFiles.map {
-            sysbox_mount(source: UnsafePointer(c.string(maskFile)), target: UnsafePointer(c.string($0)), readonly: 1, create: 0, keep_flags: 0)
-        }
-        disks += Hardening.maskedDirectories.map {
-            sysbox_mount(source: nil, target: UnsafePointer(c.string($0)), readonly: 1, create: 0, keep_flags: 0)
-        }
-        let fsMounts: [sysbox_fsmount] = cgroup.containerMounts(unifiedOnly: plan.cgroupView == "unified").map { m in
-            sysbox_fsmount(target: UnsafePointer(c.string(m.target)), fstype: m.fstype.map { UnsafePointer(c.string($0)) },
-                           source: UnsafePointer(c.string(m.fstype ?? "none")), options: m.options.map { UnsafePointer(c.string($0)) },
-                           flags: m.flags, mkdir: m.mkdir ? 1 : 0)
-        }
-        let contents = plan.files.map { (c.string($0.path), Array($0.content.utf8CString)) }
-        var files: [sysbox_file] = []
-        var contentPointers: [UnsafeMutablePointer<CChar>] = []
-        for (path, bytes) in contents {
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-            p.initialize(from: bytes, count: bytes.count)
-            contentPointers.append(p)
-            files.append(sysbox_file(target: UnsafePointer(path), content: UnsafePointer(p), length: bytes.count - 1))
-        }
-        defer { contentPointers.forEach { $0.deallocate() } }
+        _ = try maskSource()
+        let entries = plan.mounts.map { entry(for: $0, consolePath: consolePath, in: c) }
         let join = cgroup.joinTargets
-        let taskPaths = join.tasks.map { UnsafePointer<CChar>?(c.string($0)) }
+        let tasks: [UnsafePointer<CChar>?] = join.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD = try join.openV2Directory()
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
-        let rebindPaths = Hardening.rebinds.map { UnsafePointer<CChar>?(c.string($0.0)) }
-        let rebindRO = Hardening.rebinds.map { Int32($0.1 ? 1 : 0) }
-
+        var config = sysbox_spawn_config(
+            hostname: UnsafePointer(c.string(plan.name)), console_fd: consoleFD, init_path: UnsafePointer(c.string(plan.initPath)),
+            argv: c.array([plan.initPath] + plan.initArgs), envp: c.array(plan.environment),
+            entries: UnsafePointer(c.buffer(entries)), entry_count: Int32(entries.count), drop_caps: Hardening.dropMask,
+            cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD)
         var handle = sysbox_spawn_handle()
-        let rc: Int32 = disks.withUnsafeBufferPointer { disksPtr in
-            fsMounts.withUnsafeBufferPointer { fsPtr in
-                files.withUnsafeBufferPointer { filesPtr in
-                    rebindPaths.withUnsafeBufferPointer { rbPtr in
-                        rebindRO.withUnsafeBufferPointer { roPtr in
-                          taskPaths.withUnsafeBufferPointer { tasksPtr in
-                            var config = sysbox_spawn_config(
-                                rootfs: UnsafePointer(c.string(plan.rootfsPath)),
-                                rootfs_fstype: plan.rootfsType.map { UnsafePointer(c.string($0)) },
-                                rootfs_options: plan.rootfsOptions.map { UnsafePointer(c.string($0)) },
-                                hostname: UnsafePointer(c.string(plan.name)),
-                                console_path: UnsafePointer(c.string(consolePath)),
-                                console_fd: consoleFD,
-                                init_path: UnsafePointer(c.string(plan.initPath)),
-                                argv: c.array([plan.initPath] + plan.initArgs),
-                                envp: c.array(plan.environment),
-                                mounts: disksPtr.baseAddress, mount_count: Int32(disksPtr.count),
-                                files: filesPtr.baseAddress, file_count: Int32(filesPtr.count),
-                                rebind_paths: rbPtr.baseAddress, rebind_readonly: roPtr.baseAddress,
-                                rebind_count: Int32(rbPtr.count),
-                                fs_mounts: fsPtr.baseAddress, fs_mount_count: Int32(fsPtr.count),
-                                drop_caps: Hardening.dropMask,
-                                cgroup_tasks: tasksPtr.baseAddress, cgroup_task_count: Int32(tasksPtr.count),
-                                cgroup_fd: cgroupFD)
-                            return sysbox_spawn(&config, &handle)
-                          }
-                        }
-                    }
-                }
-            }
-        }
+        let rc = sysbox_spawn(&config, &handle)
         guard rc > 0 else { throw SysboxError(.io, "cannot create the container's namespaces (clone): \(Host.errnoText(-rc))") }
         return SpawnedInit(handle: handle)
     }
 
+    /// One plan entry as the C child reads it (strings owned by `c`).
+    static func entry(for m: StartPlan.Mount, consolePath: String, in c: CStrings) -> sysbox_entry {
+        func str(_ s: String?) -> UnsafePointer<CChar>? { s.map { UnsafePointer(c.string($0)) } }
+        let (content, length) = m.content.map { c.bytes($0) } ?? (nil, 0)
+        let create: Int32 = switch m.create {
+        case nil: Int32(SYSBOX_CREATE_NONE)
+        case .directory?: Int32(SYSBOX_CREATE_DIRECTORY)
+        case .file?: Int32(SYSBOX_CREATE_FILE)
+        }
+        return sysbox_entry(
+            kind: entryKind(m.kind), step: step(of: m), target: str(m.target),
+            source: str(m.kind == .console ? consolePath : m.source), fstype: str(m.fstype), options: str(m.options),
+            flags: (m.flags ?? []).reduce(0) { $0 | $1.value }, mode: m.mode ?? 0, create: create,
+            major: m.major ?? 0, minor: m.minor ?? 0, content: UnsafePointer(content), length: length)
+    }
+
+    /// The C kind of a plan entry, one for one.
+    static func entryKind(_ kind: StartPlan.Mount.Kind) -> sysbox_entry_kind {
+        switch kind {
+        case .rootfs: .SYSBOX_ENTRY_ROOTFS
+        case .directory: .SYSBOX_ENTRY_DIRECTORY
+        case .proc: .SYSBOX_ENTRY_PROC
+        case .sysfs: .SYSBOX_ENTRY_SYSFS
+        case .tmpfs: .SYSBOX_ENTRY_TMPFS
+        case .devNode: .SYSBOX_ENTRY_DEV_NODE
+        case .devpts: .SYSBOX_ENTRY_DEVPTS
+        case .mqueue: .SYSBOX_ENTRY_MQUEUE
+        case .symlink: .SYSBOX_ENTRY_SYMLINK
+        case .console: .SYSBOX_ENTRY_CONSOLE
+        case .bind: .SYSBOX_ENTRY_BIND
+        case .maskFile: .SYSBOX_ENTRY_MASK_FILE
+        case .maskDir: .SYSBOX_ENTRY_MASK_DIR
+        case .file: .SYSBOX_ENTRY_FILE
+        case .rebind: .SYSBOX_ENTRY_REBIND
+        case .release: .SYSBOX_ENTRY_RELEASE
+        case .cgroup: .SYSBOX_ENTRY_CGROUP
+        case .remount: .SYSBOX_ENTRY_REMOUNT
+        }
+    }
+
+    /// The step a failing entry reports (what its message says it was doing).
+    static func step(of m: StartPlan.Mount) -> sysbox_step {
+        switch m.kind {
+        case .rootfs: return .SYSBOX_STEP_MOUNT_ROOTFS
+        case .directory, .proc, .sysfs:
+            // proc, sys and dev are checked as directories before any is mounted.
+            return m.target == "proc" ? .SYSBOX_STEP_MOUNT_PROC : m.target == "sys" ? .SYSBOX_STEP_MOUNT_SYS : .SYSBOX_STEP_MOUNT_DEV
+        case .tmpfs:
+            switch m.target {
+            case "dev": return .SYSBOX_STEP_MOUNT_DEV
+            case "dev/shm": return .SYSBOX_STEP_MOUNT_SHM
+            case "run": return .SYSBOX_STEP_MOUNT_RUN
+            default: return .SYSBOX_STEP_MOUNT_CGROUP
+            }
+        case .devNode: return .SYSBOX_STEP_MKNOD
+        case .devpts: return .SYSBOX_STEP_MOUNT_DEVPTS
+        case .mqueue: return .SYSBOX_STEP_MOUNT_MQUEUE
+        case .symlink: return .SYSBOX_STEP_SYMLINKS
+        case .console: return .SYSBOX_STEP_CONSOLE
+        case .bind: return .SYSBOX_STEP_MOUNT_DISK
+        case .maskFile, .maskDir: return .SYSBOX_STEP_MASK
+        case .file: return .SYSBOX_STEP_FILES
+        case .rebind: return .SYSBOX_STEP_READONLY
+        case .release: return .SYSBOX_STEP_SYNC_WAIT
+        case .cgroup, .remount: return .SYSBOX_STEP_MOUNT_CGROUP
+        }
+    }
+
+    /// Where `maskSource` keeps the mask file.
+    static let maskFilePath = "/run/sysbox/mask-file"
+
     /// An empty, read-only regular file sysbox owns: what masked kernel files show (never a path taken
     /// from inside a container).
     static func maskSource() throws -> String {
-        let dir = "/run/sysbox"
-        let path = dir + "/mask-file"
+        let path = maskFilePath
+        let dir = (path as NSString).deletingLastPathComponent
         var st = stat()
         if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == 0, st.st_uid == 0 { return path }
         mkdir(dir, 0o711)

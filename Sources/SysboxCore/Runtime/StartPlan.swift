@@ -3,39 +3,79 @@ import Foundation
 /// Everything a container's monitor needs to boot it, computed by `start` from the database and written
 /// to `containers/NAME/start.json`; the monitor reads it and never needs the configuration model.
 public struct StartPlan: Codable, Sendable, Equatable {
-    public struct Disk: Codable, Sendable, Equatable {
-        public var device: String
-        public var source: String
-        /// Path inside the container, relative (no leading `/`), normalised, no `..`.
-        public var target: String
-        public var readonly: Bool
-        public var isDirectory: Bool
-        /// MS_NOSUID | MS_NODEV | MS_NOEXEC of the source's mount, kept when remounting read-only.
-        public var keepFlags: UInt64?
-    }
+    /// One step of building the container's filesystem: a mount, a device node, a link or a file. The
+    /// plan holds them all, in the order the child executes them (spawn.c's run_entry, one case per
+    /// kind; `sysbox_entry_kind` in CSysbox.h says what each does). Built by `StartPlanner`.
+    public struct Mount: Codable, Sendable, Equatable {
+        /// The C side's `SYSBOX_ENTRY_*`, one for one (`Spawner.entryKind`).
+        public enum Kind: String, Codable, Sendable, CaseIterable {
+            case rootfs, directory, proc, sysfs, tmpfs, devNode = "dev-node", devpts, mqueue, symlink, console, bind
+            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount
+        }
 
-    public struct File: Codable, Sendable, Equatable {
-        public var path: String
-        public var content: String
+        /// What `create` makes when a target resolved inside the rootfs is missing.
+        public enum Create: String, Codable, Sendable {
+            case directory, file
+        }
+
+        /// MS_* mount flags, by name.
+        public enum Flag: String, Codable, Sendable {
+            case readonly = "ro", nosuid, nodev, noexec, strictatime, bind, rec, remount
+        }
+
+        public var kind: Kind
+        /// Relative to the rootfs (no leading `/`, normalised, no `..`); absolute for `rootfs`.
+        public var target: String
+        /// Host path (bind, mask-file, rootfs bind), link target (symlink), or the filesystem's source name.
+        public var source: String?
+        public var fstype: String?
+        /// Mount data ("mode=755,size=65536k").
+        public var options: String?
+        public var flags: [Flag]?
+        /// mkdir mode of the target before a mount, or a device node's mode.
+        public var mode: UInt32?
+        /// Resolved inside the rootfs and created as this when missing.
+        public var create: Create?
+        public var major: UInt32?
+        public var minor: UInt32?
+        /// What a `file` entry writes.
+        public var content: String?
+        /// The configuration device a `bind` comes from.
+        public var device: String?
+
+        public init(_ kind: Kind, _ target: String, source: String? = nil, fstype: String? = nil, options: String? = nil,
+                    flags: [Flag]? = nil, mode: UInt32? = nil, create: Create? = nil, major: UInt32? = nil, minor: UInt32? = nil,
+                    content: String? = nil, device: String? = nil) {
+            self.kind = kind
+            self.target = target
+            self.source = source
+            self.fstype = fstype
+            self.options = options
+            self.flags = flags
+            self.mode = mode
+            self.create = create
+            self.major = major
+            self.minor = minor
+            self.content = content
+            self.device = device
+        }
     }
 
     public var name: String
     public var uuid: String
-    public var rootfsPath: String
-    public var rootfsType: String?
-    public var rootfsOptions: String?
     public var initPath: String
     public var initArgs: [String]
     public var environment: [String]
     public var stopSignal: Int32
-    public var disks: [Disk]
-    public var files: [File]
+    /// The complete, ordered list of what the child does to build the container's filesystem.
+    public var mounts: [Mount]
     public var limits: CgroupLimitsPlan
     public var ephemeral: Bool
-    /// NICs to attach before init runs (optional: plans written before sysbox had networking).
+    /// NICs to attach before init runs.
     public var nics: [Nic]?
-    /// `unified`: init sees only the cgroup2 tree (see `TemplateManifest.cgroup`).
-    public var cgroupView: String?
+
+    /// The files the plan writes into the container (`file` entries), as absolute paths.
+    var writtenFiles: [String] { mounts.filter { $0.kind == .file }.map { "/" + $0.target } }
 
     /// `CgroupLimits` in a stable Codable form.
     public struct CgroupLimitsPlan: Codable, Sendable, Equatable {
@@ -60,11 +100,15 @@ public struct StartPlan: Codable, Sendable, Equatable {
         try Host.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self), to: path, mode: 0o600, durable: false)
     }
 
+    /// Reads start.json written by this build; a plan it cannot decode is an error (it is rewritten at
+    /// each start, so an older build's plan never has to be read).
     static func load(from path: String) throws -> StartPlan {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SysboxError(.io, "cannot read \(path)")
         }
-        return try JSONDecoder().decode(StartPlan.self, from: data)
+        do { return try JSONDecoder().decode(StartPlan.self, from: data) } catch {
+            throw SysboxError(.io, "cannot read the start plan \(path) (written by another sysbox build?): \(error)")
+        }
     }
 }
 

@@ -114,9 +114,6 @@ extension StateBound {
         return try StorageDrivers.named(try read { db in try Settings.get(db, "storage.driver") } ?? driver.name)
     }
 
-    /// Rewrites the exec fast path's cache of a running container (`Manager.writeExecCache`).
-    func writeExecCache(_ name: String) throws { try Manager(state: state).writeExecCache(name) }
-
     // MARK: - The parts, for a part that uses another
 
     var containers: Containers { Containers(state: state) }
@@ -132,8 +129,9 @@ extension StateBound {
     var copies: Copies { Copies(state: state) }
     var storageReport: StorageReport { StorageReport(state: state) }
     var nics: NICs { NICs(state: state) }
-    var planner: StartPlanner { StartPlanner(state: state) }
     var recovery: Recovery { Recovery(state: state) }
+    var execs: ContainerExec { ContainerExec(state: state) }
+    var console: ContainerConsole { ContainerConsole(state: state) }
 }
 
 /// Timings for debug logs.

@@ -59,7 +59,7 @@ public struct ContainerPaths: Sendable {
     public func snapshot(_ name: String) -> String { snapshots + "/" + name }
     /// How init ended the last time (written by the monitor).
     public var lastStop: String { directory + "/last-stop" }
-    /// What the C fast path of `exec` reads (see `Manager.writeExecCache`).
+    /// What the C fast path of `exec` reads (see `ContainerExec.writeExecCache`).
     public var execCache: String { directory + "/exec.cache" }
     /// Present while `restart` stops the container: an ephemeral container is not deleted then.
     public var restarting: String { directory + "/restarting" }
