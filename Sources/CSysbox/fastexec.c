@@ -32,16 +32,6 @@ static int read_file(const char *path, char *buf, size_t size) {
     return (int)got;
 }
 
-static int valid_name(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return 0;
-    }
-    return 1;
-}
-
 /* Start time (field 22) of pid, 0 when gone or a zombie. */
 static unsigned long long start_time(long pid) {
     char path[64], buf[1024];
@@ -156,32 +146,24 @@ static int cgroup_targets(const sysbox_exec_cache *cache, char tasks_buf[][512],
     char cgpath[64];
     snprintf(cgpath, sizeof cgpath, "/proc/%ld/cgroup", cache->pid);
     if (read_file(cgpath, cgfile, sizeof cgfile) <= 0) return -1;
+    int which[SYSBOX_EXEC_CACHE_MAX_CGROUPS];
+    const char *rel[SYSBOX_EXEC_CACHE_MAX_CGROUPS];
+    int found = sysbox_proc_cgroup_match(cgfile, cache->cgroup_controllers, cache->cgroup_count, which, rel, SYSBOX_EXEC_CACHE_MAX_CGROUPS);
     int ntasks = 0;
     *cgroup_fd = -1;
-    char *save = NULL;
-    for (char *line = strtok_r(cgfile, "\n", &save); line && ntasks < SYSBOX_EXEC_CACHE_MAX_CGROUPS;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || c2[1] != '/' || strstr(c2, "..")) continue;
-        *c2 = 0;
-        const char *controllers = c1 + 1, *rel = c2 + 1;
-        for (int i = 0; i < cache->cgroup_count; i++) {
-            int v2 = strcmp(cache->cgroup_controllers[i], "-") == 0;
-            if (v2 && controllers[0] == 0) {
-                char dir[4096];
-                snprintf(dir, sizeof dir, "%s%s", cache->cgroup_mounts[i], strcmp(rel, "/") == 0 ? "" : rel);
-                if (*cgroup_fd >= 0) close(*cgroup_fd);
-                *cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (*cgroup_fd < 0) return -1;
-                break;
-            }
-            if (!v2 && strcmp(cache->cgroup_controllers[i], controllers) == 0) {
-                snprintf(tasks_buf[ntasks], 512, "%s%s/tasks", cache->cgroup_mounts[i], strcmp(rel, "/") == 0 ? "" : rel);
-                tasks[ntasks] = tasks_buf[ntasks];
-                ntasks++;
-                break;
-            }
+    for (int k = 0; k < found; k++) {
+        int i = which[k];
+        const char *path = strcmp(rel[k], "/") == 0 ? "" : rel[k];
+        if (strcmp(cache->cgroup_controllers[i], "-") == 0) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s%s", cache->cgroup_mounts[i], path);
+            if (*cgroup_fd >= 0) close(*cgroup_fd);
+            *cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (*cgroup_fd < 0) return -1;
+        } else {
+            snprintf(tasks_buf[ntasks], 512, "%s%s/tasks", cache->cgroup_mounts[i], path);
+            tasks[ntasks] = tasks_buf[ntasks];
+            ntasks++;
         }
     }
     return ntasks;
@@ -209,7 +191,7 @@ static void __attribute__((noreturn)) finish(int helper, int err_fd, char **argv
 
 void sysbox_fast_exec(int argc, char **argv, char **envp) {
     if (argc < 5 || strcmp(argv[1], "exec") != 0 || strcmp(argv[3], "--") != 0) return;
-    if (!valid_name(argv[2]) || isatty(0) || isatty(1) || isatty(2)) return;
+    if (!sysbox_valid_container_name(argv[2]) || isatty(0) || isatty(1) || isatty(2)) return;
     const char *dir = "/var/lib/sysbox";
     for (char **e = envp; *e; e++) {
         if (strncmp(*e, "SYSBOX_DIR=", 11) == 0) dir = *e + 11;

@@ -290,6 +290,19 @@ typedef struct {
 /// first line is not SYSBOX_EXEC_CACHE_MAGIC or a `cgroup` line has no mount point.
 int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out);
 
+/* ---- Read the same way by the Swift CLI and the C front (procfs.c) ---- */
+
+/// Matches the lines of /proc/PID/cgroup text (modified in place: newlines become NULs) against the
+/// host's hierarchies: `controllers[i]` is "-" for cgroup2 (a line with no controllers) or the v1
+/// controllers joined by "," (compared as a set). Lines whose path is not absolute or holds ".." are
+/// skipped. For the k-th matching line: which[k] = the first matching hierarchy, rel[k] = the path
+/// ("/" for the root, pointing into text). Returns the number of matches (at most max).
+int sysbox_proc_cgroup_match(char *text, const char *const *controllers, int count, int *which, const char **rel, int max);
+
+/// 1 when `name` is a valid container name (LXD's hostname label: 1-63 ASCII letters, digits and "-",
+/// not starting or ending with "-", not only digits), else 0. Names.problem(_:as: .container) says why.
+int sysbox_valid_container_name(const char *name);
+
 /* ---- The idle monitor: `__monitor-idle` and `__monitor-resume` ----
  * A container's monitor (Monitor.swift) sets the container up, then execs the small front (same
  * process: init stays its child, the fds and the monitor's flock stay) as

@@ -1,3 +1,4 @@
+import CSysbox
 /// What a name names; each kind has its own rules and message.
 public enum NameKind: String, Sendable {
     case container, profile, snapshot, network, device
@@ -46,6 +47,9 @@ public enum Names {
 
     /// The reason `name` is not valid for `kind`, or nil when it is.
     public static func problem(_ name: String, as kind: NameKind) -> String? {
+        // A container name is valid exactly when the C front's check says so (one rule for both); the
+        // checks below only say why not.
+        if kind == .container, name.withCString(sysbox_valid_container_name) == 1 { return nil }
         if name.isEmpty { return "it is empty" }
         let count = name.unicodeScalars.count
         if count > kind.maxLength {
@@ -70,6 +74,7 @@ public enum Names {
         if kind == .network, ["all", "default", "lo"].contains(name) {
             return "\(name) is reserved by the kernel for interfaces (e.g. \(kind.example))"
         }
+        if kind == .container { return "use 1-63 ASCII letters, digits and '-' (e.g. \(kind.example))" }
         return nil
     }
 

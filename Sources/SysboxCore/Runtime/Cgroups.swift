@@ -216,18 +216,29 @@ public struct ContainerCgroup: Sendable {
         return parseProcCgroup(text, layout: layout)
     }
 
+    /// The cgroups /proc/PID/cgroup `text` names, in this host's hierarchies (`sysbox_proc_cgroup_match`,
+    /// the parser the C fast path uses too).
     static func parseProcCgroup(_ text: String, layout: CgroupLayout) -> JoinTargets {
         var out = JoinTargets(tasks: [], v2Directory: nil)
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[2].hasPrefix("/"), !parts[2].contains("..") else { continue }
-            let controllers = Set(parts[1].split(separator: ",").map(String.init))
-            let hierarchy = controllers.isEmpty
-                ? layout.hierarchies.first(where: \.isV2)
-                : layout.hierarchies.first { !$0.isV2 && Set($0.controllers) == controllers }
-            guard let h = hierarchy else { continue }
-            let dir = h.mountPoint + (parts[2] == "/" ? "" : String(parts[2]))
-            if h.isV2 { out.v2Directory = dir } else { out.tasks.append(dir + "/tasks") }
+        let hierarchies = layout.hierarchies
+        let names = hierarchies.map { $0.isV2 ? "-" : $0.controllers.joined(separator: ",") }
+        var bytes = Array(text.utf8CString)
+        let max = 64
+        var which = [Int32](repeating: 0, count: max)
+        var rel = [UnsafePointer<CChar>?](repeating: nil, count: max)
+        let c = CStrings()
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            // `const char *const *`: the same array, read only.
+            let list = UnsafeRawPointer(c.array(names)).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+            let n = sysbox_proc_cgroup_match(base, list, Int32(names.count), &which, &rel, Int32(max))
+            for k in 0..<Int(n) {
+                guard let pointer = rel[k] else { continue }
+                let path = String(cString: pointer)
+                let h = hierarchies[Int(which[k])]
+                let dir = h.mountPoint + (path == "/" ? "" : path)
+                if h.isV2 { out.v2Directory = dir } else { out.tasks.append(dir + "/tasks") }
+            }
         }
         return out
     }
