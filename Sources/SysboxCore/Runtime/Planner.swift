@@ -13,7 +13,7 @@ struct StartPlanner: StateBound {
 
     /// The image a container was made from.
     func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
-        let config = try ConfigTable.containers.load(db, owner: container.id ?? 0)
+        let config = try ConfigTable.containers.load(db, owner: try container.requireID())
         guard let fingerprint = config["volatile.base_image"],
               let record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db) else {
             throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
