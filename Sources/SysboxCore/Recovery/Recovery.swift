@@ -27,8 +27,7 @@ struct Recovery: StateBound {
             // An unreadable payload: start time unknown (0), nothing frozen.
             let payload = try? op.decodedPayload()
             if PidFile.isAlive((op.pid, payload?.start ?? 0)) { continue }
-            let isContainer: Bool
-            switch op.journalEntity {
+            switch op.entityType {
             case .snapshot:
                 let container = String(op.entityName.split(separator: "/").first ?? "")
                 guard Names.problem(container, as: .container) == nil, let lock = tryLock(container) else { continue }
@@ -36,12 +35,11 @@ struct Recovery: StateBound {
                 try snapshots.recoverSnapshotOperation(op)
                 Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
                 continue
-            case .container: isContainer = true
-            case nil: isContainer = false
+            case .container: break
             }
-            let name = op.entityName
+            let name = op.entityName, valid = Names.problem(name, as: .container) == nil
             // Someone holds the container's lock: the operation may still be running; leave it.
-            guard let lock = (isContainer && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }
+            guard let lock = valid ? tryLock(name) : -1 else { continue }
             defer { if lock >= 0 { close(lock) } }
             // A copy killed while its running source was frozen: thaw the source (under its lock).
             if let frozen = payload?.frozen, frozen != name, Names.problem(frozen, as: .container) == nil {
@@ -49,7 +47,7 @@ struct Recovery: StateBound {
                 defer { close(sourceLock) }
                 runtime.thawIfRunning(frozen)
             }
-            if isContainer, Names.problem(name, as: .container) == nil {
+            if valid {
                 if let layout = try? CgroupLayout.host(), runtime.liveState(name) == nil {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
                 }
@@ -58,7 +56,7 @@ struct Recovery: StateBound {
                     try write { db in _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db) }
                 }
             }
-            try write { db in try Journal.finish(db, uuid: op.uuid, as: op.journalAction == .create ? .failed : .done) }
+            try write { db in try Journal.finish(db, uuid: op.uuid, as: op.action == .create ? .failed : .done) }
             Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
         }
     }

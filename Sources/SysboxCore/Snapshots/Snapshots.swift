@@ -345,7 +345,7 @@ struct Snapshots: StateBound {
         }
         let p = paths(name)
         let short = String(op.uuid.prefix(8))
-        switch op.journalAction {
+        switch op.action {
         case .snapshot:
             runtime.thawIfRunning(name)  // killed while the container was frozen for the copy
             try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
@@ -365,7 +365,7 @@ struct Snapshots: StateBound {
                 try? Host.removeTree(fresh)
                 try write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             }
-        case .create, .delete, nil:
+        case .create, .delete:
             try write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: p.snapshots)) ?? [] where entry.hasPrefix(".trash-") {
