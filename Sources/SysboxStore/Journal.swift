@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// What an operation in the journal does (`operations.action`). A copy is journalled as `create`
-/// (its payload names the `frozen` source).
+/// (its payload names the `frozen` source). Every value sysbox has ever written is here; a row with
+/// another (a newer sysbox's) does not decode, and `Journal.inFlight` leaves it alone.
 public enum JournalAction: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case create, delete, snapshot, restore
 }
@@ -23,17 +24,17 @@ public enum JournalStatus: String, Codable, Sendable, CaseIterable, DatabaseValu
 /// An operation is recorded *before* it touches the disk and marked done in the same transaction as its
 /// last database change. After a crash, rows still `running` whose `pid` is gone tell the next `sysbox`
 /// command what to finish or undo; `payload` (JSON, see `OperationPayload`) holds what the operation had done.
+/// The enums are stored as the text they have always been.
 public struct OperationRecord: StoreRecord {
     public static let databaseTableName = "operations"
     public var id: Int64?
     public var uuid: String
-    /// The stored text. Typed: `journalAction`; the String becomes `JournalAction` in phase 2 of issue 12.
-    public var action: String
-    /// The stored text. Typed: `journalEntity`; the String becomes `JournalEntity` in phase 2 of issue 12.
-    public var entityType: String
+    public var action: JournalAction
+    /// `entity_type`.
+    public var entityType: JournalEntity
     public var entityName: String
-    /// The stored text. Typed: `journalStatus`; the String becomes `JournalStatus` in phase 2 of issue 12.
-    public var status: String
+    /// The column's CHECK admits only `JournalStatus`'s values.
+    public var status: JournalStatus
     public var pid: Int32
     public var createdAt: Date
     public var updatedAt: Date
@@ -47,52 +48,31 @@ public struct OperationRecord: StoreRecord {
 
     public var label: String { uuid }
 
-    /// The action, typed; nil for a value this build does not know.
-    public var journalAction: JournalAction? { JournalAction(rawValue: action) }
-    /// The entity kind, typed; nil for a value this build does not know.
-    public var journalEntity: JournalEntity? { JournalEntity(rawValue: entityType) }
-    /// The status, typed; nil only for a value the schema's CHECK does not admit.
-    public var journalStatus: JournalStatus? { JournalStatus(rawValue: status) }
-
     /// The payload decoded by the action's type. Reads every shape sysbox has written: `start` as a JSON
     /// number (create, delete) or as a decimal string (snapshot, restore and copy before issue 12).
-    /// - Throws: `StoreError.internalError` for an action this build does not know or a payload that is
-    ///   not such JSON. Recovery treats that as before: start time unknown (0), nothing frozen.
+    /// - Throws: `StoreError.internalError` for a payload that is not such JSON. Recovery treats that
+    ///   as before: start time unknown (0), nothing frozen.
     public func decodedPayload() throws -> OperationPayload {
-        try OperationPayload(action: action, json: payload, operation: uuid)
+        try OperationPayload(action: action.rawValue, json: payload, operation: uuid)
     }
 }
 
 /// The operations journal (`operations` table).
 public enum Journal {
-    /// Records a new running operation of this process. Call inside a write transaction.
-    /// String form: to be removed in phase 2 of issue 12 (use `begin(_:_:entityName:)` with a typed payload).
-    public static func begin(_ db: Database, action: String, entityType: String, entityName: String,
-                             payload: String = "{}", pid: Int32 = getpid(), now: Date = Date()) throws -> OperationRecord {
-        var op = OperationRecord(id: nil, uuid: UUID().uuidString.lowercased(), action: action, entityType: entityType,
-                                 entityName: entityName, status: JournalStatus.running.rawValue, pid: pid, createdAt: now,
-                                 updatedAt: now, payload: payload)
-        try op.insert(db)
-        return op
-    }
-
     /// Records a new running operation of this process; the payload's type gives the action and the
     /// entity kind (`P.action`, `P.entity`). Call inside a write transaction.
     public static func begin<P: JournalPayload>(_ db: Database, _ payload: P, entityName: String,
                                                 pid: Int32 = getpid(), now: Date = Date()) throws -> OperationRecord {
-        try begin(db, action: P.action.rawValue, entityType: P.entity.rawValue, entityName: entityName,
-                  payload: try payload.json(), pid: pid, now: now)
-    }
-
-    /// Replaces the payload of a running operation (progress made so far).
-    /// String form: to be removed in phase 2 of issue 12 (use the typed `update`).
-    public static func update(_ db: Database, uuid: String, payload: String, now: Date = Date()) throws {
-        try db.execute(sql: "UPDATE operations SET payload = ?, updated_at = ? WHERE uuid = ?", arguments: [payload, now, uuid])
+        var op = OperationRecord(id: nil, uuid: UUID().uuidString.lowercased(), action: P.action, entityType: P.entity,
+                                 entityName: entityName, status: .running, pid: pid, createdAt: now, updatedAt: now,
+                                 payload: try payload.json())
+        try op.insert(db)
+        return op
     }
 
     /// Replaces the payload of a running operation (progress made so far).
     public static func update<P: JournalPayload>(_ db: Database, uuid: String, payload: P, now: Date = Date()) throws {
-        try update(db, uuid: uuid, payload: try payload.json(), now: now)
+        try db.execute(sql: "UPDATE operations SET payload = ?, updated_at = ? WHERE uuid = ?", arguments: [try payload.json(), now, uuid])
     }
 
     /// Marks an operation `done` or `failed`. Finished rows are history; `prune` removes old ones.
@@ -105,9 +85,12 @@ public enum Journal {
         try db.execute(sql: "UPDATE operations SET status = ?, updated_at = ? WHERE uuid = ?", arguments: [status, now, uuid])
     }
 
-    /// Operations still marked `running`, oldest first.
+    /// Operations still marked `running`, oldest first. A row whose action or entity kind this build
+    /// does not know (written by a newer sysbox) is left out, and so left for that sysbox to recover:
+    /// this one cannot know what to finish or undo.
     public static func inFlight(_ db: Database) throws -> [OperationRecord] {
-        try OperationRecord.filter(Column("status") == JournalStatus.running).order(Column("id")).fetchAll(db)
+        try OperationRecord.filter(Column("status") == JournalStatus.running).order(Column("id")).asRequest(of: Row.self)
+            .fetchAll(db).compactMap { try? OperationRecord(row: $0) }
     }
 
     /// Deletes finished operations last updated before `date`.

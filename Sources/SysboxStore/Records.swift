@@ -49,12 +49,12 @@ extension NamedRecord {
 /// A container's state of record (`containers.power_state`), stored as the text it has always been.
 ///
 /// The schema's CHECK admits four values; sysbox writes only `running` and `stopped` today. `frozen`
-/// and `error` are here so that any row the schema admits decodes.
+/// and `error` are here so that any row the schema admits decodes (so every row does).
 public enum PowerState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case running, stopped, frozen, error
 }
 
-/// A row of `containers`. `powerState` is the state of record, not the kernel's truth.
+/// A row of `containers`. `state` is the state of record, not the kernel's truth.
 public struct ContainerRecord: NamedRecord {
     public static let databaseTableName = "containers"
     public var id: Int64?
@@ -64,32 +64,22 @@ public struct ContainerRecord: NamedRecord {
     public var ephemeral: Bool
     public var createdAt: Date
     public var lastUsedAt: Date?
-    /// The stored text. To be replaced by `state` (a `PowerState`) in phase 2 of issue 12.
-    public var powerState: String
+    /// `power_state`: the stored text, typed (the column's CHECK admits only `PowerState`'s values).
+    public var state: PowerState
 
     enum CodingKeys: String, CodingKey {
         case id, name, image, description, ephemeral
-        case createdAt = "created_at", lastUsedAt = "last_used_at", powerState = "power_state"
+        case createdAt = "created_at", lastUsedAt = "last_used_at", state = "power_state"
     }
 }
 
 extension ContainerRecord {
-    /// String form of the state. To be removed in phase 2 of issue 12 (use `init(…, state:)`).
-    public init(name: String, image: String, description: String = "", ephemeral: Bool = false,
-                createdAt: Date = Date(), powerState: String = PowerState.stopped.rawValue) {
-        self.init(id: nil, name: name, image: image, description: description, ephemeral: ephemeral,
-                  createdAt: createdAt, lastUsedAt: nil, powerState: powerState)
-    }
-
     /// A new, not yet inserted container row in state `state`.
     public init(name: String, image: String, description: String = "", ephemeral: Bool = false,
-                createdAt: Date = Date(), state: PowerState) {
-        self.init(name: name, image: image, description: description, ephemeral: ephemeral,
-                  createdAt: createdAt, powerState: state.rawValue)
+                createdAt: Date = Date(), state: PowerState = .stopped) {
+        self.init(id: nil, name: name, image: image, description: description, ephemeral: ephemeral,
+                  createdAt: createdAt, lastUsedAt: nil, state: state)
     }
-
-    /// The state of record, typed; nil only for a value the schema's CHECK does not admit (a damaged row).
-    public var state: PowerState? { PowerState(rawValue: powerState) }
 }
 
 /// A row of `profiles`.

@@ -23,6 +23,19 @@ enum TodaysPayloads {
         return Self.payload(payload)
     }
 
+    /// Journal.swift `Journal.begin(_:action:entityType:entityName:payload:)` before issue 12: the row as
+    /// it wrote it, texts as given (the test's own SQL, so no type of this build shapes it).
+    @discardableResult
+    static func begin(_ db: Database, action: String, entityType: String, entityName: String, payload: String = "{}",
+                      now: Date = Date()) throws -> String {
+        let uuid = UUID().uuidString.lowercased()
+        try db.execute(sql: """
+            INSERT INTO operations (uuid, action, entity_type, entity_name, status, pid, created_at, updated_at, payload)
+            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+            """, arguments: [uuid, action, entityType, entityName, getpid(), now, now, payload])
+        return uuid
+    }
+
     /// Runtime/Lifecycle.swift `recoverInterruptedOperations`: how today's recovery reads `start`.
     static func recoveredStart(_ json: String) -> UInt64? {
         let payload = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
@@ -54,39 +67,52 @@ enum TodaysPayloads {
             }
             for action in JournalAction.allCases {
                 for entity in JournalEntity.allCases {
-                    let op = try Journal.begin(db, action: action.rawValue, entityType: entity.rawValue, entityName: "e")
-                    let row = try #require(try OperationRecord.filter(Column("uuid") == op.uuid).fetchOne(db))
-                    #expect(row.journalAction == action)
-                    #expect(row.journalEntity == entity)
-                    #expect(row.journalStatus == .running)
+                    let uuid = try TodaysPayloads.begin(db, action: action.rawValue, entityType: entity.rawValue, entityName: "e")
+                    let row = try #require(try OperationRecord.filter(Column("uuid") == uuid).fetchOne(db))
+                    #expect(row.action == action)
+                    #expect(row.entityType == entity)
+                    #expect(row.status == .running)
                     for status in JournalStatus.allCases {
-                        try Journal.finish(db, uuid: op.uuid, as: status)
-                        #expect(try String.fetchOne(db, sql: "SELECT status FROM operations WHERE uuid = ?", arguments: [op.uuid]) == status.rawValue)
-                        #expect(try OperationRecord.filter(Column("uuid") == op.uuid).fetchOne(db)?.journalStatus == status)
+                        try Journal.finish(db, uuid: uuid, as: status)
+                        #expect(try String.fetchOne(db, sql: "SELECT status FROM operations WHERE uuid = ?", arguments: [uuid]) == status.rawValue)
+                        #expect(try OperationRecord.filter(Column("uuid") == uuid).fetchOne(db)?.status == status)
                     }
                 }
             }
         }
     }
 
-    @Test func unknownStoredValuesAreNil() {
-        var c = ContainerRecord(name: "c", image: "i")
-        #expect(c.state == .stopped)
-        c.powerState = "paused"
-        #expect(c.state == nil)
-        let op = OperationRecord(id: nil, uuid: "u", action: "migrate", entityType: "volume", entityName: "x", status: "odd",
-                                 pid: 1, createdAt: Date(), updatedAt: Date(), payload: "{}")
-        #expect(op.journalAction == nil)
-        #expect(op.journalEntity == nil)
-        #expect(op.journalStatus == nil)
+    /// The typed fields cannot hold a value this build does not know: the schema's CHECKs refuse an
+    /// unknown power state or status, and an operation with an unknown action or entity kind (a newer
+    /// sysbox's) does not decode, so recovery never sees it and it stays `running` for that sysbox.
+    @Test func unknownStoredValues() throws {
+        #expect(ContainerRecord(name: "c", image: "i").state == .stopped)
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store(directory: dir.path)
+        try store.write { db in
+            var c = ContainerRecord(name: "c", image: "i")
+            try c.insert(db)
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE containers SET power_state = 'paused' WHERE name = 'c'") }
+            #expect(try ContainerRecord.named("c", in: db)?.state == .stopped)
+            let known = try TodaysPayloads.begin(db, action: "create", entityType: "container", entityName: "a")
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE operations SET status = 'odd' WHERE uuid = ?", arguments: [known]) }
+            let unknown = try TodaysPayloads.begin(db, action: "migrate", entityType: "volume", entityName: "x")
+            try TodaysPayloads.begin(db, action: "create", entityType: "volume", entityName: "y")
+            try TodaysPayloads.begin(db, action: "migrate", entityType: "container", entityName: "z")
+            #expect(try Journal.inFlight(db).map(\.uuid) == [known])
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM operations WHERE uuid = ?", arguments: [unknown]))
+            #expect(throws: (any Error).self) { try OperationRecord(row: row) }
+            #expect(try String.fetchAll(db, sql: "SELECT status FROM operations ORDER BY id") == ["running", "running", "running", "running"])
+        }
     }
 
     @Test func snapshotEntityNames() {
         let name = Journal.snapshotEntityName(container: "c1", snapshot: "snap0")
         #expect(name == "c1/snap0")
         func target(_ entity: String) -> [String]? {
-            let op = OperationRecord(id: nil, uuid: "u", action: "snapshot", entityType: "snapshot", entityName: entity,
-                                     status: "running", pid: 1, createdAt: Date(), updatedAt: Date(), payload: "{}")
+            let op = OperationRecord(id: nil, uuid: "u", action: .snapshot, entityType: .snapshot, entityName: entity,
+                                     status: .running, pid: 1, createdAt: Date(), updatedAt: Date(), payload: "{}")
             return op.snapshotTarget.map { [$0.container, $0.snapshot] }
         }
         #expect(target(name) == ["c1", "snap0"])
@@ -175,9 +201,11 @@ enum TodaysPayloads {
             let snap = try Journal.begin(db, SnapshotPayload(start: 6), entityName: Journal.snapshotEntityName(container: "c", snapshot: "s"))
             let ops = try Journal.inFlight(db)
             #expect(ops.map(\.uuid) == [create.uuid, snap.uuid])
-            #expect(ops.map(\.action) == ["create", "snapshot"])
-            #expect(ops.map(\.entityType) == ["container", "snapshot"])
-            #expect(ops.map(\.status) == ["running", "running"])
+            #expect(ops.map(\.action) == [.create, .snapshot])
+            #expect(ops.map(\.entityType) == [.container, .snapshot])
+            #expect(ops.map(\.status) == [.running, .running])
+            #expect(try String.fetchAll(db, sql: "SELECT action || ' ' || entity_type || ' ' || status FROM operations ORDER BY id")
+                    == ["create container running", "snapshot snapshot running"])
             #expect(try ops.map { try $0.decodedPayload() } == [.create(CreatePayload(start: 5, frozen: "src")), .snapshot(SnapshotPayload(start: 6))])
             try Journal.update(db, uuid: create.uuid, payload: CreatePayload(start: 5))
             #expect(try Journal.inFlight(db).first?.decodedPayload() == .create(CreatePayload(start: 5)))
@@ -212,13 +240,13 @@ enum TodaysPayloads {
                 try db.execute(sql: "UPDATE containers SET power_state = ? WHERE name = ?", arguments: ["running", "up"])
                 try db.execute(sql: "UPDATE containers SET last_used_at = ? WHERE name = ?", arguments: [Date(), "up"])
                 try db.execute(sql: "UPDATE containers SET power_state = ? WHERE name = ?", arguments: ["stopped", "down"])
-                _ = try Journal.begin(db, action: "create", entityType: "container", entityName: "new", payload: TodaysPayloads.numberStart(start))
-                _ = try Journal.begin(db, action: "delete", entityType: "container", entityName: "down", payload: TodaysPayloads.numberStart(start))
-                _ = try Journal.begin(db, action: "snapshot", entityType: "snapshot", entityName: "up/snap0", payload: TodaysPayloads.stringStart(start))
-                _ = try Journal.begin(db, action: "restore", entityType: "snapshot", entityName: "down/snap1", payload: TodaysPayloads.stringStart(start))
-                _ = try Journal.begin(db, action: "create", entityType: "container", entityName: "dst", payload: TodaysPayloads.copy(start, frozen: "up"))
-                let done = try Journal.begin(db, action: "create", entityType: "container", entityName: "old", payload: TodaysPayloads.numberStart(1))
-                try Journal.finish(db, uuid: done.uuid)
+                try TodaysPayloads.begin(db, action: "create", entityType: "container", entityName: "new", payload: TodaysPayloads.numberStart(start))
+                try TodaysPayloads.begin(db, action: "delete", entityType: "container", entityName: "down", payload: TodaysPayloads.numberStart(start))
+                try TodaysPayloads.begin(db, action: "snapshot", entityType: "snapshot", entityName: "up/snap0", payload: TodaysPayloads.stringStart(start))
+                try TodaysPayloads.begin(db, action: "restore", entityType: "snapshot", entityName: "down/snap1", payload: TodaysPayloads.stringStart(start))
+                try TodaysPayloads.begin(db, action: "create", entityType: "container", entityName: "dst", payload: TodaysPayloads.copy(start, frozen: "up"))
+                let done = try TodaysPayloads.begin(db, action: "create", entityType: "container", entityName: "old", payload: TodaysPayloads.numberStart(1))
+                try db.execute(sql: "UPDATE operations SET status = 'done', updated_at = ? WHERE uuid = ?", arguments: [Date(), done])
             }
         }
         let store = try Store(directory: dir.path)
@@ -229,9 +257,9 @@ enum TodaysPayloads {
             #expect(try ContainerRecord.named("down", in: db)?.state == .stopped)
             let ops = try Journal.inFlight(db)
             #expect(ops.map(\.entityName) == ["new", "down", "up/snap0", "down/snap1", "dst"])
-            #expect(ops.map(\.journalAction) == [.create, .delete, .snapshot, .restore, .create])
-            #expect(ops.map(\.journalEntity) == [.container, .container, .snapshot, .snapshot, .container])
-            #expect(ops.allSatisfy { $0.journalStatus == .running })
+            #expect(ops.map(\.action) == [.create, .delete, .snapshot, .restore, .create])
+            #expect(ops.map(\.entityType) == [.container, .container, .snapshot, .snapshot, .container])
+            #expect(ops.allSatisfy { $0.status == .running })
             let payloads = try ops.map { try $0.decodedPayload() }
             #expect(payloads == [.create(CreatePayload(start: start)), .delete(DeletePayload(start: start)),
                                  .snapshot(SnapshotPayload(start: start)), .restore(RestorePayload(start: start)),
@@ -244,7 +272,7 @@ enum TodaysPayloads {
         }
         // And the new code finishes them as the old did.
         try store.write { db in
-            for op in try Journal.inFlight(db) { try Journal.finish(db, uuid: op.uuid, failed: op.journalAction == .create) }
+            for op in try Journal.inFlight(db) { try Journal.finish(db, uuid: op.uuid, as: op.action == .create ? .failed : .done) }
             #expect(try Journal.inFlight(db).isEmpty)
         }
     }

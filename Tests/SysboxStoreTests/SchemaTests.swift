@@ -256,11 +256,11 @@ func schemaSQL(_ store: Store) throws -> [String] {
         defer { dir.cleanup() }
         let store = try Store(directory: dir.path)
         try store.write { db in
-            let op = try Journal.begin(db, action: "create", entityType: "container", entityName: "c1")
-            _ = try Journal.begin(db, action: "delete", entityType: "container", entityName: "c2")
-            try Journal.update(db, uuid: op.uuid, payload: "{\"step\":1}")
+            let op = try Journal.begin(db, CreatePayload(start: 0), entityName: "c1")
+            _ = try Journal.begin(db, DeletePayload(start: 0), entityName: "c2")
+            try Journal.update(db, uuid: op.uuid, payload: CreatePayload(start: 1, frozen: "src"))
             #expect(try Journal.inFlight(db).map(\.entityName) == ["c1", "c2"])
-            #expect(try Journal.inFlight(db).first?.payload == "{\"step\":1}")
+            #expect(try Journal.inFlight(db).first?.payload == "{\"frozen\":\"src\",\"start\":1}")
             #expect(try Journal.inFlight(db).first?.pid == getpid())
             try Journal.finish(db, uuid: op.uuid)
             #expect(try Journal.inFlight(db).map(\.entityName) == ["c2"])

@@ -18,11 +18,11 @@ struct ConfigEditor: StateBound {
             switch owner {
             case let .container(name):
                 let record = try container(db, name)
-                let id = record.id ?? 0
+                let id = try record.requireID()
                 let profiles = try ContainerProfiles.load(db, container: id)
                 var context = EditContext()
                 for p in profiles {
-                    let l = try layer(db, profile: p.id ?? 0)
+                    let l = try layer(db, profile: try p.requireID())
                     for device in l.devices.keys { context.inheritedDevices[device] = p.name }
                 }
                 context.inherited = try expanded(db, profiles: profiles, local: ConfigLayer())
@@ -40,14 +40,14 @@ struct ConfigEditor: StateBound {
                 try DeviceTable.containers.replace(db, owner: id, with: local.devices)
             case let .profile(name):
                 let record = try profile(db, name)
-                var updated = try layer(db, profile: record.id ?? 0)
+                var updated = try layer(db, profile: try record.requireID())
                 let old = updated
                 try change(&updated, EditContext())
                 try checkAgainstHost(old: old, new: updated)
                 try nics.checkNICNetworks(db, devices: updated.devices.filter { old.devices[$0.key] != $0.value })
                 try validateProfileChange(db, profile: record, layer: updated, changed: Set(updated.devices.keys.filter { old.devices[$0] != updated.devices[$0] }))
-                try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: updated.config)
-                try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: updated.devices)
+                try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: updated.config)
+                try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: updated.devices)
             }
             try liveConfig.applyLiveLimits(db, before: before)
         }
@@ -82,12 +82,12 @@ struct ConfigEditor: StateBound {
         } catch let error as SysboxError {
             throw SysboxError.invalid("profile \(record.name): \(error.message)")
         }
-        for user in try ContainerProfiles.users(db, profile: record.id ?? 0) {
+        for user in try ContainerProfiles.users(db, profile: try record.requireID()) {
             let c = try container(db, user)
-            let layers = try ContainerProfiles.load(db, container: c.id ?? 0).map { p in
-                p.id == record.id ? updated : try layer(db, profile: p.id ?? 0)
+            let layers = try ContainerProfiles.load(db, container: try c.requireID()).map { p in
+                p.id == record.id ? updated : try layer(db, profile: try p.requireID())
             }
-            let result = Expansion.expand(profiles: layers, local: try layer(db, container: c.id ?? 0))
+            let result = Expansion.expand(profiles: layers, local: try layer(db, container: try c.requireID()))
             do {
                 try Devices.validateSet(result.devices, requireRoot: true)
                 try nics.checkStaticAddresses(db, container: c.id, devices: result.devices.filter { changed.contains($0.key) })
@@ -104,11 +104,11 @@ struct ConfigEditor: StateBound {
             switch owner {
             case let .container(name):
                 let record = try container(db, name)
-                let local = try layer(db, container: record.id ?? 0)
+                let local = try layer(db, container: try record.requireID())
                 guard wantExpanded else { return local }
-                return try expanded(db, profiles: try ContainerProfiles.load(db, container: record.id ?? 0), local: local)
+                return try expanded(db, profiles: try ContainerProfiles.load(db, container: try record.requireID()), local: local)
             case let .profile(name):
-                return try layer(db, profile: try profile(db, name).id ?? 0)
+                return try layer(db, profile: try profile(db, name).requireID())
             }
         }
     }
@@ -236,7 +236,7 @@ extension ConfigEditor {
         case let .container(name):
             names = [name]
         case let .profile(name):
-            names = (try? read { db in try ContainerProfiles.users(db, profile: try profile(db, name).id ?? 0) }) ?? []
+            names = (try? read { db in try ContainerProfiles.users(db, profile: try profile(db, name).requireID()) }) ?? []
         }
         let running = names.filter { runtime.runtimeStatus($0).0 == .running }
         guard !running.isEmpty else { return nil }

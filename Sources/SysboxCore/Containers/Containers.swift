@@ -59,13 +59,12 @@ struct Containers: StateBound {
                 var record = ContainerRecord(name: request.name, image: request.image, description: request.description,
                                              ephemeral: request.ephemeral)
                 try record.insert(db)
-                let id = record.id ?? 0
+                let id = try record.requireID()
                 try ConfigTable.containers.replace(db, owner: id, with: config)
                 try DeviceTable.containers.replace(db, owner: id, with: request.devices)
-                try ContainerProfiles.replace(db, container: id, profiles: profiles.compactMap(\.id))
-                try db.execute(sql: "UPDATE images SET last_used_at = ? WHERE fingerprint = ?", arguments: [Date(), image.fingerprint])
-                return try Journal.begin(db, action: "create", entityType: "container", entityName: request.name,
-                                         payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+                try ContainerProfiles.replace(db, container: id, profiles: try profiles.map { try $0.requireID() })
+                try ImageRecord.markUsed(fingerprint: image.fingerprint, in: db)
+                return try Journal.begin(db, CreatePayload(start: Host.startTime(of: getpid()) ?? 0), entityName: request.name)
             }
             do {
                 // The record was just inserted, so a directory already there belongs to no container
@@ -73,12 +72,12 @@ struct Containers: StateBound {
                 if FileManager.default.fileExists(atPath: p.directory) { try Host.removeTree(p.directory) }
                 try FileManager.default.createDirectory(atPath: p.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 try driver.create(container: p, image: image)
-                try write { db in try Journal.finish(db, uuid: op.uuid) }
+                try write { db in try Journal.finish(db, uuid: op.uuid, as: .done) }
             } catch {
                 try? Host.removeTree(p.directory)
                 try? write { db in
                     _ = try ContainerRecord.filter(Column("name") == request.name).deleteAll(db)
-                    try Journal.finish(db, uuid: op.uuid, failed: true)
+                    try Journal.finish(db, uuid: op.uuid, as: .failed)
                 }
                 throw error
             }
@@ -135,19 +134,13 @@ struct Containers: StateBound {
             let configs = try ConfigTable.containers.loadAll(db), devices = try DeviceTable.containers.loadAll(db)
             let profileLists = try ContainerProfiles.loadAll(db)
             let profileConfigs = try ConfigTable.profiles.loadAll(db), profileDevices = try DeviceTable.profiles.loadAll(db)
-            var snapshots: [Int64: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT container_id, COUNT(*) AS n FROM snapshots GROUP BY container_id") {
-                snapshots[row["container_id"]] = row["n"]
-            }
-            var leases: [Int64: [String]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT container_id, address, device_name FROM ipv4_leases ORDER BY device_name") {
-                leases[row["container_id"], default: []].append(NICs.leaseText(row))
-            }
-            return records.map { record in
-                let id = record.id ?? 0
+            let snapshots = try SnapshotRecord.countsByContainer(in: db)
+            let leases = try IPv4LeaseRecord.byContainer(in: db).mapValues { $0.map(NICs.leaseText) }
+            return try records.map { record in
+                let id = try record.requireID()
                 let profiles = profileLists[id] ?? []
-                let profileLayers = profiles.map { p in
-                    ConfigLayer(config: profileConfigs[p.id ?? 0] ?? [:], devices: profileDevices[p.id ?? 0] ?? [:])
+                let profileLayers = try profiles.map { p in
+                    ConfigLayer(config: profileConfigs[try p.requireID()] ?? [:], devices: profileDevices[try p.requireID()] ?? [:])
                 }
                 return makeView(record, profiles: profiles, local: ConfigLayer(config: configs[id] ?? [:], devices: devices[id] ?? [:]),
                                 profileLayers: profileLayers, snapshots: snapshots[id] ?? 0, leases: { leases[id] ?? [] })
@@ -157,15 +150,15 @@ struct Containers: StateBound {
 
     /// The names of all containers, sorted (one query; no status).
     public func containerNames() throws -> [String] {
-        try read { db in try String.fetchAll(db, sql: "SELECT name FROM containers ORDER BY name") }
+        try read { db in try ContainerRecord.allNames(in: db) }
     }
 
     func view(_ db: Database, _ record: ContainerRecord) throws -> ContainerView {
-        let id = record.id ?? 0
+        let id = try record.requireID()
         let profiles = try ContainerProfiles.load(db, container: id)
-        let snapshots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots WHERE container_id = ?", arguments: [id]) ?? 0
+        let snapshots = try SnapshotRecord.count(container: id, in: db)
         return try makeView(record, profiles: profiles, local: try layer(db, container: id),
-                            profileLayers: try profiles.map { try layer(db, profile: $0.id ?? 0) },
+                            profileLayers: try profiles.map { try layer(db, profile: try $0.requireID()) },
                             snapshots: snapshots, leases: { try nics.leasedAddresses(db, container: id) })
     }
 
@@ -193,12 +186,12 @@ struct Containers: StateBound {
             let before = try liveConfig.liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)
             let profiles = try names.map { try profile(db, $0) }
-            let local = try layer(db, container: record.id ?? 0)
+            let local = try layer(db, container: try record.requireID())
             let result = try expanded(db, profiles: profiles, local: local)
-            let previous = try expanded(db, profiles: try ContainerProfiles.load(db, container: record.id ?? 0), local: local).devices
+            let previous = try expanded(db, profiles: try ContainerProfiles.load(db, container: try record.requireID()), local: local).devices
             try validateExpanded(result, container: name)
             try nics.checkStaticAddresses(db, container: record.id, devices: result.devices.filter { previous[$0.key] != $0.value })
-            try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles.compactMap(\.id))
+            try ContainerProfiles.replace(db, container: try record.requireID(), profiles: try profiles.map { try $0.requireID() })
             try liveConfig.applyLiveLimits(db, before: before)
         }
     }
@@ -216,15 +209,14 @@ extension Containers {
         let op = try write { db -> OperationRecord? in
             // Already gone (an ephemeral container deleted by its monitor as it stopped): done.
             guard try ContainerRecord.named(name, in: db) != nil else { return nil }
-            return try Journal.begin(db, action: "delete", entityType: "container", entityName: name,
-                                     payload: "{\"start\":\(Host.startTime(of: getpid()) ?? 0)}")
+            return try Journal.begin(db, DeletePayload(start: Host.startTime(of: getpid()) ?? 0), entityName: name)
         }
         guard let op else { return }
         try driver.delete(container: paths(name))
         let networks = try write { db -> Set<String> in
-            let networks = try ContainerRecord.named(name, in: db).map { try nics.leasedNetworks(db, container: $0.id ?? 0) } ?? []
+            let networks = try ContainerRecord.named(name, in: db).map { try nics.leasedNetworks(db, container: try $0.requireID()) } ?? []
             _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db)
-            try Journal.finish(db, uuid: op.uuid)
+            try Journal.finish(db, uuid: op.uuid, as: .done)
             return networks
         }
         self.networks.syncDNS(networks)

@@ -38,13 +38,13 @@ extension Containers {
                     if try ContainerRecord.named(new, in: db) != nil {
                         throw SysboxError(.alreadyExists, "container \(new) already exists; pick another name")
                     }
-                    try db.execute(sql: "UPDATE containers SET name = ? WHERE name = ?", arguments: [new, old])
+                    try ContainerRecord.rename(from: old, to: new, in: db)
                 }
             } catch {
                 rename(to.directory, from.directory)
                 throw error
             }
-            networks.syncDNS((try? read { db in try nics.leasedNetworks(db, container: try container(db, new).id ?? 0) }) ?? [])
+            networks.syncDNS((try? read { db in try nics.leasedNetworks(db, container: try container(db, new).requireID()) }) ?? [])
         } }
     }
 }

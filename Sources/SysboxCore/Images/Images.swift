@@ -23,9 +23,9 @@ struct Images: StateBound {
 
     /// The image a container was made from.
     func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
-        let config = try ConfigTable.containers.load(db, owner: container.id ?? 0)
+        let config = try ConfigTable.containers.load(db, owner: try container.requireID())
         guard let fingerprint = config["volatile.base_image"],
-              let record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db) else {
+              let record = try ImageRecord.withFingerprint(fingerprint, in: db) else {
             throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
         }
         return try imageInfo(db, record)
@@ -57,7 +57,7 @@ struct Images: StateBound {
     }
 
     func imageInfo(_ db: Database, _ record: ImageRecord) throws -> ImageInfo {
-        let aliases = try String.fetchAll(db, sql: "SELECT name FROM images_aliases WHERE image_id = ? ORDER BY name", arguments: [record.id])
+        let aliases = try ImageAliasRecord.names(image: try record.requireID(), in: db)
         let dir = imagesDirectory + "/" + record.fingerprint
         let manifestPath = dir + "/metadata.yaml"
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
@@ -71,11 +71,9 @@ struct Images: StateBound {
 
     /// The image an alias or fingerprint (prefix of at least 12 characters) names, if built.
     func findImage(_ db: Database, _ ref: String) throws -> ImageRecord? {
-        if let record = try ImageRecord.fetchOne(db, sql: "SELECT i.* FROM images i JOIN images_aliases a ON a.image_id = i.id WHERE a.name = ?", arguments: [ref]) {
-            return record
-        }
+        if let record = try ImageRecord.aliased(ref, in: db) { return record }
         if ref.count >= 12, ref.allSatisfy(\.isHexDigit) {
-            let matches = try ImageRecord.fetchAll(db, sql: "SELECT * FROM images WHERE fingerprint LIKE ?", arguments: [ref.lowercased() + "%"])
+            let matches = try ImageRecord.withFingerprintPrefix(ref, in: db)
             if matches.count > 1 { throw SysboxError.invalid("image \(ref) is ambiguous; give more of the fingerprint") }
             return matches.first
         }
@@ -149,19 +147,16 @@ struct Images: StateBound {
                 try Host.removeTree(work)
             }
             try write { db in
-                var record = try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db)
+                var record = try ImageRecord.withFingerprint(fingerprint, in: db)
                     ?? ImageRecord(fingerprint: fingerprint, template: name, size: size)
                 if record.id == nil { try record.insert(db) }
-                for alias in [manifest.name] + manifest.aliases {
-                    try db.execute(sql: "DELETE FROM images_aliases WHERE name = ?", arguments: [alias])
-                    var a = ImageAliasRecord(name: alias, imageId: record.id ?? 0)
-                    try a.insert(db)
-                }
+                let id = try record.requireID()
+                for alias in [manifest.name] + manifest.aliases { try ImageAliasRecord.set(alias, image: id, in: db) }
             }
             progress(String(format: "built image %@ (%@, %.1f MB) in %.1f s", name, String(fingerprint.prefix(12)),
                             Double(size) / 1e6, Date().timeIntervalSince(started)))
             return try read { db in
-                try imageInfo(db, try ImageRecord.filter(Column("fingerprint") == fingerprint).fetchOne(db).unwrap("image \(fingerprint)"))
+                try imageInfo(db, try ImageRecord.withFingerprint(fingerprint, in: db).unwrap("image \(fingerprint)"))
             }
         } catch {
             try? Host.removeTree(work)
@@ -187,10 +182,7 @@ struct Images: StateBound {
             guard let record = try findImage(db, ref) else {
                 throw SysboxError.notFound("image \(ref) not found; sysbox image list shows the images")
             }
-            let users = try String.fetchAll(db, sql: """
-                SELECT c.name FROM containers c JOIN containers_config k ON k.container_id = c.id
-                WHERE k.key = 'volatile.base_image' AND k.value = ? ORDER BY c.name
-                """, arguments: [record.fingerprint])
+            let users = try ContainerRecord.names(usingImage: record.fingerprint, in: db)
             guard users.isEmpty else {
                 throw SysboxError(.inUse, "image \(ref) is used by \(users.count) container\(users.count == 1 ? "" : "s"): \(users.joined(separator: ", ")); delete them first")
             }
@@ -205,9 +197,7 @@ struct Images: StateBound {
         try ImageReference.validate(alias)
         try write { db in
             guard let record = try findImage(db, target) else { throw SysboxError.notFound("image \(target) not found") }
-            try db.execute(sql: "DELETE FROM images_aliases WHERE name = ?", arguments: [alias])
-            var a = ImageAliasRecord(name: alias, imageId: record.id ?? 0)
-            try a.insert(db)
+            try ImageAliasRecord.set(alias, image: try record.requireID(), in: db)
         }
     }
 
@@ -215,8 +205,7 @@ struct Images: StateBound {
     public func deleteImageAlias(_ alias: String) throws {
         try ImageReference.validate(alias)
         try write { db in
-            try db.execute(sql: "DELETE FROM images_aliases WHERE name = ?", arguments: [alias])
-            if db.changesCount == 0 { throw SysboxError.notFound("image alias \(alias) not found") }
+            guard try ImageAliasRecord.delete(named: alias, in: db) else { throw SysboxError.notFound("image alias \(alias) not found") }
         }
     }
 

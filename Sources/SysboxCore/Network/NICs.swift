@@ -76,9 +76,7 @@ struct NICs: StateBound {
     func prepareNICs(_ name: String, devices: DeviceMap) throws -> [StartPlan.Nic] {
         let nics = Self.nicDevices(devices)
         // No NIC and nothing leased: nothing to do, no lock, no transaction.
-        if nics.isEmpty, try read({ db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE c.name = ?", arguments: [name]) ?? 0
-        }) == 0 {
+        if nics.isEmpty, try read({ db in try IPv4LeaseRecord.count(containerNamed: name, in: db) }) == 0 {
             return []
         }
         try checkNetworksExist(nics, container: name)
@@ -87,7 +85,7 @@ struct NICs: StateBound {
             var previous: Set<String> = []
             try write { db in
                 let record = try container(db, name)
-                let id = record.id ?? 0
+                let id = try record.requireID()
                 previous = try leasedNetworks(db, container: id)
                 let storedConfig = try ConfigTable.containers.load(db, owner: id)
                 var config = storedConfig
@@ -110,7 +108,7 @@ struct NICs: StateBound {
     /// Every NIC's network must exist (but the default one, made here on first use) before anything is
     /// created.
     private func checkNetworksExist(_ nics: [(String, [String: String])], container name: String) throws {
-        let known = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM networks") })
+        let known = Set(try read { db in try NetworkRecord.allNames(in: db) })
         for (device, d) in nics {
             let network = d["network"] ?? ""
             if network != Networks.defaultNetwork && !known.contains(network) {
@@ -126,9 +124,10 @@ struct NICs: StateBound {
     private func lease(_ db: Database, device: String, _ d: [String: String], container name: String, id: Int64,
                        config: inout [String: String], defaultRoute: Bool) throws -> StartPlan.Nic {
         let networkName = d["network"] ?? ""
-        guard let net = try NetworkRecord.filter(Column("name") == networkName).fetchOne(db) else {
+        guard let net = try NetworkRecord.named(networkName, in: db) else {
             throw Self.missingNetwork(device: device, network: networkName, container: name)
         }
+        let netID = try net.requireID()
         let s = try networks.settings(db, net)
         let macs = try usedMACs(db, network: net, except: id, device: device)
         var mac = (d["hwaddr"] ?? config["volatile.\(device).hwaddr"] ?? Self.randomMAC()).lowercased()
@@ -141,18 +140,17 @@ struct NICs: StateBound {
         if d["hwaddr"] == nil { config["volatile.\(device).hwaddr"] = mac }
         let hostName = config["volatile.\(device).host_name"] ?? Self.randomHostName()
         config["volatile.\(device).host_name"] = hostName
-        let existing = try IPv4LeaseRecord.filter(Column("container_id") == id && Column("device_name") == device).fetchOne(db)
+        let existing = try IPv4LeaseRecord.forDevice(device, container: id, in: db)
         let reserved = try staticReservations(db, network: net, except: id, device: device)
         var address: IPv4Address
         if let text = d["ipv4.address"], let wanted = IPv4Address(text) {
             try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
             address = wanted
-        } else if let existing, existing.networkId == net.id, let a = IPv4Address(existing.address),
+        } else if let existing, existing.networkId == netID, let a = IPv4Address(existing.address),
                   s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil {
             address = a
         } else {
-            let leased = try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
-                                             arguments: [net.id, id, device]).compactMap(IPv4Address.init)
+            let leased = try IPv4LeaseRecord.addresses(network: netID, exceptContainer: id, device: device, in: db).compactMap(IPv4Address.init)
             do {
                 address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: Set(leased).union(reserved.keys))
             } catch let e as SysboxError {
@@ -162,9 +160,9 @@ struct NICs: StateBound {
         // Written only when something changed: a restart with the same lease dirties no page (and costs
         // no fsync).
         let isStatic = d["ipv4.address"] != nil
-        if existing?.networkId != net.id || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
-            try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?", arguments: [id, device])
-            var lease = IPv4LeaseRecord(networkId: net.id ?? 0, address: address.description, containerId: id, deviceName: device,
+        if existing?.networkId != netID || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
+            try IPv4LeaseRecord.delete(container: id, device: device, in: db)
+            var lease = IPv4LeaseRecord(networkId: netID, address: address.description, containerId: id, deviceName: device,
                                         hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
             try lease.insert(db)
         }
@@ -175,13 +173,7 @@ struct NICs: StateBound {
 
     /// Leases of devices that are no longer NICs go, and so do their `volatile.*` keys.
     private func dropStaleLeases(_ db: Database, container id: Int64, kept: [String], config: inout [String: String]) throws {
-        let placeholders = kept.map { _ in "?" }.joined(separator: ", ")
-        let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
-                                     arguments: StatementArguments([id] + kept)) ?? 0
-        if stale > 0 {
-            try db.execute(sql: "DELETE FROM ipv4_leases WHERE container_id = ?\(kept.isEmpty ? "" : " AND device_name NOT IN (\(placeholders))")",
-                           arguments: StatementArguments([id] + kept))
-        }
+        try IPv4LeaseRecord.deleteStale(container: id, keeping: kept, in: db)
         for key in config.keys where key.hasPrefix("volatile.") {
             // Device names may contain dots (eth0.100): strip the known suffix, not at a dot.
             guard let suffix = [".hwaddr", ".host_name"].first(where: key.hasSuffix) else { continue }
@@ -193,11 +185,8 @@ struct NICs: StateBound {
     /// MACs of the other NICs with a lease on the network: MAC → "container (device)".
     func usedMACs(_ db: Database, network net: NetworkRecord, except id: Int64, device: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT l.hwaddr AS hwaddr, c.name AS container, l.device_name AS device FROM ipv4_leases l
-            JOIN containers c ON c.id = l.container_id WHERE l.network_id = ? AND NOT (l.container_id = ? AND l.device_name = ?)
-            """, arguments: [net.id, id, device]) {
-            out[(row["hwaddr"] as String).lowercased()] = "\(row["container"] as String) (\(row["device"] as String))"
+        for lease in try NetworkLease.all(network: try net.requireID(), except: (id, device), in: db) {
+            out[lease.hwaddr.lowercased()] = "\(lease.container) (\(lease.device))"
         }
         return out
     }
@@ -209,27 +198,9 @@ struct NICs: StateBound {
         var out: [IPv4Address: String] = [:]
         // A container's own NIC first, then those its profiles declare (reserved for each container that
         // uses the profile; a container that overrides the device locally is covered by the first part).
-        for row in try Row.fetchAll(db, sql: """
-            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid, 0 AS rank
-            FROM containers_devices d
-            JOIN containers c ON c.id = d.container_id
-            JOIN containers_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
-            JOIN containers_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
-            WHERE d.type = 'nic'
-            UNION ALL
-            SELECT a.value, d.name, c.name, c.id, 1
-            FROM profiles_devices d
-            JOIN containers_profiles cp ON cp.profile_id = d.profile_id
-            JOIN containers c ON c.id = cp.container_id
-            JOIN profiles_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
-            JOIN profiles_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
-            WHERE d.type = 'nic'
-            ORDER BY rank
-            """, arguments: [net.name, net.name]) {
-            let cid: Int64 = row["cid"]
-            let dev: String = row["device"]
-            if cid == id && dev == device { continue }
-            if let a = IPv4Address(row["address"] as String), out[a] == nil { out[a] = "\(row["container"] as String) (\(dev))" }
+        for claim in try StaticAddressClaim.all(network: net.name, in: db) {
+            if claim.containerId == id && claim.device == device { continue }
+            if let a = IPv4Address(claim.address), out[a] == nil { out[a] = "\(claim.container) (\(claim.device))" }
         }
         return out
     }
@@ -240,7 +211,7 @@ struct NICs: StateBound {
     func checkStaticAddresses(_ db: Database, container id: Int64?, devices: DeviceMap) throws {
         for (device, d) in Self.nicDevices(devices) {
             guard let text = d["ipv4.address"], let wanted = IPv4Address(text),
-                  let net = try NetworkRecord.filter(Column("name") == (d["network"] ?? "")).fetchOne(db),
+                  let net = try NetworkRecord.named(d["network"] ?? "", in: db),
                   let s = try? networks.settings(db, net) else { continue }
             try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
         }
@@ -251,8 +222,8 @@ struct NICs: StateBound {
         for (device, d) in Self.nicDevices(devices) {
             let network = d["network"] ?? ""
             if network == Networks.defaultNetwork { continue }
-            if try NetworkRecord.filter(Column("name") == network).fetchOne(db) == nil {
-                let names = try String.fetchAll(db, sql: "SELECT name FROM networks")
+            if try NetworkRecord.named(network, in: db) == nil {
+                let names = try NetworkRecord.allNames(in: db)
                 throw SysboxError.notFound("device \(device): network \(network) does not exist\(Suggest.hint(network, names, then: "create it first: sysbox network create \(network)"))")
             }
         }
@@ -276,23 +247,22 @@ struct NICs: StateBound {
 
     /// Networks a container holds leases on.
     func leasedNetworks(_ db: Database, container id: Int64) throws -> Set<String> {
-        Set(try String.fetchAll(db, sql: "SELECT DISTINCT n.name FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE l.container_id = ?", arguments: [id]))
+        Set(try IPv4LeaseRecord.networkNames(container: id, in: db))
     }
 
     /// The addresses of a container's NICs, "10.0.3.2 (eth0)", from its leases.
     func leasedAddresses(_ db: Database, container id: Int64) throws -> [String] {
-        try Row.fetchAll(db, sql: "SELECT address, device_name FROM ipv4_leases WHERE container_id = ? ORDER BY device_name", arguments: [id])
-            .map(Self.leaseText)
+        try IPv4LeaseRecord.forContainer(id, in: db).map(Self.leaseText)
     }
 
     /// "ADDRESS (DEVICE)" of an ipv4_leases row, as `list` and `info` show it.
-    static func leaseText(_ row: Row) -> String { "\(row["address"] as String) (\(row["device_name"] as String))" }
+    static func leaseText(_ lease: IPv4LeaseRecord) -> String { "\(lease.address) (\(lease.deviceName))" }
 
     /// The NICs of a container with their leases and, while it runs, the counters of their host ends.
     public func nicStates(_ name: String) throws -> [NicState] {
         let view = try containers.containerView(name)
         let leases = try read { db in
-            try IPv4LeaseRecord.filter(Column("container_id") == view.record.id).fetchAll(db)
+            try IPv4LeaseRecord.forContainer(try view.record.requireID(), in: db)
         }
         let links = view.status == .running ? ((try? HostNetwork.netlink().links()) ?? []) : []
         return Self.nicDevices(view.expanded.devices).map { device, d in

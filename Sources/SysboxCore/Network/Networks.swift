@@ -36,32 +36,31 @@ struct Networks: StateBound {
     public static let defaultNetwork = "sysboxbr0"
 
     func network(_ db: Database, _ name: String) throws -> NetworkRecord {
-        if let record = try NetworkRecord.filter(Column("name") == name).fetchOne(db) { return record }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM networks")
+        if let record = try NetworkRecord.named(name, in: db) { return record }
+        let names = try NetworkRecord.allNames(in: db)
         throw SysboxError.notFound("network \(name) not found\(Suggest.hint(name, names, then: "sysbox network list shows the networks; create one with sysbox network create \(name)"))")
     }
 
     func settings(_ db: Database, _ record: NetworkRecord) throws -> NetworkSettings {
-        try NetworkSettings(name: record.name, config: try ConfigTable.networks.load(db, owner: record.id ?? 0))
+        try NetworkSettings(name: record.name, config: try ConfigTable.networks.load(db, owner: try record.requireID()))
     }
 
     /// Containers (by their expanded devices, or, while they run or start, by their leases: what is
     /// attached until the next start) and profiles whose NICs name the network, sorted.
     func networkUsers(_ db: Database, _ name: String, probeLocks: Bool = true) throws -> [String] {
         var users: [String] = []
-        let leased = Set(try Int64.fetchAll(db, sql: """
-            SELECT l.container_id FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE n.name = ?
-            """, arguments: [name]))
+        let leased = try IPv4LeaseRecord.containerIDs(networkNamed: name, in: db)
         for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
-            let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
-            let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0))
+            let id = try record.requireID()
+            let profiles = try ContainerProfiles.load(db, container: id)
+            let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: id))
             if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name })
-                || (leased.contains(record.id ?? -1) && (probeLocks ? isActive(record.name) : runtime.runtimeStatus(record.name).0 != .stopped)) {
+                || (leased.contains(id) && (probeLocks ? isActive(record.name) : runtime.runtimeStatus(record.name).0 != .stopped)) {
                 users.append("container \(record.name)")
             }
         }
         for record in try ProfileRecord.order(Column("name")).fetchAll(db) {
-            let devices = try DeviceTable.profiles.load(db, owner: record.id ?? 0)
+            let devices = try DeviceTable.profiles.load(db, owner: try record.requireID())
             if devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name }) {
                 users.append("profile \(record.name)")
             }
@@ -103,14 +102,14 @@ struct Networks: StateBound {
         var config = Dictionary(pairs, uniquingKeysWith: { _, b in b })
         try HostNetwork.withHostLock {
             try write { db in
-                if try NetworkRecord.filter(Column("name") == name).fetchOne(db) != nil {
+                if try NetworkRecord.named(name, in: db) != nil {
                     throw SysboxError(.alreadyExists, "network \(name) already exists; pick another name (sysbox network list shows them)")
                 }
                 try HostNetwork.checkNameFree(name, stateDirectory: stateDirectory)
                 config["ipv4.address"] = try resolveAddress(db, network: name, config["ipv4.address"] ?? "auto")
                 var record = NetworkRecord(name: name, description: description)
                 try record.insert(db)
-                try ConfigTable.networks.replace(db, owner: record.id ?? 0, with: config)
+                try ConfigTable.networks.replace(db, owner: try record.requireID(), with: config)
             }
             do {
                 try bringUp(name, locked: true)
@@ -125,7 +124,7 @@ struct Networks: StateBound {
     /// Creates the default network the first time a container needs it.
     func ensureDefaultNetwork() throws {
         func exists() throws -> Bool {
-            try read { db in try NetworkRecord.filter(Column("name") == Self.defaultNetwork).fetchOne(db) } != nil
+            try read { db in try NetworkRecord.named(Self.defaultNetwork, in: db) } != nil
         }
         if try exists() { return }
         do {
@@ -157,7 +156,7 @@ struct Networks: StateBound {
         let links = Set(((try? HostNetwork.ownedBridges(stateDirectory: stateDirectory)) ?? []))
         return try read { db in
             try NetworkRecord.order(Column("name")).fetchAll(db).map { r in
-                let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+                let config = try ConfigTable.networks.load(db, owner: try r.requireID())
                 return NetworkEntry(name: r.name, type: r.type, managed: true, ipv4: config["ipv4.address"] ?? "",
                                     nat: (try? Values.bool(config["ipv4.nat"] ?? "true")) ?? true, description: r.description,
                                     usedBy: try networkUsers(db, r.name, probeLocks: false), state: links.contains(r.name) ? "UP" : "DOWN")
@@ -170,7 +169,7 @@ struct Networks: StateBound {
         try Names.validate(name, as: .network)
         return try read { db in
             let r = try network(db, name)
-            let config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+            let config = try ConfigTable.networks.load(db, owner: try r.requireID())
             let users = try networkUsers(db, name, probeLocks: false)
             return YAMLDocs.network(name: r.name, description: r.description, type: r.type, config: config, usedBy: users)
         }
@@ -179,7 +178,7 @@ struct Networks: StateBound {
     /// The network's config (no defaults filled in).
     public func networkConfig(_ name: String) throws -> [String: String] {
         try Names.validate(name, as: .network)
-        return try read { db in try ConfigTable.networks.load(db, owner: try network(db, name).id ?? 0) }
+        return try read { db in try ConfigTable.networks.load(db, owner: try network(db, name).requireID()) }
     }
 
     /// Sets network keys and applies them on the host. A new `ipv4.address` is refused while a
@@ -226,7 +225,7 @@ struct Networks: StateBound {
         try HostNetwork.withHostLock {
             try write { db in
                 let r = try network(db, name)
-                var config = try ConfigTable.networks.load(db, owner: r.id ?? 0)
+                var config = try ConfigTable.networks.load(db, owner: try r.requireID())
                 let before = try NetworkSettings(name: name, config: config)
                 try change(db, &config)
                 let after = try NetworkSettings(name: name, config: config)
@@ -236,8 +235,8 @@ struct Networks: StateBound {
                         throw SysboxError(.conflict, "network \(name) has running containers (\(running.joined(separator: ", "))); stop them before changing ipv4.address")
                     }
                     for record in try ContainerRecord.order(Column("name")).fetchAll(db) {
-                        let profiles = try ContainerProfiles.load(db, container: record.id ?? 0)
-                        let devices = try self.expanded(db, profiles: profiles, local: try layer(db, container: record.id ?? 0)).devices
+                        let profiles = try ContainerProfiles.load(db, container: try record.requireID())
+                        let devices = try self.expanded(db, profiles: profiles, local: try layer(db, container: try record.requireID())).devices
                         for (device, d) in NICs.nicDevices(devices) where d["network"] == name {
                             guard let text = d["ipv4.address"], let a = IPv4Address(text) else { continue }
                             if after.subnet.hosts?.contains(a.value) != true || a == after.gateway {
@@ -250,7 +249,7 @@ struct Networks: StateBound {
                         _ = try lease.delete(db)
                     }
                 }
-                try ConfigTable.networks.replace(db, owner: r.id ?? 0, with: config)
+                try ConfigTable.networks.replace(db, owner: try r.requireID(), with: config)
             }
             try bringUp(name, locked: true, force: true)
         }
@@ -299,24 +298,17 @@ struct Networks: StateBound {
         try Names.validate(name, as: .network)
         return try read { db in
             let r = try network(db, name)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT c.name AS container, l.device_name AS device, l.hwaddr AS hwaddr, l.address AS address, l.static AS static
-                FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE l.network_id = ?
-                """, arguments: [r.id])
-            return rows.map { row in
-                LeaseEntry(hostname: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"],
-                           type: (row["static"] as Bool) ? "STATIC" : "DYNAMIC")
+            return try NetworkLease.all(network: try r.requireID(), in: db).map { lease in
+                LeaseEntry(hostname: lease.container, device: lease.device, hwaddr: lease.hwaddr, address: lease.address,
+                           type: lease.isStatic ? "STATIC" : "DYNAMIC")
             }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
         }
     }
 
     /// What dnsmasq serves for a network: every lease, by container name.
     func dnsHosts(_ db: Database, _ record: NetworkRecord) throws -> [DNSMasq.Entry] {
-        try Row.fetchAll(db, sql: """
-            SELECT c.name AS container, l.hwaddr AS hwaddr, l.address AS address, l.device_name AS device
-            FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE l.network_id = ? ORDER BY c.name, l.device_name
-            """, arguments: [record.id]).map { row in
-            DNSMasq.Entry(container: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"])
+        try NetworkLease.all(network: try record.requireID(), in: db).map { lease in
+            DNSMasq.Entry(container: lease.container, device: lease.device, hwaddr: lease.hwaddr, address: lease.address)
         }
     }
 
@@ -331,7 +323,7 @@ struct Networks: StateBound {
     func syncDNSLocked(_ names: Set<String>) {
         for name in names.sorted() {
             guard let found = try? read({ db -> (NetworkSettings, [DNSMasq.Entry])? in
-                guard let r = try NetworkRecord.filter(Column("name") == name).fetchOne(db) else { return nil }
+                guard let r = try NetworkRecord.named(name, in: db) else { return nil }
                 return (try settings(db, r), try dnsHosts(db, r))
             }), FileManager.default.fileExists(atPath: HostNetwork.directory(name)),
                   HostNetwork.ownsRunDirectory(name, stateDirectory: stateDirectory) else { continue }

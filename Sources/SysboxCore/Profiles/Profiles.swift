@@ -23,8 +23,8 @@ struct Profiles: StateBound {
             for (name, doc) in files where try ProfileRecord.named(name, in: db) == nil {
                 var record = ProfileRecord(name: name, description: doc.description)
                 try record.insert(db)
-                try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
-                try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+                try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.config)
+                try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.devices)
             }
             try Settings.set(db, Self.seededKey, ISO8601DateFormatter().string(from: Date()))
             Self.logger.debug("imported shipped profiles", metadata: ["count": "\(files.count)"])
@@ -60,7 +60,7 @@ struct Profiles: StateBound {
     public func listProfiles() throws -> [ProfileSummary] {
         try read { db in
             try ProfileRecord.order(Column("name")).fetchAll(db).map {
-                ProfileSummary(name: $0.name, description: $0.description, usedBy: try ContainerProfiles.users(db, profile: $0.id ?? 0))
+                ProfileSummary(name: $0.name, description: $0.description, usedBy: try ContainerProfiles.users(db, profile: try $0.requireID()))
             }
         }
     }
@@ -70,7 +70,7 @@ struct Profiles: StateBound {
         try Names.validate(name, as: .profile)
         return try read { db in
             let record = try profile(db, name)
-            let l = try layer(db, profile: record.id ?? 0)
+            let l = try layer(db, profile: try record.requireID())
             return ProfileDocument(description: record.description, config: l.config, devices: l.devices)
         }
     }
@@ -86,8 +86,8 @@ struct Profiles: StateBound {
             }
             var record = ProfileRecord(name: name, description: doc.description)
             try record.insert(db)
-            try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
-            try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+            try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.config)
+            try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.devices)
         }
     }
 
@@ -104,8 +104,8 @@ struct Profiles: StateBound {
             try configEditor.validateProfileChange(db, profile: record, layer: doc.layer)
             record.description = doc.description
             try record.update(db)
-            try ConfigTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.config)
-            try DeviceTable.profiles.replace(db, owner: record.id ?? 0, with: doc.layer.devices)
+            try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.config)
+            try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.devices)
             try liveConfig.applyLiveLimits(db, before: before)
         }
     }
@@ -129,7 +129,7 @@ struct Profiles: StateBound {
         try write { db in
             let records = try names.map { try profile(db, $0) }
             for record in records {
-                let users = try ContainerProfiles.users(db, profile: record.id ?? 0)
+                let users = try ContainerProfiles.users(db, profile: try record.requireID())
                 guard let first = users.first else { continue }
                 let command = "sysbox profile remove \(first) \(record.name)"
                 let fix = users.count == 1 ? "remove it from \(first) first: \(command)" : "remove it from each first, e.g. \(command)"
@@ -137,11 +137,7 @@ struct Profiles: StateBound {
             }
             // Snapshots carry their profile list (restored with them): a profile one needs stays.
             for record in records {
-                let snapshots = try Row.fetchAll(db, sql: """
-                    SELECT c.name AS container, s.name AS snapshot FROM snapshots_profiles sp
-                    JOIN snapshots s ON s.id = sp.snapshot_id JOIN containers c ON c.id = s.container_id
-                    WHERE sp.profile_name = ? ORDER BY c.name, s.name
-                    """, arguments: [record.name]).map { (container: $0["container"] as String, snapshot: $0["snapshot"] as String) }
+                let snapshots = try SnapshotProfiles.users(db, profile: record.name)
                 guard let first = snapshots.first else { continue }
                 let listed = snapshots.map { "\($0.container)/\($0.snapshot)" }.joined(separator: ", ")
                 let command = "sysbox snapshot delete \(first.container) \(first.snapshot)"
@@ -161,11 +157,12 @@ struct Profiles: StateBound {
             if try ProfileRecord.named(target, in: db) != nil {
                 throw SysboxError(.alreadyExists, "profile \(target) already exists; pick another name")
             }
-            let l = try layer(db, profile: record.id ?? 0)
+            let l = try layer(db, profile: try record.requireID())
             var copy = ProfileRecord(name: target, description: record.description)
             try copy.insert(db)
-            try ConfigTable.profiles.replace(db, owner: copy.id ?? 0, with: l.config)
-            try DeviceTable.profiles.replace(db, owner: copy.id ?? 0, with: l.devices)
+            let id = try copy.requireID()
+            try ConfigTable.profiles.replace(db, owner: id, with: l.config)
+            try DeviceTable.profiles.replace(db, owner: id, with: l.devices)
         }
     }
 
@@ -187,7 +184,7 @@ struct Profiles: StateBound {
             record.name = target
             try record.update(db)
             // Snapshots name their profiles: they follow the rename, as the containers do.
-            try db.execute(sql: "UPDATE snapshots_profiles SET profile_name = ? WHERE profile_name = ?", arguments: [target, source])
+            try SnapshotProfiles.renameProfile(db, from: source, to: target)
         }
     }
 

@@ -24,29 +24,30 @@ struct Recovery: StateBound {
     func recoverInterruptedOperations() throws {
         let ops = try read { db in try Journal.inFlight(db) }
         for op in ops {
-            let payload = (try? JSONSerialization.jsonObject(with: Data(op.payload.utf8))) as? [String: Any]
-            // Written as a number by create and delete, as a string by snapshot, restore and copy.
-            let start = (payload?["start"] as? UInt64) ?? (payload?["start"] as? String).flatMap { UInt64($0) }
-            if PidFile.isAlive((op.pid, start ?? 0)) { continue }
-            if op.entityType == "snapshot" {
+            // An unreadable payload: start time unknown (0), nothing frozen.
+            let payload = try? op.decodedPayload()
+            if PidFile.isAlive((op.pid, payload?.start ?? 0)) { continue }
+            switch op.entityType {
+            case .snapshot:
                 let container = String(op.entityName.split(separator: "/").first ?? "")
                 guard Names.problem(container, as: .container) == nil, let lock = tryLock(container) else { continue }
                 defer { close(lock) }
                 try snapshots.recoverSnapshotOperation(op)
                 Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
                 continue
+            case .container: break
             }
-            let name = op.entityName
+            let name = op.entityName, valid = Names.problem(name, as: .container) == nil
             // Someone holds the container's lock: the operation may still be running; leave it.
-            guard let lock = (op.entityType == "container" && Names.problem(name, as: .container) == nil) ? tryLock(name) : -1 else { continue }
+            guard let lock = valid ? tryLock(name) : -1 else { continue }
             defer { if lock >= 0 { close(lock) } }
             // A copy killed while its running source was frozen: thaw the source (under its lock).
-            if let frozen = payload?["frozen"] as? String, frozen != name, Names.problem(frozen, as: .container) == nil {
+            if let frozen = payload?.frozen, frozen != name, Names.problem(frozen, as: .container) == nil {
                 guard let sourceLock = tryLock(frozen) else { continue }
                 defer { close(sourceLock) }
                 runtime.thawIfRunning(frozen)
             }
-            if op.entityType == "container", Names.problem(name, as: .container) == nil {
+            if valid {
                 if let layout = try? CgroupLayout.host(), runtime.liveState(name) == nil {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
                 }
@@ -55,7 +56,7 @@ struct Recovery: StateBound {
                     try write { db in _ = try ContainerRecord.filter(Column("name") == name).deleteAll(db) }
                 }
             }
-            try write { db in try Journal.finish(db, uuid: op.uuid, failed: op.action == "create") }
+            try write { db in try Journal.finish(db, uuid: op.uuid, as: op.action == .create ? .failed : .done) }
             Self.logger.info("recovered interrupted \(op.action) of \(op.entityName)")
         }
     }

@@ -42,14 +42,9 @@ struct ContainerRuntime: StateBound {
         while liveState(name) == nil && monitorAlive(name) && Date() < deadline { usleep(20_000) }
     }
 
-    /// Records the state of record (`containers.power_state`).
-    func recordPowerState(_ name: String, _ state: String) throws {
-        try write { db in
-            try db.execute(sql: "UPDATE containers SET power_state = ? WHERE name = ?", arguments: [state, name])
-            if state == "running" {
-                try db.execute(sql: "UPDATE containers SET last_used_at = ? WHERE name = ?", arguments: [Date(), name])
-            }
-        }
+    /// Records the state of record (`containers.power_state`); `running` also stamps `last_used_at`.
+    func recordPowerState(_ name: String, _ state: PowerState) throws {
+        try write { db in try ContainerRecord.setPowerState(state, name: name, in: db) }
     }
 
     /// Removes what a dead container left: pid files, socket, cgroup. Only when init is not running.
@@ -107,12 +102,12 @@ struct ContainerRuntime: StateBound {
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 _ = try launchMonitor(name, paths: p)
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
-                try recordPowerState(name, "running")
+                try recordPowerState(name, .running)
                 try? execs.writeExecCache(name)
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
                 cleanupStale(name)
-                try? recordPowerState(name, "stopped")
+                try? recordPowerState(name, .stopped)
                 throw SysboxError(error.code, "cannot start \(name): \(error.message)")
             }
             return warnings
@@ -166,7 +161,7 @@ struct ContainerRuntime: StateBound {
         if FileManager.default.fileExists(atPath: p.directory) {
             cleanupStale(name)
             if (try? read({ db in try ContainerRecord.named(name, in: db) })) != nil {
-                try? recordPowerState(name, "stopped")
+                try? recordPowerState(name, .stopped)
             }
         }
     }

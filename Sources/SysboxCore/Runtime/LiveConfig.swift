@@ -19,7 +19,7 @@ struct LiveConfig: StateBound {
             names = [name]
         case let .profile(name):
             guard let record = try ProfileRecord.named(name, in: db) else { return [] }
-            names = try ContainerProfiles.users(db, profile: record.id ?? 0)
+            names = try ContainerProfiles.users(db, profile: try record.requireID())
         }
         return try names.filter { runtime.liveState($0) != nil }.map { name in
             let view = try containers.view(db, try container(db, name))

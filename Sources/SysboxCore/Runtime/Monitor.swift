@@ -196,7 +196,7 @@ public enum Monitor {
                 usleep(20_000)
             }
         }
-        try? manager?.runtime.recordPowerState(name, "stopped")
+        try? manager?.runtime.recordPowerState(name, .stopped)
         if let layout = try? CgroupLayout.host() {
             ContainerCgroup.leaveMonitorCgroup(layout: layout, stateDirectory: stateDirectory)
         }

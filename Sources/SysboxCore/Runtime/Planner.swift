@@ -9,7 +9,7 @@ import Glibc
 
 /// Builds a container's start plan: one pure function (`plan(_:)`) from plain inputs to the complete,
 /// ordered list of what the child does (mounts, device nodes, links, files), checked against golden
-/// JSON in StartPlanGoldenTests; `Manager.makePlan` gathers the inputs (database, storage driver,
+/// JSON in StartPlanGoldenTests; `ContainerRuntime.makePlan` (PlanInputs.swift) gathers the inputs (database, storage driver,
 /// NICs, host facts) and calls it.
 enum StartPlanner {
     /// What `stat(2)`/`statvfs(3)` said about a disk device's source on the host.

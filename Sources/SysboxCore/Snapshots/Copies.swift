@@ -38,14 +38,14 @@ struct Copies: StateBound {
                 try copyFiles(request, plan, driver: driver, running: running)
                 try write { db in
                     try recordSnapshots(db, of: try container(db, request.target), plan.snapshots)
-                    try Journal.finish(db, uuid: op.uuid)
+                    try Journal.finish(db, uuid: op.uuid, as: .done)
                 }
                 CrashPoint.reach("copy-finished")
             } catch {
                 try? Host.removeTree(dst.directory)
                 try? write { db in
                     _ = try ContainerRecord.filter(Column("name") == request.target).deleteAll(db)
-                    try Journal.finish(db, uuid: op.uuid, failed: true)
+                    try Journal.finish(db, uuid: op.uuid, as: .failed)
                 }
                 throw error
             }
@@ -71,11 +71,13 @@ struct Copies: StateBound {
         var profiles: [ProfileRecord]
         if let snap = request.snapshot {
             let s = try snapshots.snapshotRecord(db, container: source, snap)
-            layer = ConfigLayer(config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0), devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+            let id = try s.requireID()
+            layer = ConfigLayer(config: try ConfigTable.snapshots.load(db, owner: id), devices: try DeviceTable.snapshots.load(db, owner: id))
             profiles = request.profiles != nil ? [] : try snapshots.snapshotProfiles(db, s, of: request.source)
         } else {
-            layer = try self.layer(db, container: source.id ?? 0)
-            profiles = try ContainerProfiles.load(db, container: source.id ?? 0)
+            let id = try source.requireID()
+            layer = try self.layer(db, container: id)
+            profiles = try ContainerProfiles.load(db, container: id)
         }
         if let names = request.profiles { profiles = try names.map { try profile(db, $0) } }
         // A fresh identity: only the base image stays of the volatile keys.
@@ -83,7 +85,7 @@ struct Copies: StateBound {
         layer.config.merge(request.config) { _, new in new }
         try validateExpanded(try expanded(db, profiles: profiles, local: layer), container: request.target)
         let copied = request.instanceOnly || request.snapshot != nil ? []
-            : try SnapshotRecord.filter(Column("container_id") == source.id).order(Column("created_at"), Column("id")).fetchAll(db)
+            : try SnapshotRecord.filter(Column("container_id") == source.requireID()).order(Column("created_at"), Column("id")).fetchAll(db)
         return Plan(source: source, layer: layer, profiles: profiles, snapshots: copied)
     }
 
@@ -94,13 +96,12 @@ struct Copies: StateBound {
         try record.insert(db)
         var config = plan.layer.config
         config["volatile.uuid"] = UUID().uuidString.lowercased()
-        try ConfigTable.containers.replace(db, owner: record.id ?? 0, with: config)
-        try DeviceTable.containers.replace(db, owner: record.id ?? 0, with: plan.layer.devices)
-        try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: plan.profiles.compactMap(\.id))
-        var payload = ["start": "\(Host.startTime(of: getpid()) ?? 0)"]
-        if frozen { payload["frozen"] = request.source }
-        return try Journal.begin(db, action: "create", entityType: "container", entityName: request.target,
-                                 payload: Snapshots.payload(payload))
+        let id = try record.requireID()
+        try ConfigTable.containers.replace(db, owner: id, with: config)
+        try DeviceTable.containers.replace(db, owner: id, with: plan.layer.devices)
+        try ContainerProfiles.replace(db, container: id, profiles: try plan.profiles.map { try $0.requireID() })
+        return try Journal.begin(db, CreatePayload(start: Host.startTime(of: getpid()) ?? 0, frozen: frozen ? request.source : nil),
+                                 entityName: request.target)
     }
 
     /// Copies the data directory (the source frozen meanwhile when it runs) and each snapshot's data.
@@ -134,15 +135,14 @@ struct Copies: StateBound {
 
     /// Records the copied snapshots (config, devices, profile list) under the new container.
     private func recordSnapshots(_ db: Database, of target: ContainerRecord, _ copied: [SnapshotRecord]) throws {
+        let targetID = try target.requireID()
         for s in copied {
-            var copy = SnapshotRecord(containerId: target.id ?? 0, name: s.name, description: s.description, createdAt: s.createdAt, expiresAt: s.expiresAt)
+            var copy = SnapshotRecord(containerId: targetID, name: s.name, description: s.description, createdAt: s.createdAt, expiresAt: s.expiresAt)
             try copy.insert(db)
-            try ConfigTable.snapshots.replace(db, owner: copy.id ?? 0, with: try ConfigTable.snapshots.load(db, owner: s.id ?? 0))
-            try DeviceTable.snapshots.replace(db, owner: copy.id ?? 0, with: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
-            try db.execute(sql: """
-                INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order)
-                SELECT ?, profile_name, apply_order FROM snapshots_profiles WHERE snapshot_id = ?
-                """, arguments: [copy.id, s.id])
+            let (from, to) = (try s.requireID(), try copy.requireID())
+            try ConfigTable.snapshots.replace(db, owner: to, with: try ConfigTable.snapshots.load(db, owner: from))
+            try DeviceTable.snapshots.replace(db, owner: to, with: try DeviceTable.snapshots.load(db, owner: from))
+            try SnapshotProfiles.copy(db, from: from, to: to)
         }
     }
 }

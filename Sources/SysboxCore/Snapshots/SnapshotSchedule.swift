@@ -47,8 +47,8 @@ struct SnapshotSchedule: StateBound {
             var out: [String] = []
             for r in try ContainerRecord.order(Column("name")).fetchAll(db) {
                 guard let text = try containers.view(db, r).expanded.config["snapshots.schedule"], let schedule = try? CronSchedule.parse(text) else { continue }
-                let last = try Date.fetchOne(db, sql: "SELECT MAX(created_at) FROM snapshots WHERE container_id = ? AND description = ?",
-                                             arguments: [r.id, scheduledSnapshotDescription]) ?? r.createdAt
+                let last = try SnapshotRecord.latestCreation(container: try r.requireID(), description: scheduledSnapshotDescription, in: db)
+                    ?? r.createdAt
                 if schedule.fires(after: last, upTo: now) { out.append(r.name) }
             }
             return out

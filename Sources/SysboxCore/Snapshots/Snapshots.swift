@@ -12,7 +12,7 @@ struct Snapshots: StateBound {
     /// A snapshot's profiles, in order. Deleting a profile a snapshot names is refused, but a database
     /// from before that rule may lack one: refused clearly rather than dropped.
     func snapshotProfiles(_ db: Database, _ s: SnapshotRecord, of container: String) throws -> [ProfileRecord] {
-        let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
+        let names = try SnapshotProfiles.names(db, snapshot: try s.requireID())
         return try names.map { name in
             guard let record = try ProfileRecord.named(name, in: db) else {
                 throw SysboxError.notFound("snapshot \(s.name) of \(container) uses profile \(name), which no longer exists; create it again first (sysbox profile create \(name))")
@@ -25,8 +25,9 @@ struct Snapshots: StateBound {
     static let scheduledDescriptions: Set<String> = [scheduledSnapshotDescription, startupSnapshotDescription]
 
     func snapshotRecord(_ db: Database, container: ContainerRecord, _ name: String) throws -> SnapshotRecord {
-        if let r = try SnapshotRecord.filter(Column("container_id") == container.id && Column("name") == name).fetchOne(db) { return r }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [container.id])
+        let id = try container.requireID()
+        if let r = try SnapshotRecord.named(name, container: id, in: db) { return r }
+        let names = try SnapshotRecord.names(container: id, in: db)
         throw SysboxError.notFound("snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
     }
 
@@ -102,13 +103,13 @@ struct Snapshots: StateBound {
         let (record, snap, expires) = try read { db -> (ContainerRecord, String, Date?) in
             let record = try container(db, name)
             let expanded = try containers.view(db, record).expanded.config
-            let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE container_id = ?", arguments: [record.id]))
+            let existing = Set(try SnapshotRecord.names(container: try record.requireID(), in: db))
             let snap = given ?? Self.nextSnapshotName(pattern: expanded["snapshots.pattern"] ?? "snap%d", existing: existing)
             try Names.validate(snap, as: .snapshot)
             let expiryText = expiry ?? expanded["snapshots.expiry"]
             return (record, snap, try expiryText.map { try Self.expiryDate($0, from: now) })
         }
-        if try read({ db in try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == snap).fetchOne(db) }) != nil {
+        if try read({ db in try SnapshotRecord.named(snap, container: try record.requireID(), in: db) }) != nil {
             guard reuse else {
                 throw SysboxError(.alreadyExists, "snapshot \(snap) of \(name) already exists; pick another name or replace it with --reuse")
             }
@@ -120,8 +121,8 @@ struct Snapshots: StateBound {
             throw SysboxError(.alreadyExists, "\(final) exists without a snapshot record; move it away first (sysbox never deletes what it did not make)")
         }
         let op = try write { db in
-            try Journal.begin(db, action: "snapshot", entityType: "snapshot", entityName: "\(name)/\(snap)",
-                              payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
+            try Journal.begin(db, SnapshotPayload(start: Host.startTime(of: getpid()) ?? 0),
+                              entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
         }
         let tmp = p.snapshots + "/.tmp-\(op.uuid.prefix(8))"
         do {
@@ -137,30 +138,24 @@ struct Snapshots: StateBound {
             guard rename(tmp, final) == 0 else { throw SysboxError(.io, "cannot move the snapshot into \(final): \(Host.errnoText(errno))") }
             CrashPoint.reach("snapshot-renamed")
             try write { db in
-                let record = try container(db, name)
-                var s = SnapshotRecord(containerId: record.id ?? 0, name: snap, description: description, createdAt: now, expiresAt: expires)
+                let id = try container(db, name).requireID()
+                var s = SnapshotRecord(containerId: id, name: snap, description: description, createdAt: now, expiresAt: expires)
                 try s.insert(db)
-                let local = try layer(db, container: record.id ?? 0)
-                try ConfigTable.snapshots.replace(db, owner: s.id ?? 0, with: local.config)
-                try DeviceTable.snapshots.replace(db, owner: s.id ?? 0, with: local.devices)
-                for (order, profile) in try ContainerProfiles.load(db, container: record.id ?? 0).enumerated() {
-                    try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
-                                   arguments: [s.id, profile.name, order])
-                }
-                try Journal.finish(db, uuid: op.uuid)
+                let snapshotID = try s.requireID()
+                let local = try layer(db, container: id)
+                try ConfigTable.snapshots.replace(db, owner: snapshotID, with: local.config)
+                try DeviceTable.snapshots.replace(db, owner: snapshotID, with: local.devices)
+                try SnapshotProfiles.replace(db, snapshot: snapshotID, profiles: try ContainerProfiles.load(db, container: id).map(\.name))
+                try Journal.finish(db, uuid: op.uuid, as: .done)
             }
         } catch {
             try? Host.removeTree(tmp)
             if Self.createdBy(final, op.uuid) { try? Host.removeTree(final) }
-            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            try? write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             throw error
         }
         unlink(final + "/operation")
         return TakenSnapshot(name: snap, replaced: replaced)
-    }
-
-    static func payload(_ values: [String: String]) -> String {
-        (try? String(decoding: JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]), as: UTF8.self)) ?? "{}"
     }
 
     /// Whether `dir` was made by operation `uuid` (its `operation` file says so).
@@ -174,7 +169,7 @@ struct Snapshots: StateBound {
         let p = paths(name)
         return try read { db in
             let record = try container(db, name)
-            return try SnapshotRecord.filter(Column("container_id") == record.id).order(Column("created_at"), Column("id")).fetchAll(db).map {
+            return try SnapshotRecord.filter(Column("container_id") == record.requireID()).order(Column("created_at"), Column("id")).fetchAll(db).map {
                 SnapshotEntry(name: $0.name, createdAt: $0.createdAt, expiresAt: $0.expiresAt, size: Images.treeSize(p.snapshot($0.name) + "/data"))
             }
         }
@@ -187,10 +182,10 @@ struct Snapshots: StateBound {
         return try read { db in
             let record = try container(db, name)
             let s = try snapshotRecord(db, container: record, snap)
-            let profiles = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
-            return YAMLDocs.snapshot(name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, profiles: profiles,
-                                     config: try ConfigTable.snapshots.load(db, owner: s.id ?? 0),
-                                     devices: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
+            let id = try s.requireID()
+            return YAMLDocs.snapshot(name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, profiles: try SnapshotProfiles.names(db, snapshot: id),
+                                     config: try ConfigTable.snapshots.load(db, owner: id),
+                                     devices: try DeviceTable.snapshots.load(db, owner: id))
         }
     }
 
@@ -229,8 +224,8 @@ struct Snapshots: StateBound {
             throw SysboxError(.io, "snapshot \(snap) of \(name) has no files at \(source); delete it (sysbox snapshot delete \(name) \(snap))")
         }
         let op = try write { db in
-            try Journal.begin(db, action: "restore", entityType: "snapshot", entityName: "\(name)/\(snap)",
-                              payload: Self.payload(["start": "\(Host.startTime(of: getpid()) ?? 0)"]))
+            try Journal.begin(db, RestorePayload(start: Host.startTime(of: getpid()) ?? 0),
+                              entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
         }
         let fresh = data + ".restore-new-\(op.uuid.prefix(8))", old = data + ".restore-old-\(op.uuid.prefix(8))"
         do {
@@ -238,13 +233,13 @@ struct Snapshots: StateBound {
             CrashPoint.reach("restore-copied")
         } catch {
             try? Host.removeTree(fresh)
-            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            try? write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             throw error
         }
         guard rename(data, old) == 0 else {
             let e = errno
             try? Host.removeTree(fresh)
-            try? write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+            try? write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             throw SysboxError(.io, "cannot move \(data) aside: \(Host.errnoText(e))")
         }
         CrashPoint.reach("restore-half-swapped")
@@ -267,16 +262,15 @@ struct Snapshots: StateBound {
         CrashPoint.reach("restore-swapped")
         try write { db in
             let record = try container(db, name)
-            let s = try snapshotRecord(db, container: record, snap)
-            let current = try ConfigTable.containers.load(db, owner: record.id ?? 0)
-            var config = try ConfigTable.snapshots.load(db, owner: s.id ?? 0).filter { !$0.key.hasPrefix("volatile.") }
+            let id = try record.requireID(), snapshotID = try snapshotRecord(db, container: record, snap).requireID()
+            let current = try ConfigTable.containers.load(db, owner: id)
+            var config = try ConfigTable.snapshots.load(db, owner: snapshotID).filter { !$0.key.hasPrefix("volatile.") }
             for (key, value) in current where key.hasPrefix("volatile.") { config[key] = value }
-            try ConfigTable.containers.replace(db, owner: record.id ?? 0, with: config)
-            try DeviceTable.containers.replace(db, owner: record.id ?? 0, with: try DeviceTable.snapshots.load(db, owner: s.id ?? 0))
-            let names = try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order", arguments: [s.id])
-            let profiles = try names.compactMap { try ProfileRecord.named($0, in: db)?.id }
-            try ContainerProfiles.replace(db, container: record.id ?? 0, profiles: profiles)
-            try Journal.finish(db, uuid: uuid)
+            try ConfigTable.containers.replace(db, owner: id, with: config)
+            try DeviceTable.containers.replace(db, owner: id, with: try DeviceTable.snapshots.load(db, owner: snapshotID))
+            let profiles = try SnapshotProfiles.names(db, snapshot: snapshotID).compactMap { try ProfileRecord.named($0, in: db)?.requireID() }
+            try ContainerProfiles.replace(db, container: id, profiles: profiles)
+            try Journal.finish(db, uuid: uuid, as: .done)
         }
         try? Host.removeTree(old)
     }
@@ -294,7 +288,7 @@ struct Snapshots: StateBound {
                 guard old != new else {
                     throw SysboxError.invalid("snapshot \(old) of \(name) is already called \(new); give a different new name")
                 }
-                if try SnapshotRecord.filter(Column("container_id") == record.id && Column("name") == new).fetchOne(db) != nil {
+                if try SnapshotRecord.named(new, container: try record.requireID(), in: db) != nil {
                     throw SysboxError(.alreadyExists, "snapshot \(new) of \(name) already exists; pick another name")
                 }
                 guard !FileManager.default.fileExists(atPath: p.snapshot(new)) else {
@@ -345,26 +339,22 @@ struct Snapshots: StateBound {
     /// After a crash: a snapshot not recorded is removed (only what the operation made), a restore is
     /// finished when its new files were in place or half-swapped, else undone; trash is emptied.
     func recoverSnapshotOperation(_ op: OperationRecord) throws {
-        let parts = op.entityName.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2, Names.problem(parts[0], as: .container) == nil, Names.problem(parts[1], as: .snapshot) == nil else {
-            try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+        guard let (name, snap) = op.snapshotTarget, Names.problem(name, as: .container) == nil, Names.problem(snap, as: .snapshot) == nil else {
+            try write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             return
         }
-        let (name, snap) = (parts[0], parts[1])
         let p = paths(name)
         let short = String(op.uuid.prefix(8))
         switch op.action {
-        case "snapshot":
+        case .snapshot:
             runtime.thawIfRunning(name)  // killed while the container was frozen for the copy
             try? Host.removeTree(p.snapshots + "/.tmp-\(short)")
             let recorded = try read { db in
-                try ContainerRecord.named(name, in: db).flatMap { c in
-                    try SnapshotRecord.filter(Column("container_id") == c.id && Column("name") == snap).fetchOne(db)
-                } != nil
+                try ContainerRecord.named(name, in: db).flatMap { c in try SnapshotRecord.named(snap, container: try c.requireID(), in: db) } != nil
             }
             if !recorded && Self.createdBy(p.snapshot(snap), op.uuid) { try? Host.removeTree(p.snapshot(snap)) }
-            try write { db in try Journal.finish(db, uuid: op.uuid, failed: !recorded) }
-        case "restore":
+            try write { db in try Journal.finish(db, uuid: op.uuid, as: recorded ? .done : .failed) }
+        case .restore:
             let data = try storageDriver().dataDirectory(container: p)
             let fresh = data + ".restore-new-\(short)", old = data + ".restore-old-\(short)"
             let fm = FileManager.default
@@ -373,10 +363,10 @@ struct Snapshots: StateBound {
                 try finishRestore(name, snap, data: data, fresh: fresh, old: old, uuid: op.uuid)
             } else {
                 try? Host.removeTree(fresh)
-                try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+                try write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
             }
-        default:
-            try write { db in try Journal.finish(db, uuid: op.uuid, failed: true) }
+        case .create, .delete:
+            try write { db in try Journal.finish(db, uuid: op.uuid, as: .failed) }
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: p.snapshots)) ?? [] where entry.hasPrefix(".trash-") {
             try? Host.removeTree(p.snapshots + "/" + entry)

@@ -59,13 +59,13 @@ extension StateBound {
 
     func container(_ db: Database, _ name: String) throws -> ContainerRecord {
         if let record = try ContainerRecord.named(name, in: db) { return record }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM containers")
+        let names = try ContainerRecord.allNames(in: db)
         throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names, then: "sysbox list shows the containers"))")
     }
 
     func profile(_ db: Database, _ name: String) throws -> ProfileRecord {
         if let record = try ProfileRecord.named(name, in: db) { return record }
-        let names = try String.fetchAll(db, sql: "SELECT name FROM profiles")
+        let names = try ProfileRecord.allNames(in: db)
         throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names, then: "sysbox profile list shows the profiles"))")
     }
 
@@ -79,7 +79,7 @@ extension StateBound {
 
     /// The expanded config of a container whose own layer is `local` and profile list `profiles`.
     func expanded(_ db: Database, profiles: [ProfileRecord], local: ConfigLayer) throws -> ConfigLayer {
-        Expansion.expand(profiles: try profiles.map { try layer(db, profile: $0.id ?? 0) }, local: local)
+        Expansion.expand(profiles: try profiles.map { try layer(db, profile: try $0.requireID()) }, local: local)
     }
 
     /// Checks that a container whose expansion is `expanded` could start: devices fit together and

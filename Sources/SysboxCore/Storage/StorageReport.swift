@@ -35,7 +35,7 @@ struct StorageReport: StateBound {
     /// The storage driver and the space used per image, container and snapshot.
     public func storageInfo() throws -> StorageInfo {
         let driver = try storageDriver()
-        let names = try read { db in try String.fetchAll(db, sql: "SELECT name FROM containers ORDER BY name") }
+        let names = try read { db in try ContainerRecord.allNames(in: db) }
         let containers = try names.map { name in
             StorageInfo.Container(name: name, used: driver.usage(container: paths(name)), snapshots: try snapshots.listSnapshots(name))
         }
