@@ -32,3 +32,20 @@ import Testing
         #expect(message { try f.manager.overrideDevice(container: "web1", name: "eth9", []) }.contains("it inherits: eth0, root"))
     }
 }
+
+/// A re-worded error keeps the one it came from as its `cause` (for logs and programs).
+@Suite struct ErrorCauseTests {
+    @Test func rewrappedErrorsKeepTheirCause() throws {
+        do {
+            try InstanceConfig.validate("limits.memory", "lots", writer: .user)
+            Issue.record("limits.memory=lots was accepted")
+        } catch let error as SysboxError {
+            #expect(error.code == .invalidArgument)
+            #expect(error.cause != nil, "the value error behind it is kept")
+        }
+        let inner = SysboxError(.io, "disk full")
+        let outer = inner.wrapped("cannot start c1: disk full")
+        #expect(outer.code == .io && outer.message == "cannot start c1: disk full")
+        #expect((outer.cause as? SysboxError)?.message == "disk full")
+    }
+}

@@ -80,7 +80,7 @@ struct ConfigEditor: StateBound {
         do {
             try Devices.validateSet(updated.devices, requireRoot: false)
         } catch let error as SysboxError {
-            throw SysboxError.invalid("profile \(record.name): \(error.message)")
+            throw SysboxError.invalid("profile \(record.name): \(error.message)", cause: error)
         }
         for user in try ContainerProfiles.users(db, profile: try record.requireID()) {
             let c = try container(db, user)
@@ -92,7 +92,7 @@ struct ConfigEditor: StateBound {
                 try Devices.validateSet(result.devices, requireRoot: true)
                 try nics.checkStaticAddresses(db, container: c.id, devices: result.devices.filter { changed.contains($0.key) })
             } catch let error as SysboxError {
-                throw SysboxError(error.code, "profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
+                throw error.wrapped("profile \(record.name) cannot change this way: it would break container \(user): \(error.message)")
             }
         }
     }

@@ -118,7 +118,7 @@ public enum InstanceConfig {
             do {
                 try key.check(value)
             } catch {
-                throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): \(error.message)")
+                throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): \(error.message)", cause: error)
             }
             return
         }
@@ -167,7 +167,7 @@ public enum InstanceConfig {
         do {
             try key.check(value)
         } catch {
-            throw SysboxError.invalid("invalid filter value \(Names.quote(value)) for \(name): \(error.message)")
+            throw SysboxError.invalid("invalid filter value \(Names.quote(value)) for \(name): \(error.message)", cause: error)
         }
     }
 

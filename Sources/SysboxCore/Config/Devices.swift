@@ -65,7 +65,7 @@ public enum Devices {
         do {
             try check(value)
         } catch {
-            throw SysboxError.invalid("device \(name) (\(type.rawValue)): invalid value \(Names.quote(value)) for \(key): \(error.message)")
+            throw SysboxError.invalid("device \(name) (\(type.rawValue)): invalid value \(Names.quote(value)) for \(key): \(error.message)", cause: error)
         }
     }
 
@@ -76,7 +76,7 @@ public enum Devices {
         }
         if type == .nic, config["name"] == nil {
             do { try Values.interfaceName(name) } catch {
-                throw SysboxError.invalid("device \(name) (nic): without a name key the device name is the interface name in the container, and \(error.message); set name=eth1 (or another)")
+                throw SysboxError.invalid("device \(name) (nic): without a name key the device name is the interface name in the container, and \(error.message); set name=eth1 (or another)", cause: error)
             }
         }
         if type == .disk, let path = config["path"] {

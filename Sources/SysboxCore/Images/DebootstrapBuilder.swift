@@ -118,7 +118,7 @@ struct DebootstrapBuilder: ImageBuilder {
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)")
+            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)", cause: error)
         }
         var lastError = ""
         var buffer = Data()

@@ -61,7 +61,7 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
         }
         for (path, entry) in manifest.files ?? [:] {
             do { _ = try Values.absolutePath(path) } catch {
-                throw SysboxError.invalid("\(file): file \(path): \(error.message)")
+                throw SysboxError.invalid("\(file): file \(path): \(error.message)", cause: error)
             }
             for when in entry.when where when != "start" {
                 throw SysboxError.invalid("\(file): file \(path): unknown trigger \(when); use start")

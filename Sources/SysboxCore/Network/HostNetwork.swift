@@ -61,7 +61,7 @@ enum HostNetwork {
         do {
             return RouteNetlink(transport: try NetlinkSocket())
         } catch let e as NetlinkError {
-            throw SysboxError(.io, "cannot talk to the kernel's rtnetlink: \(e)")
+            throw SysboxError(.io, "cannot talk to the kernel's rtnetlink: \(e)", cause: e)
         }
     }
 
@@ -70,7 +70,7 @@ enum HostNetwork {
         do {
             return try body()
         } catch let e as NetlinkError {
-            throw SysboxError(.io, "\(what): \(e.operation) failed: \(Host.errnoText(e.errno))")
+            throw SysboxError(.io, "\(what): \(e.operation) failed: \(Host.errnoText(e.errno))", cause: e)
         }
     }
 

@@ -154,7 +154,7 @@ struct NICs: StateBound {
             do {
                 address = try IPAM.nextFree(in: s.subnet, gateway: s.gateway, taken: Set(leased).union(reserved.keys))
             } catch let e as SysboxError {
-                throw SysboxError(e.code, "device \(device): \(e.message)")
+                throw e.wrapped("device \(device): \(e.message)")
             }
         }
         // Written only when something changed: a restart with the same lease dirties no page (and costs
@@ -241,7 +241,7 @@ struct NICs: StateBound {
         do {
             try IPAM.checkStatic(wanted, in: s.subnet, gateway: s.gateway, heldBy: holderName)
         } catch let e as SysboxError {
-            throw SysboxError(e.code, "device \(device): ipv4.address \(e.message)")
+            throw e.wrapped("device \(device): ipv4.address \(e.message)")
         }
     }
 

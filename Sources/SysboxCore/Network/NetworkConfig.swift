@@ -39,7 +39,7 @@ public enum NetworkConfig {
         do {
             try key.check(value)
         } catch {
-            throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): \(error.message)")
+            throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): \(error.message)", cause: error)
         }
     }
 

@@ -131,7 +131,7 @@ struct Networks: StateBound {
             try createNetwork(Self.defaultNetwork, config: [])
         } catch let e as SysboxError where e.code == .alreadyExists {
             if try exists() { return }  // another process of this state directory created it meanwhile
-            throw SysboxError(.conflict, "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME")
+            throw SysboxError(.conflict, "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME", cause: e)
         }
     }
 

@@ -47,7 +47,7 @@ struct Profiles: StateBound {
             try Names.validate(name, as: .profile)
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)")
+                throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)", cause: error)
             }
             return (name, try ProfileYAML.parse(text, file: path))
         }

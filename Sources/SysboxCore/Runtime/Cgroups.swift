@@ -426,7 +426,7 @@ public struct ContainerCgroup: Sendable {
         do {
             return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)")
+            throw SysboxError(.io, "cannot read \(path): \(error.localizedDescription)", cause: error)
         }
     }
 

@@ -108,7 +108,7 @@ struct ContainerRuntime: StateBound {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
                 cleanupStale(name)
                 try? recordPowerState(name, .stopped)
-                throw SysboxError(error.code, "cannot start \(name): \(error.message)")
+                throw error.wrapped("cannot start \(name): \(error.message)")
             }
             return warnings
         }

@@ -19,7 +19,7 @@ enum Host {
         process.standardError = err
         if let stdin { process.standardInput = stdin } else { process.standardInput = FileHandle.nullDevice }
         do { try process.run() } catch {
-            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)")
+            throw SysboxError(.io, "\(what): cannot run \(args[0]): \(error.localizedDescription)", cause: error)
         }
         // Read both pipes fully before waiting so a large output never blocks the child.
         nonisolated(unsafe) var errData = Data()
@@ -119,7 +119,7 @@ enum Host {
         // such first: the tree walk below does not cross into them.
         if BtrfsDriver.isBtrfs(path) { try deleteSubvolumes(under: path) }
         do { try FileManager.default.removeItem(atPath: path) } catch {
-            throw SysboxError(.io, "cannot remove \(path): \(error.localizedDescription)")
+            throw SysboxError(.io, "cannot remove \(path): \(error.localizedDescription)", cause: error)
         }
     }
 

@@ -44,7 +44,7 @@ struct LiveConfig: StateBound {
                 for (done, limits) in applied + [(name, old)] {
                     try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: done).apply(limits)
                 }
-                throw SysboxError(error.code, "cannot apply the change to running container \(name): \(error.message); nothing changed")
+                throw error.wrapped("cannot apply the change to running container \(name): \(error.message); nothing changed")
             }
         }
     }

@@ -107,7 +107,7 @@ public struct StartPlan: Codable, Sendable, Equatable {
             throw SysboxError(.io, "cannot read \(path)")
         }
         do { return try JSONDecoder().decode(StartPlan.self, from: data) } catch {
-            throw SysboxError(.io, "cannot read the start plan \(path) (written by another sysbox build?): \(error)")
+            throw SysboxError(.io, "cannot read the start plan \(path) (written by another sysbox build?): \(error)", cause: error)
         }
     }
 }

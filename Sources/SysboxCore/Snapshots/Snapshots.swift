@@ -57,7 +57,7 @@ struct Snapshots: StateBound {
     /// `2d`, `1w 3d` from now.
     static func expiryDate(_ text: String, from now: Date = Date()) throws -> Date {
         let parts: [(Int, Character)]
-        do { parts = try Values.expiry(text) } catch { throw SysboxError.invalid("invalid expiry \(Names.quote(text)): \(error.message)") }
+        do { parts = try Values.expiry(text) } catch { throw SysboxError.invalid("invalid expiry \(Names.quote(text)): \(error.message)", cause: error) }
         var components = DateComponents()
         for (n, unit) in parts {
             switch unit {
@@ -383,7 +383,7 @@ struct Snapshots: StateBound {
             let taken = try createSnapshotLocked(name, snapshot: nil, description: startupSnapshotDescription)
             Self.logger.debug("@startup snapshot taken", metadata: ["snapshot": "\(taken.name)"])
         } catch let error as SysboxError {
-            throw SysboxError(error.code, "the @startup snapshot (snapshots.schedule) failed: \(error.message)")
+            throw error.wrapped("the @startup snapshot (snapshots.schedule) failed: \(error.message)")
         }
         return true
     }

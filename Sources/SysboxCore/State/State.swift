@@ -88,7 +88,7 @@ extension StateBound {
         do {
             try Devices.validateSet(expanded.devices, requireRoot: true)
         } catch let error as SysboxError {
-            throw SysboxError.invalid("container \(name): \(error.message)")
+            throw SysboxError.invalid("container \(name): \(error.message)", cause: error)
         }
     }
 

@@ -18,6 +18,12 @@ public struct SysboxError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 
-    static func invalid(_ message: String) -> SysboxError { SysboxError(.invalidArgument, message) }
+    static func invalid(_ message: String, cause: (any Error & Sendable)? = nil) -> SysboxError {
+        SysboxError(.invalidArgument, message, cause: cause)
+    }
+
+    /// The same kind of error with a message that says where it happened, keeping this one as its
+    /// `cause`.
+    func wrapped(_ message: String) -> SysboxError { SysboxError(code, message, cause: self) }
     static func notFound(_ message: String) -> SysboxError { SysboxError(.notFound, message) }
 }
