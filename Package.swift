@@ -12,13 +12,13 @@ let package = Package(
         // For Benchmarks/Micro (a package of its own that depends on this one by path).
         .library(name: "SysboxNetlink", targets: ["SysboxNetlink"]),
         .library(name: "SysboxStore", targets: ["SysboxStore"]),
-        .library(name: "SysboxCore", targets: ["SysboxCore"]),
+        .library(name: "SysboxCore", targets: ["SysboxCore"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
     targets: [
         // The only C: the window between clone/fork and execve, GNU-only prototypes, kernel constants.
@@ -30,7 +30,7 @@ let package = Package(
             name: "SysboxStore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         // The manager: config keys, profiles, containers, output formats.
@@ -41,7 +41,7 @@ let package = Package(
                 "SysboxNetlink",
                 "SysboxStore",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         // The `sysbox` command: the exec fast path (CSysbox's fastexec.c), else exec of sysbox-manager.
@@ -59,7 +59,7 @@ let package = Package(
                 "CSysbox",
                 "SysboxCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         .testTarget(name: "SysboxStoreTests", dependencies: ["SysboxStore"]),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,7 +11,7 @@ let package = Package(
         // Only the malloc interposer trait: no jemalloc on this machine, and the default traits would
         // also pull the Swift runtime interposer.
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0")
     ],
     targets: [
         // The benchmark plugin looks for executable targets in Benchmarks/<name>/.
@@ -22,13 +22,13 @@ let package = Package(
                 .product(name: "SysboxNetlink", package: "sysbox"),
                 .product(name: "SysboxStore", package: "sysbox"),
                 .product(name: "SysboxCore", package: "sysbox"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift")
             ],
             path: "Benchmarks/SysboxMicro",
             plugins: [
-                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

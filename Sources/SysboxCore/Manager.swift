@@ -23,8 +23,11 @@ public final class Manager: StateBound {
         state = try State(stateDirectory: stateDirectory, dataDirectory: dataDirectory, busyTimeout: busyTimeout)
         let opened = DispatchTime.now()
         try Profiles(state: state).seedShipped()
-        Self.logger.debug("manager ready", metadata: [
-            "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"])
+        Self.logger.debug(
+            "manager ready",
+            metadata: [
+                "open_ms": "\(Self.ms(started, opened))", "total_ms": "\(Self.ms(started, .now()))", "dir": "\(stateDirectory)"
+            ])
     }
 
     /// Finishes or undoes the operations a killed command left half-done and removes half-built images
@@ -35,7 +38,9 @@ public final class Manager: StateBound {
 
     /// Forwards to `containers.createContainer`.
     @discardableResult
-    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView { try containers.createContainer(request, progress: progress) }
+    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView {
+        try containers.createContainer(request, progress: progress)
+    }
     /// Forwards to `containers.deleteContainers`.
     public func deleteContainers(_ names: [String], force: Bool = false) throws { try containers.deleteContainers(names, force: force) }
     /// Forwards to `containers.checkContainersExist`.
@@ -104,7 +109,9 @@ public final class Manager: StateBound {
     /// Forwards to `files.pullFile`.
     public func pullFile(_ name: String, path: String) throws -> (data: Data, mode: mode_t, uid: uid_t, gid: gid_t) { try files.pullFile(name, path: path) }
     /// Forwards to `files.pushFile`.
-    public func pushFile(_ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t, createParents: Bool) throws { try files.pushFile(name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents) }
+    public func pushFile(_ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t, createParents: Bool) throws {
+        try files.pushFile(name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents)
+    }
     /// Forwards to `files.pushTree`.
     public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws { try files.pushTree(name, local: local, path: path, uid: uid, gid: gid) }
     /// Forwards to `files.pullTree`.
@@ -114,7 +121,9 @@ public final class Manager: StateBound {
 
     /// Forwards to `snapshots.createSnapshot`.
     @discardableResult
-    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false, description: String = "", at now: Date = Date()) throws -> TakenSnapshot { try snapshots.createSnapshot(name, snapshot: given, expiry: expiry, reuse: reuse, description: description, at: now) }
+    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false, description: String = "", at now: Date = Date()) throws
+        -> TakenSnapshot
+    { try snapshots.createSnapshot(name, snapshot: given, expiry: expiry, reuse: reuse, description: description, at: now) }
     /// Forwards to `snapshots.listSnapshots`.
     public func listSnapshots(_ name: String) throws -> [SnapshotEntry] { try snapshots.listSnapshots(name) }
     /// Forwards to `snapshots.snapshotDocument`.
@@ -148,7 +157,9 @@ public final class Manager: StateBound {
     // MARK: - Networks
 
     /// Forwards to `networks.createNetwork`.
-    public func createNetwork(_ name: String, config pairs: [(String, String)], description: String = "") throws { try networks.createNetwork(name, config: pairs, description: description) }
+    public func createNetwork(_ name: String, config pairs: [(String, String)], description: String = "") throws {
+        try networks.createNetwork(name, config: pairs, description: description)
+    }
     /// Forwards to `networks.listNetworks`.
     public func listNetworks() throws -> [NetworkEntry] { try networks.listNetworks() }
     /// Forwards to `networks.networkDocument`.
@@ -183,7 +194,9 @@ public final class Manager: StateBound {
     public func resolveImage(_ ref: String, progress: (String) -> Void = { _ in }) throws -> ImageInfo { try images.resolveImage(ref, progress: progress) }
     /// Forwards to `images.buildImage`.
     @discardableResult
-    public func buildImage(template name: String, options overrides: [String: String] = [:], progress: (String) -> Void = { _ in }) throws -> ImageInfo { try images.buildImage(template: name, options: overrides, progress: progress) }
+    public func buildImage(template name: String, options overrides: [String: String] = [:], progress: (String) -> Void = { _ in }) throws -> ImageInfo {
+        try images.buildImage(template: name, options: overrides, progress: progress)
+    }
     /// Forwards to `images.deleteImage`.
     public func deleteImage(_ ref: String) throws { try images.deleteImage(ref) }
     /// Forwards to `images.setImageAlias`.
@@ -211,7 +224,6 @@ public final class Manager: StateBound {
     public func renameProfile(_ source: String, to target: String) throws { try profiles.renameProfile(source, to: target) }
     /// Forwards to `profiles.setProfileDescription`.
     public func setProfileDescription(_ name: String, _ description: String) throws { try profiles.setProfileDescription(name, description) }
-
 
     // MARK: - ContainerExec, ContainerConsole
 

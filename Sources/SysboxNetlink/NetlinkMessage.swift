@@ -14,11 +14,11 @@ public struct NetlinkRequest: Sendable, Equatable {
     ///   - type: `RTM_NEWLINK`, `RTM_DELLINK`, …
     ///   - flags: `NLM_F_*` besides `NLM_F_REQUEST` (always set); `NLM_F_ACK` is added by the socket.
     public init(type: Int, flags: Int32) {
-        append(UInt32(0))                           // nlmsg_len, patched by `finish`
+        append(UInt32(0))  // nlmsg_len, patched by `finish`
         append(UInt16(type))
         append(UInt16(truncatingIfNeeded: flags | Int32(NLM_F_REQUEST)))
-        append(UInt32(0))                           // nlmsg_seq, set by the socket
-        append(UInt32(0))                           // nlmsg_pid: the kernel
+        append(UInt32(0))  // nlmsg_seq, set by the socket
+        append(UInt32(0))  // nlmsg_pid: the kernel
     }
 
     /// Appends a fixed-size kernel struct (its bytes as laid out by the C compiler).
@@ -95,8 +95,10 @@ public struct NetlinkMessage: Sendable, Equatable {
             guard length >= 16, offset + length <= data.count else {
                 throw NetlinkError(operation: "parse reply", errno: EPROTO)
             }
-            out.append(NetlinkMessage(type: data.u16(offset + 4), flags: data.u16(offset + 6), seq: data.u32(offset + 8),
-                                      payload: Array(data[(offset + 16)..<(offset + length)])))
+            out.append(
+                NetlinkMessage(
+                    type: data.u16(offset + 4), flags: data.u16(offset + 6), seq: data.u32(offset + 8),
+                    payload: Array(data[(offset + 16)..<(offset + length)])))
             offset += (length + 3) & ~3
         }
         return out

@@ -141,18 +141,23 @@ public struct RouteNetlink {
     /// - Throws: `NetlinkError` with EEXIST: a name is taken (here, or for the peer in the target
     ///   namespace); ESRCH: no process `peerNamespacePid`; EINVAL: no link `masterIndex`, or a bad MTU
     ///   or MAC; EOPNOTSUPP: link `masterIndex` takes no ports (not a bridge or bond); EPERM: not allowed.
-    public func createVeth(_ name: String, peer: String, peerNamespacePid: Int32?, peerMAC: [UInt8]?,
-                           masterIndex: Int32?, up: Bool, mtu: UInt32?) throws {
-        let request = Self.createVethRequest(name, peer: peer, peerNamespacePid: peerNamespacePid, peerMAC: peerMAC,
-                                             masterIndex: masterIndex, up: up, mtu: mtu)
+    public func createVeth(
+        _ name: String, peer: String, peerNamespacePid: Int32?, peerMAC: [UInt8]?,
+        masterIndex: Int32?, up: Bool, mtu: UInt32?
+    ) throws {
+        let request = Self.createVethRequest(
+            name, peer: peer, peerNamespacePid: peerNamespacePid, peerMAC: peerMAC,
+            masterIndex: masterIndex, up: up, mtu: mtu)
         _ = try transport.execute(request, operation: "create veth \(name)/\(peer)", dump: false)
     }
 
     /// Attributes in iproute2's order for `ip link add NAME mtu M master B up type veth peer name PEER
     /// mtu M address MAC netns PID` (each end's options in argument order, then its IFLA_IFNAME), so the
     /// golden test compares the whole message.
-    static func createVethRequest(_ name: String, peer: String, peerNamespacePid: Int32? = nil, peerMAC: [UInt8]? = nil,
-                                  masterIndex: Int32? = nil, up: Bool = false, mtu: UInt32? = nil) -> NetlinkRequest {
+    static func createVethRequest(
+        _ name: String, peer: String, peerNamespacePid: Int32? = nil, peerMAC: [UInt8]? = nil,
+        masterIndex: Int32? = nil, up: Bool = false, mtu: UInt32? = nil
+    ) -> NetlinkRequest {
         var r = NetlinkRequest(type: Int(RTM_NEWLINK), flags: NLM_F_CREATE | NLM_F_EXCL)
         r.append(struct: ifinfo(flags: up ? UInt32(IFF_UP) : 0, change: up ? UInt32(IFF_UP) : 0))
         if let mtu { r.attribute(Int(IFLA_MTU), uint32: mtu) }
@@ -252,8 +257,9 @@ public struct RouteNetlink {
 
     /// RTM_NEWLINK with IFLA_NET_NS_PID: moves the link into the network namespace of `pid`.
     public func moveToNamespace(_ name: String, pid: Int32) throws {
-        _ = try transport.execute(Self.moveToNamespaceRequest(index: try index(of: name), pid: pid),
-                                  operation: "move \(name) to the namespace of \(pid)", dump: false)
+        _ = try transport.execute(
+            Self.moveToNamespaceRequest(index: try index(of: name), pid: pid),
+            operation: "move \(name) to the namespace of \(pid)", dump: false)
     }
 
     static func moveToNamespaceRequest(index: Int32, pid: Int32) -> NetlinkRequest {
@@ -264,8 +270,9 @@ public struct RouteNetlink {
     /// open `/proc/PID/ns/net`, a pidfd, or a bind-mounted namespace file). EINVAL: not a network
     /// namespace.
     public func moveToNamespace(_ name: String, fd: Int32) throws {
-        _ = try transport.execute(Self.moveToNamespaceRequest(index: try index(of: name), fd: fd),
-                                  operation: "move \(name) to the namespace of fd \(fd)", dump: false)
+        _ = try transport.execute(
+            Self.moveToNamespaceRequest(index: try index(of: name), fd: fd),
+            operation: "move \(name) to the namespace of fd \(fd)", dump: false)
     }
 
     static func moveToNamespaceRequest(index: Int32, fd: Int32) -> NetlinkRequest {
@@ -292,15 +299,17 @@ public struct RouteNetlink {
     /// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of an IPv4 address with IFA_LOCAL and IFA_ADDRESS.
     /// EEXIST: the address is already there.
     public func addAddress(_ name: String, _ address: [UInt8], prefix: UInt8) throws {
-        _ = try transport.execute(Self.addAddressRequest(index: try index(of: name), address, prefix: prefix),
-                                  operation: "add address to \(name)", dump: false)
+        _ = try transport.execute(
+            Self.addAddressRequest(index: try index(of: name), address, prefix: prefix),
+            operation: "add address to \(name)", dump: false)
     }
 
     /// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of an IPv4 address on the link with index `index` (no name
     /// lookup). EEXIST: the address is already there; ENODEV: no such link.
     public func addAddress(index: Int32, _ address: [UInt8], prefix: UInt8) throws {
-        _ = try transport.execute(Self.addAddressRequest(index: index, address, prefix: prefix),
-                                  operation: "add address to link \(index)", dump: false)
+        _ = try transport.execute(
+            Self.addAddressRequest(index: index, address, prefix: prefix),
+            operation: "add address to link \(index)", dump: false)
     }
 
     /// RTM_DELADDR of the IPv4 address `address/prefix` (IFA_LOCAL and IFA_ADDRESS) of `name`, after an

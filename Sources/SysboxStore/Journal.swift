@@ -61,11 +61,14 @@ public struct OperationRecord: StoreRecord {
 public enum Journal {
     /// Records a new running operation of this process; the payload's type gives the action and the
     /// entity kind (`P.action`, `P.entity`). Call inside a write transaction.
-    public static func begin<P: JournalPayload>(_ db: Database, _ payload: P, entityName: String,
-                                                pid: Int32 = getpid(), now: Date = Date()) throws -> OperationRecord {
-        var op = OperationRecord(id: nil, uuid: UUID().uuidString.lowercased(), action: P.action, entityType: P.entity,
-                                 entityName: entityName, status: .running, pid: pid, createdAt: now, updatedAt: now,
-                                 payload: try payload.json())
+    public static func begin<P: JournalPayload>(
+        _ db: Database, _ payload: P, entityName: String,
+        pid: Int32 = getpid(), now: Date = Date()
+    ) throws -> OperationRecord {
+        var op = OperationRecord(
+            id: nil, uuid: UUID().uuidString.lowercased(), action: P.action, entityType: P.entity,
+            entityName: entityName, status: .running, pid: pid, createdAt: now, updatedAt: now,
+            payload: try payload.json())
         try op.insert(db)
         return op
     }

@@ -26,10 +26,12 @@ extension ContainerRecord {
 
     /// Names of the containers made from the image `fingerprint` (config key `volatile.base_image`), sorted.
     public static func names(usingImage fingerprint: String, in db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT c.name FROM containers c JOIN containers_config k ON k.container_id = c.id
-            WHERE k.key = 'volatile.base_image' AND k.value = ? ORDER BY c.name
-            """, arguments: [fingerprint])
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT c.name FROM containers c JOIN containers_config k ON k.container_id = c.id
+                WHERE k.key = 'volatile.base_image' AND k.value = ? ORDER BY c.name
+                """, arguments: [fingerprint])
     }
 }
 
@@ -62,8 +64,9 @@ extension SnapshotRecord {
     /// `SELECT MAX(created_at) … WHERE container_id = ? AND description = ?`: when the container's last
     /// snapshot with that description (the scheduler's marker) was taken; nil when it has none.
     public static func latestCreation(container: Int64, description: String, in db: Database) throws -> Date? {
-        try Date.fetchOne(db, sql: "SELECT MAX(created_at) FROM snapshots WHERE container_id = ? AND description = ?",
-                          arguments: [container, description])
+        try Date.fetchOne(
+            db, sql: "SELECT MAX(created_at) FROM snapshots WHERE container_id = ? AND description = ?",
+            arguments: [container, description])
     }
 }
 
@@ -78,34 +81,40 @@ public struct SnapshotUse: Sendable, Equatable {
 public enum SnapshotProfiles {
     /// The profile names of a snapshot, in apply order.
     public static func names(_ db: Database, snapshot: Int64) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order",
-                            arguments: [snapshot])
+        try String.fetchAll(
+            db, sql: "SELECT profile_name FROM snapshots_profiles WHERE snapshot_id = ? ORDER BY apply_order",
+            arguments: [snapshot])
     }
 
     /// Replaces a snapshot's profile list; the array order is the apply order.
     public static func replace(_ db: Database, snapshot: Int64, profiles: [String]) throws {
         try db.execute(sql: "DELETE FROM snapshots_profiles WHERE snapshot_id = ?", arguments: [snapshot])
         for (order, name) in profiles.enumerated() {
-            try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
-                           arguments: [snapshot, name, order])
+            try db.execute(
+                sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, ?, ?)",
+                arguments: [snapshot, name, order])
         }
     }
 
     /// `INSERT … SELECT`: gives snapshot `target` (new, with no list yet) the profile list of `source`.
     public static func copy(_ db: Database, from source: Int64, to target: Int64) throws {
-        try db.execute(sql: """
-            INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order)
-            SELECT ?, profile_name, apply_order FROM snapshots_profiles WHERE snapshot_id = ?
-            """, arguments: [target, source])
+        try db.execute(
+            sql: """
+                INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order)
+                SELECT ?, profile_name, apply_order FROM snapshots_profiles WHERE snapshot_id = ?
+                """, arguments: [target, source])
     }
 
     /// Snapshots whose profile list names `profile`, sorted by container then snapshot.
     public static func users(_ db: Database, profile: String) throws -> [SnapshotUse] {
-        try Row.fetchAll(db, sql: """
-            SELECT c.name AS container, s.name AS snapshot FROM snapshots_profiles sp
-            JOIN snapshots s ON s.id = sp.snapshot_id JOIN containers c ON c.id = s.container_id
-            WHERE sp.profile_name = ? ORDER BY c.name, s.name
-            """, arguments: [profile]).map { SnapshotUse(container: $0["container"], snapshot: $0["snapshot"]) }
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT c.name AS container, s.name AS snapshot FROM snapshots_profiles sp
+                JOIN snapshots s ON s.id = sp.snapshot_id JOIN containers c ON c.id = s.container_id
+                WHERE sp.profile_name = ? ORDER BY c.name, s.name
+                """, arguments: [profile]
+        ).map { SnapshotUse(container: $0["container"], snapshot: $0["snapshot"]) }
     }
 
     /// `UPDATE snapshots_profiles SET profile_name = ? WHERE profile_name = ?`: snapshots follow a
@@ -128,8 +137,9 @@ extension ImageRecord {
 
     /// The image the alias `name` points at, if any.
     public static func aliased(_ name: String, in db: Database) throws -> ImageRecord? {
-        try ImageRecord.fetchOne(db, sql: "SELECT i.* FROM images i JOIN images_aliases a ON a.image_id = i.id WHERE a.name = ?",
-                                 arguments: [name])
+        try ImageRecord.fetchOne(
+            db, sql: "SELECT i.* FROM images i JOIN images_aliases a ON a.image_id = i.id WHERE a.name = ?",
+            arguments: [name])
     }
 
     /// `… WHERE fingerprint LIKE '<prefix>%'`: the images whose fingerprint starts with `prefix` (lower-cased;
@@ -182,8 +192,9 @@ public struct NetworkLease: Sendable, Equatable {
             arguments += [except.container, except.device]
         }
         return try Row.fetchAll(db, sql: sql + " ORDER BY c.name, l.device_name", arguments: arguments).map { row in
-            NetworkLease(container: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"],
-                         isStatic: row["static"])
+            NetworkLease(
+                container: row["container"], device: row["device"], hwaddr: row["hwaddr"], address: row["address"],
+                isStatic: row["static"])
         }
     }
 }
@@ -201,25 +212,29 @@ public struct StaticAddressClaim: Sendable, Equatable {
     /// Every claim on the network named `network`: the containers' own NICs first, then those their
     /// profiles declare (one per container using the profile).
     public static func all(network: String, in db: Database) throws -> [StaticAddressClaim] {
-        try Row.fetchAll(db, sql: """
-            SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid, 0 AS rank
-            FROM containers_devices d
-            JOIN containers c ON c.id = d.container_id
-            JOIN containers_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
-            JOIN containers_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
-            WHERE d.type = 'nic'
-            UNION ALL
-            SELECT a.value, d.name, c.name, c.id, 1
-            FROM profiles_devices d
-            JOIN containers_profiles cp ON cp.profile_id = d.profile_id
-            JOIN containers c ON c.id = cp.container_id
-            JOIN profiles_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
-            JOIN profiles_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
-            WHERE d.type = 'nic'
-            ORDER BY rank
-            """, arguments: [network, network]).map { row in
-            StaticAddressClaim(address: row["address"], device: row["device"], container: row["container"],
-                               containerId: row["cid"], fromProfile: (row["rank"] as Int) == 1)
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT a.value AS address, d.name AS device, c.name AS container, c.id AS cid, 0 AS rank
+                FROM containers_devices d
+                JOIN containers c ON c.id = d.container_id
+                JOIN containers_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
+                JOIN containers_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
+                WHERE d.type = 'nic'
+                UNION ALL
+                SELECT a.value, d.name, c.name, c.id, 1
+                FROM profiles_devices d
+                JOIN containers_profiles cp ON cp.profile_id = d.profile_id
+                JOIN containers c ON c.id = cp.container_id
+                JOIN profiles_devices_config a ON a.device_id = d.id AND a.key = 'ipv4.address'
+                JOIN profiles_devices_config n ON n.device_id = d.id AND n.key = 'network' AND n.value = ?
+                WHERE d.type = 'nic'
+                ORDER BY rank
+                """, arguments: [network, network]
+        ).map { row in
+            StaticAddressClaim(
+                address: row["address"], device: row["device"], container: row["container"],
+                containerId: row["cid"], fromProfile: (row["rank"] as Int) == 1)
         }
     }
 }
@@ -227,8 +242,9 @@ public struct StaticAddressClaim: Sendable, Equatable {
 extension IPv4LeaseRecord {
     /// The number of leases held by the container named `name` (0 when there is no such container).
     public static func count(containerNamed name: String, in db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE c.name = ?",
-                         arguments: [name]) ?? 0
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM ipv4_leases l JOIN containers c ON c.id = l.container_id WHERE c.name = ?",
+            arguments: [name]) ?? 0
     }
 
     /// The lease of one NIC of a container, if any.
@@ -248,8 +264,9 @@ extension IPv4LeaseRecord {
 
     /// The addresses leased on a network, but the lease of NIC `device` of container `container`.
     public static func addresses(network: Int64, exceptContainer container: Int64, device: String, in db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
-                            arguments: [network, container, device])
+        try String.fetchAll(
+            db, sql: "SELECT address FROM ipv4_leases WHERE network_id = ? AND NOT (container_id = ? AND device_name = ?)",
+            arguments: [network, container, device])
     }
 
     /// `DELETE FROM ipv4_leases WHERE container_id = ? AND device_name = ?`: drops one NIC's lease.
@@ -270,14 +287,18 @@ extension IPv4LeaseRecord {
 
     /// The names of the networks a container holds leases on, sorted.
     public static func networkNames(container: Int64, in db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT DISTINCT n.name FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE l.container_id = ? ORDER BY n.name
-            """, arguments: [container])
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT n.name FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE l.container_id = ? ORDER BY n.name
+                """, arguments: [container])
     }
 
     /// The ids of the containers holding leases on the network named `network`.
     public static func containerIDs(networkNamed network: String, in db: Database) throws -> Set<Int64> {
-        Set(try Int64.fetchAll(db, sql: "SELECT l.container_id FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE n.name = ?",
-                               arguments: [network]))
+        Set(
+            try Int64.fetchAll(
+                db, sql: "SELECT l.container_id FROM ipv4_leases l JOIN networks n ON n.id = l.network_id WHERE n.name = ?",
+                arguments: [network]))
     }
 }

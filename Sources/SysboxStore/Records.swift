@@ -75,10 +75,13 @@ public struct ContainerRecord: NamedRecord {
 
 extension ContainerRecord {
     /// A new, not yet inserted container row in state `state`.
-    public init(name: String, image: String, description: String = "", ephemeral: Bool = false,
-                createdAt: Date = Date(), state: PowerState = .stopped) {
-        self.init(id: nil, name: name, image: image, description: description, ephemeral: ephemeral,
-                  createdAt: createdAt, lastUsedAt: nil, state: state)
+    public init(
+        name: String, image: String, description: String = "", ephemeral: Bool = false,
+        createdAt: Date = Date(), state: PowerState = .stopped
+    ) {
+        self.init(
+            id: nil, name: name, image: image, description: description, ephemeral: ephemeral,
+            createdAt: createdAt, lastUsedAt: nil, state: state)
     }
 }
 
@@ -201,9 +204,12 @@ public struct IPv4LeaseRecord: StoreRecord {
 }
 
 extension IPv4LeaseRecord {
-    public init(networkId: Int64, address: String, containerId: Int64, deviceName: String, hwaddr: String = "",
-                isStatic: Bool = false, createdAt: Date = Date()) {
-        self.init(id: nil, networkId: networkId, address: address, containerId: containerId, deviceName: deviceName,
-                  hwaddr: hwaddr, isStatic: isStatic, createdAt: createdAt)
+    public init(
+        networkId: Int64, address: String, containerId: Int64, deviceName: String, hwaddr: String = "",
+        isStatic: Bool = false, createdAt: Date = Date()
+    ) {
+        self.init(
+            id: nil, networkId: networkId, address: address, containerId: containerId, deviceName: deviceName,
+            hwaddr: hwaddr, isStatic: isStatic, createdAt: createdAt)
     }
 }

@@ -38,18 +38,24 @@ struct CreateOptions: ParsableArguments {
         let profiles: [String]? = noProfiles ? [] : (self.profiles.isEmpty ? nil : self.profiles)
         let name = try self.name ?? RandomName.make(avoiding: Set(manager.containerNames()))
         CLI.out("Creating \(name)\n")
-        _ = try manager.createContainer(CreateRequest(name: name, image: image, profiles: profiles, config: config,
-                                                      ephemeral: ephemeral, description: description), progress: CLI.progress)
+        _ = try manager.createContainer(
+            CreateRequest(
+                name: name, image: image, profiles: profiles, config: config,
+                ephemeral: ephemeral, description: description), progress: CLI.progress)
         return name
     }
 }
 
 /// LXD-style random names (`adjective-animal`) for containers created without one.
 enum RandomName {
-    static let adjectives = ["able", "brave", "calm", "eager", "fair", "glad", "keen", "kind", "lucky", "neat",
-                             "proud", "quick", "quiet", "sharp", "smart", "sunny", "swift", "tidy", "warm", "wise"]
-    static let animals = ["badger", "beaver", "bison", "crane", "dingo", "eagle", "ferret", "gecko", "heron", "ibex",
-                          "koala", "lemur", "lynx", "marten", "otter", "panda", "puffin", "quail", "raven", "yak"]
+    static let adjectives = [
+        "able", "brave", "calm", "eager", "fair", "glad", "keen", "kind", "lucky", "neat",
+        "proud", "quick", "quiet", "sharp", "smart", "sunny", "swift", "tidy", "warm", "wise"
+    ]
+    static let animals = [
+        "badger", "beaver", "bison", "crane", "dingo", "eagle", "ferret", "gecko", "heron", "ibex",
+        "koala", "lemur", "lynx", "marten", "otter", "panda", "puffin", "quail", "raven", "yak"
+    ]
 
     static func make(avoiding taken: Set<String>) -> String {
         for _ in 0..<100 {

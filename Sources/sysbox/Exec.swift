@@ -68,8 +68,9 @@ struct Console: ParsableCommand {
 
 /// The monitor of one container (started by `start`, never by hand).
 struct MonitorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "__monitor", abstract: "Internal: a container's monitor.",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "__monitor", abstract: "Internal: a container's monitor.",
+        shouldDisplay: false)
 
     @Argument var name: String
 
@@ -88,8 +89,9 @@ struct MonitorCommand: ParsableCommand {
 /// The monitor again after its idle phase in the C front (`sysbox __monitor-idle`), which execs this
 /// when init exits, with init's wait status and the fds it kept (never run by hand).
 struct MonitorResumeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "__monitor-resume", abstract: "Internal: a container's monitor, after init exited.",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "__monitor-resume", abstract: "Internal: a container's monitor, after init exited.",
+        shouldDisplay: false)
 
     @Argument var name: String
     @Argument var status: Int32

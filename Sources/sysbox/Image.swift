@@ -17,8 +17,9 @@ struct ImageCommand: ParsableCommand {
 }
 
 struct ImageList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List built images.",
-                                                    discussion: "Example:\n  sysbox image list --format json", aliases: ["ls"])
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List built images.",
+        discussion: "Example:\n  sysbox image list --format json", aliases: ["ls"])
 
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
@@ -36,18 +37,28 @@ struct ImageList: ParsableCommand {
         let format = try OutputFormat(parsing: format)
         let images = try CLI.manager().listImages()
         let iso = ISO8601DateFormatter()
-        let rows = images.map { [String($0.fingerprint.prefix(12)), $0.aliases.joined(separator: "\n"), $0.description,
-                                 String(format: "%.2fMB", Double($0.size) / 1e6), iso.string(from: $0.createdAt)] }
-        let objects = images.map { Entry(fingerprint: $0.fingerprint, aliases: $0.aliases, template: $0.template,
-                                         description: $0.description, size: $0.size, created_at: iso.string(from: $0.createdAt)) }
-        CLI.out(try format.render(headers: ["FINGERPRINT", "ALIASES", "DESCRIPTION", "SIZE", "CREATED"], rows: rows,
-                                  objects: objects, width: CLI.tableWidth))
+        let rows = images.map {
+            [
+                String($0.fingerprint.prefix(12)), $0.aliases.joined(separator: "\n"), $0.description,
+                String(format: "%.2fMB", Double($0.size) / 1e6), iso.string(from: $0.createdAt)
+            ]
+        }
+        let objects = images.map {
+            Entry(
+                fingerprint: $0.fingerprint, aliases: $0.aliases, template: $0.template,
+                description: $0.description, size: $0.size, created_at: iso.string(from: $0.createdAt))
+        }
+        CLI.out(
+            try format.render(
+                headers: ["FINGERPRINT", "ALIASES", "DESCRIPTION", "SIZE", "CREATED"], rows: rows,
+                objects: objects, width: CLI.tableWidth))
     }
 }
 
 struct ImageBuild: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "build", abstract: "Build (or rebuild) an image from a template.",
-                                                    discussion: """
+    static let configuration = CommandConfiguration(
+        commandName: "build", abstract: "Build (or rebuild) an image from a template.",
+        discussion: """
             A debootstrap template (debian) downloads from the mirror of the host's APT configuration unless the template or --mirror names one. A failed or interrupted build keeps nothing.
 
             Examples:
@@ -66,8 +77,9 @@ struct ImageBuild: ParsableCommand {
 }
 
 struct ImageDelete: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an image no container uses.",
-                                                    discussion: "Example:\n  sysbox image delete busybox", aliases: ["rm"])
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete an image no container uses.",
+        discussion: "Example:\n  sysbox image delete busybox", aliases: ["rm"])
 
     @Argument(help: "Alias or fingerprint (at least 12 characters).") var image: String
 
@@ -83,16 +95,18 @@ struct ImageAlias: ParsableCommand {
         subcommands: [Create.self, Delete.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create", abstract: "Point an alias at an image.",
-                                                        discussion: "Example:\n  sysbox image alias create mybox busybox")
+        static let configuration = CommandConfiguration(
+            commandName: "create", abstract: "Point an alias at an image.",
+            discussion: "Example:\n  sysbox image alias create mybox busybox")
         @Argument(help: "New alias.") var alias: String
         @Argument(help: "Image alias or fingerprint.") var target: String
         func run() throws { try CLI.manager().setImageAlias(alias, target: target) }
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove an alias (the image stays).",
-                                                        discussion: "Example:\n  sysbox image alias delete mybox")
+        static let configuration = CommandConfiguration(
+            commandName: "delete", abstract: "Remove an alias (the image stays).",
+            discussion: "Example:\n  sysbox image alias delete mybox")
         @Argument(help: "Alias.") var alias: String
         func run() throws { try CLI.manager().deleteImageAlias(alias) }
     }

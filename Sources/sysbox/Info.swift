@@ -29,7 +29,7 @@ struct Info: ParsableCommand {
             "Profiles: \(v.profiles.joined(separator: ", "))",
             "Created: \(f.string(from: v.record.createdAt))",
             "Last Used: \(v.record.lastUsedAt.map { f.string(from: $0) } ?? "never")",
-            "Ephemeral: \(v.record.ephemeral)",
+            "Ephemeral: \(v.record.ephemeral)"
         ]
         if !v.record.description.isEmpty { lines.append("Description: \(v.record.description)") }
         if let pid = v.pid { lines.append("PID: \(pid)") }

@@ -41,8 +41,10 @@ struct StorageInfoCommand: ParsableCommand {
             }
             CLI.outRaw(TextTable.csv(headers: format.header ? ["TYPE", "CONTAINER", "SNAPSHOT", "BYTES"] : nil, rows: rows))
         case .table:
-            var lines = ["Driver: \(info.driver)", "Path: \(info.path)",
-                         "Filesystem: \(humanBytes(info.filesystemFree)) free of \(humanBytes(info.filesystemSize))", "Images: \(humanBytes(info.images))"]
+            var lines = [
+                "Driver: \(info.driver)", "Path: \(info.path)",
+                "Filesystem: \(humanBytes(info.filesystemFree)) free of \(humanBytes(info.filesystemSize))", "Images: \(humanBytes(info.images))"
+            ]
             lines.append("Containers:")
             if info.containers.isEmpty { lines.append("  (none)") }
             for c in info.containers {

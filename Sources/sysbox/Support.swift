@@ -32,7 +32,8 @@ enum CLI {
     static func checkLogLevel(_ env: [String: String]) throws {
         guard let text = env["SYSBOX_LOG"], !text.isEmpty, Logger.Level(rawValue: text) == nil else { return }
         let levels = Logger.Level.allCases.map(\.rawValue)
-        throw SysboxError(.invalidArgument, "SYSBOX_LOG is \(Names.quote(text)), not a log level\(levelHint(text, levels)); use one of \(levels.joined(separator: ", ")), or unset it")
+        throw SysboxError(
+            .invalidArgument, "SYSBOX_LOG is \(Names.quote(text)), not a log level\(levelHint(text, levels)); use one of \(levels.joined(separator: ", ")), or unset it")
     }
 
     private static func levelHint(_ text: String, _ levels: [String]) -> String {
@@ -123,7 +124,8 @@ enum CLI {
     /// the editor runs is left to the editor; sysbox stops when the editor exits).
     static func edit(_ text: String, check: (String) throws -> Void) throws -> String {
         let env = ProcessInfo.processInfo.environment
-        let editor = env["VISUAL"].flatMap { $0.isEmpty ? nil : $0 } ?? env["EDITOR"].flatMap { $0.isEmpty ? nil : $0 }
+        let editor =
+            env["VISUAL"].flatMap { $0.isEmpty ? nil : $0 } ?? env["EDITOR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/editor") ? "/usr/bin/editor" : "vi")
         let file = try EditorFile()
         defer { file.remove() }
@@ -175,7 +177,8 @@ final class EditorFile {
     init() throws {
         var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("sysbox-edit-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }) else {
-            throw SysboxError(.io, "cannot create a private temporary directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno))); set TMPDIR to a writable directory")
+            throw SysboxError(
+                .io, "cannot create a private temporary directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno))); set TMPDIR to a writable directory")
         }
         directory = String(cString: made)
         path = directory + "/edit.yaml"

@@ -19,8 +19,9 @@ struct Sysbox: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Launch.self, Create.self, Copy.self, Start.self, Stop.self, Restart.self, Delete.self, Rename.self, List.self, Info.self,
-            Exec.self, Shell.self, Wait.self, Console.self, ConfigCommand.self, ProfileCommand.self, SnapshotCommand.self, FileCommand.self, StorageCommand.self, NetworkCommand.self, ScheduleCommand.self, ImageCommand.self,
-            MonitorCommand.self, MonitorResumeCommand.self, NetworkMonitorCommand.self,
+            Exec.self, Shell.self, Wait.self, Console.self, ConfigCommand.self, ProfileCommand.self, SnapshotCommand.self, FileCommand.self, StorageCommand.self,
+            NetworkCommand.self, ScheduleCommand.self, ImageCommand.self,
+            MonitorCommand.self, MonitorResumeCommand.self, NetworkMonitorCommand.self
         ]
     )
 

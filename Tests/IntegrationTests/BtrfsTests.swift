@@ -21,8 +21,10 @@ import Testing
         #expect(FileManager.default.createFile(atPath: image, contents: nil))
         defer {
             // Whatever a failed test left running on the filesystem goes before it is unmounted.
-            if let s = try? Sandbox(), let names = try? s.run(["list", "--format", "csv,noheader"], env: ["SYSBOX_DIR": mount + "/state"]).stdout
-                .split(separator: "\n").map({ String($0.split(separator: ",")[0]) }), !names.isEmpty {
+            if let s = try? Sandbox(),
+                let names = try? s.run(["list", "--format", "csv,noheader"], env: ["SYSBOX_DIR": mount + "/state"]).stdout
+                    .split(separator: "\n").map({ String($0.split(separator: ",")[0]) }), !names.isEmpty
+            {
                 _ = try? s.run(["delete", "--force"] + names, env: ["SYSBOX_DIR": mount + "/state"])
             }
             _ = try? runProcess("/usr/bin/umount", [mount])
@@ -51,7 +53,8 @@ import Testing
         try ok(["exec", "b1", "--", "sh", "-c", "echo two > /root/f"])
         try ok(["copy", "b1", "b2"])
         let subs = try subvolumes(mount)
-        #expect(subs.contains { $0.hasSuffix("state/containers/b1/rootfs") } && subs.contains { $0.hasSuffix("state/containers/b1/snapshots/s0/data") }
+        #expect(
+            subs.contains { $0.hasSuffix("state/containers/b1/rootfs") } && subs.contains { $0.hasSuffix("state/containers/b1/snapshots/s0/data") }
                 && subs.contains { $0.hasSuffix("state/containers/b2/rootfs") } && subs.contains { $0.hasSuffix("state/containers/b2/snapshots/s0/data") }
                 && subs.contains { $0.contains("state/images/") && $0.hasSuffix("/rootfs") }, "\(subs)")
         try ok(["snapshot", "restore", "b1", "s0", "--force"])

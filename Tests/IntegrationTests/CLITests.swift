@@ -10,12 +10,14 @@ import Testing
             #expect(help.contains(verb), "sysbox --help lacks \(verb)")
         }
         #expect(try s.ok(["--version"]).hasPrefix("0."))
-        let verbs: [[String]] = [["launch"], ["create"], ["delete"], ["list"], ["info"], ["config"], ["config", "show"], ["config", "get"],
-                                 ["config", "set"], ["config", "unset"], ["config", "device"], ["config", "device", "add"],
-                                 ["config", "device", "override"], ["profile"], ["profile", "list"], ["profile", "show"],
-                                 ["profile", "create"], ["profile", "edit"], ["profile", "delete"], ["profile", "copy"],
-                                 ["profile", "rename"], ["profile", "get"], ["profile", "set"], ["profile", "unset"],
-                                 ["profile", "add"], ["profile", "remove"], ["profile", "assign"], ["profile", "device", "add"]]
+        let verbs: [[String]] = [
+            ["launch"], ["create"], ["delete"], ["list"], ["info"], ["config"], ["config", "show"], ["config", "get"],
+            ["config", "set"], ["config", "unset"], ["config", "device"], ["config", "device", "add"],
+            ["config", "device", "override"], ["profile"], ["profile", "list"], ["profile", "show"],
+            ["profile", "create"], ["profile", "edit"], ["profile", "delete"], ["profile", "copy"],
+            ["profile", "rename"], ["profile", "get"], ["profile", "set"], ["profile", "unset"],
+            ["profile", "add"], ["profile", "remove"], ["profile", "assign"], ["profile", "device", "add"]
+        ]
         for verb in verbs {
             let text = try s.ok(["help"] + verb)
             #expect(text.contains("Example"), "sysbox \(verb.joined(separator: " ")) --help has no example")
@@ -54,7 +56,9 @@ import Testing
         let profiles = try #require(try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]])
         #expect(profiles.contains { $0["name"] as? String == "default" })
 
-        let file = try s.write("web.yaml", """
+        let file = try s.write(
+            "web.yaml",
+            """
             description: Web servers
             config:
               limits.memory: 512MiB
@@ -67,18 +71,19 @@ import Testing
             """)
         #expect(try s.ok(["profile", "create", "web", "--file", file]) == "Profile web created\n")
         let shown = try s.ok(["profile", "show", "web"])
-        #expect(shown == """
-            description: Web servers
-            config:
-              environment.APP_ENV: production
-              limits.memory: 512MiB
-            devices:
-              data:
-                path: /var/www
-                source: /srv/web
-                type: disk
+        #expect(
+            shown == """
+                description: Web servers
+                config:
+                  environment.APP_ENV: production
+                  limits.memory: 512MiB
+                devices:
+                  data:
+                    path: /var/www
+                    source: /srv/web
+                    type: disk
 
-            """)
+                """)
         // show | create round-trips through stdin.
         try s.ok(["profile", "create", "web2"], stdin: shown)
         #expect(try s.ok(["profile", "show", "web2"]) == shown)
@@ -110,8 +115,9 @@ import Testing
         let editor = try s.write("editor.sh", "#!/bin/sh\nsed -i 's/512MiB/768MiB/' \"$1\"\n")
         chmod(editor, 0o755)
         // script(1) gives the command a terminal, so edit takes the $EDITOR path.
-        let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
-                               env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": ""])
+        let r = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": ""])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect(try s.ok(["profile", "get", "p", "limits.memory"]) == "768MiB\n")
     }

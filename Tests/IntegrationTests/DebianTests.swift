@@ -93,14 +93,17 @@ import Testing
         // A unit that fails: wait says degraded and names it (exit 1); stop still works.
         try s.ok(["start", "web1"])
         try s.ok(["wait", "web1"])
-        try sh(s, "web1", "printf '[Service]\\nExecStart=/bin/false\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/sbxfail.service && systemctl enable -q sbxfail")
+        try sh(
+            s, "web1", "printf '[Service]\\nExecStart=/bin/false\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/sbxfail.service && systemctl enable -q sbxfail")
         try s.ok(["restart", "web1"])
         let degraded = try s.run(["wait", "web1"])
         #expect(degraded.status == 1)
         #expect(degraded.stdout == "degraded\n")
         #expect(degraded.stderr.contains("failed units: sbxfail.service"), "\(degraded.stderr)")
         // A service that takes long to stop: stop --timeout kills after the timeout.
-        try sh(s, "web1", "printf '[Service]\\nExecStart=/bin/sleep 600\\nExecStop=/bin/sleep 120\\nTimeoutStopSec=180\\n' > /etc/systemd/system/sbxslow.service && systemctl start sbxslow")
+        try sh(
+            s, "web1",
+            "printf '[Service]\\nExecStart=/bin/sleep 600\\nExecStop=/bin/sleep 120\\nTimeoutStopSec=180\\n' > /etc/systemd/system/sbxslow.service && systemctl start sbxslow")
         let slowStart = Date()
         try s.ok(["stop", "web1", "--timeout", "2"])
         let slowMs = Int(Date().timeIntervalSince(slowStart) * 1000)
@@ -137,7 +140,9 @@ import Testing
         let r = try s.run(["image", "build", "debian", "--mirror", "http://127.0.0.1:9/debian"])
         #expect(r.status != 0)
         let last = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
-        #expect(last.hasPrefix("Error: cannot build image debian: debootstrap bookworm from http://127.0.0.1:9/debian failed (exit status 1): Failed getting release file"), "\(r.stderr)")
+        #expect(
+            last.hasPrefix("Error: cannot build image debian: debootstrap bookworm from http://127.0.0.1:9/debian failed (exit status 1): Failed getting release file"),
+            "\(r.stderr)")
         #expect(last.hasSuffix("; nothing was kept"))
         let images = (try? FileManager.default.contentsOfDirectory(atPath: s.stateDir + "/images")) ?? []
         #expect(images.isEmpty, "\(images)")

@@ -27,7 +27,7 @@ import Glibc
             (["config", "set", "c1", "boot.autostart=perhaps"], "expected true or false (also yes/no, on/off, 1/0)"),
             (["config", "set", "c1", "boot.autostart.priority=99999999999999999999"], "is out of range"),
             (["config", "set", "c1", "novalue"], "expected KEY=VALUE, got \"novalue\""),
-            (["config", "device", "set", "c1", "nope", "a=b"], "device nope not found on container c1; sysbox config device list c1 shows its devices"),
+            (["config", "device", "set", "c1", "nope", "a=b"], "device nope not found on container c1; sysbox config device list c1 shows its devices")
         ]
         for (args, text) in cases {
             let stderr = try s.fails(args, text)
@@ -39,8 +39,9 @@ import Glibc
     /// A bad SYSBOX_LOG is a clear error.
     @Test func badLogLevel() throws {
         let s = try Sandbox()
-        try s.fails(["list"], "SYSBOX_LOG is \"bogus\", not a log level; use one of trace, debug, info, notice, warning, error, critical, or unset it",
-                    env: ["SYSBOX_LOG": "bogus"])
+        try s.fails(
+            ["list"], "SYSBOX_LOG is \"bogus\", not a log level; use one of trace, debug, info, notice, warning, error, critical, or unset it",
+            env: ["SYSBOX_LOG": "bogus"])
         try s.fails(["list"], "(did you mean debug?)", env: ["SYSBOX_LOG": "debg"])
         try s.ok(["list"], env: ["SYSBOX_LOG": "error"])
         try s.ok(["list"], env: ["SYSBOX_LOG": ""])

@@ -70,7 +70,7 @@ import Testing
             (["delete", "c1", "nope"], "container nope not found", nil),
             (["info", "nope"], "container nope not found", nil),
             (["list", "--format", "xml"], "unknown format \"xml\"", nil),
-            (["list", "limits.memroy=1"], "unknown filter key limits.memroy", nil),
+            (["list", "limits.memroy=1"], "unknown filter key limits.memroy", nil)
         ]
         for (args, text, stdin) in cases {
             try s.fails(args, text, stdin: stdin)
@@ -112,8 +112,9 @@ import Testing
         let holder = try DatabaseQueue(path: s.dbPath)
         try holder.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN EXCLUSIVE")
-            try s.fails(["create", "busybox", "c2"], "database \(s.dbPath) is locked by another process (waited 0.5 s)",
-                        env: ["SYSBOX_DB_TIMEOUT": "0.5"])
+            try s.fails(
+                ["create", "busybox", "c2"], "database \(s.dbPath) is locked by another process (waited 0.5 s)",
+                env: ["SYSBOX_DB_TIMEOUT": "0.5"])
             try db.execute(sql: "ROLLBACK")
         }
         try holder.close()
@@ -148,8 +149,9 @@ import Testing
         let count = 16
         // All started before any is waited for, so they really run at once.
         let writers = try (0..<count).map { i in
-            try s.start(i % 4 == 3 ? ["profile", "create", "p\(i)"] : ["create", "busybox", "c\(i)", "-c", "user.n=\(i)"],
-                        env: ["SYSBOX_DB_TIMEOUT": "30"])
+            try s.start(
+                i % 4 == 3 ? ["profile", "create", "p\(i)"] : ["create", "busybox", "c\(i)", "-c", "user.n=\(i)"],
+                env: ["SYSBOX_DB_TIMEOUT": "30"])
         }
         let results = try writers.map { try $0.wait() }
         #expect(results.map(\.status) == Array(repeating: 0, count: count), "\(results.map(\.stderr))")

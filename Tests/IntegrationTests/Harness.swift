@@ -48,15 +48,17 @@ final class Sandbox {
     /// so a failed test leaves no process, mount or cgroup behind.
     deinit {
         if FileManager.default.fileExists(atPath: dbPath),
-           let names = try? run(["list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
-           !names.isEmpty {
+            let names = try? run(["list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
+            !names.isEmpty
+        {
             _ = try? run(["delete", "--force"] + names)
         }
         // Networks: unused first (the default profile's NIC), then deleted; what sysbox could not
         // remove is removed by hand below (bridges carrying this state directory in their alias).
         if FileManager.default.fileExists(atPath: dbPath),
-           let networks = try? run(["network", "list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
-           !networks.isEmpty {
+            let networks = try? run(["network", "list", "--format", "csv,noheader"]).stdout.split(separator: "\n").map({ String($0.split(separator: ",")[0]) }),
+            !networks.isEmpty
+        {
             _ = try? run(["profile", "device", "remove", "default", "eth0"])
             for n in networks { _ = try? run(["network", "delete", n]) }
         }
@@ -101,14 +103,18 @@ final class Sandbox {
 
     /// Runs `sysbox ARGS` with `SYSBOX_DIR` set to this sandbox; `stdin` nil means /dev/null.
     @discardableResult
-    func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
-             cwd: String? = nil) throws -> RunResult {
+    func run(
+        _ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
+        cwd: String? = nil
+    ) throws -> RunResult {
         try start(args, stdin: stdin, env: env, binary: binary, cwd: cwd).wait()
     }
 
     /// Starts `sysbox ARGS` without waiting for it.
-    func start(_ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
-               cwd: String? = nil) throws -> Running {
+    func start(
+        _ args: [String], stdin: String? = nil, env: [String: String] = [:], binary: String? = nil,
+        cwd: String? = nil
+    ) throws -> Running {
         try Running(binary ?? self.binary, args, stdin: stdin, env: ["SYSBOX_DIR": stateDir].merging(env) { _, new in new }, cwd: cwd)
     }
 
@@ -123,8 +129,10 @@ final class Sandbox {
 
     /// Runs, requires failure with a one-line `Error: …` on stderr containing `text`, and returns it.
     @discardableResult
-    func fails(_ args: [String], _ text: String, stdin: String? = nil, env: [String: String] = [:],
-               sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    func fails(
+        _ args: [String], _ text: String, stdin: String? = nil, env: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> String {
         let r = try run(args, stdin: stdin, env: env)
         #expect(r.status != 0, "sysbox \(args.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
         let lines = r.stderr.split(separator: "\n")
@@ -195,9 +203,10 @@ final class Running {
             try? FileManager.default.removeItem(atPath: tmp + ".out")
             try? FileManager.default.removeItem(atPath: tmp + ".err")
         }
-        return RunResult(status: process.terminationStatus,
-                         stdout: (try? String(contentsOfFile: tmp + ".out", encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: tmp + ".err", encoding: .utf8)) ?? "")
+        return RunResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: tmp + ".out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: tmp + ".err", encoding: .utf8)) ?? "")
     }
 }
 
@@ -274,7 +283,7 @@ extension Sandbox {
         for name in owned { found.append("rundir /run/sysbox/net/\(name)") }
         if let tables = try? runProcess("/usr/sbin/nft", ["list", "tables"]).stdout {
             for name in owned + found.filter({ $0.hasPrefix("bridge ") }).map({ String($0.dropFirst(7)) })
-                where tables.contains("table ip sysbox-\(name)\n") {
+            where tables.contains("table ip sysbox-\(name)\n") {
                 found.append("nft sysbox-\(name)")
             }
         }

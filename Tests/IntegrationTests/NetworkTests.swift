@@ -119,7 +119,8 @@ import Testing
         #expect(netInfo.contains("inet \(cidr)") && netInfo.contains(hostEnd) && netInfo.contains("dnsmasq: running"), "\(netInfo)")
         // The bridge carried the pings above: its counters are numbers above zero.
         for counter in ["Bytes received", "Bytes sent", "Packets received", "Packets sent"] {
-            let value = netInfo.split(separator: "\n").first { $0.contains(counter + ":") }?.split(separator: ":").last
+            let value =
+                netInfo.split(separator: "\n").first { $0.contains(counter + ":") }?.split(separator: ":").last
                 .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { UInt64($0) } ?? 0
             #expect(value > 0, "\(counter) in \(netInfo)")
         }
@@ -158,10 +159,12 @@ import Testing
             _ = try? runProcess("/usr/sbin/ip", ["link", "delete", outside])
             _ = try? runProcess("/usr/sbin/ip", ["netns", "delete", outside])
         }
-        for args in [["link", "add", outside, "type", "veth", "peer", "name", "o0", "netns", outside],
-                     ["addr", "add", "\(hostSide)/30", "dev", outside], ["link", "set", outside, "up"],
-                     ["-n", outside, "addr", "add", "\(farSide)/30", "dev", "o0"], ["-n", outside, "link", "set", "o0", "up"],
-                     ["-n", outside, "link", "set", "lo", "up"]] {
+        for args in [
+            ["link", "add", outside, "type", "veth", "peer", "name", "o0", "netns", outside],
+            ["addr", "add", "\(hostSide)/30", "dev", outside], ["link", "set", outside, "up"],
+            ["-n", outside, "addr", "add", "\(farSide)/30", "dev", "o0"], ["-n", outside, "link", "set", "o0", "up"],
+            ["-n", outside, "link", "set", "lo", "up"]
+        ] {
             let r = try runProcess("/usr/sbin/ip", args)
             try #require(r.status == 0, "ip \(args.joined(separator: " ")): \(r.stderr)")
         }
@@ -247,7 +250,9 @@ import Testing
         // A NIC on a network that does not exist, named lo, or whose device name is no interface name:
         // refused when it is configured.
         try s.ok(["create", "busybox", "c1"])
-        try s.fails(["config", "device", "add", "c1", "eth1", "nic", "network=nosuchnet"], "device eth1: network nosuchnet does not exist; create it first: sysbox network create nosuchnet")
+        try s.fails(
+            ["config", "device", "add", "c1", "eth1", "nic", "network=nosuchnet"], "device eth1: network nosuchnet does not exist; create it first: sysbox network create nosuchnet"
+        )
         try s.fails(["profile", "device", "add", "default", "eth9", "nic", "network=nosuchnet"], "network nosuchnet does not exist")
         try s.fails(["config", "device", "add", "c1", "eth1", "nic", "network=sysboxbr0", "name=lo"], "lo is the container's loopback interface")
         try s.fails(["config", "device", "add", "c1", "verylongdevicename0", "nic", "network=sysboxbr0"], "without a name key the device name is the interface name")
@@ -280,8 +285,9 @@ import Testing
         // Two NICs of one container cannot claim one address.
         let added = try s.run(["config", "device", "add", "c4", "eth1", "nic", "network=\(net)", "ipv4.address=10.213.77.9"])
         #expect(added.status == 0 && added.stderr == "Note: devices are set up at start: c4 gets this change at the next start (sysbox restart c4)\n", "\(added.stderr)")
-        try s.fails(["config", "device", "add", "c4", "eth2", "nic", "network=\(net)", "ipv4.address=10.213.77.9"],
-                    "devices eth1 and eth2 both have ipv4.address 10.213.77.9 on network \(net)")
+        try s.fails(
+            ["config", "device", "add", "c4", "eth2", "nic", "network=\(net)", "ipv4.address=10.213.77.9"],
+            "devices eth1 and eth2 both have ipv4.address 10.213.77.9 on network \(net)")
         try s.ok(["config", "device", "remove", "c4", "eth1"])
         // A MAC another NIC on the network uses is refused at start.
         let mac1 = try s.ok(["config", "get", "c1", "volatile.eth0.hwaddr"]).trimmingCharacters(in: .newlines)
@@ -333,7 +339,9 @@ import Testing
 
         // With everything stopped, a new subnet is refused while a static address would not fit it.
         try s.ok(["stop", "--force", "c1", "c4"])
-        try s.fails(["network", "set", net, "ipv4.address=10.213.79.1/24"], "container c1 device eth0 has the static ipv4.address 10.213.77.50, which would not be a usable address of 10.213.79.0/24")
+        try s.fails(
+            ["network", "set", net, "ipv4.address=10.213.79.1/24"],
+            "container c1 device eth0 has the static ipv4.address 10.213.77.50, which would not be a usable address of 10.213.79.0/24")
 
         try s.ok(["delete", "--force", "c1", "c2", "c4"])
         try s.ok(["profile", "delete", "staticp"])
@@ -356,7 +364,10 @@ import Testing
         // Another state directory cannot use a sysboxbr0 that is not its own, and is told what to do.
         let other = try Sandbox()
         try other.ok(["create", "busybox", "o1"])
-        try other.fails(["start", "o1"], "the default network sysboxbr0 cannot be created here: a network interface named sysboxbr0 already exists on this host (the bridge of the sysbox state directory \(s.stateDir)); create another network and use it")
+        try other.fails(
+            ["start", "o1"],
+            "the default network sysboxbr0 cannot be created here: a network interface named sysboxbr0 already exists on this host (the bridge of the sysbox state directory \(s.stateDir)); create another network and use it"
+        )
         try s.ok(["delete", "--force", "c1"])
         try s.fails(["network", "delete", "sysboxbr0"], "in use by profile default")
         try s.ok(["profile", "device", "remove", "default", "eth0"])

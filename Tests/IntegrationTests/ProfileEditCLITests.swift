@@ -17,7 +17,9 @@ import Glibc
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         for sig in ["TERM", "HUP"] {
             // The editor notes the file and the modes, changes the file, then kills sysbox (its ancestor).
-            let editor = try s.write("editor-\(sig).sh", """
+            let editor = try s.write(
+                "editor-\(sig).sh",
+                """
                 #!/bin/sh
                 echo "$1" > \(record)
                 stat -c %a "$(dirname "$1")" "$1" >> \(record)
@@ -32,8 +34,9 @@ import Glibc
 
                 """)
             chmod(editor, 0o755)
-            let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
-                                   env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
+            let r = try runProcess(
+                "/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
+                env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
             #expect(r.status != 0, "sysbox was not stopped by SIG\(sig): \(r.stdout)")
             let saw = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").map(String.init)
             #expect(saw.count == 3, "\(saw)")
@@ -54,16 +57,18 @@ import Glibc
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let editor = try s.write("editor.sh", "#!/bin/sh\nsed -i 's/512MiB/768MiB/' \"$1\"\n")
         chmod(editor, 0o755)
-        let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
-                               env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
+        let r = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
         #expect(r.status == 0, "\(r.stdout)")
         #expect(try s.ok(["profile", "get", "p", "limits.memory"]) == "768MiB\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
         // Saving an empty file aborts.
         let blank = try s.write("blank.sh", "#!/bin/sh\n: > \"$1\"\n")
         chmod(blank, 0o755)
-        let aborted = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
-                                     env: ["SYSBOX_DIR": s.stateDir, "EDITOR": blank, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
+        let aborted = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) profile edit p", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir, "EDITOR": blank, "VISUAL": "", "TMPDIR": tmp, "SHELL": "/bin/sh"])
         #expect(aborted.status != 0 && aborted.stdout.contains("the edited file is empty; nothing changed"), "\(aborted.stdout)")
         #expect(try s.ok(["profile", "get", "p", "limits.memory"]) == "768MiB\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])

@@ -129,8 +129,9 @@ import Testing
         // Inheritable and ambient sets are empty; an inheritable set of whoever starts sysbox does not
         // bring the dropped capabilities back.
         try s.ok(["stop", "--force", "h1"])
-        let setpriv = try runProcess("/usr/bin/setpriv", ["--inh-caps=+sys_module,+sys_rawio,+sys_time", s.binary, "start", "h1"],
-                                     env: ["SYSBOX_DIR": s.stateDir])
+        let setpriv = try runProcess(
+            "/usr/bin/setpriv", ["--inh-caps=+sys_module,+sys_rawio,+sys_time", s.binary, "start", "h1"],
+            env: ["SYSBOX_DIR": s.stateDir])
         #expect(setpriv.status == 0, "\(setpriv.stderr)")
         for file in ["/proc/1/status", "/proc/self/status"] {
             let status = try s.ok(["exec", "h1", "--", "cat", file])
@@ -182,8 +183,9 @@ import Testing
         try s.ok(["exec", "v1", "--", "sh", "-c", "printf '#!/proc/self/exe\\n' > /tmp/evil && chmod +x /tmp/evil"])
         #expect(try s.run(["exec", "v1", "--", "/tmp/evil"]).status == 127)
         try s.ok(["exec", "v1", "--", "sh", "-c", "cat > /tmp/probe"], stdin: probe)
-        let t = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec v1 -- /tmp/sh /tmp/probe", "/dev/null"],
-                               env: ["SYSBOX_DIR": s.stateDir])
+        let t = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) exec v1 -- /tmp/sh /tmp/probe", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir])
         #expect(t.stdout.contains("exe=/memfd:sysbox-enter (deleted)") && t.stdout.contains("refused"), "\(t.stdout)")
         let after = try binaries.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         #expect(before == after, "the host binary changed")
@@ -204,8 +206,10 @@ import Testing
         // A fork bomb is capped at 20 processes.
         let bomb = try exec(s, "l1", "for i in $(seq 40); do sleep 2 & done")
         #expect(bomb.stderr.contains("can't fork"), "\(bomb.stderr)")
-        let current = Int(try String(contentsOfFile: "/sys/fs/cgroup/pids/sysbox/\(hash)/l1/pids.current", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99
+        let current =
+            Int(
+                try String(contentsOfFile: "/sys/fs/cgroup/pids/sysbox/\(hash)/l1/pids.current", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99
         #expect(current <= 20)
         usleep(2_500_000)
         // Live update.
@@ -245,7 +249,9 @@ import Testing
         try waitUntil { try run(["console", "w1", "--show-log"]).stdout.contains("via-console") }
         let before = try run(["list", "--format", "json"]).stdout
         #expect(try run(["exec", "w1", "--", "reboot"]).status == 0)
-        try waitUntil { let now = try run(["list", "--format", "json"]).stdout; return now != before && now.contains("\"Running\"") }
+        try waitUntil {
+            let now = try run(["list", "--format", "json"]).stdout; return now != before && now.contains("\"Running\"")
+        }
         #expect(try run(["stop", "w1"]).status == 0)
         #expect(try run(["info", "w1"]).stdout.contains("Last stop: clean"))
         #expect(try run(["delete", "w1"]).status == 0)
@@ -266,7 +272,10 @@ import Testing
         }
         #expect(rebooted)
         // The exec cache follows the new init (the fast path keeps working after a reboot).
-        try waitUntil { (try? String(contentsOfFile: s.stateDir + "/containers/r1/exec.cache", encoding: .utf8))?.contains("init \(try s.ok(["list", "--format", "json"]).split(separator: "\"pid\":")[1].split(separator: ",")[0]) ") == true }
+        try waitUntil {
+            (try? String(contentsOfFile: s.stateDir + "/containers/r1/exec.cache", encoding: .utf8))?.contains(
+                "init \(try s.ok(["list", "--format", "json"]).split(separator: "\"pid\":")[1].split(separator: ",")[0]) ") == true
+        }
         #expect(try s.ok(["exec", "r1", "--", "hostname"]) == "r1\n")
         try s.ok(["exec", "r1", "--", "poweroff"])
         var stopped = false
@@ -302,8 +311,9 @@ import Testing
     @Test func interactiveExecGetsAPtyFromTheContainer() throws {
         let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "t1"])
-        let r = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec t1 -- sh -c 'tty; test -e $(tty) && echo exists; exit 3'", "/dev/null"],
-                               env: ["SYSBOX_DIR": s.stateDir])
+        let r = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) exec t1 -- sh -c 'tty; test -e $(tty) && echo exists; exit 3'", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir])
         #expect(r.stdout.contains("/dev/pts/0"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("exists"))
         #expect(r.status == 3)
@@ -311,8 +321,9 @@ import Testing
         #expect(plain == "not a tty\n")
         // Without a pty (-T) on a terminal, the command gets pipes, never the host's terminal (no TIOCSTI
         // into the admin's shell), and has no controlling terminal.
-        let noPty = try runProcess("/usr/bin/script", ["-qec", "\(s.binary) exec -T t1 -- sh -c 'tty; readlink /proc/self/fd/0; readlink /proc/self/fd/1; cat /dev/tty'", "/dev/null"],
-                                   env: ["SYSBOX_DIR": s.stateDir])
+        let noPty = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) exec -T t1 -- sh -c 'tty; readlink /proc/self/fd/0; readlink /proc/self/fd/1; cat /dev/tty'", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir])
         #expect(noPty.stdout.contains("not a tty"), "\(noPty.stdout)")
         #expect(noPty.stdout.contains("pipe:["), "\(noPty.stdout)")
         #expect(!noPty.stdout.contains("/dev/pts"), "\(noPty.stdout)")
@@ -430,7 +441,8 @@ import Testing
         #expect(try s.ok(["console", "con", "--show-log"]).contains("hello-42"))
         // Ctrl-C on the console interrupts the console shell's command, never init (no reboot).
         let pidBefore = try s.ok(["list", "--format", "json"])
-        let ctrlC = "(sleep 0.5; printf 'sleep 30\\r'; sleep 0.6; printf '\\003'; sleep 0.4; printf 'echo after-$((2+3))\\r'; sleep 0.6; printf '\\001q') | script -qec '\(s.binary) console con' /dev/null"
+        let ctrlC =
+            "(sleep 0.5; printf 'sleep 30\\r'; sleep 0.6; printf '\\003'; sleep 0.4; printf 'echo after-$((2+3))\\r'; sleep 0.6; printf '\\001q') | script -qec '\(s.binary) console con' /dev/null"
         let interrupted = try runProcess("/bin/bash", ["-c", ctrlC], env: ["SYSBOX_DIR": s.stateDir])
         #expect(interrupted.stdout.contains("after-5"), "\(interrupted.stdout)")
         #expect(try s.ok(["list", "--format", "json"]) == pidBefore)
@@ -477,7 +489,8 @@ import Testing
         #expect(r.stderr.contains("Error: cannot build image busybox: "), "\(r.stderr)")
         #expect(r.stderr.contains("ENOSPC (No space left on device); nothing was kept"), "\(r.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tiny + "/state/images") == [])
-        let counts = try runProcess("/usr/bin/sqlite3", [tiny + "/state/sysbox.db", "SELECT (SELECT COUNT(*) FROM images) + (SELECT COUNT(*) FROM containers) + (SELECT COUNT(*) FROM operations)"])
+        let counts = try runProcess(
+            "/usr/bin/sqlite3", [tiny + "/state/sysbox.db", "SELECT (SELECT COUNT(*) FROM images) + (SELECT COUNT(*) FROM containers) + (SELECT COUNT(*) FROM operations)"])
         #expect(counts.stdout == "0\n")
         #expect(!FileManager.default.fileExists(atPath: tiny + "/state/containers/x1"))
     }

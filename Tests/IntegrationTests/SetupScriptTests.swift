@@ -17,8 +17,9 @@ import Glibc
             try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
         }
-        let r = try runProcess("/bin/bash", ["-c", "source \(repositoryRoot)/scripts/setup.sh && sysbox_install_packages"],
-                               env: ["PATH": bin + ":/usr/bin:/bin"])
+        let r = try runProcess(
+            "/bin/bash", ["-c", "source \(repositoryRoot)/scripts/setup.sh && sysbox_install_packages"],
+            env: ["PATH": bin + ":/usr/bin:/bin"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "", "stdout: \(r.stdout)")
         #expect(r.stderr.contains("Installing Debian packages: libsqlite3-dev bsdutils"))

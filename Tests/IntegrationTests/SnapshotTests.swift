@@ -229,7 +229,8 @@ extension Sandbox {
         // With a cron entry too: `schedule run` takes its own, and retention counts both kinds.
         try s.ok(["config", "set", "c1", "snapshots.schedule=@hourly, @startup"])
         let next = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600 + 30
-        #expect(try s.ok(["schedule", "run", "--at", ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: next))])
+        #expect(
+            try s.ok(["schedule", "run", "--at", ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: next))])
                 == "Snapshot snap3 of c1 created\nSnapshot snap1 of c1 deleted (snapshots.keep.last=2)\n")
         try s.ok(["start", "c1"])
         #expect(try s.snapshotNames("c1").sorted() == ["manual", "snap3", "snap4"])  // snap3 is dated at --at, in the future
@@ -260,8 +261,9 @@ extension Sandbox {
         try s.ok(["snapshot", "create", "c1", "withextra"])
         try s.ok(["profile", "remove", "c1", "extra"])
         let before = try s.dump()
-        try s.fails(["profile", "delete", "extra"],
-                    "profile extra is used by 1 snapshot (restoring needs it): c1/withextra; delete it first: sysbox snapshot delete c1 withextra")
+        try s.fails(
+            ["profile", "delete", "extra"],
+            "profile extra is used by 1 snapshot (restoring needs it): c1/withextra; delete it first: sysbox snapshot delete c1 withextra")
         #expect(try s.dump() == before)
         // A renamed profile stays the snapshot's, and comes back with it.
         try s.ok(["profile", "rename", "extra", "extra2"])
@@ -353,7 +355,7 @@ extension Sandbox {
             ("copy-copied", ["delete", "dst"]),
             ("copy-snapshot-copied", ["list"]),
             ("copy-files-done", ["copy", "src", "dst"]),
-            ("copy-finished", ["list"]),
+            ("copy-finished", ["list"])
         ]
         for (point, next) in steps {
             let r = try s.run(["copy", "src", "dst"], env: ["SYSBOX_TEST_CRASH_AT": point])
@@ -404,7 +406,8 @@ extension Sandbox {
         // An expired snapshot goes at the next prune (0d: expired at once).
         try s.ok(["snapshot", "create", "c1", "gone", "--expiry", "0d"])
         #expect(try s.ok(["snapshot", "prune", "c1"]) == "Snapshot gone of c1 deleted (expired)\n")
-        #expect(try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }.sorted()
+        #expect(
+            try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }.sorted()
                 == ["brief", "manual", "snap1", "snap2"])
         #expect(try s.ok(["snapshot", "show", "c1", "snap1"]).contains("name: snap1"))
         try s.fails(["schedule", "run", "--at", "tomorrow"], "--at expects an ISO 8601 time")

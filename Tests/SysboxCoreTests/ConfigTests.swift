@@ -11,7 +11,7 @@ import Testing
         ("environment._X1", ""), ("user.anything", "free text: with colons"), ("snapshots.schedule", "@daily"),
         ("snapshots.schedule", "0 3 * * *"), ("snapshots.schedule", "*/15 * * * 1-5, @startup"),
         ("snapshots.expiry", "2d"), ("snapshots.expiry", "1w 3d 4H"), ("snapshots.pattern", "snap%d"),
-        ("snapshots.pattern", "daily-%d"),
+        ("snapshots.pattern", "daily-%d")
     ])
     func validValues(_ key: String, _ value: String) throws {
         try InstanceConfig.validate(key, value)
@@ -28,7 +28,7 @@ import Testing
         ("snapshots.schedule", "0 0 * foo *", "out of range"), ("snapshots.expiry", "2 days", "duration"),
         ("snapshots.expiry", "2x", "duration"), ("snapshots.pattern", "snap/%d", "invalid"),
         ("snapshots.pattern", "", "empty"), ("limits.memory", "", "size"),
-        ("environment.A", "1\nX=2", "line break"), ("user.x", "a\u{0}b", "NUL"),
+        ("environment.A", "1\nX=2", "line break"), ("user.x", "a\u{0}b", "NUL")
     ])
     func invalidValues(_ key: String, _ value: String, _ reason: String) {
         do {
@@ -44,8 +44,10 @@ import Testing
     }
 
     @Test func unknownKeysGetSuggestions() {
-        for (typo, fix) in [("limits.memroy", "limits.memory"), ("limit.memory", "limits.memory"), ("security.privilegd", "security.privileged"),
-                            ("snapshot.schedule", "snapshots.schedule"), ("enviroment.FOO", "environment.FOO"), ("boot.autostrat", "boot.autostart")] {
+        for (typo, fix) in [
+            ("limits.memroy", "limits.memory"), ("limit.memory", "limits.memory"), ("security.privilegd", "security.privileged"),
+            ("snapshot.schedule", "snapshots.schedule"), ("enviroment.FOO", "environment.FOO"), ("boot.autostrat", "boot.autostart")
+        ] {
             do {
                 try InstanceConfig.validate(typo, "1")
                 Issue.record("\(typo) accepted")
@@ -146,8 +148,10 @@ import Testing
         #expect(stepped.entries[0].minutes == [5, 35])
     }
 
-    @Test(arguments: ["", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
-                      "*/0 * * * *", "5-1 * * * *", "@sometimes", "@daily,", "a * * * *"])
+    @Test(arguments: [
+        "", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
+        "*/0 * * * *", "5-1 * * * *", "@sometimes", "@daily,", "a * * * *"
+    ])
     func rejects(_ text: String) {
         #expect(throws: ValueError.self) { try CronSchedule.parse(text) }
     }

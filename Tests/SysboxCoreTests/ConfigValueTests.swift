@@ -14,7 +14,7 @@ import Testing
         ("snapshots.expiry", "12001m", "out of range"), ("snapshots.expiry", "52179w", "out of range"),
         ("limits.processes", " 5", "spaces"), ("limits.processes", "5 ", "spaces"), ("security.nesting", "true\n", "spaces"),
         ("limits.memory", "\t1GiB", "spaces"), ("snapshots.pattern", " snap%d", "spaces"),
-        ("security.nesting", "maybe", "expected true or false (also yes/no, on/off, 1/0)"),
+        ("security.nesting", "maybe", "expected true or false (also yes/no, on/off, 1/0)")
     ])
     func refused(_ key: String, _ value: String, _ reason: String) {
         let text = message { try InstanceConfig.validate(key, value) }

@@ -27,20 +27,25 @@ import Testing
         try InstanceConfig.validateFilter("limits.memory", "")
         try InstanceConfig.validateFilter("user.anything", "x y")
         #expect(message { try InstanceConfig.validateFilter("security.nesting", "maybe") }.contains("expected true or false"))
-        #expect(message { try InstanceConfig.validateFilter("limits.memroy", "1") }
-            == "unknown filter key limits.memroy; did you mean limits.memory? Use status, image, profile, name or a config key")
-        #expect(message { try InstanceConfig.validateFilter("bogus", "1") }
-            == "unknown filter key bogus; use status, image, profile, name or a config key")
+        #expect(
+            message { try InstanceConfig.validateFilter("limits.memroy", "1") }
+                == "unknown filter key limits.memroy; did you mean limits.memory? Use status, image, profile, name or a config key")
+        #expect(
+            message { try InstanceConfig.validateFilter("bogus", "1") }
+                == "unknown filter key bogus; use status, image, profile, name or a config key")
     }
 }
 
 /// `ContainerFilter`: parsing and checking a `list` filter, then matching containers.
 @Suite struct ContainerFilterTests {
     /// A container as `list` sees it.
-    func view(_ name: String, image: String = "busybox", profiles: [String] = ["default"], status: ContainerStatus = .stopped,
-              config: [String: String] = [:]) -> ContainerView {
-        ContainerView(record: ContainerRecord(name: name, image: image), profiles: profiles, local: ConfigLayer(config: config),
-                      expanded: ConfigLayer(config: config), snapshots: 0, status: status, pid: nil, ipv4: [])
+    func view(
+        _ name: String, image: String = "busybox", profiles: [String] = ["default"], status: ContainerStatus = .stopped,
+        config: [String: String] = [:]
+    ) -> ContainerView {
+        ContainerView(
+            record: ContainerRecord(name: name, image: image), profiles: profiles, local: ConfigLayer(config: config),
+            expanded: ConfigLayer(config: config), snapshots: 0, status: status, pid: nil, ipv4: [])
     }
 
     @Test func parsesEachKindOfFilter() throws {
@@ -66,20 +71,24 @@ import Testing
     }
 
     @Test func badFiltersAreRefused() {
-        #expect(message { _ = try ContainerFilter(parsing: "status=stoped") }
-            == "unknown status \"stoped\" in filter status; did you mean stopped? Use running, stopped, starting, stopping, frozen or error")
-        #expect(message { _ = try ContainerFilter(parsing: "state=paused") }
-            == "unknown status \"paused\" in filter state; use running, stopped, starting, stopping, frozen or error")
-        #expect(message { _ = try ContainerFilter(parsing: "limits.memroy=1") }
-            == "unknown filter key limits.memroy; did you mean limits.memory? Use status, image, profile, name or a config key")
+        #expect(
+            message { _ = try ContainerFilter(parsing: "status=stoped") }
+                == "unknown status \"stoped\" in filter status; did you mean stopped? Use running, stopped, starting, stopping, frozen or error")
+        #expect(
+            message { _ = try ContainerFilter(parsing: "state=paused") }
+                == "unknown status \"paused\" in filter state; use running, stopped, starting, stopping, frozen or error")
+        #expect(
+            message { _ = try ContainerFilter(parsing: "limits.memroy=1") }
+                == "unknown filter key limits.memroy; did you mean limits.memory? Use status, image, profile, name or a config key")
         #expect(message { _ = try ContainerFilter(parsing: "security.nesting=maybe") }.contains("expected true or false"))
         #expect(message { _ = try ContainerFilter(parsing: "=x") }.contains("a config key cannot be empty"))
         #expect(throws: SysboxError.self) { try ContainerFilter.parse(["web", "status=running", "bogus=1"]) }
     }
 
     @Test func matches() throws {
-        let web = view("web1", image: "debian", profiles: ["default", "small"], status: .running,
-                       config: ["security.nesting": "yes", "limits.memory": "1024MiB"])
+        let web = view(
+            "web1", image: "debian", profiles: ["default", "small"], status: .running,
+            config: ["security.nesting": "yes", "limits.memory": "1024MiB"])
         let db = view("db1")
         func names(_ filters: String...) throws -> [String] {
             let parsed = try ContainerFilter.parse(filters)

@@ -20,8 +20,9 @@ import Testing
             let text = message { try Devices.validate(name: "data", device) }
             #expect(text.contains("control characters"), "\(text)")
         }
-        #expect(message { try Devices.validate(name: "data", ["type": "disk", "path": "/data", "source": "/srv", "read\tonly": "1"]) }
-            .contains("unknown key \"read\\x09only\""))
+        #expect(
+            message { try Devices.validate(name: "data", ["type": "disk", "path": "/data", "source": "/srv", "read\tonly": "1"]) }
+                .contains("unknown key \"read\\x09only\""))
     }
 
     @Test func descriptions() throws {
@@ -33,8 +34,9 @@ import Testing
             #expect(message { try Names.validateDescription(bad, of: "container web1") }.hasPrefix("invalid description for container web1"))
         }
         try f.manager.createProfile("p", ProfileDocument(description: "Plain: one line, with ünïcode"))
-        #expect(message { _ = try ProfileYAML.parse("config: {}\ndescription: \"a\\tb\"\n", file: "p.yaml") }
-            .hasPrefix("p.yaml:2: the description contains the control character \\x09"))
+        #expect(
+            message { _ = try ProfileYAML.parse("config: {}\ndescription: \"a\\tb\"\n", file: "p.yaml") }
+                .hasPrefix("p.yaml:2: the description contains the control character \\x09"))
         #expect(message { _ = try ProfileYAML.parse("description: |\n  one\n  two\n", file: "p.yaml") }.hasPrefix("p.yaml:1:"))
     }
 

@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func mirrorFromDeb822Sources() throws {
-        let dir = try aptDirectory(["sources.list.d/debian.sources": """
+        let dir = try aptDirectory([
+            "sources.list.d/debian.sources": """
             Types: deb
             URIs: http://mirror.example/debian-security
             Suites: bookworm-security
@@ -22,7 +23,8 @@ import Testing
             URIs: http://mirror.example/debian
             Suites: bookworm bookworm-updates
             Components: main
-            """])
+            """
+        ])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
         #expect(try DebootstrapBuilder.mirror("", suite: "bookworm", aptDirectory: dir) == "http://mirror.example/debian")
@@ -31,8 +33,11 @@ import Testing
     }
 
     @Test func mirrorFromOneLineSources() throws {
-        let dir = try aptDirectory(["sources.list": "# old style\ndeb-src http://src.example/debian bookworm main\ndeb http://docker.example/linux bookworm stable\ndeb [arch=amd64 signed-by=/k.gpg] http://old.example/debian bookworm main\n",
-                                    "sources.list.d/docker.sources": "Types: deb\nURIs: https://download.example/linux/debian\nSuites: bookworm\nComponents: stable\n"])
+        let dir = try aptDirectory([
+            "sources.list":
+                "# old style\ndeb-src http://src.example/debian bookworm main\ndeb http://docker.example/linux bookworm stable\ndeb [arch=amd64 signed-by=/k.gpg] http://old.example/debian bookworm main\n",
+            "sources.list.d/docker.sources": "Types: deb\nURIs: https://download.example/linux/debian\nSuites: bookworm\nComponents: stable\n"
+        ])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try DebootstrapBuilder.mirror(nil, suite: "bookworm", aptDirectory: dir) == "http://old.example/debian")
     }
@@ -61,7 +66,9 @@ import Testing
         #expect(files["/etc/machine-id"] == "0123\n")
         #expect(files["/etc/hostname"] == "web1\n")
         #expect(throws: SysboxError.self) { try TemplateManifest.parse(text.replacingOccurrences(of: "ready: systemd", with: "ready: upstart"), file: "t") }
-        #expect(throws: SysboxError.self) { try TemplateManifest.parse(text.replacingOccurrences(of: "network_config: systemd-networkd", with: "network_config: ifupdown"), file: "t") }
+        #expect(throws: SysboxError.self) {
+            try TemplateManifest.parse(text.replacingOccurrences(of: "network_config: systemd-networkd", with: "network_config: ifupdown"), file: "t")
+        }
     }
 
     @Test func missingDebootstrapIsNamed() throws {
@@ -79,8 +86,9 @@ import Testing
     }
 
     @Test func networkdKeepsWhatSysboxSet() {
-        let nic = StartPlan.Nic(device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
-                                prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
+        let nic = StartPlan.Nic(
+            device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
+            prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
         let text = StartPlanner.networkdConfig(nic, domain: "lab")
         #expect(text.contains("[Match]\nName=eth0\n") && text.contains("DNS=10.0.5.1\nDomains=lab\n") && text.contains("KeepConfiguration=yes"))
         #expect(!text.contains("\nAddress=") && !text.contains("DHCP=yes"))
@@ -91,7 +99,7 @@ import Testing
     let hybrid = CgroupLayout(hierarchies: [
         CgroupHierarchy(mountPoint: "/sys/fs/cgroup/memory", controllers: ["memory"], isV2: false),
         CgroupHierarchy(mountPoint: "/sys/fs/cgroup/systemd", controllers: ["name=systemd"], isV2: false),
-        CgroupHierarchy(mountPoint: "/sys/fs/cgroup/unified", controllers: [], isV2: true),
+        CgroupHierarchy(mountPoint: "/sys/fs/cgroup/unified", controllers: [], isV2: true)
     ])
 
     @Test func hybridHostShowsEveryHierarchyByDefault() {

@@ -22,7 +22,7 @@ import Testing
         (["type": "disk", "path": "/", "source": "/s"], "root disk"),
         (["type": "disk", "path": "/data"], "needs source"),
         (["type": "disk", "path": "/d", "source": "/s", "readonly": "sometimes"], "true or false"),
-        (["type": "none", "path": "/"], "takes no keys"),
+        (["type": "none", "path": "/"], "takes no keys")
     ])
     func invalidDevices(_ config: [String: String], _ reason: String) {
         do {
@@ -55,8 +55,9 @@ import Testing
 
 @Suite struct ExpansionTests {
     @Test func laterProfilesWinAndLocalWinsOverAll() {
-        let a = ConfigLayer(config: ["limits.cpu": "1", "limits.memory": "1GiB", "user.a": "a"],
-                            devices: ["root": ["type": "disk", "path": "/"], "eth0": ["type": "nic", "network": "n1", "hwaddr": "00:16:3e:00:00:01"]])
+        let a = ConfigLayer(
+            config: ["limits.cpu": "1", "limits.memory": "1GiB", "user.a": "a"],
+            devices: ["root": ["type": "disk", "path": "/"], "eth0": ["type": "nic", "network": "n1", "hwaddr": "00:16:3e:00:00:01"]])
         let b = ConfigLayer(config: ["limits.cpu": "2", "user.b": "b"], devices: ["eth0": ["type": "nic", "network": "n2"]])
         let local = ConfigLayer(config: ["limits.cpu": "3"], devices: ["data": ["type": "disk", "path": "/d", "source": "/s"]])
         let result = Expansion.expand(profiles: [a, b], local: local)

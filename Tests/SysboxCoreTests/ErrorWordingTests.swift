@@ -5,18 +5,22 @@ import Testing
 /// Error wording: one clean sentence, real names.
 @Suite struct WordingTests {
     @Test func suggestionsEndTheirSentence() {
-        #expect(message { _ = try OutputFormat(parsing: "jsn") }
-            == "unknown format \"jsn\"; did you mean json? Use table, json, yaml or csv (table and csv take ,noheader)")
+        #expect(
+            message { _ = try OutputFormat(parsing: "jsn") }
+                == "unknown format \"jsn\"; did you mean json? Use table, json, yaml or csv (table and csv take ,noheader)")
         #expect(message { _ = try OutputFormat(parsing: "xml") } == "unknown format \"xml\"; use table, json, yaml or csv (table and csv take ,noheader)")
         #expect(message { _ = try OutputFormat(parsing: "jsn,noheader") }.contains("did you mean json? Use"))
         #expect(message { _ = try OutputFormat(parsing: "json,noheader") }.contains("only table and csv take it"))
-        #expect(message { try Devices.validate(name: "eth0", ["type": "nick", "network": "n"]) }
-            == "device eth0 has unknown type \"nick\"; did you mean nic? Types: nic, disk, none")
-        #expect(message { try Devices.validate(name: "eth0", ["type": "nic", "network": "n", "netwrok": "m"]) }
-            == "device eth0 (nic) has unknown key netwrok; did you mean network? Known keys: hwaddr, ipv4.address, name, network")
+        #expect(
+            message { try Devices.validate(name: "eth0", ["type": "nick", "network": "n"]) }
+                == "device eth0 has unknown type \"nick\"; did you mean nic? Types: nic, disk, none")
+        #expect(
+            message { try Devices.validate(name: "eth0", ["type": "nic", "network": "n", "netwrok": "m"]) }
+                == "device eth0 (nic) has unknown key netwrok; did you mean network? Known keys: hwaddr, ipv4.address, name, network")
         #expect(message { try Devices.validate(name: "x", ["type": "none", "path": "/"]) } == "device x (none) has unknown key path; it takes no keys")
-        #expect(message { _ = try ProfileYAML.parse("confg: {}\n", file: "p.yaml") }
-            == "p.yaml:1: unknown top-level key confg; did you mean config? A profile has only description, config and devices")
+        #expect(
+            message { _ = try ProfileYAML.parse("confg: {}\n", file: "p.yaml") }
+                == "p.yaml:1: unknown top-level key confg; did you mean config? A profile has only description, config and devices")
     }
 
     @Test func placeholdersAreFilled() throws {
@@ -25,10 +29,12 @@ import Testing
         let f = try ManagerFixture()
         try f.manager.createContainer(CreateRequest(name: "web1", image: "busybox"))
         try f.manager.addDevice(.container("web1"), name: "data", ["type": "disk", "path": "/d", "source": "/tmp"])
-        #expect(message { try f.manager.addDevice(.container("web1"), name: "data", ["type": "none"]) }
-            .contains("sysbox config device set web1 data KEY=VALUE, or remove it first: sysbox config device remove web1 data"))
-        #expect(message { try f.manager.setDevice(.profile("small"), name: "nope", [("a", "b")]) }
-            == "device nope not found on profile small; sysbox profile device list small shows its devices")
+        #expect(
+            message { try f.manager.addDevice(.container("web1"), name: "data", ["type": "none"]) }
+                .contains("sysbox config device set web1 data KEY=VALUE, or remove it first: sysbox config device remove web1 data"))
+        #expect(
+            message { try f.manager.setDevice(.profile("small"), name: "nope", [("a", "b")]) }
+                == "device nope not found on profile small; sysbox profile device list small shows its devices")
         #expect(message { try f.manager.overrideDevice(container: "web1", name: "eth9", []) }.contains("it inherits: eth0, root"))
     }
 }

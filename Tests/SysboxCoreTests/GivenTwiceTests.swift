@@ -12,8 +12,9 @@ import Testing
         let before = try f.dump()
         #expect(message { try f.manager.unsetConfig(.container("web1"), ["user.x", "user.x"]) } == "key user.x is given twice; list each key once")
         #expect(message { try f.manager.setConfig(.container("web1"), [("user.y", "1"), ("user.y", "2")]) }.contains("given twice"))
-        #expect(message { try f.manager.removeDevices(.container("web1"), names: ["eth0", "eth0"]) }
-            == "device eth0 is given twice; list each device once")
+        #expect(
+            message { try f.manager.removeDevices(.container("web1"), names: ["eth0", "eth0"]) }
+                == "device eth0 is given twice; list each device once")
         #expect(message { try f.manager.setDevice(.profile("p"), name: "data", [("readonly", "1"), ("readonly", "0")]) }.contains("given twice"))
         #expect(message { try f.manager.unsetDevice(.profile("p"), name: "data", keys: ["readonly", "readonly"]) }.contains("given twice"))
         #expect(try f.dump() == before)

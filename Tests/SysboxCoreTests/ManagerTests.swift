@@ -52,11 +52,13 @@ final class ManagerFixture {
     @Test func createExpandsProfilesInOrder() throws {
         let f = try ManagerFixture()
         try f.manager.createProfile("big", ProfileDocument(config: ["limits.cpu": "4", "limits.memory": "4GiB"]))
-        let view = try f.manager.createContainer(CreateRequest(name: "c1", image: "busybox", profiles: ["default", "small", "big"],
-                                                               config: ["limits.memory": "3GiB"]))
+        let view = try f.manager.createContainer(
+            CreateRequest(
+                name: "c1", image: "busybox", profiles: ["default", "small", "big"],
+                config: ["limits.memory": "3GiB"]))
         #expect(view.profiles == ["default", "small", "big"])
-        #expect(view.expanded.config["limits.cpu"] == "4")          // big after small
-        #expect(view.expanded.config["limits.memory"] == "3GiB")    // the container's own wins
+        #expect(view.expanded.config["limits.cpu"] == "4")  // big after small
+        #expect(view.expanded.config["limits.memory"] == "3GiB")  // the container's own wins
         #expect(view.expanded.config["limits.processes"] == "500")  // from small
         #expect(view.expanded.devices["root"] == ["type": "disk", "path": "/"])
         #expect(view.local.config["volatile.uuid"]?.count == 36)
@@ -77,7 +79,7 @@ final class ManagerFixture {
             (CreateRequest(name: "c2", image: "busybox", profiles: []), .invalidArgument, "no root disk"),
             (CreateRequest(name: "c2", image: "busybox", config: ["limits.cpu": "lots"]), .invalidArgument, "limits.cpu"),
             (CreateRequest(name: "c2", image: "busybox", config: ["volatile.uuid": "x"]), .invalidArgument, "read-only"),
-            (CreateRequest(name: "c2", image: "busybox", devices: ["r2": ["type": "disk", "path": "/"]]), .invalidArgument, "both root disks"),
+            (CreateRequest(name: "c2", image: "busybox", devices: ["r2": ["type": "disk", "path": "/"]]), .invalidArgument, "both root disks")
         ]
         for (request, code, text) in bad {
             do {

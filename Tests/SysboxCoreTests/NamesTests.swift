@@ -10,7 +10,7 @@ import Testing
     @Test(arguments: [
         ("", "empty"), (String(repeating: "a", count: 64), "64 characters"), ("web_1", "'_'"), ("web 1", "space"),
         ("a/b", "'/'"), ("..", "'.'"), ("-web", "start"), ("web-", "end with"), ("123", "number"),
-        ("web\u{1}", "control character"), ("wéb", "'é'"), ("a.b", "'.'"),
+        ("web\u{1}", "control character"), ("wéb", "'é'"), ("a.b", "'.'")
     ])
     func invalidContainerNames(_ name: String, _ reason: String) {
         let problem = Names.problem(name, as: .container)

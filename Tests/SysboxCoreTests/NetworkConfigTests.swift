@@ -15,15 +15,19 @@ import Testing
         try NetworkConfig.validate("ipv4.nat", "false")
         try NetworkConfig.validate("dns.domain", "lab.example")
         try NetworkConfig.validate("user.owner", "ops")
-        #expect(message { try NetworkConfig.validate("ipv4.address", "10.0.5.0/24") }.contains("is the network address of 10.0.5.0/24; give the bridge a host address, like 10.0.5.1/24"))
+        #expect(
+            message { try NetworkConfig.validate("ipv4.address", "10.0.5.0/24") }.contains(
+                "is the network address of 10.0.5.0/24; give the bridge a host address, like 10.0.5.1/24"))
         #expect(message { try NetworkConfig.validate("ipv4.address", "10.0.5.255/24") }.contains("broadcast"))
         #expect(message { try NetworkConfig.validate("ipv4.address", "10.0.5.1/31") }.contains("the prefix must be 8 to 30"))
         #expect(message { try NetworkConfig.validate("ipv4.address", "10.0.5.1") }.contains("like 10.0.3.1/24, or auto"))
         #expect(message { try NetworkConfig.validate("ipv4.address", "127.0.0.1/8") }.contains("reserved, loopback"))
-        #expect(message { try NetworkConfig.validate("ipv4.nat", "maybe") } .hasPrefix("invalid value \"maybe\" for ipv4.nat"))
+        #expect(message { try NetworkConfig.validate("ipv4.nat", "maybe") }.hasPrefix("invalid value \"maybe\" for ipv4.nat"))
         #expect(message { try NetworkConfig.validate("dns.domain", "bad_domain") }.contains("expected a DNS domain"))
         #expect(message { try NetworkConfig.validate("dns.domain", "-x") }.contains("expected a DNS domain"))
-        #expect(message { try NetworkConfig.validate("ipv4.nta", "true") } == "unknown network key ipv4.nta; did you mean ipv4.nat? Network keys: dns.domain, ipv4.address, ipv4.dhcp, ipv4.nat, user.*")
+        #expect(
+            message { try NetworkConfig.validate("ipv4.nta", "true") }
+                == "unknown network key ipv4.nta; did you mean ipv4.nat? Network keys: dns.domain, ipv4.address, ipv4.dhcp, ipv4.nat, user.*")
         #expect(message { try NetworkConfig.validateUnset("ipv4.address") }.hasPrefix("ipv4.address cannot be unset"))
         try NetworkConfig.validateUnset("ipv4.nat")
         #expect(message { try NetworkConfig.validateKey("nope") }.hasPrefix("unknown network key nope"))
@@ -62,16 +66,20 @@ import Testing
     @Test func hostFilesFollowLeases() throws {
         let name = "sbu" + String(UUID().uuidString.prefix(8)).lowercased()
         defer { try? FileManager.default.removeItem(atPath: HostNetwork.directory(name)) }
-        try DNSMasq.writeHosts(network: name, domain: "lab", [
-            DNSMasq.Entry(container: "web1", device: "eth0", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2"),
-            DNSMasq.Entry(container: "db1", device: "eth0", hwaddr: "00:16:3e:00:00:02", address: "10.0.5.3"),
-        ])
+        try DNSMasq.writeHosts(
+            network: name, domain: "lab",
+            [
+                DNSMasq.Entry(container: "web1", device: "eth0", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2"),
+                DNSMasq.Entry(container: "db1", device: "eth0", hwaddr: "00:16:3e:00:00:02", address: "10.0.5.3")
+            ])
         let dir = HostNetwork.directory(name)
         #expect(try String(contentsOfFile: dir + "/hosts/web1", encoding: .utf8) == "10.0.5.2 web1.lab web1\n")
         #expect(try String(contentsOfFile: dir + "/dhcp-hosts/db1", encoding: .utf8) == "00:16:3e:00:00:02,10.0.5.3,db1\n")
-        try DNSMasq.writeHosts(network: name, domain: "lab", [
-            DNSMasq.Entry(container: "web1", device: "eth0", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2"),
-        ])
+        try DNSMasq.writeHosts(
+            network: name, domain: "lab",
+            [
+                DNSMasq.Entry(container: "web1", device: "eth0", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2")
+            ])
         #expect(!FileManager.default.fileExists(atPath: dir + "/hosts/db1"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/dhcp-hosts/db1"))
     }

@@ -5,12 +5,13 @@ import Testing
 /// What the Swift CLI and the C front read through one C function each (procfs.c): /proc/PID/cgroup
 /// and the container-name rule.
 @Suite struct ProcfsContractTests {
-    static let combined = CgroupLayout.parse(mountinfo: """
-        32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
-        35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-        40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
-        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-        """)
+    static let combined = CgroupLayout.parse(
+        mountinfo: """
+            32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+            35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+            40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+            41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+            """)
 
     @Test func procCgroupLinesMatchTheirHierarchies() {
         // Controllers in another order than the mount's, the root path, a v2 line, and lines to skip:
@@ -27,8 +28,11 @@ import Testing
 
             """
         let targets = ContainerCgroup.parseProcCgroup(text, layout: Self.combined)
-        #expect(targets.tasks == ["/sys/fs/cgroup/cpu,cpuacct/sysbox/abc/c1/tasks", "/sys/fs/cgroup/memory/tasks",
-                                  "/sys/fs/cgroup/systemd/sysbox/abc/c1/init.scope/tasks"])
+        #expect(
+            targets.tasks == [
+                "/sys/fs/cgroup/cpu,cpuacct/sysbox/abc/c1/tasks", "/sys/fs/cgroup/memory/tasks",
+                "/sys/fs/cgroup/systemd/sysbox/abc/c1/init.scope/tasks"
+            ])
         #expect(targets.v2Directory == "/sys/fs/cgroup/unified/sysbox/abc/c1")
     }
 

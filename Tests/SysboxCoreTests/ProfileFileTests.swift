@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: [
         ("description: x\ndevices:\n  root:\n    type: disk\n    path: /\n  r2:\n    type: disk\n    path: /\n", "p.yaml:6: devices r2 and root are both root disks"),
         ("devices:\n  eth0:\n    type: nic\n    network: n\n  lan:\n    type: nic\n    network: n\n    name: eth0\n", "p.yaml:5: devices eth0 and lan both create interface eth0"),
-        ("devices:\n  a:\n    type: disk\n    source: /x\n    path: /d\n  b:\n    type: disk\n    source: /y\n    path: /d/\n", "p.yaml:6: devices a and b are both mounted at /d"),
+        ("devices:\n  a:\n    type: disk\n    source: /x\n    path: /d\n  b:\n    type: disk\n    source: /y\n    path: /d/\n", "p.yaml:6: devices a and b are both mounted at /d")
     ])
     func pointsAtTheOffendingDevice(_ text: String, _ expected: String) {
         #expect(message { _ = try ProfileYAML.parse(text, file: "p.yaml") }.hasPrefix(expected))

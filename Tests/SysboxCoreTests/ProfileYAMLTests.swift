@@ -21,7 +21,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     }
 
     @Test func goodFileWithEveryShape() throws {
-        let doc = try ProfileYAML.parse("""
+        let doc = try ProfileYAML.parse(
+            """
             # comment
             description: "web: small"
             config:
@@ -38,8 +39,11 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 readonly: yes
             """, file: "p.yaml")
         #expect(doc.description == "web: small")
-        #expect(doc.layer.config == ["limits.memory": "512MiB", "limits.cpu": "2", "security.nesting": "true",
-                                     "environment.GREETING": "hello world", "user.empty": ""])
+        #expect(
+            doc.layer.config == [
+                "limits.memory": "512MiB", "limits.cpu": "2", "security.nesting": "true",
+                "environment.GREETING": "hello world", "user.empty": ""
+            ])
         #expect(doc.layer.devices["data"]?["readonly"] == "yes")
     }
 
@@ -70,7 +74,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         ("config:\n  limits.cpu: [1\n", "bad.yaml:3: YAML syntax error"),
         ("config: &a\n  limits.cpu: 1\ndevices: *a\n", "bad.yaml:1: anchors and aliases are not supported"),
         ("config:\n  volatile.uuid: x\n", "bad.yaml:2: volatile.uuid is read-only"),
-        ("description: [a, b]\n", "bad.yaml:1: description must be a single value, not a list"),
+        ("description: [a, b]\n", "bad.yaml:1: description must be a single value, not a list")
     ])
     func badFiles(_ text: String, _ expected: String) {
         do {
@@ -87,8 +91,10 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func renderRoundTrips() throws {
         let doc = ProfileDocument(
             description: "",
-            config: ["limits.cpu": "2", "security.nesting": "true", "user.note": "a: b # c", "environment.EMPTY": "", "user.n": "0755",
-                     "user.multi": "line1\nline2", "user.yes": "yes", "user.null": "null"],
+            config: [
+                "limits.cpu": "2", "security.nesting": "true", "user.note": "a: b # c", "environment.EMPTY": "", "user.n": "0755",
+                "user.multi": "line1\nline2", "user.yes": "yes", "user.null": "null"
+            ],
             devices: ["root": ["type": "disk", "path": "/"], "eth0": ["type": "nic", "network": "sysboxbr0"]])
         let text = ProfileYAML.render(doc)
         #expect(try ProfileYAML.parse(text, file: "r") == doc)

@@ -13,10 +13,11 @@ import Testing
     @discardableResult
     static func journal(_ db: Database, _ action: String, _ entityType: String, _ entityName: String, payload: String) throws -> String {
         let uuid = UUID().uuidString.lowercased(), now = Date()
-        try db.execute(sql: """
-            INSERT INTO operations (uuid, action, entity_type, entity_name, status, pid, created_at, updated_at, payload)
-            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
-            """, arguments: [uuid, action, entityType, entityName, getpid(), now, now, payload])
+        try db.execute(
+            sql: """
+                INSERT INTO operations (uuid, action, entity_type, entity_name, status, pid, created_at, updated_at, payload)
+                VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+                """, arguments: [uuid, action, entityType, entityName, getpid(), now, now, payload])
         return uuid
     }
 
@@ -54,8 +55,9 @@ import Testing
             var snap = SnapshotRecord(containerId: c1, name: "snap1")
             try snap.insert(db)
             try ConfigTable.snapshots.set(db, owner: try snap.requireID(), key: "limits.cpu", value: "2")
-            try db.execute(sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, 'default', 0)",
-                           arguments: [snap.id])
+            try db.execute(
+                sql: "INSERT INTO snapshots_profiles (snapshot_id, profile_name, apply_order) VALUES (?, 'default', 0)",
+                arguments: [snap.id])
 
             uuids["create"] = try Self.journal(db, "create", "container", "new", payload: Self.numberStart(dead))
             uuids["delete"] = try Self.journal(db, "delete", "container", "gone", payload: Self.numberStart(dead))
@@ -84,9 +86,10 @@ import Testing
 
         try f.manager.store.read { db in
             #expect(try ContainerRecord.allNames(in: db) == ["c1"])
-            let status = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT uuid, status FROM operations").map {
-                ($0["uuid"] as String, $0["status"] as String)
-            })
+            let status = Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT uuid, status FROM operations").map {
+                    ($0["uuid"] as String, $0["status"] as String)
+                })
             #expect(status[uuids["create", default: ""]] == "failed")
             #expect(status[uuids["delete", default: ""]] == "done")
             #expect(status[uuids["snapshot", default: ""]] == "failed")

@@ -47,10 +47,14 @@ import Synchronization
     @Test func procCgroupOfInit() {
         let hybrid = CgroupLayout.parse(mountinfo: Self.hybrid)
         let text = "9:name=systemd:/sysbox/ab/c1/init.scope\n4:memory:/sysbox/ab/c1\n3:cpuset:/sysbox/ab/c1\n2:cpuacct:/\n0::/sysbox/ab/c1/init.scope\n7:blkio:/x\n"
-        #expect(ContainerCgroup.parseProcCgroup(text, layout: hybrid) == ContainerCgroup.JoinTargets(
-            tasks: ["/sys/fs/cgroup/systemd/sysbox/ab/c1/init.scope/tasks", "/sys/fs/cgroup/memory/sysbox/ab/c1/tasks",
-                    "/sys/fs/cgroup/cpuset/sysbox/ab/c1/tasks", "/sys/fs/cgroup/cpuacct/tasks"],
-            v2Directory: "/sys/fs/cgroup/unified/sysbox/ab/c1/init.scope"))
+        #expect(
+            ContainerCgroup.parseProcCgroup(text, layout: hybrid)
+                == ContainerCgroup.JoinTargets(
+                    tasks: [
+                        "/sys/fs/cgroup/systemd/sysbox/ab/c1/init.scope/tasks", "/sys/fs/cgroup/memory/sysbox/ab/c1/tasks",
+                        "/sys/fs/cgroup/cpuset/sysbox/ab/c1/tasks", "/sys/fs/cgroup/cpuacct/tasks"
+                    ],
+                    v2Directory: "/sys/fs/cgroup/unified/sysbox/ab/c1/init.scope"))
         let v2 = CgroupLayout.parse(mountinfo: Self.unified)
         #expect(ContainerCgroup.parseProcCgroup("0::/sysbox/ab/c1\n", layout: v2) == ContainerCgroup.JoinTargets(tasks: [], v2Directory: "/sys/fs/cgroup/sysbox/ab/c1"))
         #expect(ContainerCgroup.parseProcCgroup("0::/../../etc\n", layout: v2) == ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil))
@@ -138,11 +142,14 @@ import Synchronization
     }
 
     @Test func planRoundTrips() throws {
-        let plan = StartPlan(name: "c1", uuid: "u", initPath: "/sbin/init", initArgs: [], environment: ["container=sysbox"], stopSignal: 12,
-                             mounts: [StartPlan.Mount(.rootfs, "/r", source: "overlay", fstype: "overlay", options: "lowerdir=/a"),
-                                      StartPlan.Mount(.bind, "mnt", source: "/s", flags: [.readonly, .nosuid], create: .directory, device: "d"),
-                                      StartPlan.Mount(.file, "etc/hostname", content: "c1\n")],
-                             limits: StartPlan.CgroupLimitsPlan(CgroupLimits(memoryBytes: 1)), ephemeral: false)
+        let plan = StartPlan(
+            name: "c1", uuid: "u", initPath: "/sbin/init", initArgs: [], environment: ["container=sysbox"], stopSignal: 12,
+            mounts: [
+                StartPlan.Mount(.rootfs, "/r", source: "overlay", fstype: "overlay", options: "lowerdir=/a"),
+                StartPlan.Mount(.bind, "mnt", source: "/s", flags: [.readonly, .nosuid], create: .directory, device: "d"),
+                StartPlan.Mount(.file, "etc/hostname", content: "c1\n")
+            ],
+            limits: StartPlan.CgroupLimitsPlan(CgroupLimits(memoryBytes: 1)), ephemeral: false)
         let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).json"
         defer { unlink(path) }
         try plan.save(to: path)

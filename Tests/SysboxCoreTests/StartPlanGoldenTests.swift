@@ -16,34 +16,46 @@ import Testing
     static func manifest(cgroup: String? = nil, networkd: Bool = false) -> TemplateManifest {
         TemplateManifest(
             name: "t", description: "test", aliases: [], builder: "busybox", options: nil, initPath: "/sbin/init", stopSignal: "SIGRTMIN+3",
-            files: ["/etc/hostname": .init(when: ["create", "start"], content: "{{ name }}\n"),
-                    "/etc/machine-id": .init(when: ["start"], content: "{{ machine_id }}\n"),
-                    "/etc/motd": .init(when: ["create"], content: "not at start\n")],
+            files: [
+                "/etc/hostname": .init(when: ["create", "start"], content: "{{ name }}\n"),
+                "/etc/machine-id": .init(when: ["start"], content: "{{ machine_id }}\n"),
+                "/etc/motd": .init(when: ["create"], content: "not at start\n")
+            ],
             networkConfig: networkd ? "systemd-networkd" : nil, ready: nil, cgroup: cgroup)
     }
 
-    static let nic = StartPlan.Nic(device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
-                                   prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
+    static let nic = StartPlan.Nic(
+        device: "eth0", name: "eth0", hostName: "sbx00000001", hwaddr: "00:16:3e:00:00:01", address: "10.0.5.2",
+        prefix: 24, gateway: "10.0.5.1", bridge: "lab", defaultRoute: true)
 
     /// A container with two disks (a read-only directory below a writable one, given in the wrong order,
     /// and a file), a NIC, limits and an environment, on an overlay rootfs.
-    static func input(layout: CgroupLayout = hybrid, manifest: TemplateManifest = manifest(), nics: [StartPlan.Nic] = [nic],
-                      rootfs: RootfsMount = RootfsMount(path: "/var/lib/sysbox/containers/c1/rootfs", fstype: "overlay",
-                                                        options: "lowerdir=/l,upperdir=/u,workdir=/w")) -> StartPlanner.Input {
+    static func input(
+        layout: CgroupLayout = hybrid, manifest: TemplateManifest = manifest(), nics: [StartPlan.Nic] = [nic],
+        rootfs: RootfsMount = RootfsMount(
+            path: "/var/lib/sysbox/containers/c1/rootfs", fstype: "overlay",
+            options: "lowerdir=/l,upperdir=/u,workdir=/w")
+    ) -> StartPlanner.Input {
         StartPlanner.Input(
             name: "c1",
-            config: ["volatile.uuid": "0A1B2C3D-0000-4000-8000-00000000ABCD", "environment.LANG": "C.UTF-8", "environment.A": "1",
-                     "limits.memory": "256MiB", "user.note": "not in the environment"],
-            devices: ["root": ["type": "disk", "path": "/", "pool": "default"],
-                      "inner": ["type": "disk", "path": "/mnt/data/inner", "source": "/srv/inner", "readonly": "true"],
-                      "data": ["type": "disk", "path": "/mnt/data", "source": "/srv/data"],
-                      "conf": ["type": "disk", "path": "/etc/app.conf", "source": "/srv/app.conf", "readonly": "yes"],
-                      "eth0": ["type": "nic", "network": "lab"]],
+            config: [
+                "volatile.uuid": "0A1B2C3D-0000-4000-8000-00000000ABCD", "environment.LANG": "C.UTF-8", "environment.A": "1",
+                "limits.memory": "256MiB", "user.note": "not in the environment"
+            ],
+            devices: [
+                "root": ["type": "disk", "path": "/", "pool": "default"],
+                "inner": ["type": "disk", "path": "/mnt/data/inner", "source": "/srv/inner", "readonly": "true"],
+                "data": ["type": "disk", "path": "/mnt/data", "source": "/srv/data"],
+                "conf": ["type": "disk", "path": "/etc/app.conf", "source": "/srv/app.conf", "readonly": "yes"],
+                "eth0": ["type": "nic", "network": "lab"]
+            ],
             ephemeral: false, template: "t", manifest: manifest, rootfs: rootfs, nics: nics, domain: nics.isEmpty ? nil : "lab",
             cgroupLayout: layout,
-            sources: ["/srv/inner": .present(isDirectory: true, mountFlags: UInt64(MS_NOSUID | MS_NODEV)),
-                      "/srv/data": .present(isDirectory: true, mountFlags: 0),
-                      "/srv/app.conf": .present(isDirectory: false, mountFlags: UInt64(MS_NOEXEC))],
+            sources: [
+                "/srv/inner": .present(isDirectory: true, mountFlags: UInt64(MS_NOSUID | MS_NODEV)),
+                "/srv/data": .present(isDirectory: true, mountFlags: 0),
+                "/srv/app.conf": .present(isDirectory: false, mountFlags: UInt64(MS_NOEXEC))
+            ],
             maskFile: "/run/sysbox/mask-file", hostMemory: 8 << 30)
     }
 
@@ -70,8 +82,9 @@ import Testing
     }
 
     @Test func unifiedViewBindRootfsNetworkd() throws {
-        let input = Self.input(layout: Self.hybrid, manifest: Self.manifest(cgroup: "unified", networkd: true),
-                               rootfs: RootfsMount(path: "/var/lib/sysbox/containers/c1/rootfs", fstype: nil, options: nil))
+        let input = Self.input(
+            layout: Self.hybrid, manifest: Self.manifest(cgroup: "unified", networkd: true),
+            rootfs: RootfsMount(path: "/var/lib/sysbox/containers/c1/rootfs", fstype: nil, options: nil))
         try Self.expectGolden(try StartPlanner.plan(input), "plan-unified-view")
     }
 
@@ -84,7 +97,8 @@ import Testing
     @Test func orderOfKinds() throws {
         let plan = try StartPlanner.plan(Self.input(layout: Self.unified, nics: []))
         let kinds = plan.mounts.map(\.kind.rawValue)
-        let expected = ["rootfs", "directory", "directory", "directory", "proc", "sysfs", "tmpfs"]
+        let expected =
+            ["rootfs", "directory", "directory", "directory", "proc", "sysfs", "tmpfs"]
             + Array(repeating: "dev-node", count: 6) + ["devpts", "tmpfs", "mqueue"] + Array(repeating: "symlink", count: 5)
             + ["console", "tmpfs", "bind", "bind", "bind"] + Array(repeating: "mask-file", count: 7) + Array(repeating: "mask-dir", count: 5)
             + ["file", "file", "file"] + Array(repeating: "rebind", count: 6) + ["release", "cgroup"]

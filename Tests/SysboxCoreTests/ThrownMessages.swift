@@ -10,8 +10,9 @@ func message(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourc
     } catch let error as SysboxError {
         #expect(!error.message.contains("\n"), "not one line: \(error.message)", sourceLocation: sourceLocation)
         #expect(!error.message.contains("?;"), "doubled punctuation: \(error.message)", sourceLocation: sourceLocation)
-        #expect(!error.message.unicodeScalars.contains { Names.isControl($0) }, "raw control character: \(error.message)",
-                sourceLocation: sourceLocation)
+        #expect(
+            !error.message.unicodeScalars.contains { Names.isControl($0) }, "raw control character: \(error.message)",
+            sourceLocation: sourceLocation)
         return error.message
     } catch {
         Issue.record("unexpected \(error)", sourceLocation: sourceLocation)

@@ -42,44 +42,53 @@ func routeReply(table: UInt8, tableAttribute: UInt32?, dst: [UInt8]?, prefix: UI
 @Suite struct AddressRouteParsingTests {
     @Test func parsesAddresses() throws {
         let t = RecordingTransport()
-        t.replies = [.success([
-            addressReply(index: 1, prefix: 8, local: [127, 0, 0, 1], address: [127, 0, 0, 1], label: "lo"),
-            // Point-to-point: IFA_ADDRESS is the peer, IFA_LOCAL ours.
-            addressReply(index: 4, prefix: 32, local: [10, 0, 0, 1], address: [10, 0, 0, 2], label: "tun0"),
-            addressReply(index: 5, prefix: 24, local: nil, address: [192, 168, 1, 7], label: nil),
-            addressReply(family: AF_INET6, index: 5, prefix: 64, local: nil, address: Array(repeating: 0xfe, count: 16), label: nil),
-            addressReply(index: 6, prefix: 24, local: nil, address: nil, label: "empty"),
-        ])]
+        t.replies = [
+            .success([
+                addressReply(index: 1, prefix: 8, local: [127, 0, 0, 1], address: [127, 0, 0, 1], label: "lo"),
+                // Point-to-point: IFA_ADDRESS is the peer, IFA_LOCAL ours.
+                addressReply(index: 4, prefix: 32, local: [10, 0, 0, 1], address: [10, 0, 0, 2], label: "tun0"),
+                addressReply(index: 5, prefix: 24, local: nil, address: [192, 168, 1, 7], label: nil),
+                addressReply(family: AF_INET6, index: 5, prefix: 64, local: nil, address: Array(repeating: 0xfe, count: 16), label: nil),
+                addressReply(index: 6, prefix: 24, local: nil, address: nil, label: "empty")
+            ])
+        ]
         let addresses = try RouteNetlink(transport: t).addresses()
-        #expect(addresses == [
-            InterfaceAddress(index: 1, prefix: 8, address: [127, 0, 0, 1], label: "lo"),
-            InterfaceAddress(index: 4, prefix: 32, address: [10, 0, 0, 1], label: "tun0"),
-            InterfaceAddress(index: 5, prefix: 24, address: [192, 168, 1, 7], label: nil),
-        ])
+        #expect(
+            addresses == [
+                InterfaceAddress(index: 1, prefix: 8, address: [127, 0, 0, 1], label: "lo"),
+                InterfaceAddress(index: 4, prefix: 32, address: [10, 0, 0, 1], label: "tun0"),
+                InterfaceAddress(index: 5, prefix: 24, address: [192, 168, 1, 7], label: nil)
+            ])
         #expect(t.sent == [RouteNetlink.addressDumpRequest().finish(seq: 0)])
     }
 
     @Test func parsesRoutes() throws {
         let t = RecordingTransport()
-        t.replies = [.success([
-            routeReply(table: UInt8(RT_TABLE_MAIN.rawValue), tableAttribute: UInt32(RT_TABLE_MAIN.rawValue), dst: nil, prefix: 0,
-                       gateway: [10, 0, 3, 1], oif: 7),
-            routeReply(table: UInt8(RT_TABLE_MAIN.rawValue), tableAttribute: UInt32(RT_TABLE_MAIN.rawValue), dst: [10, 0, 3, 0], prefix: 24,
-                       gateway: nil, oif: 7),
-            // Without RTA_TABLE: rtm_table counts.
-            routeReply(table: UInt8(RT_TABLE_LOCAL.rawValue), tableAttribute: nil, dst: [10, 0, 3, 5], prefix: 32, gateway: nil, oif: 7),
-            // A table above 255: rtm_table says RT_TABLE_COMPAT, RTA_TABLE has the real one.
-            routeReply(table: UInt8(RT_TABLE_COMPAT.rawValue), tableAttribute: 1000, dst: [172, 16, 0, 0], prefix: 12,
-                       gateway: [10, 0, 3, 9], oif: nil),
-            NetlinkMessage(type: UInt16(RTM_NEWROUTE), flags: 0, seq: 0, payload: [2, 0, 0]),  // truncated: skipped
-        ])]
+        t.replies = [
+            .success([
+                routeReply(
+                    table: UInt8(RT_TABLE_MAIN.rawValue), tableAttribute: UInt32(RT_TABLE_MAIN.rawValue), dst: nil, prefix: 0,
+                    gateway: [10, 0, 3, 1], oif: 7),
+                routeReply(
+                    table: UInt8(RT_TABLE_MAIN.rawValue), tableAttribute: UInt32(RT_TABLE_MAIN.rawValue), dst: [10, 0, 3, 0], prefix: 24,
+                    gateway: nil, oif: 7),
+                // Without RTA_TABLE: rtm_table counts.
+                routeReply(table: UInt8(RT_TABLE_LOCAL.rawValue), tableAttribute: nil, dst: [10, 0, 3, 5], prefix: 32, gateway: nil, oif: 7),
+                // A table above 255: rtm_table says RT_TABLE_COMPAT, RTA_TABLE has the real one.
+                routeReply(
+                    table: UInt8(RT_TABLE_COMPAT.rawValue), tableAttribute: 1000, dst: [172, 16, 0, 0], prefix: 12,
+                    gateway: [10, 0, 3, 9], oif: nil),
+                NetlinkMessage(type: UInt16(RTM_NEWROUTE), flags: 0, seq: 0, payload: [2, 0, 0])  // truncated: skipped
+            ])
+        ]
         let routes = try RouteNetlink(transport: t).routes()
-        #expect(routes == [
-            Route(destination: [], prefix: 0, gateway: [10, 0, 3, 1], outputIndex: 7, table: 254),
-            Route(destination: [10, 0, 3, 0], prefix: 24, gateway: nil, outputIndex: 7, table: 254),
-            Route(destination: [10, 0, 3, 5], prefix: 32, gateway: nil, outputIndex: 7, table: 255),
-            Route(destination: [172, 16, 0, 0], prefix: 12, gateway: [10, 0, 3, 9], outputIndex: nil, table: 1000),
-        ])
+        #expect(
+            routes == [
+                Route(destination: [], prefix: 0, gateway: [10, 0, 3, 1], outputIndex: 7, table: 254),
+                Route(destination: [10, 0, 3, 0], prefix: 24, gateway: nil, outputIndex: 7, table: 254),
+                Route(destination: [10, 0, 3, 5], prefix: 32, gateway: nil, outputIndex: 7, table: 255),
+                Route(destination: [172, 16, 0, 0], prefix: 12, gateway: [10, 0, 3, 9], outputIndex: nil, table: 1000)
+            ])
         #expect(t.sent == [RouteNetlink.routeDumpRequest().finish(seq: 0)])
     }
 
@@ -142,11 +151,12 @@ func routeReply(table: UInt8, tableAttribute: UInt32?, dst: [UInt8]?, prefix: UI
         try nl.setUp(index: 4, true)
         try nl.addAddress(index: 4, [10, 0, 0, 2], prefix: 24)
         try nl.addDefaultRoute(via: [10, 0, 0, 1], index: 4)
-        #expect(t.sent == [
-            RouteNetlink.setUpRequest(index: 4, true).finish(seq: 0),
-            RouteNetlink.addAddressRequest(index: 4, [10, 0, 0, 2], prefix: 24).finish(seq: 0),
-            RouteNetlink.defaultRouteRequest(via: [10, 0, 0, 1], index: 4).finish(seq: 0),
-        ])
+        #expect(
+            t.sent == [
+                RouteNetlink.setUpRequest(index: 4, true).finish(seq: 0),
+                RouteNetlink.addAddressRequest(index: 4, [10, 0, 0, 2], prefix: 24).finish(seq: 0),
+                RouteNetlink.defaultRouteRequest(via: [10, 0, 0, 1], index: 4).finish(seq: 0)
+            ])
     }
 
     @Test func plainCreateVethIsTheConfiguredOneWithoutOptions() throws {
@@ -283,16 +293,17 @@ func spawnNamespaceHolder() throws -> Process {
             log.append("stats still there \(stats != nil)")
             return log
         }
-        #expect(result == [
-            "alias bridge of ct1 ✓", "cleared true", "long alias refused ERANGE",
-            "host end master true up true mtu 1400 stats true", "no eth0 here true",
-            "duplicate peer EEXIST, host end left false",
-            "missing master errno EINVAL, host end left false", "lo as master errno EOPNOTSUPP, host end left false",
-            "missing pid ESRCH", "only lo and eth0 true",
-            "eth0 mac true mtu 1400 up false",
-            "lo address true", "eth0 address true", "default true", "connected true", "local true", "deleted true",
-            "stats still there true",
-        ])
+        #expect(
+            result == [
+                "alias bridge of ct1 ✓", "cleared true", "long alias refused ERANGE",
+                "host end master true up true mtu 1400 stats true", "no eth0 here true",
+                "duplicate peer EEXIST, host end left false",
+                "missing master errno EINVAL, host end left false", "lo as master errno EOPNOTSUPP, host end left false",
+                "missing pid ESRCH", "only lo and eth0 true",
+                "eth0 mac true mtu 1400 up false",
+                "lo address true", "eth0 address true", "default true", "connected true", "local true", "deleted true",
+                "stats still there true"
+            ])
     }
 
     /// The attach sequence of a container start: one RTM_NEWLINK for the whole veth pair, then in the
@@ -317,8 +328,9 @@ func spawnNamespaceHolder() throws -> Process {
             for (i, pid) in pids.enumerated() {
                 let address: [UInt8] = [10, 79, 0, UInt8(10 + i)]
                 let start = clock.now
-                try nl.createVeth("sbxm\(i)", peer: "eth0", peerNamespacePid: pid, peerMAC: [0x00, 0x16, 0x3e, 0, 0, UInt8(i)],
-                                  masterIndex: bridge, up: true, mtu: nil)
+                try nl.createVeth(
+                    "sbxm\(i)", peer: "eth0", peerNamespacePid: pid, peerMAC: [0x00, 0x16, 0x3e, 0, 0, UInt8(i)],
+                    masterIndex: bridge, up: true, mtu: nil)
                 let created = clock.now
                 try NetworkNamespace.run(pid: pid) { c in
                     try c.setUp(index: 1, true)
@@ -339,7 +351,8 @@ func spawnNamespaceHolder() throws -> Process {
             return String(format: "%.3f ms", Double(s) * 1000 + Double(atto) / 1e15)
         }
         let totals = timings.map { $0.create + $0.inside }
-        print("attach sequence, \(runs) runs: median \(ms(median(totals))) (createVeth \(ms(median(timings.map(\.create)))), "
-              + "in the namespace \(ms(median(timings.map(\.inside))))), min \(ms(totals.min() ?? .zero)), max \(ms(totals.max() ?? .zero))")
+        print(
+            "attach sequence, \(runs) runs: median \(ms(median(totals))) (createVeth \(ms(median(timings.map(\.create)))), "
+                + "in the namespace \(ms(median(timings.map(\.inside))))), min \(ms(totals.min() ?? .zero)), max \(ms(totals.max() ?? .zero))")
     }
 }

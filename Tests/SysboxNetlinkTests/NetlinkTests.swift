@@ -37,15 +37,21 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
 
     @Test func createBridge() {
         // ip link add sbxgbr0 type bridge
-        let golden = message(length: 60, type: 0x10, flags: 0x605, payload:
-            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0c\\x00\\x03\\x00\\x73\\x62\\x78\\x67\\x62\\x72\\x30\\x00\\x10\\x00\\x12\\x00\\x0a\\x00\\x01\\x00\\x62\\x72\\x69\\x64\\x67\\x65\\x00\\x00")
+        let golden = message(
+            length: 60, type: 0x10, flags: 0x605,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0c\\x00\\x03\\x00\\x73\\x62\\x78\\x67\\x62\\x72\\x30\\x00\\x10\\x00\\x12\\x00\\x0a\\x00\\x01\\x00\\x62\\x72\\x69\\x64\\x67\\x65\\x00\\x00"
+        )
         #expect(RouteNetlink.createBridgeRequest("sbxgbr0").finish(seq: 0) == golden)
     }
 
     @Test func createVeth() {
         // ip link add sbxv0 type veth peer name sbxv1
-        let golden = message(length: 92, type: 0x10, flags: 0x605, payload:
-            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x30\\x00\\x00\\x00\\x30\\x00\\x12\\x00\\x08\\x00\\x01\\x00\\x76\\x65\\x74\\x68\\x24\\x00\\x02\\x00\\x20\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x31\\x00\\x00\\x00")
+        let golden = message(
+            length: 92, type: 0x10, flags: 0x605,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x30\\x00\\x00\\x00\\x30\\x00\\x12\\x00\\x08\\x00\\x01\\x00\\x76\\x65\\x74\\x68\\x24\\x00\\x02\\x00\\x20\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x31\\x00\\x00\\x00"
+        )
         #expect(RouteNetlink.createVethRequest("sbxv0", peer: "sbxv1").finish(seq: 0) == golden)
     }
 
@@ -53,44 +59,63 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
     @Test func linkChanges() {
         let header = "\\x00\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
         // master sbxbr0
-        #expect(RouteNetlink.setMasterRequest(index: 4, master: 2).finish(seq: 0)
+        #expect(
+            RouteNetlink.setMasterRequest(index: 4, master: 2).finish(seq: 0)
                 == message(length: 40, type: 0x10, flags: 0x5, payload: header + "\\x08\\x00\\x0a\\x00\\x02\\x00\\x00\\x00"))
         // address 00:16:3e:01:02:03
-        #expect(RouteNetlink.setMACRequest(index: 4, [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03]).finish(seq: 0)
+        #expect(
+            RouteNetlink.setMACRequest(index: 4, [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03]).finish(seq: 0)
                 == message(length: 44, type: 0x10, flags: 0x5, payload: header + "\\x0a\\x00\\x01\\x00\\x00\\x16\\x3e\\x01\\x02\\x03\\x00\\x00"))
         // mtu 1400
-        #expect(RouteNetlink.setMTURequest(index: 4, 1400).finish(seq: 0)
+        #expect(
+            RouteNetlink.setMTURequest(index: 4, 1400).finish(seq: 0)
                 == message(length: 40, type: 0x10, flags: 0x5, payload: header + "\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00"))
         // name sbxv9
-        #expect(RouteNetlink.renameRequest(index: 4, to: "sbxv9").finish(seq: 0)
+        #expect(
+            RouteNetlink.renameRequest(index: 4, to: "sbxv9").finish(seq: 0)
                 == message(length: 44, type: 0x10, flags: 0x5, payload: header + "\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x39\\x00\\x00\\x00"))
         // ip link del sbxv9 sends ifi_index 4 and no attribute; sysbox sends the name (no lookup first):
         // the same RTM_DELLINK, with IFLA_IFNAME "sbxv9" instead of the index.
-        #expect(RouteNetlink.deleteLinkRequest("sbxv9").finish(seq: 0)
-                == message(length: 44, type: 0x11, flags: 0x5, payload: "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x39\\x00\\x00\\x00"))
+        #expect(
+            RouteNetlink.deleteLinkRequest("sbxv9").finish(seq: 0)
+                == message(
+                    length: 44, type: 0x11, flags: 0x5,
+                    payload: "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x39\\x00\\x00\\x00"))
     }
 
     @Test func moveToNamespaceByPid() {
         // ip link set dev sbxv0 netns 1234 (ifindex 3)
-        let golden = message(length: 40, type: 0x10, flags: 0x5, payload:
-            "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x13\\x00\\xd2\\x04\\x00\\x00")
+        let golden = message(
+            length: 40, type: 0x10, flags: 0x5,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x13\\x00\\xd2\\x04\\x00\\x00")
         #expect(RouteNetlink.moveToNamespaceRequest(index: 3, pid: 1234).finish(seq: 0) == golden)
     }
 
     /// `ip link show [dev sbxv0]` asks with ifi_family AF_PACKET (0x11) and IFLA_EXT_MASK=RTEXT_FILTER_VF;
     /// sysbox asks AF_UNSPEC without the mask (it reads no VF data): the same request otherwise.
     @Test func linkQueries() {
-        #expect(RouteNetlink.getLinkRequest("sbxv0").finish(seq: 0) == message(length: 44, type: 0x12, flags: 0x5, payload:
-            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x30\\x00\\x00\\x00"))
+        #expect(
+            RouteNetlink.getLinkRequest("sbxv0").finish(seq: 0)
+                == message(
+                    length: 44, type: 0x12, flags: 0x5,
+                    payload:
+                        "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0a\\x00\\x03\\x00\\x73\\x62\\x78\\x76\\x30\\x00\\x00\\x00"))
         // NLM_F_REQUEST|NLM_F_ACK|NLM_F_DUMP (0x305): the socket asks an ACK of every request.
-        #expect(RouteNetlink.linkDumpRequest().finish(seq: 0) == message(length: 32, type: 0x12, flags: 0x305, payload:
-            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"))
+        #expect(
+            RouteNetlink.linkDumpRequest().finish(seq: 0)
+                == message(
+                    length: 32, type: 0x12, flags: 0x305,
+                    payload:
+                        "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"))
     }
 
     @Test func moveToNamespaceByFD() {
         // ip link set dev sbxv0 netns /tmp/nsfile (ifindex 3, the file opened as fd 4)
-        let golden = message(length: 40, type: 0x10, flags: 0x5, payload:
-            "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x1c\\x00\\x04\\x00\\x00\\x00")
+        let golden = message(
+            length: 40, type: 0x10, flags: 0x5,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x1c\\x00\\x04\\x00\\x00\\x00")
         #expect(RouteNetlink.moveToNamespaceRequest(index: 3, fd: 4).finish(seq: 0) == golden)
     }
 
@@ -102,15 +127,19 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
 
     @Test func addAddress() {
         // ip addr add 10.99.0.1/24 dev sbxv0 (ifindex 3)
-        let golden = message(length: 40, type: 0x14, flags: 0x605, payload:
-            "\\x02\\x18\\x00\\x00\\x03\\x00\\x00\\x00\\x08\\x00\\x02\\x00\\x0a\\x63\\x00\\x01\\x08\\x00\\x01\\x00\\x0a\\x63\\x00\\x01")
+        let golden = message(
+            length: 40, type: 0x14, flags: 0x605,
+            payload:
+                "\\x02\\x18\\x00\\x00\\x03\\x00\\x00\\x00\\x08\\x00\\x02\\x00\\x0a\\x63\\x00\\x01\\x08\\x00\\x01\\x00\\x0a\\x63\\x00\\x01")
         #expect(RouteNetlink.addAddressRequest(index: 3, [10, 99, 0, 1], prefix: 24).finish(seq: 0) == golden)
     }
 
     @Test func defaultRoute() {
         // ip route add default via 10.99.0.254
-        let golden = message(length: 36, type: 0x18, flags: 0x605, payload:
-            "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe")
+        let golden = message(
+            length: 36, type: 0x18, flags: 0x605,
+            payload:
+                "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe")
         #expect(RouteNetlink.defaultRouteRequest(via: [10, 99, 0, 254]).finish(seq: 0) == golden)
     }
 
@@ -118,38 +147,50 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
         // ip link add v0 mtu 1400 master br0 up type veth peer name eth0 mtu 1400 address 00:16:3e:01:02:03
         //   netns 21348 (br0 ifindex 2). iproute2 puts each end's options in argument order and its
         // IFLA_IFNAME last; the builder follows that order, so the whole message matches.
-        let golden = message(length: 132, type: 0x10, flags: 0x605, payload:
-            "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x08\\x00\\x0a\\x00\\x02\\x00\\x00\\x00\\x07\\x00\\x03\\x00\\x76\\x30\\x00\\x00\\x4c\\x00\\x12\\x00\\x08\\x00\\x01\\x00\\x76\\x65\\x74\\x68\\x40\\x00\\x02\\x00\\x3c\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x0a\\x00\\x01\\x00\\x00\\x16\\x3e\\x01\\x02\\x03\\x00\\x00\\x08\\x00\\x13\\x00\\x64\\x53\\x00\\x00\\x09\\x00\\x03\\x00\\x65\\x74\\x68\\x30\\x00\\x00\\x00\\x00")
-        let request = RouteNetlink.createVethRequest("v0", peer: "eth0", peerNamespacePid: 21348, peerMAC: [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03],
-                                                     masterIndex: 2, up: true, mtu: 1400)
+        let golden = message(
+            length: 132, type: 0x10, flags: 0x605,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x08\\x00\\x0a\\x00\\x02\\x00\\x00\\x00\\x07\\x00\\x03\\x00\\x76\\x30\\x00\\x00\\x4c\\x00\\x12\\x00\\x08\\x00\\x01\\x00\\x76\\x65\\x74\\x68\\x40\\x00\\x02\\x00\\x3c\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x08\\x00\\x04\\x00\\x78\\x05\\x00\\x00\\x0a\\x00\\x01\\x00\\x00\\x16\\x3e\\x01\\x02\\x03\\x00\\x00\\x08\\x00\\x13\\x00\\x64\\x53\\x00\\x00\\x09\\x00\\x03\\x00\\x65\\x74\\x68\\x30\\x00\\x00\\x00\\x00"
+        )
+        let request = RouteNetlink.createVethRequest(
+            "v0", peer: "eth0", peerNamespacePid: 21348, peerMAC: [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03],
+            masterIndex: 2, up: true, mtu: 1400)
         #expect(request.finish(seq: 0) == golden)
     }
 
     @Test func setAlias() {
         // ip link set dev br0 alias myalias (br0 ifindex 2): nla_len 11 counts no NUL; the pad byte is 0.
-        let golden = message(length: 44, type: 0x10, flags: 0x5, payload:
-            "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0b\\x00\\x14\\x00\\x6d\\x79\\x61\\x6c\\x69\\x61\\x73\\x00")
+        let golden = message(
+            length: 44, type: 0x10, flags: 0x5,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x0b\\x00\\x14\\x00\\x6d\\x79\\x61\\x6c\\x69\\x61\\x73\\x00")
         #expect(RouteNetlink.setAliasRequest(index: 2, "myalias").finish(seq: 0) == golden)
     }
 
     @Test func clearAlias() {
         // ip link set dev br0 alias "": an IFLA_IFALIAS without payload (not even a NUL).
-        let golden = message(length: 36, type: 0x10, flags: 0x5, payload:
-            "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x04\\x00\\x14\\x00")
+        let golden = message(
+            length: 36, type: 0x10, flags: 0x5,
+            payload:
+                "\\x00\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x04\\x00\\x14\\x00")
         #expect(RouteNetlink.setAliasRequest(index: 2, "").finish(seq: 0) == golden)
     }
 
     @Test func deleteAddress() {
         // ip addr del 10.99.0.1/24 dev br0 (ifindex 2)
-        let golden = message(length: 40, type: 0x15, flags: 0x5, payload:
-            "\\x02\\x18\\x00\\x00\\x02\\x00\\x00\\x00\\x08\\x00\\x02\\x00\\x0a\\x63\\x00\\x01\\x08\\x00\\x01\\x00\\x0a\\x63\\x00\\x01")
+        let golden = message(
+            length: 40, type: 0x15, flags: 0x5,
+            payload:
+                "\\x02\\x18\\x00\\x00\\x02\\x00\\x00\\x00\\x08\\x00\\x02\\x00\\x0a\\x63\\x00\\x01\\x08\\x00\\x01\\x00\\x0a\\x63\\x00\\x01")
         #expect(RouteNetlink.deleteAddressRequest(index: 2, [10, 99, 0, 1], prefix: 24).finish(seq: 0) == golden)
     }
 
     @Test func defaultRouteWithDevice() {
         // ip route add default via 10.99.0.254 dev br0 (ifindex 2): RTA_GATEWAY, then RTA_OIF.
-        let golden = message(length: 44, type: 0x18, flags: 0x605, payload:
-            "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe\\x08\\x00\\x04\\x00\\x02\\x00\\x00\\x00")
+        let golden = message(
+            length: 44, type: 0x18, flags: 0x605,
+            payload:
+                "\\x02\\x00\\x00\\x00\\xfe\\x03\\x00\\x01\\x00\\x00\\x00\\x00\\x08\\x00\\x05\\x00\\x0a\\x63\\x00\\xfe\\x08\\x00\\x04\\x00\\x02\\x00\\x00\\x00")
         #expect(RouteNetlink.defaultRouteRequest(via: [10, 99, 0, 254], index: 2).finish(seq: 0) == golden)
     }
 
@@ -165,8 +206,10 @@ func message(length: UInt32, type: UInt16, flags: UInt16, payload: String) -> [U
 
     @Test func routeDump() {
         // ip -4 route show table all: rtm_table 0 and no RTA_TABLE, so the kernel dumps every table.
-        let golden = message(length: 28, type: 0x1a, flags: 0x301, payload:
-            "\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+        let golden = message(
+            length: 28, type: 0x1a, flags: 0x301,
+            payload:
+                "\\x02\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
         #expect(RouteNetlink.routeDumpRequest().finish(seq: 0, ack: false) == golden)
     }
 
@@ -264,8 +307,11 @@ final class RecordingTransport: NetlinkTransport {
             log.append("eth0 gone with its peer \(try nl.link(named: "eth0") == nil)")
             return log
         }
-        #expect(result == ["duplicate: true", "bridge kind bridge up true", "v0 master true",
-                           "eth0 mtu 1400 mac [0, 22, 62, 1, 2, 3] up true", "eth0 gone with its peer true"])
+        #expect(
+            result == [
+                "duplicate: true", "bridge kind bridge up true", "v0 master true",
+                "eth0 mtu 1400 mac [0, 22, 62, 1, 2, 3] up true", "eth0 gone with its peer true"
+            ])
         // Nothing reached the host's namespace.
         let host = try NetworkNamespace.run(pid: getpid()) { nl in try nl.links().map(\.name) }
         #expect(!host.contains("sbxtbr0") && !host.contains("sbxtv0"))

@@ -26,13 +26,16 @@ enum TodaysPayloads {
     /// Journal.swift `Journal.begin(_:action:entityType:entityName:payload:)` before issue 12: the row as
     /// it wrote it, texts as given (the test's own SQL, so no type of this build shapes it).
     @discardableResult
-    static func begin(_ db: Database, action: String, entityType: String, entityName: String, payload: String = "{}",
-                      now: Date = Date()) throws -> String {
+    static func begin(
+        _ db: Database, action: String, entityType: String, entityName: String, payload: String = "{}",
+        now: Date = Date()
+    ) throws -> String {
         let uuid = UUID().uuidString.lowercased()
-        try db.execute(sql: """
-            INSERT INTO operations (uuid, action, entity_type, entity_name, status, pid, created_at, updated_at, payload)
-            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
-            """, arguments: [uuid, action, entityType, entityName, getpid(), now, now, payload])
+        try db.execute(
+            sql: """
+                INSERT INTO operations (uuid, action, entity_type, entity_name, status, pid, created_at, updated_at, payload)
+                VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+                """, arguments: [uuid, action, entityType, entityName, getpid(), now, now, payload])
         return uuid
     }
 
@@ -111,8 +114,9 @@ enum TodaysPayloads {
         let name = Journal.snapshotEntityName(container: "c1", snapshot: "snap0")
         #expect(name == "c1/snap0")
         func target(_ entity: String) -> [String]? {
-            let op = OperationRecord(id: nil, uuid: "u", action: .snapshot, entityType: .snapshot, entityName: entity,
-                                     status: .running, pid: 1, createdAt: Date(), updatedAt: Date(), payload: "{}")
+            let op = OperationRecord(
+                id: nil, uuid: "u", action: .snapshot, entityType: .snapshot, entityName: entity,
+                status: .running, pid: 1, createdAt: Date(), updatedAt: Date(), payload: "{}")
             return op.snapshotTarget.map { [$0.container, $0.snapshot] }
         }
         #expect(target(name) == ["c1", "snap0"])
@@ -156,8 +160,10 @@ enum TodaysPayloads {
     /// The typed payloads write `start` as a number, which today's recovery also reads (a database
     /// journalled by the new code recovers under an older sysbox too).
     @Test func newShapeIsReadByTodaysRecovery() throws {
-        let payloads: [any JournalPayload] = [CreatePayload(start: 77, frozen: "src"), CreatePayload(start: 77), DeletePayload(start: 77),
-                                              SnapshotPayload(start: 77), RestorePayload(start: 77)]
+        let payloads: [any JournalPayload] = [
+            CreatePayload(start: 77, frozen: "src"), CreatePayload(start: 77), DeletePayload(start: 77),
+            SnapshotPayload(start: 77), RestorePayload(start: 77)
+        ]
         for payload in payloads {
             let json = try payload.json()
             #expect(TodaysPayloads.recoveredStart(json) == 77, "\(json)")
@@ -178,8 +184,10 @@ enum TodaysPayloads {
     }
 
     @Test func badPayloadsAreNamedInternalErrors() {
-        for (action, json) in [("create", "{\"start\":\"soon\"}"), ("delete", "not json"), ("snapshot", "{\"start\":-1}"),
-                               ("restore", "[1]"), ("migrate", "{\"start\":1}")] {
+        for (action, json) in [
+            ("create", "{\"start\":\"soon\"}"), ("delete", "not json"), ("snapshot", "{\"start\":-1}"),
+            ("restore", "[1]"), ("migrate", "{\"start\":1}")
+        ] {
             do {
                 _ = try OperationPayload(action: action, json: json, operation: "abcd")
                 Issue.record("decoded \(action) \(json)")
@@ -204,7 +212,8 @@ enum TodaysPayloads {
             #expect(ops.map(\.action) == [.create, .snapshot])
             #expect(ops.map(\.entityType) == [.container, .snapshot])
             #expect(ops.map(\.status) == [.running, .running])
-            #expect(try String.fetchAll(db, sql: "SELECT action || ' ' || entity_type || ' ' || status FROM operations ORDER BY id")
+            #expect(
+                try String.fetchAll(db, sql: "SELECT action || ' ' || entity_type || ' ' || status FROM operations ORDER BY id")
                     == ["create container running", "snapshot snapshot running"])
             #expect(try ops.map { try $0.decodedPayload() } == [.create(CreatePayload(start: 5, frozen: "src")), .snapshot(SnapshotPayload(start: 6))])
             try Journal.update(db, uuid: create.uuid, payload: CreatePayload(start: 5))
@@ -261,9 +270,12 @@ enum TodaysPayloads {
             #expect(ops.map(\.entityType) == [.container, .container, .snapshot, .snapshot, .container])
             #expect(ops.allSatisfy { $0.status == .running })
             let payloads = try ops.map { try $0.decodedPayload() }
-            #expect(payloads == [.create(CreatePayload(start: start)), .delete(DeletePayload(start: start)),
-                                 .snapshot(SnapshotPayload(start: start)), .restore(RestorePayload(start: start)),
-                                 .create(CreatePayload(start: start, frozen: "up"))])
+            #expect(
+                payloads == [
+                    .create(CreatePayload(start: start)), .delete(DeletePayload(start: start)),
+                    .snapshot(SnapshotPayload(start: start)), .restore(RestorePayload(start: start)),
+                    .create(CreatePayload(start: start, frozen: "up"))
+                ])
             // What recovery asks of each: the writer's start time agrees with today's reading of it.
             for (op, payload) in zip(ops, payloads) {
                 #expect(payload.start == TodaysPayloads.recoveredStart(op.payload))

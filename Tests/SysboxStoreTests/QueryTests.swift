@@ -44,7 +44,7 @@ func inserted<R: StoreRecord>(_ record: R, _ db: Database) throws -> R {
             try store.write { db in
                 let records: [any StoreRecord] = [
                     ContainerRecord(name: "c1", image: "i"), ProfileRecord(name: "p1"), ImageRecord(fingerprint: "ab", template: "t", size: 0),
-                    NetworkRecord(name: "n1"),
+                    NetworkRecord(name: "n1")
                 ]
                 for record in records {
                     #expect(throws: StoreError.self) { try record.requireID() }
@@ -62,8 +62,10 @@ func inserted<R: StoreRecord>(_ record: R, _ db: Database) throws -> R {
                 let n = try inserted(NetworkRecord(name: "n1"), db)
                 let l = try inserted(IPv4LeaseRecord(networkId: try n.requireID(), address: "10.0.0.2", containerId: try c.requireID(), deviceName: "eth0"), db)
                 let o = try Journal.begin(db, DeletePayload(start: 1), entityName: "c1")
-                for (record, table) in [(c, "containers"), (p, "profiles"), (s, "snapshots"), (i, "images"), (a, "images_aliases"),
-                                        (n, "networks"), (l, "ipv4_leases"), (o, "operations")] as [(any StoreRecord, String)] {
+                for (record, table) in [
+                    (c, "containers"), (p, "profiles"), (s, "snapshots"), (i, "images"), (a, "images_aliases"),
+                    (n, "networks"), (l, "ipv4_leases"), (o, "operations")
+                ] as [(any StoreRecord, String)] {
                     let id = try record.requireID()
                     #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE id = ?", arguments: [id]) == 1)
                 }
@@ -185,9 +187,12 @@ func inserted<R: StoreRecord>(_ record: R, _ db: Database) throws -> R {
                 try SnapshotProfiles.copy(db, from: s1, to: s2)
                 #expect(try SnapshotProfiles.names(db, snapshot: s2) == ["net", "web"])
                 try SnapshotProfiles.replace(db, snapshot: s3, profiles: ["web"])
-                #expect(try SnapshotProfiles.users(db, profile: "web") == [SnapshotUse(container: "c0", snapshot: "z"),
-                                                                          SnapshotUse(container: "c1", snapshot: "a"),
-                                                                          SnapshotUse(container: "c1", snapshot: "b")])
+                #expect(
+                    try SnapshotProfiles.users(db, profile: "web") == [
+                        SnapshotUse(container: "c0", snapshot: "z"),
+                        SnapshotUse(container: "c1", snapshot: "a"),
+                        SnapshotUse(container: "c1", snapshot: "b")
+                    ])
                 #expect(try SnapshotProfiles.users(db, profile: "default").isEmpty)
                 try SnapshotProfiles.renameProfile(db, from: "web", to: "www")
                 #expect(try SnapshotProfiles.names(db, snapshot: s1) == ["net", "www"])
@@ -265,9 +270,12 @@ func inserted<R: StoreRecord>(_ record: R, _ db: Database) throws -> R {
                 #expect(try IPv4LeaseRecord.containerIDs(networkNamed: "n2", in: db) == [w.c3])
                 #expect(try IPv4LeaseRecord.containerIDs(networkNamed: "n3", in: db).isEmpty)
                 let n1 = try NetworkLease.all(network: w.n1, in: db)
-                #expect(n1 == [NetworkLease(container: "c1", device: "eth0", hwaddr: "m12", address: "10.0.0.2", isStatic: false),
-                               NetworkLease(container: "c1", device: "eth1", hwaddr: "m13", address: "10.0.0.3", isStatic: false),
-                               NetworkLease(container: "c2", device: "eth0", hwaddr: "m29", address: "10.0.0.9", isStatic: true)])
+                #expect(
+                    n1 == [
+                        NetworkLease(container: "c1", device: "eth0", hwaddr: "m12", address: "10.0.0.2", isStatic: false),
+                        NetworkLease(container: "c1", device: "eth1", hwaddr: "m13", address: "10.0.0.3", isStatic: false),
+                        NetworkLease(container: "c2", device: "eth0", hwaddr: "m29", address: "10.0.0.9", isStatic: true)
+                    ])
                 #expect(try NetworkLease.all(network: w.n1, except: (w.c1, "eth1"), in: db).map(\.hwaddr) == ["m12", "m29"])
             }
         }
@@ -299,17 +307,22 @@ func inserted<R: StoreRecord>(_ record: R, _ db: Database) throws -> R {
                 let c1 = try inserted(ContainerRecord(name: "c1", image: "i"), db).requireID()
                 let c2 = try inserted(ContainerRecord(name: "c2", image: "i"), db).requireID()
                 let p = try inserted(ProfileRecord(name: "p"), db).requireID()
-                try DeviceTable.containers.replace(db, owner: c1, with: [
-                    "eth0": ["type": "nic", "network": "n1", "ipv4.address": "10.0.0.5"],
-                    "eth1": ["type": "nic", "network": "n2", "ipv4.address": "10.1.0.5"],
-                    "eth2": ["type": "nic", "network": "n1"],
-                    "disk0": ["type": "disk", "network": "n1", "ipv4.address": "10.0.0.6"],
-                ])
+                try DeviceTable.containers.replace(
+                    db, owner: c1,
+                    with: [
+                        "eth0": ["type": "nic", "network": "n1", "ipv4.address": "10.0.0.5"],
+                        "eth1": ["type": "nic", "network": "n2", "ipv4.address": "10.1.0.5"],
+                        "eth2": ["type": "nic", "network": "n1"],
+                        "disk0": ["type": "disk", "network": "n1", "ipv4.address": "10.0.0.6"]
+                    ])
                 try DeviceTable.profiles.replace(db, owner: p, with: ["eth9": ["type": "nic", "network": "n1", "ipv4.address": "10.0.0.7"]])
                 try ContainerProfiles.replace(db, container: c2, profiles: [p])
                 let claims = try StaticAddressClaim.all(network: "n1", in: db)
-                #expect(claims == [StaticAddressClaim(address: "10.0.0.5", device: "eth0", container: "c1", containerId: c1, fromProfile: false),
-                                   StaticAddressClaim(address: "10.0.0.7", device: "eth9", container: "c2", containerId: c2, fromProfile: true)])
+                #expect(
+                    claims == [
+                        StaticAddressClaim(address: "10.0.0.5", device: "eth0", container: "c1", containerId: c1, fromProfile: false),
+                        StaticAddressClaim(address: "10.0.0.7", device: "eth9", container: "c2", containerId: c2, fromProfile: true)
+                    ])
                 #expect(try StaticAddressClaim.all(network: "n2", in: db).map(\.address) == ["10.1.0.5"])
                 #expect(try StaticAddressClaim.all(network: "n3", in: db).isEmpty)
             }

@@ -26,10 +26,12 @@ func schemaSQL(_ store: Store) throws -> [String] {
         let store = try Store(directory: dir.path)
         #expect(try store.appliedVersions() == Schema.versions.sorted())
         let tables = try store.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
-        for table in ["containers", "containers_config", "containers_devices", "containers_devices_config", "containers_profiles",
-                      "profiles", "profiles_config", "profiles_devices", "profiles_devices_config", "snapshots",
-                      "snapshots_config", "snapshots_devices", "snapshots_devices_config", "snapshots_profiles", "images",
-                      "images_properties", "images_aliases", "networks", "networks_config", "ipv4_leases", "operations", "settings"] {
+        for table in [
+            "containers", "containers_config", "containers_devices", "containers_devices_config", "containers_profiles",
+            "profiles", "profiles_config", "profiles_devices", "profiles_devices_config", "snapshots",
+            "snapshots_config", "snapshots_devices", "snapshots_devices_config", "snapshots_profiles", "images",
+            "images_properties", "images_aliases", "networks", "networks_config", "ipv4_leases", "operations", "settings"
+        ] {
             #expect(tables.contains(table), "missing table \(table)")
         }
         let pragmas = try store.read { db in
@@ -188,7 +190,11 @@ func schemaSQL(_ store: Store) throws -> [String] {
         }
         try store.write { db in _ = try ContainerRecord.deleteOne(db, key: ids.1) }
         let leftovers = try store.read { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM containers_config) + (SELECT COUNT(*) FROM containers_devices) + (SELECT COUNT(*) FROM containers_devices_config) + (SELECT COUNT(*) FROM containers_profiles)")
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT (SELECT COUNT(*) FROM containers_config) + (SELECT COUNT(*) FROM containers_devices) + (SELECT COUNT(*) FROM containers_devices_config) + (SELECT COUNT(*) FROM containers_profiles)"
+            )
         }
         #expect(leftovers == 0)
     }

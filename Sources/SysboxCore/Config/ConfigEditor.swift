@@ -142,7 +142,10 @@ struct ConfigEditor: StateBound {
         try Devices.validate(name: name, config)
         try edit(owner) { layer, context in
             if layer.devices[name] != nil {
-                throw SysboxError(.alreadyExists, "device \(name) already exists on \(owner); change it with: \(owner.command) device set \(owner.name) \(name) KEY=VALUE, or remove it first: \(owner.command) device remove \(owner.name) \(name)")
+                throw SysboxError(
+                    .alreadyExists,
+                    "device \(name) already exists on \(owner); change it with: \(owner.command) device set \(owner.name) \(name) KEY=VALUE, or remove it first: \(owner.command) device remove \(owner.name) \(name)"
+                )
             }
             layer.devices[name] = config
         }
@@ -208,7 +211,8 @@ struct ConfigEditor: StateBound {
             }
             guard var device = context.inherited.devices[name] else {
                 let inherited = context.inherited.devices.keys.sorted()
-                throw SysboxError.notFound("container \(container) inherits no device \(name) from its profiles (it inherits: \(inherited.isEmpty ? "none" : inherited.joined(separator: ", ")))")
+                throw SysboxError.notFound(
+                    "container \(container) inherits no device \(name) from its profiles (it inherits: \(inherited.isEmpty ? "none" : inherited.joined(separator: ", ")))")
             }
             for (key, value) in pairs {
                 guard key != "type" else { throw SysboxError.invalid("the type of device \(name) cannot be changed") }
@@ -221,7 +225,9 @@ struct ConfigEditor: StateBound {
 
     private func deviceNotFound(_ name: String, _ owner: ConfigOwner, _ context: EditContext) -> SysboxError {
         if case let .container(c) = owner, let profile = context.inheritedDevices[name] {
-            return SysboxError.invalid("device \(name) of container \(c) comes from profile \(profile); to change it here use: sysbox config device override \(c) \(name) KEY=VALUE; to drop it here: sysbox config device add \(c) \(name) none")
+            return SysboxError.invalid(
+                "device \(name) of container \(c) comes from profile \(profile); to change it here use: sysbox config device override \(c) \(name) KEY=VALUE; to drop it here: sysbox config device add \(c) \(name) none"
+            )
         }
         return SysboxError.notFound("device \(name) not found on \(owner); \(owner.command) device list \(owner.name) shows its devices")
     }
@@ -240,6 +246,7 @@ extension ConfigEditor {
         }
         let running = names.filter { runtime.runtimeStatus($0).0 == .running }
         guard !running.isEmpty else { return nil }
-        return "devices are set up at start: \(running.joined(separator: ", ")) \(running.count == 1 ? "gets" : "get") this change at the next start (sysbox restart \(running.joined(separator: " ")))"
+        return
+            "devices are set up at start: \(running.joined(separator: ", ")) \(running.count == 1 ? "gets" : "get") this change at the next start (sysbox restart \(running.joined(separator: " ")))"
     }
 }

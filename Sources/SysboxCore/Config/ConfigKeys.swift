@@ -12,8 +12,10 @@ public struct ConfigKey: Sendable {
     public let summary: String
     let check: @Sendable (String) throws(ValueError) -> Void
 
-    init(_ name: String, _ type: ValueType, default defaultValue: String? = nil, live: Bool, _ summary: String,
-         check: @escaping @Sendable (String) throws(ValueError) -> Void) {
+    init(
+        _ name: String, _ type: ValueType, default defaultValue: String? = nil, live: Bool, _ summary: String,
+        check: @escaping @Sendable (String) throws(ValueError) -> Void
+    ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
@@ -42,25 +44,43 @@ public enum ConfigWriter: Sendable {
 public enum InstanceConfig {
     /// Every fixed key, sorted by name.
     public static let keys: [ConfigKey] = [
-        ConfigKey("boot.autostart", .bool, live: false, "start the container when sysbox starts containers at boot (unset: restore the last state)") { v throws(ValueError) in _ = try Values.bool(v) },
-        ConfigKey("boot.autostart.priority", .integer, default: "0", live: false, "higher starts first") { v throws(ValueError) in _ = try Values.integer(v, in: -1_000_000...1_000_000) },
-        ConfigKey("boot.stop.priority", .integer, default: "0", live: false, "higher stops first at host shutdown") { v throws(ValueError) in _ = try Values.integer(v, in: -1_000_000...1_000_000) },
+        ConfigKey("boot.autostart", .bool, live: false, "start the container when sysbox starts containers at boot (unset: restore the last state)") { v throws(ValueError) in
+            _ = try Values.bool(v)
+        },
+        ConfigKey("boot.autostart.priority", .integer, default: "0", live: false, "higher starts first") { v throws(ValueError) in
+            _ = try Values.integer(v, in: -1_000_000...1_000_000)
+        },
+        ConfigKey("boot.stop.priority", .integer, default: "0", live: false, "higher stops first at host shutdown") { v throws(ValueError) in
+            _ = try Values.integer(v, in: -1_000_000...1_000_000)
+        },
         ConfigKey("limits.cpu", .cpu, live: true, "CPU count (2) or pinned CPU set (0-1,3); unset: all CPUs") { v throws(ValueError) in _ = try Values.cpu(v) },
-        ConfigKey("limits.memory", .memory, live: true, "memory limit in bytes (512MiB, 2GiB) or % of host memory; unset: none") { v throws(ValueError) in _ = try Values.memory(v) },
-        ConfigKey("limits.processes", .integer, live: true, "maximum number of processes (pids cgroup); unset: none") { v throws(ValueError) in _ = try Values.integer(v, in: 1...4_194_304) },
+        ConfigKey("limits.memory", .memory, live: true, "memory limit in bytes (512MiB, 2GiB) or % of host memory; unset: none") { v throws(ValueError) in _ = try Values.memory(v)
+        },
+        ConfigKey("limits.processes", .integer, live: true, "maximum number of processes (pids cgroup); unset: none") { v throws(ValueError) in
+            _ = try Values.integer(v, in: 1...4_194_304)
+        },
         ConfigKey("security.nesting", .bool, default: "false", live: true, "allow nested containers") { v throws(ValueError) in _ = try Values.bool(v) },
         // true until sysbox has user namespaces: every container runs privileged, and false is refused at start.
-        ConfigKey("security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet") { v throws(ValueError) in _ = try Values.bool(v) },
+        ConfigKey(
+            "security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet"
+        ) { v throws(ValueError) in _ = try Values.bool(v) },
         ConfigKey("snapshots.expiry", .duration, live: false, "lifetime of new snapshots, e.g. 2d or 1w 3d (M H d w m y)") { v throws(ValueError) in _ = try Values.expiry(v) },
-        ConfigKey("snapshots.keep.last", .integer, live: false, "keep only the newest N scheduled snapshots (sysbox snapshot prune, schedule run); unset: keep all") { v throws(ValueError) in _ = try Values.integer(v, in: 1...100_000) },
-        ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d (at most once) is one more than the highest number in use") { v throws(ValueError) in try Values.snapshotPattern(v) },
-        ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup; several separated by ', '") { v throws(ValueError) in _ = try CronSchedule.parse(v) },
+        ConfigKey("snapshots.keep.last", .integer, live: false, "keep only the newest N scheduled snapshots (sysbox snapshot prune, schedule run); unset: keep all") {
+            v throws(ValueError) in _ = try Values.integer(v, in: 1...100_000)
+        },
+        ConfigKey("snapshots.pattern", .pattern, default: "snap%d", live: false, "name of new snapshots; %d (at most once) is one more than the highest number in use") {
+            v throws(ValueError) in try Values.snapshotPattern(v)
+        },
+        ConfigKey("snapshots.schedule", .cron, live: false, "cron expression or @hourly/@daily/@weekly/@monthly/@yearly/@startup; several separated by ', '") {
+            v throws(ValueError) in _ = try CronSchedule.parse(v)
+        }
     ]
 
     /// Key families.
     public static let prefixes: [ConfigPrefix] = [
         ConfigPrefix(prefix: "environment.", live: true, readOnly: false, summary: "environment variable for init and every exec") { suffix in
-            let valid = suffix.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+            let valid =
+                suffix.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
                 && suffix.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
             return valid ? nil : "the variable name must be letters, digits and '_', not starting with a digit"
         },
@@ -69,7 +89,7 @@ public enum InstanceConfig {
         },
         ConfigPrefix(prefix: "volatile.", live: false, readOnly: true, summary: "sysbox's own state (read-only)") { suffix in
             suffix.isEmpty ? "the key needs a name after 'volatile.'" : nil
-        },
+        }
     ]
 
     /// Families whose values are free text: they may start or end with spaces.
@@ -81,9 +101,10 @@ public enum InstanceConfig {
     public static func validateKeyName(_ name: String) throws {
         if name.isEmpty { throw SysboxError.invalid("a config key cannot be empty; give a key like limits.memory or user.NAME") }
         for (offset, scalar) in name.unicodeScalars.enumerated()
-            where Names.isControl(scalar) || scalar.properties.isWhitespace {
+        where Names.isControl(scalar) || scalar.properties.isWhitespace {
             let what = Names.isControl(scalar) ? "control character \(Names.quote(String(scalar)))" : "space"
-            throw SysboxError.invalid("invalid config key \(Names.quote(name)): it has a \(what) at position \(offset + 1); keys have no spaces or control characters (e.g. limits.memory, user.role)")
+            throw SysboxError.invalid(
+                "invalid config key \(Names.quote(name)): it has a \(what) at position \(offset + 1); keys have no spaces or control characters (e.g. limits.memory, user.role)")
         }
     }
 

@@ -21,7 +21,7 @@ public struct CronSchedule: Equatable, Sendable {
 
     static let shorthands: [String: String] = [
         "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-        "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+        "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"
     ]
     static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -95,7 +95,9 @@ public struct CronSchedule: Equatable, Sendable {
                 let bounds = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
                 guard bounds.count <= 2 else { throw ValueError("bad \(name) field '\(text)'") }
                 lo = try value(String(bounds[0]), name: name, range: range, names: names)
-                hi = bounds.count == 2 ? try value(String(bounds[1]), name: name, range: range, names: names)
+                hi =
+                    bounds.count == 2
+                    ? try value(String(bounds[1]), name: name, range: range, names: names)
                     : (pieces.count == 2 ? range.upperBound : lo)
                 guard lo <= hi else { throw ValueError("\(name) range \(pieces[0]) runs backwards") }
             }

@@ -14,13 +14,13 @@ public enum DeviceType: String, CaseIterable, Sendable {
                 },
                 "name": { v throws(ValueError) in try Values.interfaceName(v) },
                 "hwaddr": { v throws(ValueError) in _ = try Values.mac(v) },
-                "ipv4.address": { v throws(ValueError) in _ = try Values.hostIPv4(v) },
+                "ipv4.address": { v throws(ValueError) in _ = try Values.hostIPv4(v) }
             ]
         case .disk:
             return [
                 "path": { v throws(ValueError) in _ = try Values.absolutePath(v) },
                 "source": { v throws(ValueError) in _ = try Values.absolutePath(v) },
-                "readonly": { v throws(ValueError) in _ = try Values.bool(v) },
+                "readonly": { v throws(ValueError) in _ = try Values.bool(v) }
             ]
         case .none:
             return [:]
@@ -76,7 +76,9 @@ public enum Devices {
         }
         if type == .nic, config["name"] == nil {
             do { try Values.interfaceName(name) } catch {
-                throw SysboxError.invalid("device \(name) (nic): without a name key the device name is the interface name in the container, and \(error.message); set name=eth1 (or another)", cause: error)
+                throw SysboxError.invalid(
+                    "device \(name) (nic): without a name key the device name is the interface name in the container, and \(error.message); set name=eth1 (or another)",
+                    cause: error)
             }
         }
         if type == .disk, let path = config["path"] {

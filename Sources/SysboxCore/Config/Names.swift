@@ -115,7 +115,8 @@ public enum Names {
     /// - Throws: `SysboxError(.invalidArgument)` naming the owner, the character and the fix.
     public static func validateDescription(_ description: String, of owner: String) throws {
         if let found = controlCharacter(in: description) {
-            throw SysboxError.invalid("invalid description for \(owner): it contains the control character \(found); a description is one line of plain text without tabs or line breaks")
+            throw SysboxError.invalid(
+                "invalid description for \(owner): it contains the control character \(found); a description is one line of plain text without tabs or line breaks")
         }
     }
 

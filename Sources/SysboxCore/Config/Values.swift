@@ -51,8 +51,9 @@ public enum Values {
         for part in s.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard bounds.count == 1 || bounds.count == 2,
-                  bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
-                  let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1]) else {
+                bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+                let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1])
+            else {
                 throw ValueError(expected)
             }
             guard lo <= hi else { throw ValueError("CPU range \(part) runs backwards") }
@@ -71,7 +72,7 @@ public enum Values {
     static let byteUnits: [(String, UInt64)] = [
         ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40), ("PiB", 1 << 50), ("EiB", 1 << 60),
         ("kB", 1_000), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
-        ("PB", 1_000_000_000_000_000), ("EB", 1_000_000_000_000_000_000), ("B", 1),
+        ("PB", 1_000_000_000_000_000), ("EB", 1_000_000_000_000_000_000), ("B", 1)
     ]
 
     /// A byte size: `1073741824`, `512MiB`, `1GiB`, `1.5GB`, `64kB` (binary and decimal suffixes, as LXD).
@@ -87,7 +88,8 @@ public enum Values {
             break
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCIIDigit || $0 == "." }),
-              number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != "." else {
+            number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != "."
+        else {
             throw ValueError(expected)
         }
         let parts = number.split(separator: ".")
@@ -169,7 +171,8 @@ public enum Values {
     public static func mac(_ s: String) throws(ValueError) -> String {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }),
-              let first = UInt8(parts[0], radix: 16) else {
+            let first = UInt8(parts[0], radix: 16)
+        else {
             throw ValueError("expected a MAC address like 00:16:3e:12:34:56")
         }
         guard first & 1 == 0 else { throw ValueError("a multicast MAC address cannot be used for a NIC") }
@@ -184,7 +187,8 @@ public enum Values {
         var octets: [UInt8] = []
         for p in parts {
             guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCIIDigit), let v = UInt8(p),
-                  p == "0" || !p.hasPrefix("0") else {
+                p == "0" || !p.hasPrefix("0")
+            else {
                 throw ValueError("expected an IPv4 address like 10.0.3.10")
             }
             octets.append(v)
@@ -206,7 +210,8 @@ public enum Values {
         guard !s.isEmpty, s.utf8.count <= 15 else { throw ValueError("an interface name has 1 to 15 characters") }
         guard s != "lo" else { throw ValueError("lo is the container's loopback interface; pick another name (e.g. eth1)") }
         guard s != ".", s != "..",
-              s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
             throw ValueError("an interface name uses ASCII letters, digits, '-', '_' and '.' (e.g. eth0)")
         }
     }

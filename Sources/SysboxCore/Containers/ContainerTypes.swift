@@ -37,8 +37,10 @@ public struct CreateRequest: Sendable {
     public var ephemeral: Bool
     public var description: String
 
-    public init(name: String, image: String, profiles: [String]? = nil, config: [String: String] = [:],
-                devices: DeviceMap = [:], ephemeral: Bool = false, description: String = "") {
+    public init(
+        name: String, image: String, profiles: [String]? = nil, config: [String: String] = [:],
+        devices: DeviceMap = [:], ephemeral: Bool = false, description: String = ""
+    ) {
         self.name = name
         self.image = image
         self.profiles = profiles
@@ -55,7 +57,8 @@ public enum ImageReference {
     /// separating non-empty parts, no `..`.
     public static func validate(_ ref: String) throws {
         let parts = ref.split(separator: "/", omittingEmptySubsequences: false)
-        let ok = !ref.isEmpty && ref.count <= 128
+        let ok =
+            !ref.isEmpty && ref.count <= 128
             && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) } }
         if !ok {
             throw SysboxError.invalid("invalid image name \(Names.quote(ref)): use an alias like debian or debian/12 (letters, digits, '.', '_', '-', parts separated by '/')")

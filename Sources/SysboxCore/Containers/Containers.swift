@@ -39,8 +39,9 @@ struct Containers: StateBound {
                 throw SysboxError(.alreadyExists, "container \(request.name) already exists; pick another name, or remove it first with: sysbox delete \(request.name)")
             }
             let profiles = try profileNames.map { try self.profile(db, $0) }
-            try self.validateExpanded(try self.expanded(db, profiles: profiles, local: ConfigLayer(config: request.config, devices: request.devices)),
-                                      container: request.name)
+            try self.validateExpanded(
+                try self.expanded(db, profiles: profiles, local: ConfigLayer(config: request.config, devices: request.devices)),
+                container: request.name)
             return profiles
         }
         _ = try read(check)
@@ -56,8 +57,9 @@ struct Containers: StateBound {
                 var config = request.config
                 config["volatile.uuid"] = UUID().uuidString.lowercased()
                 config["volatile.base_image"] = image.fingerprint
-                var record = ContainerRecord(name: request.name, image: request.image, description: request.description,
-                                             ephemeral: request.ephemeral)
+                var record = ContainerRecord(
+                    name: request.name, image: request.image, description: request.description,
+                    ephemeral: request.ephemeral)
                 try record.insert(db)
                 let id = try record.requireID()
                 try ConfigTable.containers.replace(db, owner: id, with: config)
@@ -142,8 +144,9 @@ struct Containers: StateBound {
                 let profileLayers = try profiles.map { p in
                     ConfigLayer(config: profileConfigs[try p.requireID()] ?? [:], devices: profileDevices[try p.requireID()] ?? [:])
                 }
-                return makeView(record, profiles: profiles, local: ConfigLayer(config: configs[id] ?? [:], devices: devices[id] ?? [:]),
-                                profileLayers: profileLayers, snapshots: snapshots[id] ?? 0, leases: { leases[id] ?? [] })
+                return makeView(
+                    record, profiles: profiles, local: ConfigLayer(config: configs[id] ?? [:], devices: devices[id] ?? [:]),
+                    profileLayers: profileLayers, snapshots: snapshots[id] ?? 0, leases: { leases[id] ?? [] })
             }
         }
     }
@@ -157,20 +160,24 @@ struct Containers: StateBound {
         let id = try record.requireID()
         let profiles = try ContainerProfiles.load(db, container: id)
         let snapshots = try SnapshotRecord.count(container: id, in: db)
-        return try makeView(record, profiles: profiles, local: try layer(db, container: id),
-                            profileLayers: try profiles.map { try layer(db, profile: try $0.requireID()) },
-                            snapshots: snapshots, leases: { try nics.leasedAddresses(db, container: id) })
+        return try makeView(
+            record, profiles: profiles, local: try layer(db, container: id),
+            profileLayers: try profiles.map { try layer(db, profile: try $0.requireID()) },
+            snapshots: snapshots, leases: { try nics.leasedAddresses(db, container: id) })
     }
 
     /// One container's view from its database rows; its status is the kernel's truth (init alive, by
     /// pid and start time), not the state of record, and addresses are shown while it runs.
-    private func makeView(_ record: ContainerRecord, profiles: [ProfileRecord], local: ConfigLayer, profileLayers: [ConfigLayer],
-                          snapshots: Int, leases: () throws -> [String]) rethrows -> ContainerView {
+    private func makeView(
+        _ record: ContainerRecord, profiles: [ProfileRecord], local: ConfigLayer, profileLayers: [ConfigLayer],
+        snapshots: Int, leases: () throws -> [String]
+    ) rethrows -> ContainerView {
         let (status, pid) = runtime.runtimeStatus(record.name)
-        return ContainerView(record: record, profiles: profiles.map(\.name), local: local,
-                             expanded: Expansion.expand(profiles: profileLayers, local: local),
-                             snapshots: snapshots, status: status, pid: pid,
-                             ipv4: status == .running ? try leases() : [])
+        return ContainerView(
+            record: record, profiles: profiles.map(\.name), local: local,
+            expanded: Expansion.expand(profiles: profileLayers, local: local),
+            snapshots: snapshots, status: status, pid: pid,
+            ipv4: status == .running ? try leases() : [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

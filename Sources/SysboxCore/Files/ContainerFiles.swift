@@ -67,8 +67,10 @@ struct ContainerFiles: StateBound {
     /// with `createParents`, missing directories are made (mode 0755, root). An existing directory at
     /// `path` receives the file under `fileName`. A file there is replaced in place (O_TRUNC), never
     /// through a symlink out of the container.
-    public func pushFile(_ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
-                         createParents: Bool) throws {
+    public func pushFile(
+        _ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
+        createParents: Bool
+    ) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /root/notes.txt)") }
         try withContainerRoot(name) { root in
             try pushFile(root: root, name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents)
@@ -95,8 +97,9 @@ struct ContainerFiles: StateBound {
                     try makeDirectory(root: root, name, target, mode: st.st_mode & 0o7777, uid: uid, gid: gid)
                 case S_IFREG:
                     guard let data = fm.contents(atPath: source) else { throw SysboxError(.io, "cannot read \(source)") }
-                    try pushFile(root: root, name, path: target, data: data, fileName: (relative as NSString).lastPathComponent,
-                                 mode: st.st_mode & 0o7777, uid: uid, gid: gid, createParents: false)
+                    try pushFile(
+                        root: root, name, path: target, data: data, fileName: (relative as NSString).lastPathComponent,
+                        mode: st.st_mode & 0o7777, uid: uid, gid: gid, createParents: false)
                 case S_IFLNK:
                     let link = try fm.destinationOfSymbolicLink(atPath: source)
                     let parent = sysbox_openat_in_root(root, (target as NSString).deletingLastPathComponent, SYSBOX_O_PATH | O_DIRECTORY, 0)
@@ -183,8 +186,10 @@ struct ContainerFiles: StateBound {
         }
     }
 
-    func pushFile(root: Int32, _ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
-                  createParents: Bool) throws {
+    func pushFile(
+        root: Int32, _ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
+        createParents: Bool
+    ) throws {
         do {
             var target = path
             let existing = path.hasSuffix("/") ? -1 : sysbox_openat_in_root(root, path, SYSBOX_O_PATH, 0)

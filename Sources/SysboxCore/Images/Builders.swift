@@ -63,27 +63,33 @@ struct BusyboxBuilder: ImageBuilder {
         }
         progress("writing /etc")
         let files: [(String, String, Int)] = [
-            ("etc/inittab", """
+            (
+                "etc/inittab",
+                """
                 # busybox init: rcS at boot, a shell on the console, clean shutdown.
                 ::sysinit:/etc/init.d/rcS
                 ::respawn:-/bin/sh
                 ::ctrlaltdel:/sbin/reboot
                 ::shutdown:/bin/sync
 
-                """, 0o644),
-            ("etc/init.d/rcS", """
+                """, 0o644
+            ),
+            (
+                "etc/init.d/rcS",
+                """
                 #!/bin/sh
                 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
                 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
                 [ -f /etc/hostname ] && hostname -F /etc/hostname
 
-                """, 0o755),
+                """, 0o755
+            ),
             ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n", 0o644),
             ("etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n", 0o644),
             ("etc/shadow", "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n", 0o600),
             ("etc/profile", "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\h:\\w\\$ '\n", 0o644),
             ("etc/os-release", "NAME=BusyBox\nID=busybox\nPRETTY_NAME=\"BusyBox (sysbox)\"\n", 0o644),
-            ("etc/hostname", "busybox\n", 0o644),
+            ("etc/hostname", "busybox\n", 0o644)
         ]
         for (path, text, mode) in files {
             guard fm.createFile(atPath: rootfs + "/" + path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {

@@ -19,14 +19,16 @@ struct DebootstrapBuilder: ImageBuilder {
         }
         let suite = options["suite"] ?? "bookworm"
         guard let first = suite.first, first.isASCII, first.isLetter,
-              suite.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            suite.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else {
             throw SysboxError.invalid("template \(manifest.name): invalid suite \(Names.quote(suite))")
         }
         let mirror = try Self.mirror(options["mirror"], suite: suite, template: manifest.name)
         // Packages run their maintainer scripts as root here: the Release file must be signed by Debian.
         let keyring = options["keyring"] ?? "/usr/share/keyrings/debian-archive-keyring.gpg"
         guard FileManager.default.isReadableFile(atPath: keyring) else {
-            throw SysboxError(.unsupported, "template \(manifest.name) checks Debian's signatures with \(keyring), which is missing; install the Debian package debian-archive-keyring")
+            throw SysboxError(
+                .unsupported, "template \(manifest.name) checks Debian's signatures with \(keyring), which is missing; install the Debian package debian-archive-keyring")
         }
         let variant = options["variant"] ?? "minbase"
         let packages = options["packages"] ?? ""
@@ -73,8 +75,9 @@ struct DebootstrapBuilder: ImageBuilder {
                 }
                 // Debian's own archive: a `main` component (not Docker's `stable`, not a PPA's).
                 guard (fields["types"] ?? "").split(separator: " ").contains("deb"), fields["enabled"]?.lowercased() != "no",
-                      (fields["components"] ?? "").split(separator: " ").contains("main"),
-                      let uris = fields["uris"] else { continue }
+                    (fields["components"] ?? "").split(separator: " ").contains("main"),
+                    let uris = fields["uris"]
+                else { continue }
                 let suites = (fields["suites"] ?? "").split(separator: " ").map(String.init)
                 for uri in uris.split(separator: " ") where Self.usableURI(String(uri)) { candidates.append((String(uri), suites)) }
             }
@@ -92,8 +95,10 @@ struct DebootstrapBuilder: ImageBuilder {
         }
         // The source that serves the suite, else the main archive of another release (a suite without
         // -updates/-security/-backports: the same archive serves the other releases).
-        guard let found = candidates.first(where: { $0.suites.contains(suite) })
-                ?? candidates.first(where: { $0.suites.contains { !$0.contains("-") && !$0.contains("/") } }) else {
+        guard
+            let found = candidates.first(where: { $0.suites.contains(suite) })
+                ?? candidates.first(where: { $0.suites.contains { !$0.contains("-") && !$0.contains("/") } })
+        else {
             throw SysboxError.notFound("no APT source for Debian \(suite) in \(aptDirectory); give a mirror: sysbox image build \(template) --mirror http://MIRROR/debian")
         }
         return found.uri
@@ -153,8 +158,9 @@ struct DebootstrapBuilder: ImageBuilder {
             try fm.createSymbolicLink(atPath: "\(path)/\(unit)", withDestinationPath: "/lib/systemd/system/\(unit)")
         }
         unlink("\(rootfs)/etc/systemd/system/dbus-org.freedesktop.network1.service")
-        try fm.createSymbolicLink(atPath: "\(rootfs)/etc/systemd/system/dbus-org.freedesktop.network1.service",
-                                  withDestinationPath: "/lib/systemd/system/systemd-networkd.service")
+        try fm.createSymbolicLink(
+            atPath: "\(rootfs)/etc/systemd/system/dbus-org.freedesktop.network1.service",
+            withDestinationPath: "/lib/systemd/system/systemd-networkd.service")
         // Each container gets its own machine-id, rendered at start; D-Bus reads the same one.
         guard fm.createFile(atPath: "\(rootfs)/etc/machine-id", contents: Data(), attributes: [.posixPermissions: 0o444]) else {
             throw SysboxError(.io, "cannot write \(rootfs)/etc/machine-id")

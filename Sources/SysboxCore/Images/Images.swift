@@ -25,8 +25,11 @@ struct Images: StateBound {
     func baseImage(_ db: Database, container: ContainerRecord) throws -> ImageInfo {
         let config = try ConfigTable.containers.load(db, owner: try container.requireID())
         guard let fingerprint = config["volatile.base_image"],
-              let record = try ImageRecord.withFingerprint(fingerprint, in: db) else {
-            throw SysboxError(.notFound, "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
+            let record = try ImageRecord.withFingerprint(fingerprint, in: db)
+        else {
+            throw SysboxError(
+                .notFound,
+                "the image of container \(container.name) is gone (volatile.base_image \(config["volatile.base_image"] ?? "unset")); delete the container and create it again")
         }
         return try imageInfo(db, record)
     }
@@ -61,12 +64,14 @@ struct Images: StateBound {
         let dir = imagesDirectory + "/" + record.fingerprint
         let manifestPath = dir + "/metadata.yaml"
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw SysboxError(.io, "image \(record.fingerprint.prefix(12)) is damaged: \(manifestPath) is missing; delete it with: sysbox image delete \(record.fingerprint.prefix(12))")
+            throw SysboxError(
+                .io, "image \(record.fingerprint.prefix(12)) is damaged: \(manifestPath) is missing; delete it with: sysbox image delete \(record.fingerprint.prefix(12))")
         }
         let manifest = try TemplateManifest.parse(String(decoding: data, as: UTF8.self), file: manifestPath)
-        return ImageInfo(fingerprint: record.fingerprint, template: record.template, aliases: aliases, size: record.size,
-                         createdAt: record.createdAt, lastUsedAt: record.lastUsedAt, description: manifest.description,
-                         directory: dir, manifest: manifest)
+        return ImageInfo(
+            fingerprint: record.fingerprint, template: record.template, aliases: aliases, size: record.size,
+            createdAt: record.createdAt, lastUsedAt: record.lastUsedAt, description: manifest.description,
+            directory: dir, manifest: manifest)
     }
 
     /// The image an alias or fingerprint (prefix of at least 12 characters) names, if built.
@@ -88,7 +93,8 @@ struct Images: StateBound {
         let all = try templates()
         guard let template = all.first(where: { $0.name == ref || $0.aliases.contains(ref) }) else {
             let known = all.flatMap { [$0.name] + $0.aliases }
-            throw SysboxError.notFound("image \(ref) not found\(Suggest.hint(ref, known)); templates: \(Array(Set(known)).sorted().joined(separator: ", ")); sysbox image list shows built images")
+            throw SysboxError.notFound(
+                "image \(ref) not found\(Suggest.hint(ref, known)); templates: \(Array(Set(known)).sorted().joined(separator: ", ")); sysbox image list shows built images")
         }
         return try buildImage(template: template.name, progress: progress)
     }
@@ -127,9 +133,12 @@ struct Images: StateBound {
             try Builders.named(manifest.builder).build(into: work + "/rootfs", manifest: manifest) { progress("building image \(name): \($0)") }
             try Host.writeAtomically(try manifest.yaml(), to: work + "/metadata.yaml", mode: 0o644)
             progress("building image \(name): fingerprinting")
-            let sum = try Host.run(["bash", "-o", "pipefail", "-c",
-                                    "tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C \"$1\" -cf - . | sha256sum",
-                                    "bash", work + "/rootfs"], what: "fingerprinting image \(name)")
+            let sum = try Host.run(
+                [
+                    "bash", "-o", "pipefail", "-c",
+                    "tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C \"$1\" -cf - . | sha256sum",
+                    "bash", work + "/rootfs"
+                ], what: "fingerprinting image \(name)")
             let fingerprint = String(sum.prefix(64))
             guard fingerprint.count == 64, fingerprint.allSatisfy(\.isHexDigit) else {
                 throw SysboxError(.io, "fingerprinting image \(name): unexpected output \(sum)")
@@ -147,14 +156,17 @@ struct Images: StateBound {
                 try Host.removeTree(work)
             }
             try write { db in
-                var record = try ImageRecord.withFingerprint(fingerprint, in: db)
+                var record =
+                    try ImageRecord.withFingerprint(fingerprint, in: db)
                     ?? ImageRecord(fingerprint: fingerprint, template: name, size: size)
                 if record.id == nil { try record.insert(db) }
                 let id = try record.requireID()
                 for alias in [manifest.name] + manifest.aliases { try ImageAliasRecord.set(alias, image: id, in: db) }
             }
-            progress(String(format: "built image %@ (%@, %.1f MB) in %.1f s", name, String(fingerprint.prefix(12)),
-                            Double(size) / 1e6, Date().timeIntervalSince(started)))
+            progress(
+                String(
+                    format: "built image %@ (%@, %.1f MB) in %.1f s", name, String(fingerprint.prefix(12)),
+                    Double(size) / 1e6, Date().timeIntervalSince(started)))
             return try read { db in
                 try imageInfo(db, try ImageRecord.withFingerprint(fingerprint, in: db).unwrap("image \(fingerprint)"))
             }

@@ -88,7 +88,7 @@ public struct TemplateManifest: Codable, Sendable, Equatable {
 public enum Signals {
     static let names: [String: Int32] = [
         "SIGHUP": SIGHUP, "SIGINT": SIGINT, "SIGQUIT": SIGQUIT, "SIGKILL": SIGKILL, "SIGUSR1": SIGUSR1,
-        "SIGUSR2": SIGUSR2, "SIGTERM": SIGTERM, "SIGPWR": 30,
+        "SIGUSR2": SIGUSR2, "SIGTERM": SIGTERM, "SIGPWR": 30
     ]
 
     /// `SIGUSR2`, `USR2`, `SIGRTMIN+3`, `15` → the signal number.

@@ -29,13 +29,15 @@ public enum DNSMasq {
             "--listen-address=\(s.gateway)", "--user=nobody", "--group=nogroup", "--no-hosts",
             "--hostsdir=\(d)/hosts", "--domain=\(s.domain)", "--local=/\(s.domain)/", "--domain-needed",
             // No line per DHCP packet: a container could flood the log (on the host's /run).
-            "--quiet-dhcp", "--quiet-dhcp6", "--quiet-ra",
+            "--quiet-dhcp", "--quiet-dhcp6", "--quiet-ra"
         ]
         if s.dhcp {
             let mask = IPv4Address(~UInt32(0) << UInt32(32 - s.subnet.prefix))
-            args += ["--dhcp-range=\(s.subnet.network),static,\(mask),1h", "--dhcp-hostsdir=\(d)/dhcp-hosts",
-                     "--dhcp-leasefile=\(d)/dnsmasq.leases", "--dhcp-authoritative", "--dhcp-no-override",
-                     "--dhcp-option=option:router,\(s.gateway)", "--dhcp-option=option:dns-server,\(s.gateway)"]
+            args += [
+                "--dhcp-range=\(s.subnet.network),static,\(mask),1h", "--dhcp-hostsdir=\(d)/dhcp-hosts",
+                "--dhcp-leasefile=\(d)/dnsmasq.leases", "--dhcp-authoritative", "--dhcp-no-override",
+                "--dhcp-option=option:router,\(s.gateway)", "--dhcp-option=option:dns-server,\(s.gateway)"
+            ]
         }
         return args
     }
@@ -90,9 +92,10 @@ public enum DNSMasq {
     static func dnsmasqPid(_ network: String) -> Int32? {
         let pidFile = dir(network) + "/dnsmasq.pid"
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
-              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-              String(decoding: cmdline, as: UTF8.self).contains("--pid-file=\(pidFile)") else { return nil }
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+            String(decoding: cmdline, as: UTF8.self).contains("--pid-file=\(pidFile)")
+        else { return nil }
         return pid
     }
 

@@ -99,8 +99,10 @@ enum HostNetwork {
             var out: [(IPv4Subnet, String)] = []
             // Every table but local (255: the host's own addresses, listed below): policy-routed VPNs
             // live in tables of their own; blackhole and multipath routes have no output interface.
-            for r in try nl.routes() where r.table != 255 && r.prefix > 0 && r.destination.count == 4
-                && (bridgeIndex == nil || r.outputIndex != bridgeIndex) {
+            for r in try nl.routes()
+            where r.table != 255 && r.prefix > 0 && r.destination.count == 4
+                && (bridgeIndex == nil || r.outputIndex != bridgeIndex)
+            {
                 let dest = IPv4Address(r.destination.reduce(0) { $0 << 8 | UInt32($1) })
                 out.append((IPv4Subnet(dest, prefix: Int(r.prefix)), "route via \(r.outputIndex.flatMap { names[$0] } ?? "?")"))
             }
@@ -128,8 +130,10 @@ enum HostNetwork {
     /// Brings a network up (idempotent, cheap when it is already up): bridge (created, owned, up),
     /// exactly its address, dnsmasq's host files, NAT rules, and the network monitor running dnsmasq.
     /// `force` re-applies the rules and restarts dnsmasq with the current settings.
-    static func ensureUp(_ s: NetworkSettings, stateDirectory: String, hosts: [DNSMasq.Entry], force: Bool,
-                         launchMonitor: ([String]) throws -> Void) throws {
+    static func ensureUp(
+        _ s: NetworkSettings, stateDirectory: String, hosts: [DNSMasq.Entry], force: Bool,
+        launchMonitor: ([String]) throws -> Void
+    ) throws {
         let what = "bringing up network \(s.name)"
         var created = false
         try kernel(what) {
@@ -137,12 +141,18 @@ enum HostNetwork {
             var link = try nl.link(named: s.name)
             if let existing = link {
                 guard existing.alias == ownerAlias(stateDirectory), existing.kind == "bridge" else {
-                    throw SysboxError(.conflict, "cannot bring up network \(s.name): a network interface with that name exists on this host (\(ownerDescription(existing))); delete that interface, or delete this network and create one with another name")
+                    throw SysboxError(
+                        .conflict,
+                        "cannot bring up network \(s.name): a network interface with that name exists on this host (\(ownerDescription(existing))); delete that interface, or delete this network and create one with another name"
+                    )
                 }
             } else {
                 let host = try hostSubnets(excludingBridge: s.name)
                 if let used = host.first(where: { $0.subnet.overlaps(s.subnet) }) {
-                    throw SysboxError(.conflict, "cannot bring up network \(s.name): its subnet \(s.subnet) now overlaps \(used.subnet) on the host (\(used.what)); give it another one: sysbox network set \(s.name) ipv4.address=auto")
+                    throw SysboxError(
+                        .conflict,
+                        "cannot bring up network \(s.name): its subnet \(s.subnet) now overlaps \(used.subnet) on the host (\(used.what)); give it another one: sysbox network set \(s.name) ipv4.address=auto"
+                    )
                 }
                 // Made under a temporary name, given its owner and MAC, then renamed: a bridge with the
                 // network's name always carries its owner, even if sysbox is killed half-way.
@@ -218,8 +228,9 @@ enum HostNetwork {
         // The marker says what was applied; the kernel (one NFT_MSG_GETTABLE, no nft process) says
         // whether it is still there after an `nft flush ruleset`.
         if !force, (try? String(contentsOfFile: marker, encoding: .utf8)) == wanted,
-           (try? NetfilterTables.open().tableExists("sysbox-\(s.name)")) == true,
-           !s.nat || (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("1") == true {
+            (try? NetfilterTables.open().tableExists("sysbox-\(s.name)")) == true,
+            !s.nat || (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("1") == true
+        {
             return
         }
         try runNft(wanted, what: "installing the firewall rules of network \(s.name)")

@@ -63,7 +63,9 @@ struct NICs: StateBound {
     }
 
     static func missingNetwork(device: String, network: String, container name: String) -> SysboxError {
-        SysboxError.notFound("device \(device): network \(network) does not exist; create it (sysbox network create \(network)) or point the NIC at another one (sysbox config device set \(name) \(device) network=NAME)")
+        SysboxError.notFound(
+            "device \(device): network \(network) does not exist; create it (sysbox network create \(network)) or point the NIC at another one (sysbox config device set \(name) \(device) network=NAME)"
+        )
     }
 
     /// Prepares the NICs of a container about to start: the default network is created on first use,
@@ -121,8 +123,10 @@ struct NICs: StateBound {
     /// One NIC's MAC (unique on its network), host-side name and lease (kept from the last start when it
     /// still fits; a static address checked; else the next free one), with its `volatile.*` keys in
     /// `config`. Writes the lease only when something changed.
-    private func lease(_ db: Database, device: String, _ d: [String: String], container name: String, id: Int64,
-                       config: inout [String: String], defaultRoute: Bool) throws -> StartPlan.Nic {
+    private func lease(
+        _ db: Database, device: String, _ d: [String: String], container name: String, id: Int64,
+        config: inout [String: String], defaultRoute: Bool
+    ) throws -> StartPlan.Nic {
         let networkName = d["network"] ?? ""
         guard let net = try NetworkRecord.named(networkName, in: db) else {
             throw Self.missingNetwork(device: device, network: networkName, container: name)
@@ -147,7 +151,8 @@ struct NICs: StateBound {
             try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
             address = wanted
         } else if let existing, existing.networkId == netID, let a = IPv4Address(existing.address),
-                  s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil {
+            s.subnet.hosts?.contains(a.value) == true, a != s.gateway, !existing.isStatic, reserved[a] == nil
+        {
             address = a
         } else {
             let leased = try IPv4LeaseRecord.addresses(network: netID, exceptContainer: id, device: device, in: db).compactMap(IPv4Address.init)
@@ -162,13 +167,15 @@ struct NICs: StateBound {
         let isStatic = d["ipv4.address"] != nil
         if existing?.networkId != netID || existing?.address != address.description || existing?.hwaddr != mac || existing?.isStatic != isStatic {
             try IPv4LeaseRecord.delete(container: id, device: device, in: db)
-            var lease = IPv4LeaseRecord(networkId: netID, address: address.description, containerId: id, deviceName: device,
-                                        hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
+            var lease = IPv4LeaseRecord(
+                networkId: netID, address: address.description, containerId: id, deviceName: device,
+                hwaddr: mac, isStatic: isStatic, createdAt: existing?.createdAt ?? Date())
             try lease.insert(db)
         }
-        return StartPlan.Nic(device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
-                             address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
-                             bridge: networkName, defaultRoute: defaultRoute, bridgeAlias: HostNetwork.ownerAlias(stateDirectory))
+        return StartPlan.Nic(
+            device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
+            address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
+            bridge: networkName, defaultRoute: defaultRoute, bridgeAlias: HostNetwork.ownerAlias(stateDirectory))
     }
 
     /// Leases of devices that are no longer NICs go, and so do their `volatile.*` keys.
@@ -211,8 +218,9 @@ struct NICs: StateBound {
     func checkStaticAddresses(_ db: Database, container id: Int64?, devices: DeviceMap) throws {
         for (device, d) in Self.nicDevices(devices) {
             guard let text = d["ipv4.address"], let wanted = IPv4Address(text),
-                  let net = try NetworkRecord.named(d["network"] ?? "", in: db),
-                  let s = try? networks.settings(db, net) else { continue }
+                let net = try NetworkRecord.named(d["network"] ?? "", in: db),
+                let s = try? networks.settings(db, net)
+            else { continue }
             try checkStatic(db, wanted, network: net, settings: s, container: id, device: device)
         }
     }
@@ -224,7 +232,8 @@ struct NICs: StateBound {
             if network == Networks.defaultNetwork { continue }
             if try NetworkRecord.named(network, in: db) == nil {
                 let names = try NetworkRecord.allNames(in: db)
-                throw SysboxError.notFound("device \(device): network \(network) does not exist\(Suggest.hint(network, names, then: "create it first: sysbox network create \(network)"))")
+                throw SysboxError.notFound(
+                    "device \(device): network \(network) does not exist\(Suggest.hint(network, names, then: "create it first: sysbox network create \(network)"))")
             }
         }
     }
@@ -232,8 +241,10 @@ struct NICs: StateBound {
     /// A static address must be a host address of the subnet, not the gateway, and not leased to or
     /// declared by another NIC.
     /// - Throws: `SysboxError` naming the device and, for a taken address, the holder.
-    func checkStatic(_ db: Database, _ wanted: IPv4Address, network net: NetworkRecord, settings s: NetworkSettings,
-                     container id: Int64?, device: String) throws {
+    func checkStatic(
+        _ db: Database, _ wanted: IPv4Address, network net: NetworkRecord, settings s: NetworkSettings,
+        container id: Int64?, device: String
+    ) throws {
         let holder = try IPv4LeaseRecord.filter(Column("network_id") == net.id && Column("address") == wanted.description).fetchOne(db)
         let other = holder.flatMap { $0.containerId == id && $0.deviceName == device ? nil : $0 }
         var holderName = try other.map { h in "\(try ContainerRecord.fetchOne(db, key: h.containerId)?.name ?? "?") (\(h.deviceName))" }
@@ -268,10 +279,11 @@ struct NICs: StateBound {
         return Self.nicDevices(view.expanded.devices).map { device, d in
             let hostName = view.local.config["volatile.\(device).host_name"] ?? ""
             let link = links.first { $0.name == hostName }
-            return NicState(device: device, name: d["name"] ?? device, network: d["network"] ?? "", hostName: hostName,
-                            hwaddr: d["hwaddr"] ?? view.local.config["volatile.\(device).hwaddr"] ?? "",
-                            address: leases.first { $0.deviceName == device }?.address ?? "",
-                            rxBytes: link?.stats?.txBytes, txBytes: link?.stats?.rxBytes)
+            return NicState(
+                device: device, name: d["name"] ?? device, network: d["network"] ?? "", hostName: hostName,
+                hwaddr: d["hwaddr"] ?? view.local.config["volatile.\(device).hwaddr"] ?? "",
+                address: leases.first { $0.deviceName == device }?.address ?? "",
+                rxBytes: link?.stats?.txBytes, txBytes: link?.stats?.rxBytes)
         }
     }
 }
@@ -296,13 +308,17 @@ enum NICAttach {
                     throw SysboxError(.io, "device \(nic.device): the bridge of network \(nic.bridge) is missing; start the container again to recreate it")
                 }
                 guard bridge.kind == "bridge", nic.bridgeAlias == nil || bridge.alias == nic.bridgeAlias else {
-                    throw SysboxError(.conflict, "device \(nic.device): the interface \(nic.bridge) on this host is not this network's bridge any more (\(HostNetwork.ownerDescription(bridge))); the NIC was not attached")
+                    throw SysboxError(
+                        .conflict,
+                        "device \(nic.device): the interface \(nic.bridge) on this host is not this network's bridge any more (\(HostNetwork.ownerDescription(bridge))); the NIC was not attached"
+                    )
                 }
                 var attempts = 0
                 while true {
                     do {
-                        try nl.createVeth(nic.hostName, peer: nic.name, peerNamespacePid: pid, peerMAC: mac(nic.hwaddr),
-                                          masterIndex: bridge.index, up: true, mtu: nil)
+                        try nl.createVeth(
+                            nic.hostName, peer: nic.name, peerNamespacePid: pid, peerMAC: mac(nic.hwaddr),
+                            masterIndex: bridge.index, up: true, mtu: nil)
                         break
                     } catch let e as NetlinkError where e.errno == EEXIST && attempts < 100 {
                         attempts += 1

@@ -15,7 +15,7 @@ public enum NetworkConfig {
             if v != "auto" { _ = try gatewayCIDR(v) }
         },
         Key(name: "ipv4.dhcp", defaultValue: "true", summary: "serve DHCP on the bridge (a reservation for every container)") { v throws(ValueError) in _ = try Values.bool(v) },
-        Key(name: "ipv4.nat", defaultValue: "true", summary: "masquerade traffic from the subnet to other networks (nftables)") { v throws(ValueError) in _ = try Values.bool(v) },
+        Key(name: "ipv4.nat", defaultValue: "true", summary: "masquerade traffic from the subnet to other networks (nftables)") { v throws(ValueError) in _ = try Values.bool(v) }
     ]
 
     private static let byName: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
@@ -62,10 +62,12 @@ public enum NetworkConfig {
     /// A DNS domain: dot-separated labels of letters, digits and `-`, each 1–63 characters.
     static func domain(_ s: String) throws(ValueError) {
         let labels = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard !s.isEmpty, s.count <= 253, labels.allSatisfy({ l in
-            (1...63).contains(l.count) && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-                && l.first != "-" && l.last != "-"
-        }) else {
+        guard !s.isEmpty, s.count <= 253,
+            labels.allSatisfy({ l in
+                (1...63).contains(l.count) && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+                    && l.first != "-" && l.last != "-"
+            })
+        else {
             throw ValueError("expected a DNS domain like sysbox or lab.example.net (letters, digits, '-', dots)")
         }
     }
@@ -87,7 +89,9 @@ public enum NetworkConfig {
         let address = IPv4Address(octets.reduce(0) { $0 << 8 | UInt32($1) })
         let subnet = IPv4Subnet(address, prefix: prefix)
         guard address != subnet.network, address != subnet.broadcast else {
-            throw ValueError("\(address) is the \(address == subnet.network ? "network" : "broadcast") address of \(subnet); give the bridge a host address, like \(IPv4Address(subnet.network.value + 1))/\(prefix)")
+            throw ValueError(
+                "\(address) is the \(address == subnet.network ? "network" : "broadcast") address of \(subnet); give the bridge a host address, like \(IPv4Address(subnet.network.value + 1))/\(prefix)"
+            )
         }
         return (address, subnet)
     }
@@ -106,7 +110,9 @@ public struct NetworkSettings: Sendable, Equatable {
     public init(name: String, config: [String: String]) throws {
         self.name = name
         guard let cidr = config["ipv4.address"], let (gw, subnet) = try? NetworkConfig.gatewayCIDR(cidr) else {
-            throw SysboxError(.internalError, "network \(name) has no usable ipv4.address (\(config["ipv4.address"] ?? "unset")); set one with: sysbox network set \(name) ipv4.address=10.0.5.1/24")
+            throw SysboxError(
+                .internalError,
+                "network \(name) has no usable ipv4.address (\(config["ipv4.address"] ?? "unset")); set one with: sysbox network set \(name) ipv4.address=10.0.5.1/24")
         }
         gateway = gw
         self.subnet = subnet

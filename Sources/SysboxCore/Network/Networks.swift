@@ -38,7 +38,8 @@ struct Networks: StateBound {
     func network(_ db: Database, _ name: String) throws -> NetworkRecord {
         if let record = try NetworkRecord.named(name, in: db) { return record }
         let names = try NetworkRecord.allNames(in: db)
-        throw SysboxError.notFound("network \(name) not found\(Suggest.hint(name, names, then: "sysbox network list shows the networks; create one with sysbox network create \(name)"))")
+        throw SysboxError.notFound(
+            "network \(name) not found\(Suggest.hint(name, names, then: "sysbox network list shows the networks; create one with sysbox network create \(name)"))")
     }
 
     func settings(_ db: Database, _ record: NetworkRecord) throws -> NetworkSettings {
@@ -55,7 +56,8 @@ struct Networks: StateBound {
             let profiles = try ContainerProfiles.load(db, container: id)
             let expanded = try self.expanded(db, profiles: profiles, local: try layer(db, container: id))
             if expanded.devices.values.contains(where: { $0["type"] == "nic" && $0["network"] == name })
-                || (leased.contains(id) && (probeLocks ? isActive(record.name) : runtime.runtimeStatus(record.name).0 != .stopped)) {
+                || (leased.contains(id) && (probeLocks ? isActive(record.name) : runtime.runtimeStatus(record.name).0 != .stopped))
+            {
                 users.append("container \(record.name)")
             }
         }
@@ -131,7 +133,10 @@ struct Networks: StateBound {
             try createNetwork(Self.defaultNetwork, config: [])
         } catch let e as SysboxError where e.code == .alreadyExists {
             if try exists() { return }  // another process of this state directory created it meanwhile
-            throw SysboxError(.conflict, "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME", cause: e)
+            throw SysboxError(
+                .conflict,
+                "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME",
+                cause: e)
         }
     }
 
@@ -157,9 +162,10 @@ struct Networks: StateBound {
         return try read { db in
             try NetworkRecord.order(Column("name")).fetchAll(db).map { r in
                 let config = try ConfigTable.networks.load(db, owner: try r.requireID())
-                return NetworkEntry(name: r.name, type: r.type, managed: true, ipv4: config["ipv4.address"] ?? "",
-                                    nat: (try? Values.bool(config["ipv4.nat"] ?? "true")) ?? true, description: r.description,
-                                    usedBy: try networkUsers(db, r.name, probeLocks: false), state: links.contains(r.name) ? "UP" : "DOWN")
+                return NetworkEntry(
+                    name: r.name, type: r.type, managed: true, ipv4: config["ipv4.address"] ?? "",
+                    nat: (try? Values.bool(config["ipv4.nat"] ?? "true")) ?? true, description: r.description,
+                    usedBy: try networkUsers(db, r.name, probeLocks: false), state: links.contains(r.name) ? "UP" : "DOWN")
             }
         }
     }
@@ -202,7 +208,9 @@ struct Networks: StateBound {
         guard keys.contains("dns.domain") else { return [] }
         let running = try read { db in try runningContainers(db, network: name) }
         guard !running.isEmpty else { return [] }
-        return ["running containers on \(name) (\(running.joined(separator: ", "))) get the new dns.domain in /etc/resolv.conf at their next start (names already resolve under it)"]
+        return [
+            "running containers on \(name) (\(running.joined(separator: ", "))) get the new dns.domain in /etc/resolv.conf at their next start (names already resolve under it)"
+        ]
     }
 
     /// Unsets network keys (back to their defaults) and applies the change on the host.
@@ -240,7 +248,9 @@ struct Networks: StateBound {
                         for (device, d) in NICs.nicDevices(devices) where d["network"] == name {
                             guard let text = d["ipv4.address"], let a = IPv4Address(text) else { continue }
                             if after.subnet.hosts?.contains(a.value) != true || a == after.gateway {
-                                throw SysboxError.invalid("container \(record.name) device \(device) has the static ipv4.address \(a), which would not be a usable address of \(after.subnet); change or unset it first")
+                                throw SysboxError.invalid(
+                                    "container \(record.name) device \(device) has the static ipv4.address \(a), which would not be a usable address of \(after.subnet); change or unset it first"
+                                )
                             }
                         }
                     }
@@ -280,7 +290,10 @@ struct Networks: StateBound {
                     _ = try network(db, name)
                     let users = try networkUsers(db, name)
                     if !users.isEmpty {
-                        throw SysboxError(.inUse, "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first (sysbox config device remove NAME DEVICE, sysbox profile device set PROFILE DEVICE network=OTHER)")
+                        throw SysboxError(
+                            .inUse,
+                            "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first (sysbox config device remove NAME DEVICE, sysbox profile device set PROFILE DEVICE network=OTHER)"
+                        )
                     }
                 }
             }
@@ -299,8 +312,9 @@ struct Networks: StateBound {
         return try read { db in
             let r = try network(db, name)
             return try NetworkLease.all(network: try r.requireID(), in: db).map { lease in
-                LeaseEntry(hostname: lease.container, device: lease.device, hwaddr: lease.hwaddr, address: lease.address,
-                           type: lease.isStatic ? "STATIC" : "DYNAMIC")
+                LeaseEntry(
+                    hostname: lease.container, device: lease.device, hwaddr: lease.hwaddr, address: lease.address,
+                    type: lease.isStatic ? "STATIC" : "DYNAMIC")
             }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
         }
     }
@@ -322,11 +336,13 @@ struct Networks: StateBound {
 
     func syncDNSLocked(_ names: Set<String>) {
         for name in names.sorted() {
-            guard let found = try? read({ db -> (NetworkSettings, [DNSMasq.Entry])? in
-                guard let r = try NetworkRecord.named(name, in: db) else { return nil }
-                return (try settings(db, r), try dnsHosts(db, r))
-            }), FileManager.default.fileExists(atPath: HostNetwork.directory(name)),
-                  HostNetwork.ownsRunDirectory(name, stateDirectory: stateDirectory) else { continue }
+            guard
+                let found = try? read({ db -> (NetworkSettings, [DNSMasq.Entry])? in
+                    guard let r = try NetworkRecord.named(name, in: db) else { return nil }
+                    return (try settings(db, r), try dnsHosts(db, r))
+                }), FileManager.default.fileExists(atPath: HostNetwork.directory(name)),
+                HostNetwork.ownsRunDirectory(name, stateDirectory: stateDirectory)
+            else { continue }
             try? DNSMasq.writeHosts(network: name, domain: found.0.domain, found.1)
         }
     }
@@ -339,8 +355,9 @@ extension Networks {
         guard DNSMasq.program != nil else {
             throw SysboxError(.unsupported, "network \(name) needs dnsmasq for DHCP and DNS; install the Debian package dnsmasq-base")
         }
-        _ = try DetachedProcess(state: state).launch(["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
-                               what: "the dnsmasq monitor of network \(name)")
+        _ = try DetachedProcess(state: state).launch(
+            ["__network-monitor", name], log: HostNetwork.directory(name) + "/monitor.log",
+            what: "the dnsmasq monitor of network \(name)")
     }
 
     /// A network's live state for `network info`: its bridge, addresses and counters, and dnsmasq.

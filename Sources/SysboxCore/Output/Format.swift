@@ -32,8 +32,9 @@ public struct OutputFormat: Equatable, Sendable {
     ///   - objects: the same items for JSON and YAML.
     ///   - width: the table's width limit (nil: none).
     public func render<T: Encodable>(headers: [String], rows: [[String]], objects: [T], width: Int?) throws -> String {
-        try render(headers: headers, cells: rows.map { $0.map { .list($0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) } },
-                   objects: objects, width: width)
+        try render(
+            headers: headers, cells: rows.map { $0.map { .list($0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)) } },
+            objects: objects, width: width)
     }
 
     /// Renders a table-like listing in this format.

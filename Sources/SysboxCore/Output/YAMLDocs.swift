@@ -31,7 +31,7 @@ public enum YAMLDocs {
             ("ephemeral", .scalar(.init(view.record.ephemeral ? "true" : "false"))),
             ("profiles", .sequence(.init(view.profiles.map(scalar)))),
             ("config", config(layer.config)),
-            ("devices", devices(layer.devices)),
+            ("devices", devices(layer.devices))
         ])
         return (try? Yams.serialize(node: root)) ?? ""
     }
@@ -51,7 +51,7 @@ extension YAMLDocs {
             ("type", scalar(type)),
             ("config", self.config(config)),
             ("used_by", .sequence(.init(usedBy.map(scalar)))),
-            ("managed", .scalar(.init("true"))),
+            ("managed", .scalar(.init("true")))
         ])
         return (try? Yams.serialize(node: root)) ?? ""
     }
@@ -59,8 +59,10 @@ extension YAMLDocs {
 
 extension YAMLDocs {
     /// A snapshot: name, dates, the profile list, config and devices as they were.
-    public static func snapshot(name: String, createdAt: Date, expiresAt: Date?, profiles: [String],
-                                config: [String: String], devices: [String: [String: String]]) -> String {
+    public static func snapshot(
+        name: String, createdAt: Date, expiresAt: Date?, profiles: [String],
+        config: [String: String], devices: [String: [String: String]]
+    ) -> String {
         let f = ISO8601DateFormatter()
         let root = map([
             ("name", scalar(name)),
@@ -68,7 +70,7 @@ extension YAMLDocs {
             ("expires_at", expiresAt.map { scalar(f.string(from: $0)) } ?? .scalar(.init("null"))),
             ("profiles", .sequence(.init(profiles.map(scalar)))),
             ("config", self.config(config)),
-            ("devices", self.devices(devices)),
+            ("devices", self.devices(devices))
         ])
         return (try? Yams.serialize(node: root)) ?? ""
     }

@@ -51,7 +51,8 @@ public enum ProfileYAML {
             case "description":
                 doc.description = try scalar(value, what: "description", file: file) ?? ""
                 if let found = Names.controlCharacter(in: doc.description) {
-                    throw fail(value.mark?.line ?? line, "the description contains the control character \(found); a description is one line of plain text without tabs or line breaks")
+                    throw fail(
+                        value.mark?.line ?? line, "the description contains the control character \(found); a description is one line of plain text without tabs or line breaks")
                 }
             case "config":
                 for (k, v) in try mapping(value, what: "config", file: file) {
@@ -227,9 +228,10 @@ public enum ProfileYAML {
             .mapping(.init(pairs.map { (scalar($0.0), $0.1) }))
         }
         let config = map(doc.layer.config.sorted { $0.key < $1.key }.map { ($0.key, scalar($0.value)) })
-        let devices = map(doc.layer.devices.sorted { $0.key < $1.key }.map { name, keys in
-            (name, map(keys.sorted { $0.key < $1.key }.map { ($0.key, scalar($0.value)) }))
-        })
+        let devices = map(
+            doc.layer.devices.sorted { $0.key < $1.key }.map { name, keys in
+                (name, map(keys.sorted { $0.key < $1.key }.map { ($0.key, scalar($0.value)) }))
+            })
         let root = map([("description", scalar(doc.description)), ("config", config), ("devices", devices)])
         return (try? Yams.serialize(node: root)) ?? ""
     }

@@ -34,7 +34,10 @@ struct Profiles: StateBound {
     /// Parses `Profiles/*.yaml` of the data directory; `default.yaml` must be among them.
     func shippedProfiles() throws -> [(String, ProfileDocument)] {
         guard let dataDirectory else {
-            throw SysboxError(.io, "cannot find sysbox's shipped files (Profiles/, Templates/): looked next to the binary and in PREFIX/share/sysbox; set SYSBOX_DATA_DIR to the directory that holds Profiles/")
+            throw SysboxError(
+                .io,
+                "cannot find sysbox's shipped files (Profiles/, Templates/): looked next to the binary and in PREFIX/share/sysbox; set SYSBOX_DATA_DIR to the directory that holds Profiles/"
+            )
         }
         let dir = (dataDirectory as NSString).appendingPathComponent("Profiles")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()

@@ -204,8 +204,9 @@ public struct ContainerCgroup: Sendable {
 
     /// The container's own cgroups.
     public var joinTargets: JoinTargets {
-        JoinTargets(tasks: layout.hierarchies.filter { !$0.isV2 }.map { $0.mountPoint + "/" + relative + "/tasks" },
-                    v2Directory: layout.hierarchies.first(where: \.isV2).map { $0.mountPoint + "/" + relative })
+        JoinTargets(
+            tasks: layout.hierarchies.filter { !$0.isV2 }.map { $0.mountPoint + "/" + relative + "/tasks" },
+            v2Directory: layout.hierarchies.first(where: \.isV2).map { $0.mountPoint + "/" + relative })
     }
 
     /// The cgroups `pid` is in now (from /proc/PID/cgroup, read from the host so paths are absolute).
@@ -343,8 +344,9 @@ public struct ContainerCgroup: Sendable {
             let dir = layout.hierarchies[0].mountPoint + "/" + relative
             s.memoryBytes = (try? Self.read(dir + "/memory.current")).flatMap { UInt64($0) }
             if let stat = try? Self.read(dir + "/cpu.stat"),
-               let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("usage_usec ") }),
-               let usec = UInt64(line.split(separator: " ")[1]) {
+                let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("usage_usec ") }),
+                let usec = UInt64(line.split(separator: " ")[1])
+            {
                 s.cpuNanoseconds = usec * 1000
             }
             s.processes = (try? Self.read(dir + "/pids.current")).flatMap { Int($0) }
@@ -487,7 +489,8 @@ public struct ContainerCgroup: Sendable {
     static func hostMemory() -> UInt64 {
         let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
-              let kb = UInt64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+            let kb = UInt64(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
         return kb * 1024
     }
 }

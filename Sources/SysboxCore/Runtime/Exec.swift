@@ -65,12 +65,14 @@ struct ContainerExec: StateBound {
         let user = try Self.execSetup { try resolveUser(request.user, initPid: live.initPid, container: request.name) }
         let cwd = try execDirectory(request, user: user, initPid: live.initPid)
         let env = try Self.execEnvironment(request, user: user, config: view.expanded.config)
-        let cgroups = (try? CgroupLayout.host()).map { ContainerCgroup.joinTargets(of: live.initPid, layout: $0) }
+        let cgroups =
+            (try? CgroupLayout.host()).map { ContainerCgroup.joinTargets(of: live.initPid, layout: $0) }
             ?? ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil)
         var stdio = try ExecStdio(interactive: request.interactive)
         Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
-        let helper = try Self.forkHelper(pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
-                                         user: user, stdio: &stdio)
+        let helper = try Self.forkHelper(
+            pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
+            user: user, stdio: &stdio)
         // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
         _ = sysbox_forward_signals(helper.pid)
         defer { _ = sysbox_forward_signals(0) }
@@ -112,9 +114,10 @@ struct ContainerExec: StateBound {
 
     /// The environment of an exec'd command: sysbox's defaults for `user`, `environment.*`, then `--env`.
     static func execEnvironment(_ request: ExecRequest, user: ContainerUser, config: [String: String]) throws -> [String] {
-        var env = baseExecEnvironment(home: user.home, user: user.name,
-                                      term: request.interactive ? (ProcessInfo.processInfo.environment["TERM"] ?? "xterm") : "dumb",
-                                      config: config)
+        var env = baseExecEnvironment(
+            home: user.home, user: user.name,
+            term: request.interactive ? (ProcessInfo.processInfo.environment["TERM"] ?? "xterm") : "dumb",
+            config: config)
         for item in request.environment {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw ExecFailure(exitCode: 125, message: "--env expects KEY=VALUE, got \(Names.quote(item))")
@@ -148,8 +151,10 @@ struct ContainerExec: StateBound {
 
     /// Forks the exec helper (sysbox_exec) into init's cgroup2 directory (clone3 CLONE_INTO_CGROUP).
     /// Closes the container's ends of `stdio`.
-    static func forkHelper(pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
-                           user: ContainerUser, stdio: inout ExecStdio) throws -> (pid: Int32, errFD: Int32) {
+    static func forkHelper(
+        pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
+        user: ContainerUser, stdio: inout ExecStdio
+    ) throws -> (pid: Int32, errFD: Int32) {
         let c = CStrings()
         let tasks: [UnsafePointer<CChar>?] = cgroups.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD: Int32
@@ -190,8 +195,10 @@ struct ContainerExec: StateBound {
 
     /// The text of exec.cache (the format: CSysbox.h, "exec.cache"; read by sysbox_exec_cache_parse).
     static func execCacheText(initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String]) -> String {
-        var lines = [String(SYSBOX_EXEC_CACHE_MAGIC.dropLast()), "init \(initPid) \(startTime)", "cwd \(cwd)",
-                     "drop \(Hardening.dropMask)"]
+        var lines = [
+            String(SYSBOX_EXEC_CACHE_MAGIC.dropLast()), "init \(initPid) \(startTime)", "cwd \(cwd)",
+            "drop \(Hardening.dropMask)"
+        ]
         for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
         return lines.joined(separator: "\n") + "\n"
@@ -339,7 +346,9 @@ enum StdioRelay {
             if fds[fds.count - 1].revents != 0 {
                 helperDone = true
                 // The command is gone: whatever stdin would still send has nowhere to go.
-                open.removeAll { if $0.input { close($0.end); return true }; return false }
+                open.removeAll {
+                    if $0.input { close($0.end); return true }; return false
+                }
             }
             var finished: [Int32] = []
             for (i, p) in open.enumerated() where i < fds.count - 1 && fds[i].revents != 0 {

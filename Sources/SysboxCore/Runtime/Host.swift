@@ -51,7 +51,7 @@ enum Host {
             EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV",
             ENOTDIR: "ENOTDIR", EISDIR: "EISDIR", EINVAL: "EINVAL", ENOSPC: "ENOSPC", EROFS: "EROFS",
             EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", ENOSYS: "ENOSYS", ELOOP: "ELOOP", ENOTEMPTY: "ENOTEMPTY",
-            EPROTO: "EPROTO", EOPNOTSUPP: "EOPNOTSUPP", ETXTBSY: "ETXTBSY",
+            EPROTO: "EPROTO", EOPNOTSUPP: "EOPNOTSUPP", ETXTBSY: "ETXTBSY"
         ]
         return names[code] ?? "errno \(code)"
     }
@@ -155,7 +155,8 @@ enum Host {
     /// there is no such process. A pid plus its start time names one process even after pid reuse.
     static func startTime(of pid: Int32) -> UInt64? {
         guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After "comm)" come field 3 (state) …; field 22 is index 19 here. A zombie (Z) or dead (X)
         // process is no longer running, whatever its pid file says.
@@ -169,8 +170,10 @@ extension Host {
     /// blocked signals and ignored SIGPIPE are not inherited), optionally in a new session
     /// (POSIX_SPAWN_SETSID, 0x80 in glibc). `files` adds the child's stdio set-up.
     /// - Returns: the pid, or the error number posix_spawn returned, negated.
-    static func spawn(_ program: String, arguments: [String], environment: [String], newSession: Bool = false,
-                      files: (inout posix_spawn_file_actions_t) -> Void) -> pid_t {
+    static func spawn(
+        _ program: String, arguments: [String], environment: [String], newSession: Bool = false,
+        files: (inout posix_spawn_file_actions_t) -> Void
+    ) -> pid_t {
         let c = CStrings()
         let argv = c.array([program] + arguments)
         let envp = c.array(environment)

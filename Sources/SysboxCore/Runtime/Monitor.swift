@@ -36,8 +36,10 @@ public enum Monitor {
     /// `ok PID` once init runs or `error MESSAGE`, then is closed. The database is opened (by
     /// `openManager`) only at the end, to record the stop: a running monitor holds no database memory.
     /// With `resume`, continues a monitor whose idle phase saw init exit. Returns the process exit code.
-    public static func run(stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager,
-                           resume: Resume? = nil) -> Int32 {
+    public static func run(
+        stateDirectory: String, name: String, statusFD: Int32, openManager: () throws -> Manager,
+        resume: Resume? = nil
+    ) -> Int32 {
         let status = StatusLine(fd: statusFD)
         // Writes to a gone console client, or to a child that failed before its release, return EPIPE
         // instead of killing the monitor (init's signals are reset to the defaults before its execve).
@@ -82,7 +84,8 @@ public enum Monitor {
         if resume != nil {
             var held = stat(), file = stat()
             guard fstat(lock, &held) == 0, stat(paths.monitorLock, &file) == 0,
-                  held.st_dev == file.st_dev, held.st_ino == file.st_ino else {
+                held.st_dev == file.st_dev, held.st_ino == file.st_ino
+            else {
                 FileHandle.standardError.write(Data("sysbox monitor: __monitor-resume without \(name)'s monitor lock\n".utf8))
                 return nil
             }
@@ -121,8 +124,10 @@ public enum Monitor {
 
     /// Serves the console until init exits (the C relay, sysbox_console_relay: the idle front's own);
     /// returns how it ended. Clients beyond what the relay serves are dropped.
-    static func serveConsole(init spawned: SpawnedInit, master: Int32, listener: Int32, clients: inout [Int32],
-                             log: inout ConsoleLog) -> InitExit {
+    static func serveConsole(
+        init spawned: SpawnedInit, master: Int32, listener: Int32, clients: inout [Int32],
+        log: inout ConsoleLog
+    ) -> InitExit {
         let capacity = Int(SYSBOX_CONSOLE_MAX_CLIENTS)
         for fd in clients.dropFirst(capacity) { close(fd) }
         var fds = Array(clients.prefix(capacity)) + Array(repeating: -1, count: capacity - min(clients.count, capacity))
@@ -137,12 +142,16 @@ public enum Monitor {
     /// Swift binary's dirty memory (USS ~1.9 MiB → see the Benchmarks section). The front execs
     /// `sysbox-manager __monitor-resume` when init exits, which continues in `run(resume:)`. Returns
     /// only when the front is missing or cannot be exec'd.
-    static func idle(name: String, init spawned: SpawnedInit, master: Int32, slave: Int32, listener: Int32, lock: Int32,
-                     clients: [Int32], logPath: String, logger: Logger) {
+    static func idle(
+        name: String, init spawned: SpawnedInit, master: Int32, slave: Int32, listener: Int32, lock: Int32,
+        clients: [Int32], logPath: String, logger: Logger
+    ) {
         guard let manager = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return }
         let dir = URL(fileURLWithPath: manager).deletingLastPathComponent()
-        let candidates = [dir.appendingPathComponent("sysbox").path,
-                          dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bin/sysbox").path]
+        let candidates = [
+            dir.appendingPathComponent("sysbox").path,
+            dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bin/sysbox").path
+        ]
         guard let front = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             logger.warning("no sysbox front next to \(manager): the monitor stays the Swift CLI")
             return
@@ -152,7 +161,8 @@ public enum Monitor {
         defer { if managerFD >= 0 { close(managerFD) } }
         let fds = [spawned.pidfd, master, slave, listener, lock, managerFD].filter { $0 >= 0 } + clients
         for fd in fds { _ = fcntl(fd, F_SETFD, 0) }
-        let args = ["sysbox", "__monitor-idle", manager, name, "\(spawned.pid)"] + [spawned.pidfd, master, slave, listener, lock].map { "\($0)" }
+        let args =
+            ["sysbox", "__monitor-idle", manager, name, "\(spawned.pid)"] + [spawned.pidfd, master, slave, listener, lock].map { "\($0)" }
             + [logPath, "\(consoleLogCap)", "\(managerFD)"] + clients.map { "\($0)" }
         let c = CStrings()
         let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted()
@@ -289,8 +299,9 @@ final class MonitorSession {
     func bootAndServe() throws -> Monitor.InitExit {
         let spawned = try boot()
         defer { close(spawned.pidfd) }
-        Monitor.idle(name: name, init: spawned, master: master, slave: slave, listener: listener, lock: lock,
-                     clients: clients, logPath: paths.consoleLog, logger: logger)
+        Monitor.idle(
+            name: name, init: spawned, master: master, slave: slave, listener: listener, lock: lock,
+            clients: clients, logPath: paths.consoleLog, logger: logger)
         // Still here: the front could not be exec'd; this process serves the console itself.
         var log = self.log ?? ConsoleLog(path: paths.consoleLog, cap: Monitor.consoleLogCap)
         defer { self.log = log }
@@ -346,7 +357,10 @@ final class MonitorSession {
             return SysboxError(.io, "cannot execute init \(plan?.initPath ?? "") in the container's root filesystem: \(Host.errnoText(failure.errno))")
         case .SYSBOX_STEP_FILES?:
             let files = (plan?.writtenFiles ?? []).joined(separator: ", ")
-            return SysboxError(.io, "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container")
+            return SysboxError(
+                .io,
+                "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container"
+            )
         default:
             return SysboxError(.io, failure.description)
         }

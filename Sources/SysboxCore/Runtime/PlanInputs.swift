@@ -29,10 +29,11 @@ extension ContainerRuntime {
         try StartPlanner.checkCgroup(image.manifest, template: image.template, layout: layout)
         let nics = try nics.prepareNICs(name, devices: devices)
         let domain = try nics.first.map { first in try read { db in try networks.settings(db, try networks.network(db, first.bridge)).domain } }
-        return try StartPlanner.plan(StartPlanner.Input(
-            name: name, config: view.expanded.config, devices: devices, ephemeral: view.record.ephemeral, template: image.template,
-            manifest: image.manifest, rootfs: rootfs, nics: nics, domain: domain, cgroupLayout: layout, sources: sources,
-            maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory()))
+        return try StartPlanner.plan(
+            StartPlanner.Input(
+                name: name, config: view.expanded.config, devices: devices, ephemeral: view.record.ephemeral, template: image.template,
+                manifest: image.manifest, rootfs: rootfs, nics: nics, domain: domain, cgroupLayout: layout, sources: sources,
+                maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory()))
     }
 
     /// stat(2) and statvfs(3) of every disk device's source.

@@ -48,8 +48,11 @@ enum StartPlanner {
         try checkPrivileged(config, name: input.name)
         let disks = try diskMounts(input.devices, sources: input.sources, container: input.name)
         try checkCgroup(input.manifest, template: input.template, layout: input.cgroupLayout)
-        let environment = ["container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")", "PATH=\(SYSBOX_DEFAULT_PATH)",
-                           "TERM=linux"] + configEnvironment(config).map { "\($0.key)=\($0.value)" }
+        let environment =
+            [
+                "container=sysbox", "container_uuid=\(config["volatile.uuid"] ?? "")", "PATH=\(SYSBOX_DEFAULT_PATH)",
+                "TERM=linux"
+            ] + configEnvironment(config).map { "\($0.key)=\($0.value)" }
         return StartPlan(
             name: input.name, uuid: config["volatile.uuid"] ?? "", initPath: input.manifest.initPath, initArgs: [],
             environment: environment,
@@ -75,7 +78,9 @@ enum StartPlanner {
 
     static func checkCgroup(_ manifest: TemplateManifest, template: String, layout: CgroupLayout) throws {
         if manifest.cgroup == "unified", !layout.hierarchies.contains(where: \.isV2) {
-            throw SysboxError(.unsupported, "image \(template) needs the cgroup2 tree (its systemd refuses cgroup v1), and this host has no cgroup2 mounted; mount it (e.g. at /sys/fs/cgroup/unified)")
+            throw SysboxError(
+                .unsupported,
+                "image \(template) needs the cgroup2 tree (its systemd refuses cgroup v1), and this host has no cgroup2 mounted; mount it (e.g. at /sys/fs/cgroup/unified)")
         }
     }
 
@@ -89,13 +94,17 @@ enum StartPlanner {
             let fact = sources[source] ?? .missing(errno: ENOENT)
             guard case let .present(isDirectory, mountFlags) = fact else {
                 let code: Int32 = if case let .missing(e) = fact { e } else { ENOENT }
-                throw SysboxError.invalid("device \(device): source \(source) does not exist on the host (\(Host.errnoText(code))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH")
+                throw SysboxError.invalid(
+                    "device \(device): source \(source) does not exist on the host (\(Host.errnoText(code))); create it or fix the device with: sysbox config device set \(name) \(device) source=PATH"
+                )
             }
             let readonly = (try? Values.bool(d["readonly"] ?? "false")) ?? false
             // Read-only: remounted so, keeping the source mount's nosuid/nodev/noexec.
             let flags = readonly ? [.readonly] + StartPlan.Mount.Flag.names(UInt(mountFlags) & UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)) : nil
-            disks.append(StartPlan.Mount(.bind, String(path.dropFirst()), source: source, flags: flags,
-                                         create: isDirectory ? .directory : .file, device: device))
+            disks.append(
+                StartPlan.Mount(
+                    .bind, String(path.dropFirst()), source: source, flags: flags,
+                    create: isDirectory ? .directory : .file, device: device))
         }
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         return disks
@@ -106,8 +115,10 @@ enum StartPlanner {
     static func files(_ input: Input) -> [StartPlan.Mount] {
         let name = input.name, domain = input.domain
         let uuid = input.config["volatile.uuid"] ?? ""
-        let variables = ["name": name, "fqdn": domain.map { "\(name).\($0)" } ?? name,
-                         "machine_id": uuid.lowercased().filter(\.isHexDigit).padding(toLength: 32, withPad: "0", startingAt: 0)]
+        let variables = [
+            "name": name, "fqdn": domain.map { "\(name).\($0)" } ?? name,
+            "machine_id": uuid.lowercased().filter(\.isHexDigit).padding(toLength: 32, withPad: "0", startingAt: 0)
+        ]
         var files = input.manifest.rendered(trigger: "start", variables: variables).map { (String($0.0.dropFirst()), $0.1) }
         // The systemd container interface: who runs this container (in the /run tmpfs sysbox mounts).
         files.append(("run/host/container-manager", "sysbox\n"))
@@ -138,25 +149,32 @@ enum StartPlanner {
             M(.directory, "proc"), M(.directory, "sys"), M(.directory, "dev"),
             M(.proc, "proc", source: "proc", fstype: "proc", flags: [.nosuid, .nodev, .noexec]),
             M(.sysfs, "sys", source: "sysfs", fstype: "sysfs", flags: [.readonly, .nosuid, .nodev, .noexec]),
-            M(.tmpfs, "dev", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=65536k", flags: [.nosuid, .strictatime]),
+            M(.tmpfs, "dev", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=65536k", flags: [.nosuid, .strictatime])
         ]
-        let nodes: [(String, UInt32, UInt32)] = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
-                                                 ("tty", 5, 0)]
+        let nodes: [(String, UInt32, UInt32)] = [
+            ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+            ("tty", 5, 0)
+        ]
         out += nodes.map { M(.devNode, "dev/" + $0.0, mode: 0o666, major: $0.1, minor: $0.2) }
         out += [
-            M(.devpts, "dev/pts", source: "devpts", fstype: "devpts", options: "newinstance,ptmxmode=0666,mode=0620,gid=5",
-              flags: [.nosuid, .noexec], mode: 0o755),
+            M(
+                .devpts, "dev/pts", source: "devpts", fstype: "devpts", options: "newinstance,ptmxmode=0666,mode=0620,gid=5",
+                flags: [.nosuid, .noexec], mode: 0o755),
             M(.tmpfs, "dev/shm", source: "tmpfs", fstype: "tmpfs", options: "mode=1777,size=65536k", flags: [.nosuid, .nodev], mode: 0o1777),
-            M(.mqueue, "dev/mqueue", source: "mqueue", fstype: "mqueue", flags: [.nosuid, .nodev, .noexec], mode: 0o755),
+            M(.mqueue, "dev/mqueue", source: "mqueue", fstype: "mqueue", flags: [.nosuid, .nodev, .noexec], mode: 0o755)
         ]
-        let links = [("dev/ptmx", "pts/ptmx"), ("dev/fd", "/proc/self/fd"), ("dev/stdin", "/proc/self/fd/0"),
-                     ("dev/stdout", "/proc/self/fd/1"), ("dev/stderr", "/proc/self/fd/2")]
+        let links = [
+            ("dev/ptmx", "pts/ptmx"), ("dev/fd", "/proc/self/fd"), ("dev/stdin", "/proc/self/fd/0"),
+            ("dev/stdout", "/proc/self/fd/1"), ("dev/stderr", "/proc/self/fd/2")
+        ]
         out += links.map { M(.symlink, $0.0, source: $0.1) }
         // The pty slave the monitor allocates (its path is filled in at spawn).
         out.append(M(.console, "dev/console"))
         // /run: a fresh tmpfs (as systemd-nspawn does), where /run/host/container-manager is written.
-        out.append(M(.tmpfs, "run", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=20%",
-                     flags: [.nosuid, .nodev, .strictatime], create: .directory))
+        out.append(
+            M(
+                .tmpfs, "run", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=20%",
+                flags: [.nosuid, .nodev, .strictatime], create: .directory))
         out += disks
         out += Hardening.maskedFiles.map { M(.maskFile, $0, source: input.maskFile, flags: [.readonly]) }
         out += Hardening.maskedDirectories.map {

@@ -44,8 +44,10 @@ extension ContainerRuntime {
             // Empty or "offline": systemd is not answering on its bus yet, early in the boot.
             if !state.isEmpty, !["initializing", "starting", "offline"].contains(state) {
                 if state == "running" { return Readiness(state: state, failedUnits: []) }
-                let failed = ((try? execCapture(name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager"],
-                                                deadline: Date().addingTimeInterval(10))) ?? "")
+                let failed =
+                    ((try? execCapture(
+                        name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager"],
+                        deadline: Date().addingTimeInterval(10))) ?? "")
                     .split(separator: "\n").prefix(50).compactMap { $0.split(separator: " ").first.map(String.init) }
                     .map { $0.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "@._:-\\".contains($0)) } }
                     .filter { !$0.isEmpty }

@@ -20,7 +20,9 @@ final class CStrings {
         guard !items.isEmpty else { return nil }
         let p = UnsafeMutablePointer<T>.allocate(capacity: items.count)
         p.initialize(from: items, count: items.count)
-        buffers.append { p.deinitialize(count: items.count); p.deallocate() }
+        buffers.append {
+            p.deinitialize(count: items.count); p.deallocate()
+        }
         return p
     }
 
@@ -108,11 +110,12 @@ enum Spawner {
     static func entry(for m: StartPlan.Mount, consolePath: String, in c: CStrings) -> sysbox_entry {
         func str(_ s: String?) -> UnsafePointer<CChar>? { s.map { UnsafePointer(c.string($0)) } }
         let (content, length) = m.content.map { c.bytes($0) } ?? (nil, 0)
-        let create: Int32 = switch m.create {
-        case nil: Int32(SYSBOX_CREATE_NONE)
-        case .directory?: Int32(SYSBOX_CREATE_DIRECTORY)
-        case .file?: Int32(SYSBOX_CREATE_FILE)
-        }
+        let create: Int32 =
+            switch m.create {
+            case nil: Int32(SYSBOX_CREATE_NONE)
+            case .directory?: Int32(SYSBOX_CREATE_DIRECTORY)
+            case .file?: Int32(SYSBOX_CREATE_FILE)
+            }
         return sysbox_entry(
             kind: entryKind(m.kind), step: step(of: m), target: str(m.target),
             source: str(m.kind == .console ? consolePath : m.source), fstype: str(m.fstype), options: str(m.options),

@@ -43,9 +43,11 @@ public struct StartPlan: Codable, Sendable, Equatable {
         /// The configuration device a `bind` comes from.
         public var device: String?
 
-        public init(_ kind: Kind, _ target: String, source: String? = nil, fstype: String? = nil, options: String? = nil,
-                    flags: [Flag]? = nil, mode: UInt32? = nil, create: Create? = nil, major: UInt32? = nil, minor: UInt32? = nil,
-                    content: String? = nil, device: String? = nil) {
+        public init(
+            _ kind: Kind, _ target: String, source: String? = nil, fstype: String? = nil, options: String? = nil,
+            flags: [Flag]? = nil, mode: UInt32? = nil, create: Create? = nil, major: UInt32? = nil, minor: UInt32? = nil,
+            content: String? = nil, device: String? = nil
+        ) {
             self.kind = kind
             self.target = target
             self.source = source
@@ -122,12 +124,16 @@ enum Hardening {
 
     /// Masked with an empty read-only file (files) or an empty read-only tmpfs (directories), both made
     /// by sysbox itself; missing ones are skipped.
-    static let maskedFiles = ["proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
-                              "proc/timer_stats", "proc/kallsyms"]
+    static let maskedFiles = [
+        "proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
+        "proc/timer_stats", "proc/kallsyms"
+    ]
     static let maskedDirectories = ["proc/acpi", "proc/scsi", "proc/asound", "sys/firmware", "sys/devices/virtual/powercap"]
 
     /// Bound onto themselves read-only (true) or read-write (false), in this order: /proc/sys read-only
     /// but /proc/sys/net writable (the container has its own network namespace).
-    static let rebinds: [(String, Bool)] = [("proc/sys", true), ("proc/sys/net", false), ("proc/sysrq-trigger", true),
-                                            ("proc/bus", true), ("proc/fs", true), ("proc/irq", true)]
+    static let rebinds: [(String, Bool)] = [
+        ("proc/sys", true), ("proc/sys/net", false), ("proc/sysrq-trigger", true),
+        ("proc/bus", true), ("proc/fs", true), ("proc/irq", true)
+    ]
 }

@@ -26,30 +26,32 @@ struct Copies: StateBound {
         let dst = paths(request.target)
         // Both locked, in a fixed order (a copy the other way cannot deadlock with this one).
         let (first, second) = request.source < request.target ? (request.source, request.target) : (request.target, request.source)
-        try withLock(first) { try withLock(second) {
-            let plan = try read { db in try makePlan(db, request) }
-            guard !FileManager.default.fileExists(atPath: dst.directory) else {
-                throw SysboxError(.alreadyExists, "\(dst.directory) exists without a container record; move it away first")
-            }
-            let running = request.snapshot == nil && runtime.liveState(request.source) != nil
-            let op = try write { db in try record(db, request, plan, frozen: running) }
-            CrashPoint.reach("copy-journalled")
-            do {
-                try copyFiles(request, plan, driver: driver, running: running)
-                try write { db in
-                    try recordSnapshots(db, of: try container(db, request.target), plan.snapshots)
-                    try Journal.finish(db, uuid: op.uuid, as: .done)
+        try withLock(first) {
+            try withLock(second) {
+                let plan = try read { db in try makePlan(db, request) }
+                guard !FileManager.default.fileExists(atPath: dst.directory) else {
+                    throw SysboxError(.alreadyExists, "\(dst.directory) exists without a container record; move it away first")
                 }
-                CrashPoint.reach("copy-finished")
-            } catch {
-                try? Host.removeTree(dst.directory)
-                try? write { db in
-                    _ = try ContainerRecord.filter(Column("name") == request.target).deleteAll(db)
-                    try Journal.finish(db, uuid: op.uuid, as: .failed)
+                let running = request.snapshot == nil && runtime.liveState(request.source) != nil
+                let op = try write { db in try record(db, request, plan, frozen: running) }
+                CrashPoint.reach("copy-journalled")
+                do {
+                    try copyFiles(request, plan, driver: driver, running: running)
+                    try write { db in
+                        try recordSnapshots(db, of: try container(db, request.target), plan.snapshots)
+                        try Journal.finish(db, uuid: op.uuid, as: .done)
+                    }
+                    CrashPoint.reach("copy-finished")
+                } catch {
+                    try? Host.removeTree(dst.directory)
+                    try? write { db in
+                        _ = try ContainerRecord.filter(Column("name") == request.target).deleteAll(db)
+                        try Journal.finish(db, uuid: op.uuid, as: .failed)
+                    }
+                    throw error
                 }
-                throw error
             }
-        } }
+        }
     }
 
     /// Checks the names and config of a copy before anything is locked or read.
@@ -84,7 +86,9 @@ struct Copies: StateBound {
         layer.config = layer.config.filter { !$0.key.hasPrefix("volatile.") || $0.key == "volatile.base_image" }
         layer.config.merge(request.config) { _, new in new }
         try validateExpanded(try expanded(db, profiles: profiles, local: layer), container: request.target)
-        let copied = request.instanceOnly || request.snapshot != nil ? []
+        let copied =
+            request.instanceOnly || request.snapshot != nil
+            ? []
             : try SnapshotRecord.filter(Column("container_id") == source.requireID()).order(Column("created_at"), Column("id")).fetchAll(db)
         return Plan(source: source, layer: layer, profiles: profiles, snapshots: copied)
     }
@@ -100,8 +104,9 @@ struct Copies: StateBound {
         try ConfigTable.containers.replace(db, owner: id, with: config)
         try DeviceTable.containers.replace(db, owner: id, with: plan.layer.devices)
         try ContainerProfiles.replace(db, container: id, profiles: try plan.profiles.map { try $0.requireID() })
-        return try Journal.begin(db, CreatePayload(start: Host.startTime(of: getpid()) ?? 0, frozen: frozen ? request.source : nil),
-                                 entityName: request.target)
+        return try Journal.begin(
+            db, CreatePayload(start: Host.startTime(of: getpid()) ?? 0, frozen: frozen ? request.source : nil),
+            entityName: request.target)
     }
 
     /// Copies the data directory (the source frozen meanwhile when it runs) and each snapshot's data.

@@ -15,8 +15,10 @@ public struct CopyRequest: Sendable {
     /// The copy's profile list (nil: the source's).
     public var profiles: [String]?
 
-    public init(source: String, snapshot: String? = nil, target: String, instanceOnly: Bool = false,
-                config: [String: String] = [:], profiles: [String]? = nil) {
+    public init(
+        source: String, snapshot: String? = nil, target: String, instanceOnly: Bool = false,
+        config: [String: String] = [:], profiles: [String]? = nil
+    ) {
         self.source = source
         self.snapshot = snapshot
         self.target = target

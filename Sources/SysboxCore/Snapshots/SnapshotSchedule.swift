@@ -47,7 +47,8 @@ struct SnapshotSchedule: StateBound {
             var out: [String] = []
             for r in try ContainerRecord.order(Column("name")).fetchAll(db) {
                 guard let text = try containers.view(db, r).expanded.config["snapshots.schedule"], let schedule = try? CronSchedule.parse(text) else { continue }
-                let last = try SnapshotRecord.latestCreation(container: try r.requireID(), description: scheduledSnapshotDescription, in: db)
+                let last =
+                    try SnapshotRecord.latestCreation(container: try r.requireID(), description: scheduledSnapshotDescription, in: db)
                     ?? r.createdAt
                 if schedule.fires(after: last, upTo: now) { out.append(r.name) }
             }

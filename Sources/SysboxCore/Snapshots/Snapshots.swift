@@ -28,7 +28,8 @@ struct Snapshots: StateBound {
         let id = try container.requireID()
         if let r = try SnapshotRecord.named(name, container: id, in: db) { return r }
         let names = try SnapshotRecord.names(container: id, in: db)
-        throw SysboxError.notFound("snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
+        throw SysboxError.notFound(
+            "snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
     }
 
     /// The name of a new snapshot from `pattern`, as LXD makes it: `%d` is one more than the highest
@@ -82,8 +83,10 @@ struct Snapshots: StateBound {
     /// finished or undone by the next command.
     /// - Returns: the snapshot's name (from `snapshots.pattern` when not given).
     @discardableResult
-    public func createSnapshot(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
-                               description: String = "", at now: Date = Date()) throws -> TakenSnapshot {
+    public func createSnapshot(
+        _ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
+        description: String = "", at now: Date = Date()
+    ) throws -> TakenSnapshot {
         try Names.validate(name, as: .container)
         if let given { try Names.validate(given, as: .snapshot) }
         if let expiry { _ = try Self.expiryDate(expiry) }
@@ -95,8 +98,10 @@ struct Snapshots: StateBound {
 
     /// `createSnapshot` for a caller that holds the container's lock already (`start`, for `@startup`):
     /// taking it again here would block on our own flock.
-    func createSnapshotLocked(_ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
-                              description: String = "", at now: Date = Date()) throws -> TakenSnapshot {
+    func createSnapshotLocked(
+        _ name: String, snapshot given: String?, expiry: String? = nil, reuse: Bool = false,
+        description: String = "", at now: Date = Date()
+    ) throws -> TakenSnapshot {
         let driver = try storageDriver()
         var replaced = false
         let p = paths(name)
@@ -121,8 +126,9 @@ struct Snapshots: StateBound {
             throw SysboxError(.alreadyExists, "\(final) exists without a snapshot record; move it away first (sysbox never deletes what it did not make)")
         }
         let op = try write { db in
-            try Journal.begin(db, SnapshotPayload(start: Host.startTime(of: getpid()) ?? 0),
-                              entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
+            try Journal.begin(
+                db, SnapshotPayload(start: Host.startTime(of: getpid()) ?? 0),
+                entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
         }
         let tmp = p.snapshots + "/.tmp-\(op.uuid.prefix(8))"
         do {
@@ -183,9 +189,10 @@ struct Snapshots: StateBound {
             let record = try container(db, name)
             let s = try snapshotRecord(db, container: record, snap)
             let id = try s.requireID()
-            return YAMLDocs.snapshot(name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, profiles: try SnapshotProfiles.names(db, snapshot: id),
-                                     config: try ConfigTable.snapshots.load(db, owner: id),
-                                     devices: try DeviceTable.snapshots.load(db, owner: id))
+            return YAMLDocs.snapshot(
+                name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, profiles: try SnapshotProfiles.names(db, snapshot: id),
+                config: try ConfigTable.snapshots.load(db, owner: id),
+                devices: try DeviceTable.snapshots.load(db, owner: id))
         }
     }
 
@@ -224,8 +231,9 @@ struct Snapshots: StateBound {
             throw SysboxError(.io, "snapshot \(snap) of \(name) has no files at \(source); delete it (sysbox snapshot delete \(name) \(snap))")
         }
         let op = try write { db in
-            try Journal.begin(db, RestorePayload(start: Host.startTime(of: getpid()) ?? 0),
-                              entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
+            try Journal.begin(
+                db, RestorePayload(start: Host.startTime(of: getpid()) ?? 0),
+                entityName: Journal.snapshotEntityName(container: name, snapshot: snap))
         }
         let fresh = data + ".restore-new-\(op.uuid.prefix(8))", old = data + ".restore-old-\(op.uuid.prefix(8))"
         do {

@@ -24,8 +24,10 @@ public enum Paths {
     /// 3. installed: `PREFIX/share/sysbox` for an executable in `PREFIX/bin` or
     ///    `PREFIX/libexec/sysbox` (where `scripts/install` puts sysbox-manager).
     /// Returns nil when none of them exists.
-    public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                     executable: String? = nil) -> String? {
+    public static func dataDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: String? = nil
+    ) -> String? {
         let fm = FileManager.default
         if let dir = environment["SYSBOX_DATA_DIR"], !dir.isEmpty { return dir }
         let exe = executable ?? (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -36,7 +38,8 @@ public enum Paths {
         }
         while dir.path != "/" {
             if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-               fm.fileExists(atPath: dir.appendingPathComponent("Profiles").path) {
+                fm.fileExists(atPath: dir.appendingPathComponent("Profiles").path)
+            {
                 return dir.path
             }
             dir = dir.deletingLastPathComponent()

@@ -105,7 +105,8 @@ extension StateBound {
     /// first choice) and recorded in the settings.
     func storageDriver() throws -> StorageDriver {
         if let name = try read({ db in try Settings.get(db, "storage.driver") }) { return try StorageDrivers.named(name) }
-        let wanted = ProcessInfo.processInfo.environment["SYSBOX_STORAGE_DRIVER"].flatMap { $0.isEmpty ? nil : $0 }
+        let wanted =
+            ProcessInfo.processInfo.environment["SYSBOX_STORAGE_DRIVER"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (BtrfsDriver.isBtrfs(stateDirectory) ? "btrfs" : OverlayDriver.supported ? "overlay" : "dir")
         let driver = try StorageDrivers.named(wanted)
         try write { db in

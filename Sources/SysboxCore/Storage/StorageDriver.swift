@@ -93,8 +93,9 @@ public struct OverlayDriver: StorageDriver {
         guard FileManager.default.fileExists(atPath: image.rootfs) else {
             throw SysboxError(.io, "image \(image.fingerprint.prefix(12)) has no root filesystem at \(image.rootfs); rebuild it with: sysbox image build \(image.template)")
         }
-        return RootfsMount(path: container.rootfs, fstype: "overlay",
-                           options: "lowerdir=\(image.rootfs),upperdir=\(container.upper),workdir=\(container.work)")
+        return RootfsMount(
+            path: container.rootfs, fstype: "overlay",
+            options: "lowerdir=\(image.rootfs),upperdir=\(container.upper),workdir=\(container.work)")
     }
 
     public func delete(container: ContainerPaths) throws {

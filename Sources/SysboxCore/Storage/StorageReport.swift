@@ -41,8 +41,9 @@ struct StorageReport: StateBound {
         }
         var vfs = statvfs()
         let ok = statvfs(stateDirectory, &vfs) == 0
-        return StorageInfo(driver: driver.name, path: stateDirectory, images: Images.treeSize(stateDirectory + "/images"), containers: containers,
-                           filesystemFree: ok ? UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize) : 0,
-                           filesystemSize: ok ? UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize) : 0)
+        return StorageInfo(
+            driver: driver.name, path: stateDirectory, images: Images.treeSize(stateDirectory + "/images"), containers: containers,
+            filesystemFree: ok ? UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize) : 0,
+            filesystemSize: ok ? UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize) : 0)
     }
 }

@@ -14,7 +14,7 @@ struct ConfigCommand: ParsableCommand {
             """,
         subcommands: [
             ShowCommand<ContainerOwner>.self, GetCommand<ContainerOwner>.self, SetCommand<ContainerOwner>.self,
-            UnsetCommand<ContainerOwner>.self, DeviceCommand<ContainerOwner>.self,
+            UnsetCommand<ContainerOwner>.self, DeviceCommand<ContainerOwner>.self
         ]
     )
 }

@@ -12,17 +12,26 @@ enum ContainerOwner: OwnerKind, KeyedKind {
 
     static func help(_ verb: KeyVerb) -> VerbHelp {
         switch verb {
-        case .show: VerbHelp("Show a container's config and devices as YAML.", """
+        case .show:
+            VerbHelp(
+                "Show a container's config and devices as YAML.",
+                """
                 Examples:
                   sysbox config show web1
                   sysbox config show web1 --expanded    # with its profiles applied
                 """)
-        case .get: VerbHelp("Print one config key of a container (an empty line when unset).", """
+        case .get:
+            VerbHelp(
+                "Print one config key of a container (an empty line when unset).",
+                """
                 Examples:
                   sysbox config get web1 limits.memory
                   sysbox config get web1 limits.memory --expanded
                 """)
-        case .set: VerbHelp("Set config keys of a container.", """
+        case .set:
+            VerbHelp(
+                "Set config keys of a container.",
+                """
                 All keys are checked before any is written; volatile.* keys are read-only.
 
                 Examples:
@@ -30,7 +39,10 @@ enum ContainerOwner: OwnerKind, KeyedKind {
                   sysbox config set web1 limits.cpu=0-1 environment.TZ=UTC
                   sysbox config set web1 limits.processes 500
                 """)
-        case .unset: VerbHelp("Remove config keys from a container.", """
+        case .unset:
+            VerbHelp(
+                "Remove config keys from a container.",
+                """
                 Every key must be set on the container itself (keys from its profiles are changed there, or overridden with config set).
 
                 Examples:

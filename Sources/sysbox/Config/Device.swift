@@ -20,22 +20,27 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
                   sysbox \(Owner.command) device remove \(Owner.example) data
                 """,
             subcommands: Owner.self == ContainerOwner.self
-                ? [DeviceAdd<Owner>.self, DeviceRemove<Owner>.self, DeviceList<Owner>.self, DeviceShow<Owner>.self,
-                   DeviceGet<Owner>.self, DeviceSet<Owner>.self, DeviceUnset<Owner>.self, DeviceOverride.self]
-                : [DeviceAdd<Owner>.self, DeviceRemove<Owner>.self, DeviceList<Owner>.self, DeviceShow<Owner>.self,
-                   DeviceGet<Owner>.self, DeviceSet<Owner>.self, DeviceUnset<Owner>.self]
+                ? [
+                    DeviceAdd<Owner>.self, DeviceRemove<Owner>.self, DeviceList<Owner>.self, DeviceShow<Owner>.self,
+                    DeviceGet<Owner>.self, DeviceSet<Owner>.self, DeviceUnset<Owner>.self, DeviceOverride.self
+                ]
+                : [
+                    DeviceAdd<Owner>.self, DeviceRemove<Owner>.self, DeviceList<Owner>.self, DeviceShow<Owner>.self,
+                    DeviceGet<Owner>.self, DeviceSet<Owner>.self, DeviceUnset<Owner>.self
+                ]
         )
     }
 }
 
 struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "add", abstract: "Add a device to a \(Owner.noun).",
-                             discussion: """
-                                 Examples:
-                                   \(Owner.addData)
-                                   sysbox \(Owner.command) device add \(Owner.example) eth1 nic network=sysboxbr0 name=eth1
-                                 """)
+        CommandConfiguration(
+            commandName: "add", abstract: "Add a device to a \(Owner.noun).",
+            discussion: """
+                Examples:
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device add \(Owner.example) eth1 nic network=sysboxbr0 name=eth1
+                """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -58,13 +63,14 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "remove", abstract: "Remove devices from a \(Owner.noun).",
-                             discussion: """
-                                 Examples:
-                                   \(Owner.addData)
-                                   sysbox \(Owner.command) device remove \(Owner.example) data
-                                 """,
-                             aliases: ["rm"])
+        CommandConfiguration(
+            commandName: "remove", abstract: "Remove devices from a \(Owner.noun).",
+            discussion: """
+                Examples:
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device remove \(Owner.example) data
+                """,
+            aliases: ["rm"])
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -80,13 +86,14 @@ struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceList<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "list", abstract: "List a \(Owner.noun)'s own devices.",
-                             discussion: """
-                                 Lists the \(Owner.noun)'s own devices only\(Owner.self == ContainerOwner.self ? "; sysbox config show \(Owner.example) --expanded shows those from its profiles too" : "").
+        CommandConfiguration(
+            commandName: "list", abstract: "List a \(Owner.noun)'s own devices.",
+            discussion: """
+                Lists the \(Owner.noun)'s own devices only\(Owner.self == ContainerOwner.self ? "; sysbox config show \(Owner.example) --expanded shows those from its profiles too" : "").
 
-                                 Example:
-                                   sysbox \(Owner.command) device list \(Owner.example)
-                                 """, aliases: ["ls"])
+                Example:
+                  sysbox \(Owner.command) device list \(Owner.example)
+                """, aliases: ["ls"])
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -99,11 +106,12 @@ struct DeviceList<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceShow<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "show", abstract: "Show a \(Owner.noun)'s own devices as YAML.",
-                             discussion: """
-                                 Example:
-                                   sysbox \(Owner.command) device show \(Owner.example)
-                                 """)
+        CommandConfiguration(
+            commandName: "show", abstract: "Show a \(Owner.noun)'s own devices as YAML.",
+            discussion: """
+                Example:
+                  sysbox \(Owner.command) device show \(Owner.example)
+                """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -115,12 +123,13 @@ struct DeviceShow<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceGet<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "get", abstract: "Print one key of a device (an empty line when unset).",
-                             discussion: """
-                                 Examples:
-                                   \(Owner.addData)
-                                   sysbox \(Owner.command) device get \(Owner.example) data path
-                                 """)
+        CommandConfiguration(
+            commandName: "get", abstract: "Print one key of a device (an empty line when unset).",
+            discussion: """
+                Examples:
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device get \(Owner.example) data path
+                """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -139,12 +148,13 @@ struct DeviceGet<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "set", abstract: "Set keys of a device.",
-                             discussion: """
-                                 Examples:
-                                   \(Owner.addData)
-                                   sysbox \(Owner.command) device set \(Owner.example) data readonly=true
-                                 """)
+        CommandConfiguration(
+            commandName: "set", abstract: "Set keys of a device.",
+            discussion: """
+                Examples:
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device set \(Owner.example) data readonly=true
+                """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String
@@ -160,13 +170,14 @@ struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
 
 struct DeviceUnset<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "unset", abstract: "Remove keys from a device.",
-                             discussion: """
-                                 Examples:
-                                   \(Owner.addData)
-                                   sysbox \(Owner.command) device set \(Owner.example) data readonly=true
-                                   sysbox \(Owner.command) device unset \(Owner.example) data readonly
-                                 """)
+        CommandConfiguration(
+            commandName: "unset", abstract: "Remove keys from a device.",
+            discussion: """
+                Examples:
+                  \(Owner.addData)
+                  sysbox \(Owner.command) device set \(Owner.example) data readonly=true
+                  sysbox \(Owner.command) device unset \(Owner.example) data readonly
+                """)
     }
 
     @Argument(help: "The \(Owner.noun).") var name: String

@@ -68,8 +68,9 @@ struct FilePush: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: source) else { throw SysboxError(.io, "cannot read \(source)") }
             let localMode = ((try? FileManager.default.attributesOfItem(atPath: source))?[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
             let into = sources.count > 1 && !target.hasSuffix("/") ? target + "/" : target
-            try manager.pushFile(name, path: into, data: data, fileName: (source as NSString).lastPathComponent,
-                                 mode: mode_t(mode.flatMap { UInt32($0, radix: 8) } ?? localMode), uid: uid, gid: gid, createParents: createDirs)
+            try manager.pushFile(
+                name, path: into, data: data, fileName: (source as NSString).lastPathComponent,
+                mode: mode_t(mode.flatMap { UInt32($0, radix: 8) } ?? localMode), uid: uid, gid: gid, createParents: createDirs)
         }
     }
 }
@@ -159,7 +160,8 @@ struct FileEdit: ParsableCommand {
                 throw SysboxError(.invalidArgument, "standard input is empty: \(path) was not changed (without a terminal, edit reads the new content from standard input)")
             }
         }
-        try manager.pushFile(name, path: path, data: data, fileName: (path as NSString).lastPathComponent,
-                             mode: file.mode, uid: file.uid, gid: file.gid, createParents: false)
+        try manager.pushFile(
+            name, path: path, data: data, fileName: (path as NSString).lastPathComponent,
+            mode: file.mode, uid: file.uid, gid: file.gid, createParents: false)
     }
 }

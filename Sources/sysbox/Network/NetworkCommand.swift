@@ -20,15 +20,16 @@ struct NetworkCommand: ParsableCommand {
         subcommands: [
             ListCommand<NetworkOwner>.self, ShowCommand<NetworkOwner>.self, NetworkCreate.self, GetCommand<NetworkOwner>.self,
             SetCommand<NetworkOwner>.self, UnsetCommand<NetworkOwner>.self, DeleteCommand<NetworkOwner>.self, NetworkListLeases.self,
-            NetworkInfo.self,
+            NetworkInfo.self
         ]
     )
 }
 
 /// Internal: the process that runs a network's dnsmasq and restarts it when it dies.
 struct NetworkMonitorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "__network-monitor", abstract: "Internal: a network's dnsmasq monitor.",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "__network-monitor", abstract: "Internal: a network's dnsmasq monitor.",
+        shouldDisplay: false)
 
     @Argument var name: String
 

@@ -7,11 +7,17 @@ enum ProfileChange: String {
 
     var help: VerbHelp {
         switch self {
-        case .add: VerbHelp("Append a profile to a container's profile list (it applies last).", """
+        case .add:
+            VerbHelp(
+                "Append a profile to a container's profile list (it applies last).",
+                """
                 Examples:
                   sysbox profile add web1 small
                 """)
-        case .remove: VerbHelp("Remove a profile from a container's profile list.", """
+        case .remove:
+            VerbHelp(
+                "Remove a profile from a container's profile list.",
+                """
                 Examples:
                   sysbox profile add web1 small
                   sysbox profile remove web1 small

@@ -27,7 +27,7 @@ struct ProfileCommand: ParsableCommand {
             ListCommand<ProfileOwner>.self, ShowCommand<ProfileOwner>.self, ProfileCreate.self, ProfileEdit.self,
             DeleteCommand<ProfileOwner>.self, ProfileCopy.self, ProfileRename.self, GetCommand<ProfileOwner>.self,
             SetCommand<ProfileOwner>.self, UnsetCommand<ProfileOwner>.self, ChangeProfiles<AddProfile>.self,
-            ChangeProfiles<RemoveProfile>.self, ProfileAssign.self, DeviceCommand<ProfileOwner>.self,
+            ChangeProfiles<RemoveProfile>.self, ProfileAssign.self, DeviceCommand<ProfileOwner>.self
         ]
     )
 }

@@ -24,8 +24,10 @@ struct SnapshotList: ParsableCommand {
         f.dateFormat = "yyyy/MM/dd HH:mm 'UTC'"
         f.timeZone = TimeZone(identifier: "UTC")
         let cells: [[TableCell]] = snapshots.map {
-            [.text($0.name), .text(f.string(from: $0.createdAt)), .text($0.expiresAt.map { f.string(from: $0) } ?? ""),
-             .text(humanBytes($0.size))]
+            [
+                .text($0.name), .text(f.string(from: $0.createdAt)), .text($0.expiresAt.map { f.string(from: $0) } ?? ""),
+                .text(humanBytes($0.size))
+            ]
         }
         try CLI.printTable(format, headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots)
     }

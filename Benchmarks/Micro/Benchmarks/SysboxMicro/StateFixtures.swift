@@ -56,18 +56,21 @@ final class StateDirectory {
     func seedContainers(_ count: Int) throws {
         try manager.store.write { db in
             guard let defaultID = try ProfileRecord.named("default", in: db)?.id,
-                  let smallID = try ProfileRecord.named("small", in: db)?.id else {
+                let smallID = try ProfileRecord.named("small", in: db)?.id
+            else {
                 throw FixtureError("the shipped profiles default and small are missing")
             }
             for i in 0..<count {
                 var record = ContainerRecord(name: String(format: "c%04d", i), image: "busybox", description: "container \(i)")
                 try record.insert(db)
                 guard let id = record.id else { throw FixtureError("no id for container \(i)") }
-                try ConfigTable.containers.replace(db, owner: id, with: [
-                    "volatile.uuid": UUID().uuidString.lowercased(),
-                    "volatile.base_image": String(repeating: "ab", count: 32),
-                    "user.role": i % 2 == 0 ? "web" : "db",
-                ])
+                try ConfigTable.containers.replace(
+                    db, owner: id,
+                    with: [
+                        "volatile.uuid": UUID().uuidString.lowercased(),
+                        "volatile.base_image": String(repeating: "ab", count: 32),
+                        "user.role": i % 2 == 0 ? "web" : "db"
+                    ])
                 try ContainerProfiles.replace(db, container: id, profiles: i % 10 == 0 ? [defaultID, smallID] : [defaultID])
             }
         }
@@ -91,8 +94,10 @@ final class RunningContainer {
         self.binary = binary
         state = try StateDirectory("exec")
         do {
-            try state.manager.createContainer(CreateRequest(name: name, image: "busybox", profiles: [],
-                                                            devices: ["root": ["type": "disk", "path": "/"]]))
+            try state.manager.createContainer(
+                CreateRequest(
+                    name: name, image: "busybox", profiles: [],
+                    devices: ["root": ["type": "disk", "path": "/"]]))
             try runSysbox(["start", name])
             guard state.manager.liveState(name) != nil else { throw FixtureError("container \(name) is not running after start") }
         } catch {

@@ -28,8 +28,9 @@ let benchmarks: @Sendable () -> Void = {
     // as NetlinkSocket finishes it, without the send.
     Benchmark("netlink encode: veth create (RTM_NEWLINK)", configuration: fast) { benchmark, nl in
         for _ in benchmark.scaledIterations {
-            try nl.createVeth("v0", peer: "eth0", peerNamespacePid: 21348, peerMAC: [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03],
-                              masterIndex: 2, up: true, mtu: 1400)
+            try nl.createVeth(
+                "v0", peer: "eth0", peerNamespacePid: 21348, peerMAC: [0x00, 0x16, 0x3e, 0x01, 0x02, 0x03],
+                masterIndex: 2, up: true, mtu: 1400)
         }
         blackHole((nl.transport as? ReplayTransport)?.sentBytes)
     } setup: {
@@ -62,8 +63,10 @@ let benchmarks: @Sendable () -> Void = {
     } setup: {
         let profiles = try ["default", "small", "nesting", "snapshots-daily"].map(Checkout.profile)
         let local = ConfigLayer(
-            config: ["volatile.uuid": "5f0c1c8e-9a55-4a3c-9d61-0b7f4c1d2e3a", "volatile.base_image": String(repeating: "ab", count: 32),
-                     "limits.memory": "1GiB", "environment.TZ": "UTC", "user.role": "web"],
+            config: [
+                "volatile.uuid": "5f0c1c8e-9a55-4a3c-9d61-0b7f4c1d2e3a", "volatile.base_image": String(repeating: "ab", count: 32),
+                "limits.memory": "1GiB", "environment.TZ": "UTC", "user.role": "web"
+            ],
             devices: ["data": ["type": "disk", "source": "/srv/data", "path": "/data", "readonly": "true"]])
         return ExpansionInput(profiles: profiles, local: local)
     }
@@ -112,8 +115,10 @@ let benchmarks: @Sendable () -> Void = {
             let cells: [[TableCell]] = views.map { v in
                 [.text(v.name), .text(v.status.rawValue.uppercased()), .list(v.ipv4), .text(v.record.image), .text(String(v.snapshots))]
             }
-            blackHole(try format.render(headers: ["NAME", "STATUS", "IPV4", "IMAGE", "SNAPSHOTS"], cells: cells,
-                                        objects: views.map(ContainerListEntry.init), width: nil))
+            blackHole(
+                try format.render(
+                    headers: ["NAME", "STATUS", "IPV4", "IMAGE", "SNAPSHOTS"], cells: cells,
+                    objects: views.map(ContainerListEntry.init), width: nil))
         }
     } setup: {
         let state = try StateDirectory("table")
