@@ -84,7 +84,7 @@ void sysbox_errno_text(int err, char *out, size_t size) {
     snprintf(out, size, "%s (%s)", name, strerror(err));
 }
 
-int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd,
+int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd, int cwd_given,
                         char *message, size_t size) {
     char text[160];
     sysbox_errno_text(err, text, sizeof text);
@@ -97,7 +97,8 @@ int sysbox_exec_failure(int step, int err, const char *command, const char *cont
         return 126;
     }
     if (step == SYSBOX_STEP_CHDIR) {
-        snprintf(message, size, "cannot use --cwd %s in container %s: %s", cwd, container, text);
+        if (cwd_given) snprintf(message, size, "cannot use --cwd %s in container %s: %s", cwd, container, text);
+        else snprintf(message, size, "cannot enter the working directory %s in container %s: %s", cwd, container, text);
         return 125;
     }
     if (step == SYSBOX_STEP_SETNS && err == ESRCH) {
@@ -180,7 +181,7 @@ static void __attribute__((noreturn)) finish(int helper, int err_fd, char **argv
     if (reported == 1) {
         char command[512], message[1024];
         quote(argv[4], command, sizeof command);
-        int code = sysbox_exec_failure(step, err, command, argv[2], cwd, message, sizeof message);
+        int code = sysbox_exec_failure(step, err, command, argv[2], cwd, 0, message, sizeof message);
         dprintf(2, "Error: %s\n", message);
         _exit(code);
     }

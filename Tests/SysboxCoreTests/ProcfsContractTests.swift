@@ -45,13 +45,14 @@ import Testing
 
     @Test func containerNamesFollowOneRule() {
         let valid = ["c1", "web-1", "a", "A9", String(repeating: "x", count: 63), "1a", "a1-2"]
-        let invalid = ["", "-a", "a-", "123", "a_b", "a.b", "a/b", "é", "a b", String(repeating: "x", count: 64), "a\u{1b}"]
+        let invalid = ["", "-a", "a-", "123", "a_b", "a.b", "a/b", "é", "a b", String(repeating: "x", count: 64), "a\u{1b}", "a\u{0}b", "a\u{0}/../x"]
         for name in valid {
             #expect(name.withCString(sysbox_valid_container_name) == 1, "C refuses \(name)")
             #expect(Names.problem(name, as: .container) == nil)
         }
         for name in invalid {
-            #expect(name.withCString(sysbox_valid_container_name) == 0, "C accepts \(name)")
+            // C sees a C string (argv never holds a NUL); Swift refuses a NUL itself.
+            if !name.contains("\0") { #expect(name.withCString(sysbox_valid_container_name) == 0, "C accepts \(name)") }
             // Swift's own checks find the specific reason: the two rules agree on every name here.
             let problem = Names.problem(name, as: .container)
             #expect(problem != nil && problem?.hasPrefix("use 1-63") == false, "\(name): \(problem ?? "nil")")

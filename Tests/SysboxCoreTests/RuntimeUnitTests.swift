@@ -162,6 +162,19 @@ import Synchronization
         try #"{"name": "c1", "rootfsPath": "/r", "disks": []}"#.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: SysboxError.self) { try StartPlan.load(from: path) }
     }
+
+    /// `stop` of a container started by an earlier build (whose plan had disks/files, no mounts) still
+    /// sends the image's stop signal, not SIGTERM (busybox init reboots on SIGTERM).
+    @Test func stopSignalOfAnEarlierBuildsPlan() throws {
+        let path = NSTemporaryDirectory() + "plan-\(UUID().uuidString).json"
+        defer { unlink(path) }
+        try
+            #"{"name": "c1", "uuid": "u", "rootfsPath": "/r", "initPath": "/sbin/init", "initArgs": [], "environment": [], "stopSignal": 12, "disks": [], "files": [], "ephemeral": false}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SysboxError.self) { try StartPlan.load(from: path) }
+        #expect(StartPlan.stopSignal(at: path) == SIGUSR2)
+        #expect(StartPlan.stopSignal(at: path + ".missing") == nil)
+    }
 }
 
 @Suite struct TemplateTests {

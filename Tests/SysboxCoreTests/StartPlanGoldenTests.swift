@@ -168,6 +168,11 @@ import Testing
         #expect(Self.failure(.SYSBOX_STEP_EXEC, EACCES).exitCode == 126)
         #expect(Self.failure(.SYSBOX_STEP_EXEC, EACCES).message == "command \"ls\" cannot be run in container c1: EACCES (Permission denied)")
         #expect(Self.failure(.SYSBOX_STEP_CHDIR, ENOENT).message == "cannot use --cwd /tmp in container c1: ENOENT (No such file or directory)")
+        // A directory sysbox chose (the home, or the fast path's cache) is not called --cwd.
+        let chosen = ContainerExec.execFailure(
+            step: Int32(sysbox_step.SYSBOX_STEP_CHDIR.rawValue), errno: ENOENT, command: "ls", container: "c1", cwd: "/root", cwdGiven: false)
+        #expect(chosen.exitCode == 125)
+        #expect(chosen.message == "cannot enter the working directory /root in container c1: ENOENT (No such file or directory)")
         #expect(Self.failure(.SYSBOX_STEP_SETNS, ESRCH).message == "container c1 stopped before the command could start")
         #expect(Self.failure(.SYSBOX_STEP_SETUID, EPERM).exitCode == 125)
         #expect(Self.failure(.SYSBOX_STEP_SETUID, EPERM).message == "exec in container c1: switching user failed: EPERM (Operation not permitted)")

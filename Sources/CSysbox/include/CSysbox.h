@@ -248,9 +248,10 @@ int sysbox_forward_signals(pid_t pid);
 /// The exit code of an exec that failed before its command ran (the helper's {step, errno} report),
 /// with its message (no "Error: " prefix) in `message`: 127 when the command was not found (EXEC with
 /// ENOENT/ENOTDIR), 126 when it cannot be run (EXEC), 125 for anything sysbox could not set up (CHDIR
-/// names `cwd`). `command` is shown as given (the caller quotes it). Both exec paths use it: the front's
-/// fast path (fastexec.c) and the Swift CLI (Runtime/Exec.swift).
-int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd,
+/// names `cwd`, as `--cwd` when `cwd_given`, else as the working directory sysbox chose: the user's
+/// home or the exec cache's). `command` is shown as given (the caller quotes it). Both exec paths use
+/// it: the front's fast path (fastexec.c) and the Swift CLI (Runtime/Exec.swift).
+int sysbox_exec_failure(int step, int err, const char *command, const char *container, const char *cwd, int cwd_given,
                         char *message, size_t size);
 
 /// "ENOENT (No such file or directory)": an errno's name and text, as sysbox's messages show it.

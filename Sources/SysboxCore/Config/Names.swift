@@ -49,7 +49,7 @@ public enum Names {
     public static func problem(_ name: String, as kind: NameKind) -> String? {
         // A container name is valid exactly when the C front's check says so (one rule for both); the
         // checks below only say why not.
-        if kind == .container, name.withCString(sysbox_valid_container_name) == 1 { return nil }
+        if kind == .container, !name.contains("\0"), name.withCString(sysbox_valid_container_name) == 1 { return nil }
         if name.isEmpty { return "it is empty" }
         let count = name.unicodeScalars.count
         if count > kind.maxLength {

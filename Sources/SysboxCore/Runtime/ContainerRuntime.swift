@@ -148,7 +148,7 @@ struct ContainerRuntime: StateBound {
         defer { close(initFD) }
         let monitorFD = live.monitorPid.map { sysbox_pidfd_open($0) } ?? -1
         defer { if monitorFD >= 0 { close(monitorFD) } }
-        let signal = force ? SIGKILL : ((try? StartPlan.load(from: p.plan))?.stopSignal ?? SIGTERM)
+        let signal = force ? SIGKILL : (StartPlan.stopSignal(at: p.plan) ?? SIGTERM)
         _ = sysbox_pidfd_send_signal(initFD, signal)
         if !Self.waitExit(initFD, seconds: force ? 10 : timeout) {
             _ = sysbox_pidfd_send_signal(initFD, SIGKILL)

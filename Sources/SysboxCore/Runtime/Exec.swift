@@ -83,7 +83,7 @@ struct ContainerExec: StateBound {
         if reported == 1 {
             if master >= 0 { close(master) }
             _ = Self.waitStatus(helper.pid)
-            throw Self.execFailure(step: step, errno: err, command: request.command[0], container: request.name, cwd: cwd)
+            throw Self.execFailure(step: step, errno: err, command: request.command[0], container: request.name, cwd: cwd, cwdGiven: request.cwd != nil)
         }
         Self.logger.debug("exec running", metadata: ["ms": "\(Self.ms(started, .now()))"])
         if master >= 0 {
@@ -143,9 +143,9 @@ struct ContainerExec: StateBound {
 
     /// The exit code and message of an exec whose helper reported a failure (sysbox_exec_failure, as
     /// the C fast path).
-    static func execFailure(step: Int32, errno err: Int32, command: String, container: String, cwd: String) -> ExecFailure {
+    static func execFailure(step: Int32, errno err: Int32, command: String, container: String, cwd: String, cwdGiven: Bool = true) -> ExecFailure {
         var message = [CChar](repeating: 0, count: 4096)
-        let code = sysbox_exec_failure(step, err, Names.quote(command), container, cwd, &message, message.count)
+        let code = sysbox_exec_failure(step, err, Names.quote(command), container, cwd, cwdGiven ? 1 : 0, &message, message.count)
         return ExecFailure(exitCode: code, message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 

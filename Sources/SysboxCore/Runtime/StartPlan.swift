@@ -102,8 +102,17 @@ public struct StartPlan: Codable, Sendable, Equatable {
         try Host.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self), to: path, mode: 0o600, durable: false)
     }
 
+    /// The image's stop signal from start.json, read alone: a container started by an earlier sysbox
+    /// build (whose plan this build cannot decode whole) still stops with its own signal after an
+    /// upgrade. nil when the file is missing or has no `stopSignal`.
+    static func stopSignal(at path: String) -> Int32? {
+        struct Signal: Decodable { var stopSignal: Int32 }
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONDecoder().decode(Signal.self, from: data))?.stopSignal
+    }
+
     /// Reads start.json written by this build; a plan it cannot decode is an error (it is rewritten at
-    /// each start, so an older build's plan never has to be read).
+    /// each start; what `stop` needs of an older build's plan, `stopSignal(at:)` reads).
     static func load(from path: String) throws -> StartPlan {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SysboxError(.io, "cannot read \(path)")
