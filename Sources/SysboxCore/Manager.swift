@@ -38,8 +38,8 @@ public final class Manager: StateBound {
 
     /// Forwards to `containers.createContainer`.
     @discardableResult
-    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView {
-        try containers.createContainer(request, progress: progress)
+    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }, checked: () -> Void = {}) throws -> ContainerView {
+        try containers.createContainer(request, progress: progress, checked: checked)
     }
     /// Forwards to `containers.deleteContainers`.
     public func deleteContainers(_ names: [String], force: Bool = false) throws { try containers.deleteContainers(names, force: force) }

@@ -37,11 +37,11 @@ struct CreateOptions: ParsableArguments {
         for (key, value) in try CLI.pairs(self.config) { config[key] = value }
         let profiles: [String]? = noProfiles ? [] : (self.profiles.isEmpty ? nil : self.profiles)
         let name = try self.name ?? RandomName.make(avoiding: Set(manager.containerNames()))
-        CLI.out("Creating \(name)\n")
+        // Said once the request passed its checks: a refused one prints nothing on stdout.
         _ = try manager.createContainer(
             CreateRequest(
                 name: name, image: image, profiles: profiles, config: config,
-                ephemeral: ephemeral, description: description), progress: CLI.progress)
+                ephemeral: ephemeral, description: description), progress: CLI.progress, checked: { CLI.out("Creating \(name)\n") })
         return name
     }
 }

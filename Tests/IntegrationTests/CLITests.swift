@@ -142,6 +142,14 @@ import Testing
     @Test func containerConfigAndDevices() throws {
         let s = try Sandbox()
         #expect(try s.ok(["create", "busybox", "web1"]) == "Creating web1\n")
+        // A refused launch or create says nothing on stdout (issue 14: "Creating Bad_Name", then the error).
+        for args in [
+            ["launch", "busybox", "Bad_Name"], ["launch", "busybox", "web1"], ["create", "busybox", "x1", "-c", "limits.memroy=1GiB"],
+            ["launch", "busybox", "x1", "-p", "nosuch"]
+        ] {
+            let r = try s.run(args)
+            #expect(r.status != 0 && r.stdout == "" && r.stderr.hasPrefix("Error: "), "\(args): \(r.stdout)\(r.stderr)")
+        }
         try s.ok(["config", "set", "web1", "limits.memory=1GiB", "limits.cpu=0-1"])
         try s.ok(["config", "set", "web1", "environment.TZ", "UTC"])
         #expect(try s.ok(["config", "get", "web1", "limits.memory"]) == "1GiB\n")

@@ -331,6 +331,9 @@ extension Sandbox {
         try s.fails(["copy", "nosuch", "x1"], "container nosuch not found")
         try s.fails(["copy", "src", "src"], "the copy needs another name than src")
         try s.fails(["copy", "src", "x1", "-p", "nosuch"], "profile nosuch not found")
+        // Checked against the host as create does (issue 14: copy -c skipped it).
+        let cpus = ContainerCgroupInfo.onlineCount()
+        try s.fails(["copy", "src", "x1", "-c", "limits.cpu=\(cpus + 7)"], "limits.cpu=\(cpus + 7) asks for more CPUs than this host has (\(cpus))")
         #expect(try s.dump() == before)
         // Killed half-way: the next command removes the half copy.
         #expect(try s.run(["copy", "src", "half"], env: ["SYSBOX_TEST_CRASH_AT": "copy-copied"]).status == 137)

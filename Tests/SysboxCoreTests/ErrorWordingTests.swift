@@ -23,6 +23,16 @@ import Testing
                 == "p.yaml:1: unknown top-level key confg; did you mean config? A profile has only description, config and devices")
     }
 
+    /// A suggestion ends its sentence, and the next one starts with a word, never with a lower-case
+    /// command capitalised ("… did you mean web1? Sysbox list shows …").
+    @Test func notFoundHintsReadAsSentences() throws {
+        let f = try ManagerFixture()
+        try f.manager.createContainer(CreateRequest(name: "web1", image: "busybox"))
+        #expect(message { _ = try f.manager.containerView("web2") } == "container web2 not found; did you mean web1? Run sysbox list to see the containers")
+        #expect(message { _ = try f.manager.containerView("zzz") } == "container zzz not found; run sysbox list to see the containers")
+        #expect(message { _ = try f.manager.profileDocument("smal") } == "profile smal not found; did you mean small? Run sysbox profile list to see the profiles")
+    }
+
     @Test func placeholdersAreFilled() throws {
         let noRoot = message { try Devices.validateSet([:], requireRoot: true) }
         #expect(noRoot.contains("no root disk") && !noRoot.contains("NAME"))
@@ -49,6 +59,10 @@ import Testing
             #expect(error.code == .invalidArgument)
             #expect(error.cause != nil, "the value error behind it is kept")
         }
+        // 16EiB itself does not fit: the message must not say "at most 16EiB" (issue 14).
+        #expect(
+            message { try InstanceConfig.validate("limits.memory", "16EiB", writer: .user) }
+                == "invalid value \"16EiB\" for limits.memory: size 16EiB is out of range (sizes must be under 16EiB)")
         let inner = SysboxError(.io, "disk full")
         let outer = inner.wrapped("cannot start c1: disk full")
         #expect(outer.code == .io && outer.message == "cannot start c1: disk full")

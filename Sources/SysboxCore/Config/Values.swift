@@ -93,9 +93,9 @@ public enum Values {
             throw ValueError(expected)
         }
         let parts = number.split(separator: ".")
-        guard let whole = UInt64(parts[0]) else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+        guard let whole = UInt64(parts[0]) else { throw ValueError("size \(s) is out of range (sizes must be under 16EiB)") }
         var (total, overflow) = whole.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+        guard !overflow else { throw ValueError("size \(s) is out of range (sizes must be under 16EiB)") }
         if parts.count == 2 {
             // fraction × multiplier / 10^digits, exactly: it must leave no remainder.
             let trimmed = String(parts[1].reversed().drop { $0 == "0" }.reversed())
@@ -108,7 +108,7 @@ public enum Values {
                     throw ValueError("size \(s) is not a whole number of bytes; use a whole number or a smaller unit")
                 }
                 (total, overflow) = total.addingReportingOverflow(quotient)
-                guard !overflow else { throw ValueError("size \(s) is out of range (at most 16EiB)") }
+                guard !overflow else { throw ValueError("size \(s) is out of range (sizes must be under 16EiB)") }
             }
         }
         return total

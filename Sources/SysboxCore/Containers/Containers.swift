@@ -15,7 +15,10 @@ struct Containers: StateBound {
     /// journalled: a create killed half-way is undone by the next command.
     /// - Throws: `SysboxError`: `.invalidArgument`, `.notFound` (a profile, the image), `.alreadyExists`.
     @discardableResult
-    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }) throws -> ContainerView {
+    /// `checked` runs once the request passed every check that needs no image (name, config, devices,
+    /// profiles, the host), before an image is built: a CLI says "Creating NAME" there, never for input
+    /// it then refuses.
+    public func createContainer(_ request: CreateRequest, progress: (String) -> Void = { _ in }, checked: () -> Void = {}) throws -> ContainerView {
         try Names.validate(request.name, as: .container)
         try Names.validateDescription(request.description, of: "container \(request.name)")
         try ImageReference.validate(request.image)
@@ -46,6 +49,7 @@ struct Containers: StateBound {
         }
         _ = try read(check)
         try configEditor.checkAgainstHost(old: ConfigLayer(), new: ConfigLayer(config: request.config, devices: request.devices))
+        checked()
         let driver = try storageDriver()  // a bad driver name fails before any image is built
         let image = try images.resolveImage(request.image, progress: progress)
         let p = paths(request.name)

@@ -39,7 +39,7 @@ struct Networks: StateBound {
         if let record = try NetworkRecord.named(name, in: db) { return record }
         let names = try NetworkRecord.allNames(in: db)
         throw SysboxError.notFound(
-            "network \(name) not found\(Suggest.hint(name, names, then: "sysbox network list shows the networks; create one with sysbox network create \(name)"))")
+            "network \(name) not found\(Suggest.hint(name, names, then: "run sysbox network list to see the networks; create one with sysbox network create \(name)"))")
     }
 
     func settings(_ db: Database, _ record: NetworkRecord) throws -> NetworkSettings {

@@ -61,6 +61,8 @@ struct Copies: StateBound {
         if let snap = request.snapshot { try Names.validate(snap, as: .snapshot) }
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) { try InstanceConfig.validate(key, value, writer: .user) }
         guard request.source != request.target else { throw SysboxError.invalid("the copy needs another name than \(request.source)") }
+        // Checked against this host as `create` does (a CPU count or set the host does not have).
+        try configEditor.checkAgainstHost(old: ConfigLayer(), new: ConfigLayer(config: request.config, devices: [:]))
     }
 
     /// What the copy takes from its source (or the snapshot), validated as the new container's expansion.

@@ -29,7 +29,7 @@ struct Snapshots: StateBound {
         if let r = try SnapshotRecord.named(name, container: id, in: db) { return r }
         let names = try SnapshotRecord.names(container: id, in: db)
         throw SysboxError.notFound(
-            "snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "sysbox snapshot list \(container.name) shows its snapshots"))")
+            "snapshot \(name) of \(container.name) not found\(Suggest.hint(name, names, then: "run sysbox snapshot list \(container.name) to see its snapshots"))")
     }
 
     /// The name of a new snapshot from `pattern`, as LXD makes it: `%d` is one more than the highest

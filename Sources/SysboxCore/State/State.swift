@@ -60,13 +60,13 @@ extension StateBound {
     func container(_ db: Database, _ name: String) throws -> ContainerRecord {
         if let record = try ContainerRecord.named(name, in: db) { return record }
         let names = try ContainerRecord.allNames(in: db)
-        throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names, then: "sysbox list shows the containers"))")
+        throw SysboxError.notFound("container \(name) not found\(Suggest.hint(name, names, then: "run sysbox list to see the containers"))")
     }
 
     func profile(_ db: Database, _ name: String) throws -> ProfileRecord {
         if let record = try ProfileRecord.named(name, in: db) { return record }
         let names = try ProfileRecord.allNames(in: db)
-        throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names, then: "sysbox profile list shows the profiles"))")
+        throw SysboxError.notFound("profile \(name) not found\(Suggest.hint(name, names, then: "run sysbox profile list to see the profiles"))")
     }
 
     func layer(_ db: Database, profile id: Int64) throws -> ConfigLayer {
