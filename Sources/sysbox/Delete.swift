@@ -20,11 +20,9 @@ struct Delete: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Kill running containers first.")
     var force = false
 
-    func validate() throws {
-        if names.isEmpty { throw ValidationError("give at least one container name") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if names.isEmpty { throw ValidationError("give at least one container name") }
         for name in names { try Names.validate(name, as: .container) }
         try CLI.manager().deleteContainers(names, force: force)
     }

@@ -14,11 +14,9 @@ struct Start: ParsableCommand {
 
     @Argument(help: "Containers to start.") var names: [String] = []
 
-    func validate() throws {
-        if names.isEmpty { throw ValidationError("give at least one container name") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
         try manager.checkContainersExist(names)
         for name in names {
@@ -43,11 +41,11 @@ struct Stop: ParsableCommand {
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
 
     func validate() throws {
-        if names.isEmpty { throw ValidationError("give at least one container name") }
         if timeout < 0 { throw ValidationError("--timeout must be zero or more seconds") }
     }
 
     func run() throws {
+        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
         try manager.checkContainersExist(names)
         for name in names { try manager.stop(name, force: force, timeout: timeout) }
@@ -68,11 +66,9 @@ struct Restart: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Kill instead of a clean shutdown.") var force = false
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
 
-    func validate() throws {
-        if names.isEmpty { throw ValidationError("give at least one container name") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
         try manager.checkContainersExist(names)
         for name in names {

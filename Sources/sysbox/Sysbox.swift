@@ -32,9 +32,22 @@ struct Sysbox: ParsableCommand {
             handler.logLevel = level
             return handler
         }
+        let parsed: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            parsed = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        var command = parsed
+        do {
             try command.run()
+        } catch let error as ValidationError {
+            // A usage error a command reports from run() (e.g. no names given: not from validate(), which
+            // ArgumentParser would report before an unknown option), with that command's usage.
+            let usage = usageString(for: type(of: command))
+            let path = usage.prefix { $0 != "[" && $0 != "<" && $0 != "\n" }.split(separator: " ").filter { !$0.hasPrefix("-") }.joined(separator: " ")
+            FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usage)\n  See '\(path) --help' for more information.\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
         } catch {
             exit(withError: error)
         }

@@ -37,6 +37,23 @@ import Glibc
     }
 
     /// A bad SYSBOX_LOG is a clear error.
+    /// An unknown option is named, also when no name was given (issue 14: "give at least one container
+    /// name" hid it); with no name at all, the command's own usage follows the error.
+    @Test func unknownOptionsAreNamed() throws {
+        let s = try Sandbox.withoutNIC()
+        for verb in [["stop"], ["start"], ["restart"], ["network", "delete"], ["profile", "delete"]] {
+            let bogus = try s.run(verb + ["--bogus"])
+            #expect(bogus.status == 64 && bogus.stderr.hasPrefix("Error: Unknown option '--bogus'"), "\(verb): \(bogus.stderr)")
+        }
+        let none = try s.run(["stop"])
+        #expect(none.status == 64)
+        #expect(
+            none.stderr
+                == "Error: give at least one container name\nUsage: sysbox stop [<names> ...] [--force] [--timeout <timeout>]\n  See 'sysbox stop --help' for more information.\n")
+        let network = try s.run(["network", "set", "n1"])
+        #expect(network.status == 64 && network.stderr.hasPrefix("Error: give at least one KEY=VALUE\nUsage: sysbox network set <name>"))
+    }
+
     @Test func badLogLevel() throws {
         let s = try Sandbox()
         try s.fails(

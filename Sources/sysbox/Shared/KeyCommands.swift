@@ -102,11 +102,9 @@ struct SetCommand<Kind: KeyedKind>: ParsableCommand {
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
 
-    func validate() throws {
-        if Kind.refusesEmptyChange && assignments.isEmpty { throw ValidationError("give at least one KEY=VALUE") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if Kind.refusesEmptyChange && assignments.isEmpty { throw ValidationError("give at least one KEY=VALUE") }
         let manager = try CLI.manager()
         for note in try Kind.set(manager, name, try CLI.setArguments(assignments)) { CLI.note(note) }
     }
@@ -119,11 +117,9 @@ struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
     @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
     @Argument(help: ArgumentHelp(Kind.keysHelp)) var keys: [String] = []
 
-    func validate() throws {
-        if Kind.refusesEmptyChange && keys.isEmpty { throw ValidationError("give at least one key") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if Kind.refusesEmptyChange && keys.isEmpty { throw ValidationError("give at least one key") }
         for note in try Kind.unset(CLI.manager(), name, keys) { CLI.note(note) }
     }
 }
@@ -171,11 +167,9 @@ struct DeleteCommand<Kind: CollectionKind>: ParsableCommand {
 
     @Argument(help: ArgumentHelp("\(Kind.noun.titleCased) names.")) var names: [String] = []
 
-    func validate() throws {
-        if names.isEmpty { throw ValidationError("give at least one \(Kind.noun) name") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if names.isEmpty { throw ValidationError("give at least one \(Kind.noun) name") }
         try Kind.delete(CLI.manager(), names)
         for name in names { CLI.out("\(Kind.noun.titleCased) \(name) deleted\n") }
     }

@@ -15,11 +15,9 @@ struct SnapshotDelete: ParsableCommand {
     @Argument(help: "Container name.") var name: String
     @Argument(help: "Snapshot names.") var snapshots: [String] = []
 
-    func validate() throws {
-        if snapshots.isEmpty { throw ValidationError("give at least one snapshot name") }
-    }
-
     func run() throws {
+        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
+        if snapshots.isEmpty { throw ValidationError("give at least one snapshot name") }
         try CLI.manager().deleteSnapshots(name, snapshots)
         for snap in snapshots { CLI.out("Snapshot \(snap) of \(name) deleted\n") }
     }
