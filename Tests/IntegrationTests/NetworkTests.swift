@@ -350,28 +350,35 @@ import Testing
         try assertClean(s, network: net, hostEnds: [hostEnd])
     }
 
-    /// The default network is created the first time a container needs it (sysboxbr0 is host-wide: the
-    /// test needs it absent, and fails rather than touch one that exists).
+    /// The default network is created the first time a container needs it. Bridge names are host-wide,
+    /// so the test names its default network (SYSBOX_DEFAULT_NETWORK at the state directory's first use)
+    /// and never meets a user's own sysboxbr0 (issue 14: a user's launch made this test fail).
     @Test func defaultNetworkOnFirstUse() throws {
-        try #require(!(try hostLinks()).contains(": sysboxbr0:"), "a sysboxbr0 exists on this host; this test needs it absent")
+        let net = "sbd" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(8))
+        let first = ["SYSBOX_DEFAULT_NETWORK": net]
+        try #require(!(try hostLinks()).contains(": \(net):"), "a \(net) exists on this host; this test needs it absent")
         let s = try Sandbox()
-        try s.ok(["launch", "busybox", "c1"])
-        let cidr = try s.ok(["network", "get", "sysboxbr0", "ipv4.address"]).trimmingCharacters(in: .newlines)
+        try s.ok(["launch", "busybox", "c1"], env: first)
+        #expect(try s.ok(["profile", "device", "get", "default", "eth0", "network"]) == "\(net)\n")
+        let cidr = try s.ok(["network", "get", net, "ipv4.address"]).trimmingCharacters(in: .newlines)
         #expect(cidr.hasPrefix("10.") && cidr.hasSuffix("/24"))
-        #expect(try leases(s, "sysboxbr0")["c1"] != nil)
+        #expect(try leases(s, net)["c1"] != nil)
         #expect(try s.ok(["exec", "c1", "--", "ping", "-c", "1", "-W", "2", String(cidr.dropLast(3))]).contains("1 packets received"))
         let hostEnd = try s.ok(["config", "get", "c1", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
-        // Another state directory cannot use a sysboxbr0 that is not its own, and is told what to do.
+        // Another state directory cannot use a default bridge that is not its own, and is told what to do.
         let other = try Sandbox()
-        try other.ok(["create", "busybox", "o1"])
+        try other.ok(["create", "busybox", "o1"], env: first)
         try other.fails(
             ["start", "o1"],
-            "the default network sysboxbr0 cannot be created here: a network interface named sysboxbr0 already exists on this host (the bridge of the sysbox state directory \(s.stateDir)); create another network and use it"
+            "the default network \(net) cannot be created here: a network interface named \(net) already exists on this host (the bridge of the sysbox state directory \(s.stateDir)); create another network and use it"
         )
+        // The variable counts only at a state directory's first use; a bad name changes nothing.
+        let bad = try Sandbox()
+        try bad.fails(["list"], "SYSBOX_DEFAULT_NETWORK \"bad_name\" is not a valid network name", env: ["SYSBOX_DEFAULT_NETWORK": "bad_name"])
         try s.ok(["delete", "--force", "c1"])
-        try s.fails(["network", "delete", "sysboxbr0"], "in use by profile default")
+        try s.fails(["network", "delete", net], "in use by profile default")
         try s.ok(["profile", "device", "remove", "default", "eth0"])
-        try s.ok(["network", "delete", "sysboxbr0"])
-        try assertClean(s, network: "sysboxbr0", hostEnds: [hostEnd])
+        try s.ok(["network", "delete", net])
+        try assertClean(s, network: net, hostEnds: [hostEnd])
     }
 }

@@ -38,6 +38,25 @@ final class ManagerFixture {
         #expect(!(try again.listProfiles().map(\.name)).contains("small"))
     }
 
+    /// The default network is recorded at a state directory's first use: SYSBOX_DEFAULT_NETWORK, else
+    /// sysboxbr0, and the shipped profiles' NICs use it; a bad name imports nothing.
+    @Test func defaultNetworkIsChosenAtFirstUse() throws {
+        let f = try ManagerFixture()
+        #expect(try f.manager.profileDocument("default").layer.devices["eth0"]?["network"] == "sysboxbr0")
+        #expect(try f.manager.store.read { db in try Networks(state: f.manager.state).defaultNetwork(db) } == "sysboxbr0")
+        let dir = NSTemporaryDirectory() + "sysbox-core-test-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = try State(stateDirectory: dir, dataDirectory: repositoryRoot, busyTimeout: 10)
+        #expect(throws: SysboxError.self) { try Profiles(state: state).seedShipped(environment: ["SYSBOX_DEFAULT_NETWORK": "bad_name"]) }
+        #expect(try state.store.read { db in try ProfileRecord.allNames(in: db) }.isEmpty)
+        try Profiles(state: state).seedShipped(environment: ["SYSBOX_DEFAULT_NETWORK": "labbr0"])
+        #expect(try Profiles(state: state).profileDocument("default").layer.devices["eth0"]?["network"] == "labbr0")
+        #expect(try state.store.read { db in try Networks(state: state).defaultNetwork(db) } == "labbr0")
+        // Later runs change nothing.
+        try Profiles(state: state).seedShipped(environment: ["SYSBOX_DEFAULT_NETWORK": "otherbr0"])
+        #expect(try state.store.read { db in try Networks(state: state).defaultNetwork(db) } == "labbr0")
+    }
+
     @Test func missingDataDirectoryIsAClearError() throws {
         let dir = NSTemporaryDirectory() + "sysbox-core-test-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -110,14 +110,14 @@ struct NICs: StateBound {
     /// Every NIC's network must exist (but the default one, made here on first use) before anything is
     /// created.
     private func checkNetworksExist(_ nics: [(String, [String: String])], container name: String) throws {
-        let known = Set(try read { db in try NetworkRecord.allNames(in: db) })
+        let (known, standard) = try read { db in (Set(try NetworkRecord.allNames(in: db)), try networks.defaultNetwork(db)) }
         for (device, d) in nics {
             let network = d["network"] ?? ""
-            if network != Networks.defaultNetwork && !known.contains(network) {
+            if network != standard && !known.contains(network) {
                 throw Self.missingNetwork(device: device, network: network, container: name)
             }
         }
-        if nics.contains(where: { $0.1["network"] == Networks.defaultNetwork }) { try networks.ensureDefaultNetwork() }
+        if nics.contains(where: { $0.1["network"] == standard }) { try networks.ensureDefaultNetwork() }
     }
 
     /// One NIC's MAC (unique on its network), host-side name and lease (kept from the last start when it
@@ -227,9 +227,10 @@ struct NICs: StateBound {
 
     /// Refuses NICs on networks that do not exist (but the default network, made on first use).
     func checkNICNetworks(_ db: Database, devices: DeviceMap) throws {
+        let standard = try networks.defaultNetwork(db)
         for (device, d) in Self.nicDevices(devices) {
             let network = d["network"] ?? ""
-            if network == Networks.defaultNetwork { continue }
+            if network == standard { continue }
             if try NetworkRecord.named(network, in: db) == nil {
                 let names = try NetworkRecord.allNames(in: db)
                 throw SysboxError.notFound(

@@ -33,7 +33,17 @@ struct Networks: StateBound {
     let state: State
 
     /// The default network: the default profile's `eth0` names it, and it is created on first use.
-    public static let defaultNetwork = "sysboxbr0"
+    /// The default network's name when `SYSBOX_DEFAULT_NETWORK` was not set at a state directory's first
+    /// use (LXD: lxdbr0).
+    public static let standardDefaultNetwork = "sysboxbr0"
+    /// The settings key holding this state directory's default network (see `Profiles.seedShipped`).
+    static let defaultNetworkKey = "network.default"
+
+    /// The network the shipped default profile's eth0 uses, created the first time a container needs
+    /// it: `SYSBOX_DEFAULT_NETWORK` at the state directory's first use, else sysboxbr0.
+    func defaultNetwork(_ db: Database) throws -> String {
+        try Settings.get(db, Self.defaultNetworkKey) ?? Self.standardDefaultNetwork
+    }
 
     func network(_ db: Database, _ name: String) throws -> NetworkRecord {
         if let record = try NetworkRecord.named(name, in: db) { return record }
@@ -125,17 +135,18 @@ struct Networks: StateBound {
 
     /// Creates the default network the first time a container needs it.
     func ensureDefaultNetwork() throws {
+        let name = try read { db in try defaultNetwork(db) }
         func exists() throws -> Bool {
-            try read { db in try NetworkRecord.named(Self.defaultNetwork, in: db) } != nil
+            try read { db in try NetworkRecord.named(name, in: db) } != nil
         }
         if try exists() { return }
         do {
-            try createNetwork(Self.defaultNetwork, config: [])
+            try createNetwork(name, config: [])
         } catch let e as SysboxError where e.code == .alreadyExists {
             if try exists() { return }  // another process of this state directory created it meanwhile
             throw SysboxError(
                 .conflict,
-                "the default network \(Self.defaultNetwork) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME",
+                "the default network \(name) cannot be created here: \(e.message.replacingOccurrences(of: "; pick another network name", with: "")); create another network and use it: sysbox network create NAME && sysbox profile device set default eth0 network=NAME",
                 cause: e)
         }
     }

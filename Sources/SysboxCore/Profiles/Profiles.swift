@@ -15,17 +15,31 @@ struct Profiles: StateBound {
     /// The settings key marking that the shipped profiles were imported (once, at first use).
     static let seededKey = "profiles.seeded"
 
-    func seedShipped() throws {
+    /// Imports the shipped profiles the first time a state directory is used, and records its default
+    /// network: `SYSBOX_DEFAULT_NETWORK` when set (the shipped profiles' NICs on sysboxbr0 then use it),
+    /// else sysboxbr0. Later runs change neither.
+    /// - Throws: `SysboxError(.invalidArgument)` for a `SYSBOX_DEFAULT_NETWORK` that is not a valid
+    ///   network name (nothing is imported then).
+    func seedShipped(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         if try read({ db in try Settings.get(db, Self.seededKey) }) != nil { return }
+        let network = environment["SYSBOX_DEFAULT_NETWORK"].flatMap { $0.isEmpty ? nil : $0 } ?? Networks.standardDefaultNetwork
+        if let problem = Names.problem(network, as: .network) {
+            throw SysboxError.invalid("SYSBOX_DEFAULT_NETWORK \(Names.quote(network)) is not a valid network name: \(problem)")
+        }
         let files = try shippedProfiles()
         try write { db in
             if try Settings.get(db, Self.seededKey) != nil { return }  // another process won the race
             for (name, doc) in files where try ProfileRecord.named(name, in: db) == nil {
                 var record = ProfileRecord(name: name, description: doc.description)
                 try record.insert(db)
+                var devices = doc.layer.devices
+                for (device, d) in devices where d["type"] == "nic" && d["network"] == Networks.standardDefaultNetwork {
+                    devices[device]?["network"] = network
+                }
                 try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.config)
-                try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.devices)
+                try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: devices)
             }
+            try Settings.set(db, Networks.defaultNetworkKey, network)
             try Settings.set(db, Self.seededKey, ISO8601DateFormatter().string(from: Date()))
             Self.logger.debug("imported shipped profiles", metadata: ["count": "\(files.count)"])
         }
