@@ -13,8 +13,8 @@
 /* The container's seccomp filter (see CSysbox.h, "seccomp.bpf"): built with libseccomp in the parent,
  * exported as BPF, and loaded by the children with one seccomp(2) call each (spawn.c). */
 
-static scmp_filter_ctx new_context(uint32_t arch) {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+static scmp_filter_ctx new_context(uint32_t arch, int default_err) {
+    scmp_filter_ctx ctx = seccomp_init(default_err ? SCMP_ACT_ERRNO((uint32_t)default_err) : SCMP_ACT_ALLOW);
     if (!ctx) return NULL;
     /* No no_new_privs: setuid binaries in the container must keep working (the loader has
      * CAP_SYS_ADMIN). Another architecture, and x32 on x86_64, get ENOSYS: never a kill. */
@@ -46,24 +46,31 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t arch, const sysbox_seccomp_rul
         cmp[i] = c->masked ? SCMP_CMP64(c->arg, SCMP_CMP_MASKED_EQ, c->mask, c->value) : SCMP_CMP64(c->arg, SCMP_CMP_EQ, c->value);
     }
     /* The native number: libseccomp translates it to `arch` by name. */
-    return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO((uint32_t)r->err), native != __NR_SCMP_ERROR ? native : nr, (unsigned)r->cond_count, cmp);
+    return seccomp_rule_add_array(ctx, r->err ? SCMP_ACT_ERRNO((uint32_t)r->err) : SCMP_ACT_ALLOW, native != __NR_SCMP_ERROR ? native : nr, (unsigned)r->cond_count, cmp);
 }
 
-int sysbox_seccomp_build(const sysbox_seccomp_rule *rules, int count, unsigned char *out, size_t size) {
-    scmp_filter_ctx main = new_context(SCMP_ARCH_NATIVE);
+int sysbox_seccomp_build(const sysbox_seccomp_rule *rules, int count, int default_err, int flags, unsigned char *out, size_t size) {
+    scmp_filter_ctx main = new_context(SCMP_ARCH_NATIVE, default_err);
     if (!main) return -ENOMEM;
     int rc = 0;
 #if defined(__x86_64__)
-    /* One context per architecture, merged: each rule says where it applies. */
-    scmp_filter_ctx compat = new_context(SCMP_ARCH_X86);
-    if (!compat) { seccomp_release(main); return -ENOMEM; }
+    /* One context per architecture, merged: each rule says where it applies. Without the i386 one,
+     * every i386 syscall gets the bad-architecture action (ENOSYS). */
+    scmp_filter_ctx compat = NULL;
+    if (!(flags & SYSBOX_SECCOMP_DENY_I386)) {
+        compat = new_context(SCMP_ARCH_X86, default_err);
+        if (!compat) { seccomp_release(main); return -ENOMEM; }
+    }
     for (int i = 0; i < count && rc == 0; i++) {
         if (rules[i].arches & SYSBOX_SECCOMP_X86_64) rc = add_rule(main, SCMP_ARCH_X86_64, &rules[i]);
-        if (rc == 0 && (rules[i].arches & SYSBOX_SECCOMP_I386)) rc = add_rule(compat, SCMP_ARCH_X86, &rules[i]);
+        if (rc == 0 && compat && (rules[i].arches & SYSBOX_SECCOMP_I386)) rc = add_rule(compat, SCMP_ARCH_X86, &rules[i]);
     }
-    if (rc == 0) rc = seccomp_merge(main, compat);  /* releases compat when it succeeds */
-    if (rc < 0) seccomp_release(compat);
+    if (compat) {
+        if (rc == 0) rc = seccomp_merge(main, compat);  /* releases compat when it succeeds */
+        if (rc < 0) seccomp_release(compat);
+    }
 #else
+    (void)flags;
     for (int i = 0; i < count && rc == 0; i++) rc = add_rule(main, SCMP_ARCH_NATIVE, &rules[i]);
 #endif
     if (rc < 0) { seccomp_release(main); return rc; }

@@ -1,3 +1,4 @@
+import CSysbox
 import Foundation
 import Testing
 
@@ -54,5 +55,61 @@ import Testing
         try "1234567".write(toFile: dir + "/bad", atomically: false, encoding: .utf8)
         #expect(SeccompPolicy.read(dir + "/bad") == nil)
         #expect(SeccompPolicy.read(dir + "/missing") == nil)
+    }
+}
+
+@Suite struct SeccompConfigTests {
+    typealias Settings = SeccompPolicy.Settings
+
+    @Test func defaultsAndLists() throws {
+        let none = try Settings(config: [:])
+        #expect(none.denyDefault && !none.denyCompat && none.deny.isEmpty && none.allow == nil)
+        let p = SeccompPolicy.plan(none)
+        #expect(p.rules == SeccompPolicy.defaultRules(privileged: true) && p.defaultErrno == 0 && p.flags == 0)
+        // Extra denials (commas, spaces or line breaks), EPERM; a default rule for the same syscall is
+        // replaced (keyctl: EPERM now), a conditional one too (umount2: denied whole).
+        let more = try Settings(config: ["security.syscalls.deny": "getpid, keyctl umount2\nkeyctl"])
+        #expect(more.deny == ["getpid", "keyctl", "umount2", "keyctl"])
+        let rules = SeccompPolicy.plan(more).rules
+        #expect(rules.filter { $0.syscall == "keyctl" } == [SeccompPolicy.Rule(syscall: "keyctl", errno: EPERM)])
+        #expect(rules.filter { $0.syscall == "umount2" } == [SeccompPolicy.Rule(syscall: "umount2", errno: EPERM)])
+        #expect(rules.contains(SeccompPolicy.Rule(syscall: "getpid", errno: EPERM)))
+        _ = try SeccompPolicy.compile(rules)
+        // Without the default list: only what is asked.
+        let only = SeccompPolicy.plan(try Settings(config: ["security.syscalls.deny_default": "false", "security.syscalls.deny": "bpf"]))
+        #expect(only.rules == [SeccompPolicy.Rule(syscall: "bpf", errno: EPERM)])
+        #expect(SeccompPolicy.plan(try Settings(config: ["security.syscalls.deny_default": "off"])).rules.isEmpty)
+        // deny_compat: no i386 table.
+        #expect(SeccompPolicy.plan(try Settings(config: ["security.syscalls.deny_compat": "true"])).flags == Int32(SYSBOX_SECCOMP_DENY_I386))
+    }
+
+    @Test func allowlist() throws {
+        let p = SeccompPolicy.plan(try Settings(config: ["security.syscalls.allow": "read write openat"]))
+        #expect(p.defaultErrno == EPERM)
+        #expect(p.rules.allSatisfy { $0.errno == 0 })
+        let names = p.rules.map(\.syscall)
+        #expect(names.prefix(3) == ["read", "write", "openat"] && names.count == Set(names).count)
+        for name in SeccompPolicy.launchSyscalls { #expect(names.contains(name), "\(name)") }
+        _ = try SeccompPolicy.compile(p.rules, defaultErrno: p.defaultErrno)
+        #expect(throws: SysboxError.self) { try Settings(config: ["security.syscalls.allow": "read", "security.syscalls.deny": "bpf"]) }
+    }
+
+    @Test func unknownNamesAreRefusedWithASuggestion() throws {
+        try InstanceConfig.validate("security.syscalls.deny", "keyctl, bpf")
+        try InstanceConfig.validate("security.syscalls.allow", "socketcall")  // i386 only: known
+        let refused = thrownMessage { try InstanceConfig.validate("security.syscalls.deny", "keyctl, kexec_lod") }
+        #expect(refused.contains("unknown syscall") && refused.contains("kexec_lod") && refused.contains("did you mean kexec_load?"), "\(refused)")
+        #expect(thrownMessage { try InstanceConfig.validate("security.syscalls.deny", ",") }.contains("expected syscall names"))
+        #expect(thrownMessage { try InstanceConfig.validate("security.syscalls.deny_compat", "maybe") }.contains("expected true or false"))
+        #expect(InstanceConfig.defaultValue("security.syscalls.deny_default") == "true")
+        #expect(InstanceConfig.defaultValue("security.syscalls.deny_compat") == "false")
+        #expect(SeccompPolicy.knownSyscalls.contains("keyctl") && SeccompPolicy.knownSyscalls.contains("socketcall"))
+    }
+
+    func thrownMessage(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "<nothing thrown>"
+        } catch let e as SysboxError { return e.message } catch { return "\(error)" }
     }
 }

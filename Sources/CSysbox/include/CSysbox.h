@@ -310,6 +310,9 @@ int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out);
 /// Architectures of a rule (bits).
 enum { SYSBOX_SECCOMP_X86_64 = 1, SYSBOX_SECCOMP_I386 = 2 };
 
+/// Flags of sysbox_seccomp_build: no i386 table, so every i386 (`int $0x80`) syscall gets ENOSYS.
+enum { SYSBOX_SECCOMP_DENY_I386 = 1 };
+
 /// An argument condition: `(args[arg] & mask) == value` when masked, else `args[arg] == value`.
 typedef struct {
     unsigned int arg;
@@ -318,7 +321,7 @@ typedef struct {
     uint64_t value;
 } sysbox_seccomp_cond;
 
-/// A rule of the filter: `name` (libseccomp's syscall name) returns `err` on the architectures in
+/// A rule of the filter: `name` (libseccomp's syscall name) returns `err` (0: is allowed) on the architectures in
 /// `arches` (SYSBOX_SECCOMP_* bits; an architecture without that syscall is skipped), when all of its
 /// conditions hold.
 typedef struct {
@@ -330,11 +333,12 @@ typedef struct {
 } sysbox_seccomp_rule;
 
 /// Builds the filter with libseccomp and exports it (seccomp_export_bpf through a memfd) into `out`:
-/// default ALLOW; x86_64 and i386 each with their own syscall numbers; any other architecture, and
-/// x32 (nr >= 0x40000000 on x86_64), gets ENOSYS; the rules return their errno (never a kill); no
+/// what no rule matches is allowed (default_err 0) or gets default_err; x86_64 and i386 each with their
+/// own syscall numbers (flags SYSBOX_SECCOMP_DENY_I386: no i386 table); any other architecture, and x32
+/// (nr >= 0x40000000 on x86_64), gets ENOSYS; rules return their errno or allow (never a kill); no
 /// no_new_privs. Returns the program's length in bytes, or -errno: ENOENT for an unknown name, E2BIG
-/// when `size` is too small, others from libseccomp or memfd_create.
-int sysbox_seccomp_build(const sysbox_seccomp_rule *rules, int count, unsigned char *out, size_t size);
+/// when `size` is too small (more than SYSBOX_SECCOMP_MAX_INSNS), others from libseccomp or memfd_create.
+int sysbox_seccomp_build(const sysbox_seccomp_rule *rules, int count, int default_err, int flags, unsigned char *out, size_t size);
 
 /// The number of syscall `name` on `arch` (SYSBOX_SECCOMP_X86_64 or _I386), from libseccomp's tables:
 /// >= 0, -ENOENT for a name libseccomp does not know, -ENOSYS when that architecture lacks it.
