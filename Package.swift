@@ -22,7 +22,9 @@ let package = Package(
     ],
     targets: [
         // The only C: the window between clone/fork and execve, GNU-only prototypes, kernel constants.
-        .target(name: "CSysbox"),
+        // libseccomp builds the containers' seccomp filter (libseccomp-dev; its static libseccomp.a
+        // goes into the static front).
+        .target(name: "CSysbox", linkerSettings: [.linkedLibrary("seccomp")]),
         // rtnetlink client: links, bridges, veth pairs, addresses, routes. Depends only on CSysbox (kernel headers).
         .target(name: "SysboxNetlink", dependencies: ["CSysbox"]),
         // GRDB schema (numbered migrations) and records. Depends on nothing of ours.

@@ -208,6 +208,13 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     int ntasks = cgroup_targets(&cache, tasks_buf, tasks, &cgroup_fd);
     if (ntasks < 0) return;
 
+    /* The filter init got (seccomp.bpf next to the cache); without it the Swift path builds one. */
+    static unsigned char filter[SYSBOX_SECCOMP_MAX_INSNS * 8];
+    char filter_path[4096];
+    snprintf(filter_path, sizeof filter_path, "%s/containers/%s/seccomp.bpf", dir, argv[2]);
+    int filter_length = sysbox_seccomp_read(filter_path, filter, sizeof filter);
+    if (filter_length <= 0) { if (cgroup_fd >= 0) close(cgroup_fd); return; }
+
     int pidfd = sysbox_pidfd_open((pid_t)cache.pid);
     if (pidfd < 0) { if (cgroup_fd >= 0) close(cgroup_fd); return; }
     if (start_time(cache.pid) != cache.start_time) { close(pidfd); if (cgroup_fd >= 0) close(cgroup_fd); return; }
@@ -227,6 +234,8 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     config.stdio[2] = 2;
     config.pty_socket = -1;
     config.drop_caps = cache.drop;
+    config.seccomp_filter = filter;
+    config.seccomp_length = (unsigned int)filter_length;
     int err_fd = -1;
     int helper = sysbox_exec(&config, &err_fd);
     close(pidfd);

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -404,7 +406,18 @@ static void drop_capabilities(int ef, uint64_t drop) {
     if (crc < 0) fail(ef, SYSBOX_STEP_CAPS, -crc);
 }
 
-/* Hostname, lo up, capabilities, session and stdio, fds. */
+/* The container's seccomp filter (seccomp.bpf, built by the parent), loaded with one syscall: no
+ * allocation, no no_new_privs (the caller still has CAP_SYS_ADMIN, which the kernel then requires
+ * instead). It stays on the process through fork and execve. Nothing when length is 0. */
+static void load_seccomp(int ef, const unsigned char *filter, unsigned int length) {
+    if (length == 0) return;
+    struct sock_fprog prog = { (unsigned short)(length / sizeof(struct sock_filter)), (struct sock_filter *)(uintptr_t)filter };
+    if (length % sizeof(struct sock_filter) != 0 || length / sizeof(struct sock_filter) > SYSBOX_SECCOMP_MAX_INSNS)
+        fail(ef, SYSBOX_STEP_SECCOMP, EINVAL);
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail(ef, SYSBOX_STEP_SECCOMP, errno);
+}
+
+/* Hostname, lo up, capabilities, session and stdio, fds, and last the seccomp filter. */
 static void child_finalize(const sysbox_spawn_config *c, int ef) {
     if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail(ef, SYSBOX_STEP_HOSTNAME, errno);
 
@@ -429,6 +442,8 @@ static void child_finalize(const sysbox_spawn_config *c, int ef) {
     }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
     umask(022);
+    /* Last, after the capabilities: only the trampoline's exec of init follows. */
+    load_seccomp(ef, c->seccomp_filter, c->seccomp_length);
 }
 
 static int child_main(void *arg) {
@@ -744,6 +759,9 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
      * non-root command that runs a setuid-root binary gets the reduced set too. */
     drop_capabilities(ef, c->drop_caps);
+    /* Then the seccomp filter, while still root: without no_new_privs, loading it needs CAP_SYS_ADMIN,
+     * which a non-root user loses at the switch below. Everything after it is allowed by the policy. */
+    load_seccomp(ef, c->seccomp_filter, c->seccomp_length);
     /* Raw syscalls: glibc's wrappers may take locks held by other threads of the forked CLI. */
     if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
         syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)

@@ -45,7 +45,8 @@
     X(MOUNT_CGROUP, 31, "mounting the cgroup tree") \
     X(FILES, 32, "writing a file into the container") \
     X(MOUNT_RUN, 33, "mounting a tmpfs on /run") \
-    X(TRAMPOLINE, 34, "starting the exec trampoline (a sealed memfd)")
+    X(TRAMPOLINE, 34, "starting the exec trampoline (a sealed memfd)") \
+    X(SECCOMP, 35, "loading the seccomp filter")
 
 #ifdef __ASSEMBLER__
 #define SYSBOX_STEP_EQU(name, number, text) .equ SYSBOX_STEP_##name, number;
@@ -142,6 +143,8 @@ typedef struct {
     const char *const *cgroup_tasks;    // host v1 `tasks` files the child joins first (writing 0)
     int cgroup_task_count;
     int cgroup_fd;                // the container's cgroup2 directory (hybrid or pure v2), or -1
+    const unsigned char *seccomp_filter;  // a cBPF program (see seccomp.bpf below), loaded last before exec
+    unsigned int seccomp_length;          // its length in bytes (8 an instruction); 0: no filter
 } sysbox_spawn_config;
 
 /// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
@@ -198,6 +201,8 @@ typedef struct {
     int stdio[3];                     // used when pty_socket < 0
     int pty_socket;                   // >= 0: allocate a pty in the container's devpts, send its master here
     uint64_t drop_caps;
+    const unsigned char *seccomp_filter;  // as in sysbox_spawn_config (loaded after the capabilities are
+    unsigned int seccomp_length;          // dropped, before the user switch, which would lose CAP_SYS_ADMIN)
 } sysbox_exec_config;
 
 /// Forks a helper that joins the cgroups and namespaces of the container (setns on the pidfd), makes
@@ -290,6 +295,63 @@ typedef struct {
 /// Parses exec.cache text in place (newlines and separators become NULs). 0, or -EINVAL when the
 /// first line is not SYSBOX_EXEC_CACHE_MAGIC or a `cgroup` line has no mount point.
 int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out);
+
+/* ---- seccomp: containers/NAME/seccomp.bpf (seccomp.c) ----
+ * The container's seccomp filter, a classic BPF program exactly as seccomp(SECCOMP_SET_MODE_FILTER)
+ * takes it: `struct sock_filter` instructions (8 bytes each, host byte order), nothing else, at most
+ * SYSBOX_SECCOMP_MAX_INSNS, mode 0600. The Swift side builds it with libseccomp at every start
+ * (SeccompPolicy, Runtime/Seccomp.swift: the rules below, sysbox_seccomp_build) and writes it before the
+ * monitor runs; init (sysbox_spawn) and every exec'd command on both exec paths (the Swift CLI and the
+ * front's fast path, fastexec.c) load these same bytes as their last step before exec, without
+ * no_new_privs (setuid binaries keep working; the loader has CAP_SYS_ADMIN instead). A missing or
+ * malformed file sends the fast path to the Swift one, which then builds the filter anew. */
+#define SYSBOX_SECCOMP_MAX_INSNS 4096
+
+/// Architectures of a rule (bits).
+enum { SYSBOX_SECCOMP_X86_64 = 1, SYSBOX_SECCOMP_I386 = 2 };
+
+/// Flags of sysbox_seccomp_build: no i386 table, so every i386 (`int $0x80`) syscall gets ENOSYS.
+enum { SYSBOX_SECCOMP_DENY_I386 = 1 };
+
+/// An argument condition: `(args[arg] & mask) == value` when masked, else `args[arg] == value`.
+typedef struct {
+    unsigned int arg;
+    int masked;
+    uint64_t mask;
+    uint64_t value;
+} sysbox_seccomp_cond;
+
+/// A rule of the filter: `name` (libseccomp's syscall name) returns `err` (0: is allowed) on the architectures in
+/// `arches` (SYSBOX_SECCOMP_* bits; an architecture without that syscall is skipped), when all of its
+/// conditions hold.
+typedef struct {
+    const char *name;
+    int err;
+    int arches;
+    const sysbox_seccomp_cond *conds;
+    int cond_count;
+} sysbox_seccomp_rule;
+
+/// Builds the filter with libseccomp and exports it (seccomp_export_bpf through a memfd) into `out`:
+/// what no rule matches is allowed (default_err 0) or gets default_err; x86_64 and i386 each with their
+/// own syscall numbers (flags SYSBOX_SECCOMP_DENY_I386: no i386 table); any other architecture, and x32
+/// (nr >= 0x40000000 on x86_64), gets ENOSYS; rules return their errno or allow (never a kill); no
+/// no_new_privs. Returns the program's length in bytes, or -errno: ENOENT for an unknown name, E2BIG
+/// when `size` is too small (more than SYSBOX_SECCOMP_MAX_INSNS), others from libseccomp or memfd_create.
+int sysbox_seccomp_build(const sysbox_seccomp_rule *rules, int count, int default_err, int flags, unsigned char *out, size_t size);
+
+/// The number of syscall `name` on `arch` (SYSBOX_SECCOMP_X86_64 or _I386), from libseccomp's tables:
+/// >= 0, -ENOENT for a name libseccomp does not know, -ENOSYS when that architecture lacks it.
+int sysbox_seccomp_syscall(const char *name, int arch);
+
+/// The name of syscall `number` on `arch` (libseccomp's tables) into `out`: 1, or 0 when it has none
+/// (or it does not fit).
+int sysbox_seccomp_syscall_name(int number, int arch, char *out, size_t size);
+
+/// Reads a seccomp.bpf file into `out` (at most `size` bytes; a longer file is refused): its length in
+/// bytes, or -errno (EINVAL: empty, too long or not whole instructions). No allocation (the fast path
+/// uses it).
+int sysbox_seccomp_read(const char *path, unsigned char *out, size_t size);
 
 /* ---- Read the same way by the Swift CLI and the C front (procfs.c) ---- */
 

@@ -64,6 +64,23 @@ public enum InstanceConfig {
         ConfigKey(
             "security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet"
         ) { v throws(ValueError) in _ = try Values.bool(v) },
+        ConfigKey(
+            "security.syscalls.allow", .string, live: false,
+            "allowlist: only these syscalls (and what sysbox needs to start a process) are allowed, the rest get EPERM; not with security.syscalls.deny"
+        ) {
+            v throws(ValueError) in _ = try SeccompPolicy.names(v)
+        },
+        ConfigKey("security.syscalls.deny", .string, live: false, "more syscalls denied with EPERM (names separated by commas or spaces)") { v throws(ValueError) in
+            _ = try SeccompPolicy.names(v)
+        },
+        ConfigKey("security.syscalls.deny_compat", .bool, default: "false", live: false, "deny the whole i386 (32-bit, int $0x80) syscall ABI with ENOSYS (x32 is always denied)") {
+            v throws(ValueError) in _ = try Values.bool(v)
+        },
+        ConfigKey(
+            "security.syscalls.deny_default", .bool, default: "true", live: false, "deny sysbox's default list of syscalls (kexec, modules, keyrings, open_by_handle_at, bpf…)"
+        ) {
+            v throws(ValueError) in _ = try Values.bool(v)
+        },
         ConfigKey("snapshots.expiry", .duration, live: false, "lifetime of new snapshots, e.g. 2d or 1w 3d (M H d w m y)") { v throws(ValueError) in _ = try Values.expiry(v) },
         ConfigKey("snapshots.keep.last", .integer, live: false, "keep only the newest N scheduled snapshots (sysbox snapshot prune, schedule run); unset: keep all") {
             v throws(ValueError) in _ = try Values.integer(v, in: 1...100_000)

@@ -70,9 +70,12 @@ struct ContainerExec: StateBound {
             ?? ContainerCgroup.JoinTargets(tasks: [], v2Directory: nil)
         var stdio = try ExecStdio(interactive: request.interactive)
         Self.logger.debug("exec prepared", metadata: ["ms": "\(Self.ms(started, .now()))"])
+        // The filter init got; one built from the configuration when the start did not write one (a
+        // container started by an earlier sysbox).
+        let seccomp = try SeccompPolicy.read(paths(request.name).seccompFilter) ?? SeccompPolicy.filter(config: view.expanded.config)
         let helper = try Self.forkHelper(
             pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
-            user: user, stdio: &stdio)
+            user: user, seccomp: seccomp, stdio: &stdio)
         // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
         _ = sysbox_forward_signals(helper.pid)
         defer { _ = sysbox_forward_signals(0) }
@@ -153,7 +156,7 @@ struct ContainerExec: StateBound {
     /// Closes the container's ends of `stdio`.
     static func forkHelper(
         pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
-        user: ContainerUser, stdio: inout ExecStdio
+        user: ContainerUser, seccomp: [UInt8], stdio: inout ExecStdio
     ) throws -> (pid: Int32, errFD: Int32) {
         let c = CStrings()
         let tasks: [UnsafePointer<CChar>?] = cgroups.tasks.map { UnsafePointer(c.string($0)) }
@@ -168,7 +171,7 @@ struct ContainerExec: StateBound {
             pidfd: pidfd, cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
             cwd: UnsafePointer(c.string(cwd)), argv: c.array(command), envp: c.array(environment),
             uid: user.uid, gid: user.gid, stdio: (stdio.fds[0], stdio.fds[1], stdio.fds[2]), pty_socket: stdio.sockets[1],
-            drop_caps: Hardening.dropMask)
+            drop_caps: Hardening.dropMask, seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count))
         let helper = sysbox_exec(&config, &errFD)
         stdio.closeContainerEnds()
         guard helper > 0 else {

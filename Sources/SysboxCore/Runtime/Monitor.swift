@@ -312,7 +312,7 @@ final class MonitorSession {
     /// after a reboot, `ok PID` on the status line).
     private func boot() throws -> SpawnedInit {
         guard let plan, let cgroup else { throw SysboxError(.internalError, "the monitor boots before it is prepared") }
-        var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: slave)
+        var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: slave, seccomp: try seccompFilter())
         logger.debug("cloned", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         do {
             try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
@@ -344,6 +344,14 @@ final class MonitorSession {
         }
         logger.debug("init running", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         return spawned
+    }
+
+    /// The filter `start` wrote (containers/NAME/seccomp.bpf); the default policy when there is none (a
+    /// container started by an earlier sysbox rebooting under this one).
+    private func seccompFilter() throws -> [UInt8] {
+        if let filter = SeccompPolicy.read(paths.seccompFilter) { return filter }
+        logger.warning("no seccomp filter at \(paths.seccompFilter): init gets the default policy")
+        return try SeccompPolicy.compile(SeccompPolicy.defaultRules(privileged: true))
     }
 
     /// A child that failed while building its filesystem: its own report says why (the cgroup move or

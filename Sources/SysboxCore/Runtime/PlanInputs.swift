@@ -27,6 +27,9 @@ extension ContainerRuntime {
         let rootfs = try driver.rootfs(container: paths(name), image: image)
         let layout = try CgroupLayout.host()
         try StartPlanner.checkCgroup(image.manifest, template: image.template, layout: layout)
+        // The seccomp filter init and every exec load (containers/NAME/seccomp.bpf), built now from
+        // this configuration.
+        try SeccompPolicy.write(try SeccompPolicy.filter(config: view.expanded.config), to: paths(name).seccompFilter)
         let nics = try nics.prepareNICs(name, devices: devices)
         let domain = try nics.first.map { first in try read { db in try networks.settings(db, try networks.network(db, first.bridge)).domain } }
         return try StartPlanner.plan(

@@ -86,8 +86,8 @@ struct SpawnedInit {
 
 enum Spawner {
     /// Clones the container's init from a plan (see `sysbox_spawn`): the plan's entries as C structs,
-    /// the console filled in, the cgroups to join.
-    static func spawn(plan: StartPlan, cgroup: ContainerCgroup, consolePath: String, consoleFD: Int32) throws -> SpawnedInit {
+    /// the console filled in, the cgroups to join, the seccomp filter (BPF bytes) init loads last.
+    static func spawn(plan: StartPlan, cgroup: ContainerCgroup, consolePath: String, consoleFD: Int32, seccomp: [UInt8]) throws -> SpawnedInit {
         let c = CStrings()
         _ = try maskSource()
         let entries = plan.mounts.map { entry(for: $0, consolePath: consolePath, in: c) }
@@ -99,7 +99,8 @@ enum Spawner {
             hostname: UnsafePointer(c.string(plan.name)), console_fd: consoleFD, init_path: UnsafePointer(c.string(plan.initPath)),
             argv: c.array([plan.initPath] + plan.initArgs), envp: c.array(plan.environment),
             entries: UnsafePointer(c.buffer(entries)), entry_count: Int32(entries.count), drop_caps: Hardening.dropMask,
-            cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD)
+            cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
+            seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count))
         var handle = sysbox_spawn_handle()
         let rc = sysbox_spawn(&config, &handle)
         guard rc > 0 else { throw SysboxError(.io, "cannot create the container's namespaces (clone): \(Host.errnoText(-rc))") }
