@@ -200,7 +200,8 @@ public final class Manager: StateBound {
     /// Forwards to `images.deleteImage`.
     public func deleteImage(_ ref: String) throws { try images.deleteImage(ref) }
     /// Forwards to `images.setImageAlias`.
-    public func setImageAlias(_ alias: String, target: String) throws { try images.setImageAlias(alias, target: target) }
+    @discardableResult
+    public func setImageAlias(_ alias: String, target: String) throws -> String { try images.setImageAlias(alias, target: target) }
     /// Forwards to `images.deleteImageAlias`.
     public func deleteImageAlias(_ alias: String) throws { try images.deleteImageAlias(alias) }
 

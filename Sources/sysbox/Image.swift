@@ -100,7 +100,10 @@ struct ImageAlias: ParsableCommand {
             discussion: "Example:\n  sysbox image alias create mybox busybox")
         @Argument(help: "New alias.") var alias: String
         @Argument(help: "Image alias or fingerprint.") var target: String
-        func run() throws { try CLI.manager().setImageAlias(alias, target: target) }
+        func run() throws {
+            let fingerprint = try CLI.manager().setImageAlias(alias, target: target)
+            CLI.out("Alias \(alias) created for image \(fingerprint.prefix(12))\n")
+        }
     }
 
     struct Delete: ParsableCommand {
@@ -108,6 +111,9 @@ struct ImageAlias: ParsableCommand {
             commandName: "delete", abstract: "Remove an alias (the image stays).",
             discussion: "Example:\n  sysbox image alias delete mybox")
         @Argument(help: "Alias.") var alias: String
-        func run() throws { try CLI.manager().deleteImageAlias(alias) }
+        func run() throws {
+            try CLI.manager().deleteImageAlias(alias)
+            CLI.out("Alias \(alias) deleted\n")
+        }
     }
 }

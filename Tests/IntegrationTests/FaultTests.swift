@@ -172,7 +172,9 @@ import Testing
         let a = try Sandbox(), b = try Sandbox()
         try a.ok(["create", "busybox", "same"])
         try b.ok(["image", "build", "busybox"])
-        try b.ok(["image", "alias", "create", "bb", "busybox"])
+        #expect(try b.ok(["image", "alias", "create", "bb", "busybox"]).hasPrefix("Alias bb created for image "))
+        // An alias that exists is refused (as in LXD), not silently moved (issue 14).
+        try b.fails(["image", "alias", "create", "bb", "busybox"], "image alias bb already exists")
         try b.ok(["create", "bb", "same"])
         try a.ok(["profile", "delete", "small"])
         #expect(try a.ok(["list", "--format", "csv,noheader"]) == "same,STOPPED,,busybox,0\n")

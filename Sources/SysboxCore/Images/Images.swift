@@ -205,11 +205,20 @@ struct Images: StateBound {
     }
 
     /// Points `alias` at the image `target` names (replacing an alias of the same name).
-    public func setImageAlias(_ alias: String, target: String) throws {
+    /// - Returns: the fingerprint of the image the alias now names.
+    /// - Throws: `.alreadyExists` when the alias names an image already (as in LXD: delete it first).
+    @discardableResult
+    public func setImageAlias(_ alias: String, target: String) throws -> String {
         try ImageReference.validate(alias)
-        try write { db in
+        return try write { db in
             guard let record = try findImage(db, target) else { throw SysboxError.notFound("image \(target) not found") }
+            if let existing = try findImage(db, alias), try ImageAliasRecord.names(image: try existing.requireID(), in: db).contains(alias) {
+                throw SysboxError(
+                    .alreadyExists,
+                    "image alias \(alias) already exists (image \(existing.fingerprint.prefix(12))); delete it first with: sysbox image alias delete \(alias)")
+            }
             try ImageAliasRecord.set(alias, image: try record.requireID(), in: db)
+            return record.fingerprint
         }
     }
 

@@ -301,10 +301,17 @@ struct Networks: StateBound {
                     _ = try network(db, name)
                     let users = try networkUsers(db, name)
                     if !users.isEmpty {
+                        // The commands for the kinds of users there are (issue 14: a profile was told to
+                        // use a container command).
+                        var fixes: [String] = []
+                        if users.contains(where: { $0.hasPrefix("container ") }) {
+                            fixes.append("sysbox config device remove CONTAINER DEVICE, sysbox config device set CONTAINER DEVICE network=OTHER")
+                        }
+                        if users.contains(where: { $0.hasPrefix("profile ") }) {
+                            fixes.append("sysbox profile device remove PROFILE DEVICE, sysbox profile device set PROFILE DEVICE network=OTHER")
+                        }
                         throw SysboxError(
-                            .inUse,
-                            "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first (sysbox config device remove NAME DEVICE, sysbox profile device set PROFILE DEVICE network=OTHER)"
-                        )
+                            .inUse, "network \(name) is in use by \(users.joined(separator: ", ")); remove or change their NICs first (\(fixes.joined(separator: "; ")))")
                     }
                 }
             }
