@@ -10,7 +10,7 @@ import GRDB
 /// devices are `X_devices (X_id, name, type)` plus `X_devices_config (device_id, key, value)`.
 public enum Schema {
     /// Migration identifiers in the order they apply.
-    public static let versions: [String] = ["v1-containers-profiles", "v2-snapshots-images", "v3-networks-leases-operations"]
+    public static let versions: [String] = ["v1-containers-profiles", "v2-snapshots-images", "v3-networks-leases-operations", "v4-explicit-privileged"]
 
     /// A migrator that knows every version; `upTo` stops at a given identifier (for tests).
     public static func migrator() -> DatabaseMigrator {
@@ -18,6 +18,7 @@ public enum Schema {
         migrator.registerMigration(versions[0], migrate: v1)
         migrator.registerMigration(versions[1], migrate: v2)
         migrator.registerMigration(versions[2], migrate: v3)
+        migrator.registerMigration(versions[3], migrate: v4)
         return migrator
     }
 
@@ -157,5 +158,31 @@ public enum Schema {
             // JSON: what the operation has done so far, enough to finish or undo it.
             t.column("payload", .text).notNull().defaults(to: "{}")
         }
+    }
+
+    /// v4 (data only): containers and snapshots made before unprivileged containers existed ran
+    /// privileged by default; each gets an explicit `security.privileged=true` so that it keeps running
+    /// privileged once the default becomes false. Left alone: an owner that sets the key itself, or whose
+    /// profiles set it (a profile's value, true or false, is what the user chose).
+    static func v4(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO containers_config (container_id, key, value)
+                SELECT c.id, 'security.privileged', 'true' FROM containers c
+                WHERE NOT EXISTS (SELECT 1 FROM containers_config k WHERE k.container_id = c.id AND k.key = 'security.privileged')
+                AND NOT EXISTS (
+                    SELECT 1 FROM containers_profiles cp JOIN profiles_config pk ON pk.profile_id = cp.profile_id
+                    WHERE cp.container_id = c.id AND pk.key = 'security.privileged')
+                """)
+        try db.execute(
+            sql: """
+                INSERT INTO snapshots_config (snapshot_id, key, value)
+                SELECT s.id, 'security.privileged', 'true' FROM snapshots s
+                WHERE NOT EXISTS (SELECT 1 FROM snapshots_config k WHERE k.snapshot_id = s.id AND k.key = 'security.privileged')
+                AND NOT EXISTS (
+                    SELECT 1 FROM snapshots_profiles sp JOIN profiles p ON p.name = sp.profile_name
+                    JOIN profiles_config pk ON pk.profile_id = p.id
+                    WHERE sp.snapshot_id = s.id AND pk.key = 'security.privileged')
+                """)
     }
 }

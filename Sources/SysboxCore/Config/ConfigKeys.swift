@@ -59,6 +59,20 @@ public enum InstanceConfig {
         ConfigKey("limits.processes", .integer, live: true, "maximum number of processes (pids cgroup); unset: none") { v throws(ValueError) in
             _ = try Values.integer(v, in: 1...4_194_304)
         },
+        ConfigKey(
+            "raw.idmap", .string, live: false,
+            "host ids mapped into an unprivileged container, one a line: both|uid|gid HOST CONTAINER (ids or ranges, e.g. both 1000 1000, uid 50-60 500-510)"
+        ) { v throws(ValueError) in _ = try RawIDMap.parse(v) },
+        ConfigKey("security.idmap.base", .integer, live: false, "first host id of the container's own range (with security.idmap.isolated); unset: allocated") {
+            v throws(ValueError) in _ = try Values.integer(v, in: 1...IDMap.maxID)
+        },
+        ConfigKey(
+            "security.idmap.isolated", .bool, default: "true", live: false,
+            "give an unprivileged container its own host id range, shared with no other container; false: the shared map"
+        ) { v throws(ValueError) in _ = try Values.bool(v) },
+        ConfigKey("security.idmap.size", .integer, default: "65536", live: false, "number of ids in an unprivileged container's map (at least 65536)") {
+            v throws(ValueError) in try IDMapConfig.checkSize(v)
+        },
         ConfigKey("security.nesting", .bool, default: "false", live: true, "allow nested containers") { v throws(ValueError) in _ = try Values.bool(v) },
         // true until sysbox has user namespaces: every container runs privileged, and false is refused at start.
         ConfigKey(

@@ -133,6 +133,7 @@ extension StateBound {
     var recovery: Recovery { Recovery(state: state) }
     var execs: ContainerExec { ContainerExec(state: state) }
     var console: ContainerConsole { ContainerConsole(state: state) }
+    var idmaps: IDMaps { IDMaps(state: state) }
 }
 
 /// Timings for debug logs.
