@@ -109,13 +109,69 @@ func schemaSQL(_ store: Store) throws -> [String] {
         #expect(try schemaSQL(upgraded) == expected)
         try upgraded.read { db in
             let c = try #require(try ContainerRecord.named("c1", in: db))
-            #expect(try ConfigTable.containers.load(db, owner: c.id!) == ["user.a": "b"])
+            // Made before v4: v4 gave it an explicit security.privileged=true (its profile does not set it).
+            let privileged: [String: String] = index < 3 ? ["security.privileged": "true"] : [:]
+            #expect(try ConfigTable.containers.load(db, owner: c.id!) == ["user.a": "b"].merging(privileged) { a, _ in a })
             #expect(try ContainerProfiles.load(db, container: c.id!).map(\.name) == ["default"])
             let p = try #require(try ProfileRecord.named("default", in: db))
             #expect(try DeviceTable.profiles.load(db, owner: p.id!) == ["root": ["type": "disk", "path": "/"]])
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots") == (index >= 1 ? 1 : 0))
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ipv4_leases") == (index >= 2 ? 1 : 0))
         }
+    }
+
+    /// v4 gives every container and snapshot an explicit security.privileged=true, unless it or one of
+    /// its profiles sets the key.
+    @Test func v4MakesPrivilegedExplicit() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let old = try Store(directory: dir.path, upTo: Schema.versions[2])
+        let ids = try old.write { db -> [String: Int64] in
+            var ids: [String: Int64] = [:]
+            var plain = ProfileRecord(name: "plain")
+            try plain.insert(db)
+            try ConfigTable.profiles.replace(db, owner: plain.id!, with: ["limits.cpu": "2"])
+            var unpriv = ProfileRecord(name: "unpriv")
+            try unpriv.insert(db)
+            try ConfigTable.profiles.replace(db, owner: unpriv.id!, with: ["security.privileged": "false"])
+            for (name, config, profiles) in [
+                ("bare", [:], []), ("withprofile", ["user.a": "b"], [plain.id!]), ("ownfalse", ["security.privileged": "false"], [plain.id!]),
+                ("owntrue", ["security.privileged": "true"], []), ("profilefalse", [:], [plain.id!, unpriv.id!])
+            ] as [(String, [String: String], [Int64])] {
+                var c = ContainerRecord(name: name, image: "busybox")
+                try c.insert(db)
+                try ConfigTable.containers.replace(db, owner: c.id!, with: config)
+                try ContainerProfiles.replace(db, container: c.id!, profiles: profiles)
+                ids[name] = c.id!
+            }
+            for (name, config, profiles) in [("s-bare", [:], ["plain"]), ("s-own", ["security.privileged": "false"], []), ("s-profile", [:], ["unpriv"])]
+                as [(String, [String: String], [String])]
+            {
+                var s = SnapshotRecord(containerId: ids["bare"]!, name: name)
+                try s.insert(db)
+                try ConfigTable.snapshots.replace(db, owner: s.id!, with: config)
+                try SnapshotProfiles.replace(db, snapshot: s.id!, profiles: profiles)
+                ids[name] = s.id!
+            }
+            return ids
+        }
+        let upgraded = try Store(directory: dir.path)
+        let (containers, snapshots) = try upgraded.read { db in (try ConfigTable.containers.loadAll(db), try ConfigTable.snapshots.loadAll(db)) }
+        func container(_ name: String) -> [String: String] { containers[ids[name]!] ?? [:] }
+        func snapshot(_ name: String) -> [String: String] { snapshots[ids[name]!] ?? [:] }
+        do {
+            #expect(container("bare") == ["security.privileged": "true"])
+            #expect(container("withprofile") == ["user.a": "b", "security.privileged": "true"])
+            #expect(container("ownfalse") == ["security.privileged": "false"])
+            #expect(container("owntrue") == ["security.privileged": "true"])
+            #expect(container("profilefalse") == [:])
+            #expect(snapshot("s-bare") == ["security.privileged": "true"])
+            #expect(snapshot("s-own") == ["security.privileged": "false"])
+            #expect(snapshot("s-profile") == [:])
+        }
+        // Reopening runs nothing again.
+        _ = try Store(directory: dir.path)
+        #expect(try upgraded.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM containers_config WHERE key = 'security.privileged'") } == 4)
     }
 
     @Test func newerDatabaseIsRefused() throws {

@@ -128,13 +128,13 @@ struct IDMaps: StateBound {
         for entry in wanted.raw {
             for kind in IDKind.allCases where entry.covers(kind) {
                 let zone = (kind == .uid ? \IDBlock.uid : \IDBlock.gid)
-                if entry.hostRange.overlaps(sourceBlock[keyPath: zone]) {
-                    throw SysboxError.invalid(
-                        "\(prefix) raw.idmap maps host \(kind)s \(IDRanges.text(entry.hostRange)), inside the ids sysbox gives containers, \(source.summary); map host ids outside it")
-                }
                 if let clash = others.first(where: { $0[keyPath: zone].overlaps(entry.hostRange) }) {
                     throw SysboxError.invalid(
                         "\(prefix) raw.idmap maps host \(kind)s \(IDRanges.text(entry.hostRange)), inside \(clash.summary); map host ids outside it")
+                }
+                if entry.hostRange.overlaps(sourceBlock[keyPath: zone]) {
+                    throw SysboxError.invalid(
+                        "\(prefix) raw.idmap maps host \(kind)s \(IDRanges.text(entry.hostRange)), inside the ids sysbox gives containers, \(source.summary); map host ids outside it")
                 }
             }
         }
