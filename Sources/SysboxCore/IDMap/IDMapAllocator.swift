@@ -35,7 +35,8 @@ public struct IDMapSource: Sendable, Equatable {
         let minimum = IDMapAllocator.minimumSize
         for (ranges, path) in [(uid, files.subuid), (gid, files.subgid)] where SubIDs.firstLargeEnough(ranges, minimum: minimum) == nil {
             throw SysboxError.invalid(
-                "root's ranges in \(path) are smaller than \(minimum) ids; give root a larger range in \(files.subuid) and \(files.subgid) (e.g. root:1000000:1000000000), or remove root's lines to use sysbox's default range")
+                "root's ranges in \(path) are smaller than \(minimum) ids; give root a larger range in \(files.subuid) and \(files.subgid) (e.g. root:1000000:1000000000), or remove root's lines to use sysbox's default range"
+            )
         }
         guard let u = SubIDs.firstLargeEnough(uid, minimum: minimum), let g = SubIDs.firstLargeEnough(gid, minimum: minimum) else { return nil }
         return IDMapSource(uidStart: u.start, gidStart: g.start, size: min(u.count, g.count), origin: .subIDFiles)

@@ -134,7 +134,8 @@ struct IDMaps: StateBound {
                 }
                 if entry.hostRange.overlaps(sourceBlock[keyPath: zone]) {
                     throw SysboxError.invalid(
-                        "\(prefix) raw.idmap maps host \(kind)s \(IDRanges.text(entry.hostRange)), inside the ids sysbox gives containers, \(source.summary); map host ids outside it")
+                        "\(prefix) raw.idmap maps host \(kind)s \(IDRanges.text(entry.hostRange)), inside the ids sysbox gives containers, \(source.summary); map host ids outside it"
+                    )
                 }
             }
         }
@@ -221,7 +222,8 @@ struct IDMaps: StateBound {
 
     private func exhausted(_ name: String, _ wanted: IDMapConfig, _ source: IDMapSource) -> SysboxError {
         SysboxError.invalid(
-            "container \(name): no free range of \(wanted.size) ids is left in \(source.summary); add a larger root: range to \(files.subuid) and \(files.subgid), or use security.idmap.isolated=false")
+            "container \(name): no free range of \(wanted.size) ids is left in \(source.summary); add a larger root: range to \(files.subuid) and \(files.subgid), or use security.idmap.isolated=false"
+        )
     }
 
     /// A container's own config and its expansion with its profiles' config.

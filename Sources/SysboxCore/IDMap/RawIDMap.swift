@@ -31,7 +31,8 @@ public enum RawIDMap {
             let container = try range(fields[2], at: at, side: "container")
             guard host.count == container.count else {
                 throw ValueError(
-                    "\(at): the host range \(IDRanges.text(host)) has \(host.count) ids but the container range \(IDRanges.text(container)) has \(container.count); give both sides the same length")
+                    "\(at): the host range \(IDRanges.text(host)) has \(host.count) ids but the container range \(IDRanges.text(container)) has \(container.count); give both sides the same length"
+                )
             }
             out.append(IDMapEntry(isUID: isUID, isGID: isGID, hostID: host.lowerBound, nsID: container.lowerBound, range: Int64(host.count)))
         }
@@ -92,7 +93,8 @@ public enum RawIDMap {
             for r in raw where r.covers(kind) {
                 if let clash = pieces.first(where: { $0.covers(kind) && $0.hostRange.overlaps(r.hostRange) }) {
                     throw ValueError(
-                        "host \(kind)s \(IDRanges.text(r.hostRange)) are already mapped by the container's own range (host \(IDRanges.text(clash.hostRange))); map host ids outside it")
+                        "host \(kind)s \(IDRanges.text(r.hostRange)) are already mapped by the container's own range (host \(IDRanges.text(clash.hostRange))); map host ids outside it"
+                    )
                 }
             }
         }
