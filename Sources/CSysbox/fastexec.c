@@ -60,6 +60,8 @@ int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out) {
             out->cwd = line + 4;
         } else if (strncmp(line, "drop ", 5) == 0) {
             out->drop = strtoull(line + 5, NULL, 10);
+        } else if (strcmp(line, "userns 1") == 0) {
+            out->userns = 1;
         } else if (strncmp(line, "env ", 4) == 0 && out->env_count < SYSBOX_EXEC_CACHE_MAX_ENV) {
             out->env[out->env_count++] = line + 4;
         } else if (strncmp(line, "cgroup ", 7) == 0 && out->cgroup_count < SYSBOX_EXEC_CACHE_MAX_CGROUPS) {
@@ -234,6 +236,7 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     config.stdio[2] = 2;
     config.pty_socket = -1;
     config.drop_caps = cache.drop;
+    config.userns = cache.userns;
     config.seccomp_filter = filter;
     config.seccomp_length = (unsigned int)filter_length;
     int err_fd = -1;

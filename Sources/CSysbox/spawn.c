@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -49,6 +50,29 @@
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+/* open_tree(2), move_mount(2) and mount_setattr(2) constants (linux/mount.h clashes with glibc's
+ * sys/mount.h on some versions). */
+#define SYSBOX_OPEN_TREE_CLONE 1
+#define SYSBOX_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define SYSBOX_MOUNT_ATTR_IDMAP 0x00100000
+#define SYSBOX_MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#define SYSBOX_FSCONFIG_SET_FLAG 0
+#define SYSBOX_FSCONFIG_SET_STRING 1
+#define SYSBOX_FSCONFIG_CMD_CREATE 6
+#define SYSBOX_FSOPEN_CLOEXEC 1
+#define SYSBOX_FSMOUNT_CLOEXEC 1
+
+/* struct mount_attr (MOUNT_ATTR_SIZE_VER0). */
+struct sysbox_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
 
 /* struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), for clone3(2). */
 struct sysbox_clone_args {
@@ -205,6 +229,14 @@ struct child_args {
     const sysbox_spawn_config *c;
     int sync_r, sync_w, err_r, err_w;
     int placed;   /* already in cgroup_fd (CLONE_INTO_CGROUP) */
+    /* A user namespace: the child's end of the socket to the parent, the idmapped mounts it sent (in
+     * the order of the IDMAPPED entries), and, per entry, an O_PATH fd of its host source (or -1). */
+    int sock_child, sock_parent;
+    int idmapped[SYSBOX_MAX_IDMAPPED];
+    int idmapped_count, idmapped_next;
+    int *source_fds;   /* host source of a bind, mask or console */
+    int *target_fds;   /* absolute host target of an IDMAPPED or ROOTFS entry */
+    int first_idmapped;  /* the first IDMAPPED entry's mount, once attached (-1 before) */
 };
 
 /* ---- The container's first process: phases, as crun's linux.c cuts them. ---- */
@@ -214,6 +246,7 @@ static void child_reset(struct child_args *a) {
     reset_signals();
     close(a->sync_w);
     close(a->err_r);
+    if (a->sock_parent >= 0) close(a->sock_parent);
     /* The container cannot outlive its monitor. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     umask(0);
@@ -227,6 +260,151 @@ static void child_join_cgroups(const struct child_args *a) {
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
 }
 
+/* Receives the idmapped mounts the parent made (it writes the id maps first, so their arrival means
+ * the maps are in place). */
+static void receive_idmapped(struct child_args *a) {
+    char byte;
+    struct iovec iov = { &byte, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int) * SYSBOX_MAX_IDMAPPED)]; struct cmsghdr align; } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    ssize_t n;
+    do { n = recvmsg(a->sock_child, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n != 1) fail(a->err_w, SYSBOX_STEP_USERNS, n < 0 ? errno : EPIPE);
+    a->idmapped_count = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < count && a->idmapped_count < SYSBOX_MAX_IDMAPPED; i++) {
+            memcpy(&a->idmapped[a->idmapped_count++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+        }
+    }
+}
+
+/* The user namespace's side of the start (see sysbox_spawn): the maps and idmapped mounts arrive;
+ * the host paths binds need are opened while this process is still host root (unmapped in its
+ * namespace, it can search directories only host root may); then it becomes the namespace's root, makes its network namespace and tells the parent. */
+static void child_enter_userns(struct child_args *a) {
+    const sysbox_spawn_config *c = a->c;
+    receive_idmapped(a);
+    for (int i = 0; i < c->entry_count; i++) {
+        const sysbox_entry *e = &c->entries[i];
+        a->source_fds[i] = -1;
+        a->target_fds[i] = -1;
+        int hostpath = e->kind == SYSBOX_ENTRY_BIND || e->kind == SYSBOX_ENTRY_MASK_FILE || e->kind == SYSBOX_ENTRY_CONSOLE;
+        if (hostpath && e->source && e->source[0] == '/') {
+            a->source_fds[i] = open(e->source, O_PATH | O_CLOEXEC);
+            if (a->source_fds[i] < 0) fail(a->err_w, (int)e->step, errno);
+        }
+        int hosttarget = e->kind == SYSBOX_ENTRY_IDMAPPED || e->kind == SYSBOX_ENTRY_ROOTFS;
+        if (hosttarget && e->target[0] == '/') {
+            a->target_fds[i] = open(e->target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (a->target_fds[i] < 0) fail(a->err_w, (int)e->step, errno);
+        }
+    }
+    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+        fail(a->err_w, SYSBOX_STEP_USERNS, errno);
+    /* As the container's root, into the cgroups delegated to it (their tasks files are its own). */
+    child_join_cgroups(a);
+    if (unshare(CLONE_NEWNET) < 0) fail(a->err_w, SYSBOX_STEP_USERNS, errno);
+    char ack = 'n';
+    ssize_t n;
+    do { n = write(a->sock_child, &ack, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) fail(a->err_w, SYSBOX_STEP_USERNS, n < 0 ? errno : EPIPE);
+    close(a->sock_child);
+}
+
+/* The next idmapped mount the parent sent, attached at the entry's target: its host directory
+ * (opened before the child became the namespace's root), or a directory inside the first idmapped
+ * mount. */
+static int attach_idmapped(struct child_args *a, const sysbox_entry *e, int target_fd) {
+    if (a->idmapped_next >= a->idmapped_count) return -EBADF;
+    int fd = a->idmapped[a->idmapped_next++];
+    long rc;
+    if (target_fd >= 0) {
+        rc = syscall(SYS_move_mount, fd, "", target_fd, "", SYSBOX_MOVE_MOUNT_F_EMPTY_PATH | SYSBOX_MOVE_MOUNT_T_EMPTY_PATH);
+    } else {
+        if (a->first_idmapped < 0 || e->target[0] == '/') return -EINVAL;
+        rc = syscall(SYS_move_mount, fd, "", a->first_idmapped, e->target, SYSBOX_MOVE_MOUNT_F_EMPTY_PATH);
+    }
+    if (rc < 0) return -errno;
+    if (a->first_idmapped < 0) a->first_idmapped = fd;
+    else close(fd);
+    return 0;
+}
+
+/* "/proc/self/fd/<fd>/<rel>" into out (no allocation). */
+static int fd_relative_path(char *out, size_t size, int fd, const char *rel, size_t len) {
+    char base[64];
+    fd_path(base, fd);
+    size_t b = strlen(base);
+    if (b + 1 + len + 1 > size) return -ENAMETOOLONG;
+    memcpy(out, base, b);
+    out[b] = '/';
+    memcpy(out + b + 1, rel, len);
+    out[b + 1 + len] = 0;
+    return 0;
+}
+
+/* A user namespace's root filesystem, entered (the cwd): without fstype, the first idmapped mount
+ * (the tree); with one (overlay), a new mount made with fsopen(2) from `options`, whose relative
+ * lowerdir/upperdir/workdir paths are inside the first idmapped mount (the container's directory,
+ * the image attached in it), attached at the target (on top) with move_mount(2). Made by the
+ * namespace's root, so the overlay writes its upper layer as that root, through the idmapped mount. */
+static int userns_rootfs(struct child_args *a, const sysbox_entry *e, int target_fd) {
+    if (a->first_idmapped < 0 || target_fd < 0) return -EINVAL;
+    if (!e->fstype) return fchdir(a->first_idmapped) < 0 ? -errno : 0;
+    int fs = (int)syscall(SYS_fsopen, e->fstype, SYSBOX_FSOPEN_CLOEXEC);
+    if (fs < 0) return -errno;
+    const char *p = e->options ? e->options : "";
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char key[32], value[256];
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (klen == 0 || klen >= sizeof key) { close(fs); return -EINVAL; }
+        memcpy(key, p, klen);
+        key[klen] = 0;
+        long rc;
+        if (eq) {
+            const char *v = eq + 1;
+            size_t vlen = len - klen - 1;
+            int path = strcmp(key, "lowerdir") == 0 || strcmp(key, "upperdir") == 0 || strcmp(key, "workdir") == 0;
+            if (path && vlen > 0 && v[0] != '/') {
+                int r = fd_relative_path(value, sizeof value, a->first_idmapped, v, vlen);
+                if (r < 0) { close(fs); return r; }
+            } else {
+                if (vlen >= sizeof value) { close(fs); return -ENAMETOOLONG; }
+                memcpy(value, v, vlen);
+                value[vlen] = 0;
+            }
+            rc = syscall(SYS_fsconfig, fs, SYSBOX_FSCONFIG_SET_STRING, key, value, 0);
+        } else {
+            rc = syscall(SYS_fsconfig, fs, SYSBOX_FSCONFIG_SET_FLAG, key, NULL, 0);
+        }
+        if (rc < 0) { int err = errno; close(fs); return -err; }
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (syscall(SYS_fsconfig, fs, SYSBOX_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) { int err = errno; close(fs); return -err; }
+    int mnt = (int)syscall(SYS_fsmount, fs, SYSBOX_FSMOUNT_CLOEXEC, 0);
+    int err = errno;
+    close(fs);
+    if (mnt < 0) return -err;
+    if (syscall(SYS_move_mount, mnt, "", target_fd, "", SYSBOX_MOVE_MOUNT_F_EMPTY_PATH | SYSBOX_MOVE_MOUNT_T_EMPTY_PATH) < 0 || fchdir(mnt) < 0) {
+        err = errno;
+        close(mnt);
+        return -err;
+    }
+    close(mnt);
+    return 0;
+}
+
 /* A filesystem at a path sysbox made itself (under proc, sys, dev, or the cgroup tree), after an
  * optional mkdir (an existing directory is kept). */
 static int mount_at_path(const sysbox_entry *e) {
@@ -236,8 +414,13 @@ static int mount_at_path(const sysbox_entry *e) {
 
 /* A bind (bind != 0) or filesystem mount on a target resolved inside the rootfs and mounted through
  * its fd. 1 when skipped (missing, create 0), 0 when done, else -errno. */
-static int mount_resolved(const sysbox_entry *e, int bind) {
-    char target[64];
+static int mount_resolved(const sysbox_entry *e, int bind, int source_fd) {
+    char target[64], source[64];
+    const char *from = e->source;
+    if (source_fd >= 0) {
+        fd_path(source, source_fd);
+        from = source;
+    }
     int fd = open_in_rootfs(e->target, e->create);
     if (fd == -ENOENT && !e->create) return 1;
     if (fd < 0) return fd;
@@ -246,7 +429,7 @@ static int mount_resolved(const sysbox_entry *e, int bind) {
     if (bind) {
         /* Not recursive (as Incus's default): mounts below the source stay out, so a read-only
          * disk is read-only all the way down. */
-        rc = mount(e->source, target, NULL, MS_BIND, NULL);
+        rc = mount(from, target, NULL, MS_BIND, NULL);
         if (rc == 0 && (e->flags & MS_RDONLY)) {
             /* The fd still names the dentry under the new mount: look the target up again (no
              * process runs in the container yet) to reach the bind mount's root, then remount it. */
@@ -270,12 +453,18 @@ static int make_node(const sysbox_entry *e) {
     return chmod(e->target, e->mode) < 0 ? -errno : 0;
 }
 
-static int make_console(const sysbox_entry *e) {
+static int make_console(const sysbox_entry *e, int source_fd) {
     if (!e->source) return 0;
+    char source[64];
+    const char *from = e->source;
+    if (source_fd >= 0) {
+        fd_path(source, source_fd);
+        from = source;
+    }
     int fd = open(e->target, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     close(fd);
-    return mount(e->source, e->target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+    return mount(from, e->target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
 /* Writes a file's content inside the rootfs: only a regular file is rewritten in place; anything else
@@ -333,9 +522,12 @@ static void await_release(struct child_args *a) {
 }
 
 /* One entry of the plan: 0 (or 1: skipped) or -errno, reported with the entry's step. */
-static int run_entry(struct child_args *a, const sysbox_entry *e) {
+static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
+    int source_fd = a->source_fds ? a->source_fds[index] : -1;
+    int target_fd = a->target_fds ? a->target_fds[index] : -1;
     switch (e->kind) {
     case SYSBOX_ENTRY_ROOTFS:
+        if (a->c->uid_map) return userns_rootfs(a, e, target_fd);
         if (mount(e->source, e->target, e->fstype, e->flags, e->options) < 0) return -errno;
         if (chdir(e->target) < 0) fail(a->err_w, SYSBOX_STEP_CHDIR_ROOTFS, errno);
         return 0;
@@ -346,7 +538,7 @@ static int run_entry(struct child_args *a, const sysbox_entry *e) {
         return 0;
     }
     case SYSBOX_ENTRY_TMPFS:
-        if (e->create) return mount_resolved(e, 0);
+        if (e->create) return mount_resolved(e, 0, -1);
         return mount_at_path(e);
     case SYSBOX_ENTRY_PROC:
     case SYSBOX_ENTRY_SYSFS:
@@ -360,12 +552,14 @@ static int run_entry(struct child_args *a, const sysbox_entry *e) {
     case SYSBOX_ENTRY_SYMLINK:
         return symlink(e->source, e->target) < 0 ? -errno : 0;
     case SYSBOX_ENTRY_CONSOLE:
-        return make_console(e);
+        return make_console(e, source_fd);
     case SYSBOX_ENTRY_BIND:
     case SYSBOX_ENTRY_MASK_FILE:
-        return mount_resolved(e, 1);
+        return mount_resolved(e, 1, source_fd);
     case SYSBOX_ENTRY_MASK_DIR:
-        return mount_resolved(e, 0);
+        return mount_resolved(e, 0, -1);
+    case SYSBOX_ENTRY_IDMAPPED:
+        return attach_idmapped(a, e, target_fd);
     case SYSBOX_ENTRY_FILE:
         return write_file(e);
     case SYSBOX_ENTRY_REBIND:
@@ -384,7 +578,7 @@ static void child_build_filesystem(struct child_args *a) {
     const sysbox_spawn_config *c = a->c;
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(a->err_w, SYSBOX_STEP_MOUNT_PRIVATE, errno);
     for (int i = 0; i < c->entry_count; i++) {
-        int rc = run_entry(a, &c->entries[i]);
+        int rc = run_entry(a, &c->entries[i], i);
         if (rc < 0) fail(a->err_w, (int)c->entries[i].step, -rc);
     }
 }
@@ -449,7 +643,15 @@ static void child_finalize(const sysbox_spawn_config *c, int ef) {
 static int child_main(void *arg) {
     struct child_args *a = arg;
     child_reset(a);
-    child_join_cgroups(a);
+    if (!a->c->uid_map) child_join_cgroups(a);
+    /* On this stack (no allocation): the host sources of a user namespace's binds. */
+    int source_fds[a->c->uid_map ? a->c->entry_count + 1 : 1];
+    int target_fds[a->c->uid_map ? a->c->entry_count + 1 : 1];
+    if (a->c->uid_map) {
+        a->source_fds = source_fds;
+        a->target_fds = target_fds;
+        child_enter_userns(a);
+    }
     child_build_filesystem(a);
     child_pivot(a->err_w);
     child_finalize(a->c, a->err_w);
@@ -460,22 +662,101 @@ int sysbox_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
+/* Writes `text` to /proc/PID/<file>. 0 or -errno. */
+static int write_proc(pid_t pid, const char *file, const char *text) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int e = errno;
+    close(fd);
+    return n == (ssize_t)len ? 0 : (n < 0 ? -e : -EIO);
+}
+
+/* The parent's side of a user namespace's start (see sysbox_spawn): maps, idmapped mounts sent to the
+ * child, then the child's acknowledgement. 0, or -errno with *step set. */
+static int parent_setup_userns(pid_t pid, const sysbox_spawn_config *c, int sock, int *step) {
+    int rc = write_proc(pid, "uid_map", c->uid_map);
+    if (rc == 0) rc = write_proc(pid, "gid_map", c->gid_map ? c->gid_map : c->uid_map);
+    if (rc < 0) { *step = SYSBOX_STEP_USERNS; return rc; }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    int userns = open(path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0) { *step = SYSBOX_STEP_USERNS; return -errno; }
+    int fds[SYSBOX_MAX_IDMAPPED];
+    int count = 0;
+    rc = 0;
+    for (int i = 0; i < c->entry_count && rc == 0; i++) {
+        const sysbox_entry *e = &c->entries[i];
+        if (e->kind != SYSBOX_ENTRY_IDMAPPED) continue;
+        if (count == SYSBOX_MAX_IDMAPPED || !e->source) { rc = -E2BIG; break; }
+        int fd = (int)syscall(SYS_open_tree, AT_FDCWD, e->source, SYSBOX_OPEN_TREE_CLONE | O_CLOEXEC);
+        if (fd < 0) { rc = -errno; break; }
+        struct sysbox_mount_attr attr = { SYSBOX_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns };
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) { rc = -errno; close(fd); break; }
+        fds[count++] = fd;
+    }
+    close(userns);
+    if (rc < 0) {
+        for (int i = 0; i < count; i++) close(fds[i]);
+        *step = SYSBOX_STEP_IDMAP;
+        return rc;
+    }
+    char byte = 'm';
+    struct iovec iov = { &byte, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int) * SYSBOX_MAX_IDMAPPED)]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (count > 0) {
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)count);
+    }
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    int e = errno;
+    for (int i = 0; i < count; i++) close(fds[i]);
+    if (n != 1) { *step = SYSBOX_STEP_USERNS; return n < 0 ? -e : -EIO; }
+    /* The child's acknowledgement: it is root in its namespace and has its network namespace. EOF: it
+     * failed (its report is on the error pipe). */
+    do { n = read(sock, &byte, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) { *step = 0; return n < 0 ? -errno : -EPIPE; }
+    return 0;
+}
+
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle) {
-    int syncp[2], errp[2];
+    int syncp[2], errp[2], sock[2] = { -1, -1 };
+    handle->failed_step = 0;
     if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
     if (pipe2(errp, O_CLOEXEC) < 0) { int e = errno; close(syncp[0]); close(syncp[1]); return -e; }
-    struct child_args args = { config, syncp[0], syncp[1], errp[0], errp[1], 0 };
+    if (config->uid_map && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
+        int e = errno;
+        close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+        return -e;
+    }
+    struct child_args args = { config, syncp[0], syncp[1], errp[0], errp[1], 0, sock[1], sock[0], { 0 }, 0, 0, NULL, NULL, -1 };
     void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
         int e = errno;
         close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+        if (sock[0] >= 0) { close(sock[0]); close(sock[1]); }
         return -e;
     }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET | CLONE_PIDFD;
+    /* A user namespace owns the others made with it; the network namespace comes after the maps. */
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_PIDFD | (config->uid_map ? CLONE_NEWUSER : CLONE_NEWNET);
     pid_t pid = -ENOSYS;
     if (config->cgroup_fd >= 0) {
         args.placed = 1;
@@ -495,10 +776,31 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
     munmap(stack, STACK_SIZE);
     close(syncp[0]);
     close(errp[1]);
+    if (sock[1] >= 0) close(sock[1]);
     if (pid < 0) {
         close(syncp[1]);
         close(errp[0]);
+        if (sock[0] >= 0) close(sock[0]);
         return -e;
+    }
+    if (config->uid_map) {
+        int step = 0;
+        int rc = parent_setup_userns(pid, config, sock[0], &step);
+        close(sock[0]);
+        if (rc < 0) {
+            int err = -rc;
+            sysbox_pidfd_send_signal(pidfd, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+            /* A child that failed first (the parent then saw its end of the socket close) said where. */
+            int cstep = 0, cerr = 0;
+            if (sysbox_read_report(errp[0], &cstep, &cerr) == 1) { step = cstep; err = cerr; }
+            else if (step == 0) step = SYSBOX_STEP_USERNS;
+            close(pidfd);
+            close(syncp[1]);
+            close(errp[0]);
+            handle->failed_step = step;
+            return -err;
+        }
     }
     handle->pid = pid;
     handle->pidfd = pidfd;
@@ -734,7 +1036,8 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
     /* All of them; the PID namespace applies to children only: the trampoline's fork lands in it, this
      * process never shows in the container. */
-    if (setns(c->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+    int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
+    if (setns(c->pidfd, nsflags | (c->userns ? CLONE_NEWUSER : 0)) < 0)
         fail(ef, SYSBOX_STEP_SETNS, errno);
     close(c->pidfd);
     if (c->pty_socket >= 0) {
@@ -860,6 +1163,20 @@ long long sysbox_fs_type(const char *path) {
     struct statfs fs;
     if (statfs(path, &fs) < 0) return -errno;
     return (long long)(unsigned long)fs.f_type;
+}
+
+int sysbox_thread_fsids(uid_t uid, gid_t gid) {
+    syscall(SYS_setfsgid, gid);
+    syscall(SYS_setfsuid, uid);
+    /* Both return the previous id: asking again with an invalid id tells what is set now. */
+    if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != uid || (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != gid) return -EPERM;
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0) return -errno;
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (syscall(SYS_capset, &hdr, data) < 0) return -errno;
+    return 0;
 }
 
 int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols) {

@@ -112,7 +112,34 @@ import Testing
         // Memory of one idle booted Debian container, for the record.
         print("web2 info:\n" + (try s.ok(["info", "web2"])))
 
-        try s.ok(["delete", "--force", "web1", "web2"])
+        // Unprivileged (its own user namespace and id range, the image idmapped): systemd boots to
+        // running with no failed unit, makes its own cgroups (delegated), the network works; reboot and
+        // poweroff from inside, and a clean stop.
+        try s.ok(["launch", "debian", "web3", "-c", "security.privileged=false"])
+        let state = try s.run(["wait", "web3"])
+        #expect(state.stdout == "running\n", "\(state.stdout) \(state.stderr)")
+        #expect(try s.run(["exec", "web3", "--", "systemctl", "--failed", "--no-legend", "--no-pager"]).stdout == "")
+        let uidMap = try sh(s, "web3", "cat /proc/1/uid_map").split(whereSeparator: \.isWhitespace)
+        #expect(uidMap.count == 3 && uidMap[0] == "0" && (Int(uidMap[1]) ?? 0) >= 1_000_000 && uidMap[2] == "65536", "\(uidMap)")
+        #expect(try sh(s, "web3", "ls /sys/fs/cgroup/systemd/").contains("init.scope"))
+        #expect(try sh(s, "web3", "networkctl --no-pager --no-legend list eth0").contains("configured"))
+        try waitUntil { (try s.run(["exec", "web3", "--", "getent", "hosts", "web2"])).stdout.contains("web2.sysbox") }
+        let bootID3 = try sh(s, "web3", "cat /proc/sys/kernel/random/boot_id; cat /proc/1/stat | cut -d' ' -f22")
+        _ = try s.run(["exec", "web3", "--", "systemctl", "reboot"])
+        try waitUntil(seconds: 30) {
+            let r = try s.run(["exec", "web3", "--", "sh", "-c", "cat /proc/sys/kernel/random/boot_id; cat /proc/1/stat | cut -d' ' -f22"])
+            return r.status == 0 && r.stdout != bootID3
+        }
+        #expect(try s.ok(["wait", "web3"]) == "running\n")
+        _ = try s.run(["exec", "web3", "--", "systemctl", "poweroff"])
+        try waitUntil(seconds: 30) { try s.ok(["list", "web3", "--format", "csv,noheader"]).hasPrefix("web3,STOPPED,") }
+        #expect(try s.ok(["info", "web3"]).contains("Last stop: clean"))
+        try s.ok(["start", "web3"])
+        #expect(try s.ok(["wait", "web3"]) == "running\n")
+        try s.ok(["stop", "web3"])
+        #expect(try s.ok(["info", "web3"]).contains("Last stop: clean"))
+
+        try s.ok(["delete", "--force", "web1", "web2", "web3"])
         try s.ok(["profile", "device", "remove", "default", "eth0"])
         try s.ok(["network", "delete", net])
         #expect(s.leftovers() == [])

@@ -121,17 +121,38 @@ import Testing
         #expect(throws: SysboxError.self) { try StartPlanner.plan(input) }
     }
 
-    @Test func unprivilegedRefused() throws {
-        var input = Self.input()
-        input.config["security.privileged"] = "false"
-        #expect(throws: SysboxError.self) { try StartPlanner.plan(input) }
+    static let userNamespace = StartPlan.UserNamespace(
+        uidMap: "0 1065536 65536\n", gidMap: "0 1065536 65536\n", rootUID: 1_065_536, rootGID: 1_065_536)
+
+    /// Unprivileged, overlay: the container's directory and the image idmapped, the overlay made from
+    /// inside the user namespace; /dev's nodes bound from the host (no mknod).
+    @Test func unprivilegedOverlayRootfs() throws {
+        var input = Self.input(
+            rootfs: RootfsMount(
+                path: "/var/lib/sysbox/containers/c1/rootfs", fstype: "overlay", options: "lowerdir=/l,upperdir=/u,workdir=/w", lower: "/l"))
+        input.userNamespace = Self.userNamespace
+        try Self.expectGolden(try StartPlanner.plan(input), "plan-unprivileged-overlay")
+    }
+
+    /// Unprivileged, dir or btrfs: the tree idmapped onto itself and entered.
+    @Test func unprivilegedTreeRootfs() throws {
+        var input = Self.input(rootfs: RootfsMount(path: "/var/lib/sysbox/containers/c1/rootfs"))
+        input.userNamespace = Self.userNamespace
+        let plan = try StartPlanner.plan(input)
+        #expect(
+            Array(plan.mounts.prefix(2)) == [
+                StartPlan.Mount(.idmapped, "/var/lib/sysbox/containers/c1/rootfs", source: "/var/lib/sysbox/containers/c1/rootfs"),
+                StartPlan.Mount(.rootfs, "/var/lib/sysbox/containers/c1/rootfs", source: "idmapped")
+            ])
+        #expect(!plan.mounts.contains { $0.kind == .devNode })
+        #expect(plan.userNamespace == Self.userNamespace)
     }
 
     /// Every kind has its own C kind, and every entry a failure step.
     @Test func kindsMatchTheCEnum() {
         let c = StartPlan.Mount.Kind.allCases.map { Spawner.entryKind($0).rawValue }
         #expect(Set(c).count == StartPlan.Mount.Kind.allCases.count)
-        #expect(StartPlan.Mount.Kind.allCases.count == Int(sysbox_entry_kind.SYSBOX_ENTRY_REMOUNT.rawValue))
+        #expect(StartPlan.Mount.Kind.allCases.count == Int(sysbox_entry_kind.SYSBOX_ENTRY_IDMAPPED.rawValue))
     }
 
     @Test func failureStepsStayWhatTheySay() throws {

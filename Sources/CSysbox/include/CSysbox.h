@@ -46,7 +46,9 @@
     X(FILES, 32, "writing a file into the container") \
     X(MOUNT_RUN, 33, "mounting a tmpfs on /run") \
     X(TRAMPOLINE, 34, "starting the exec trampoline (a sealed memfd)") \
-    X(SECCOMP, 35, "loading the seccomp filter")
+    X(SECCOMP, 35, "loading the seccomp filter") \
+    X(USERNS, 36, "setting up the user namespace") \
+    X(IDMAP, 37, "attaching an idmapped mount")
 
 #ifdef __ASSEMBLER__
 #define SYSBOX_STEP_EQU(name, number, text) .equ SYSBOX_STEP_##name, number;
@@ -89,7 +91,10 @@ const char *sysbox_step_name(int step);
 /// unless said otherwise; "resolved" means opened component by component inside the rootfs with
 /// O_NOFOLLOW (a symlink in the image cannot lead a mount out of it) and mounted through that fd.
 typedef enum __attribute__((enum_extensibility(closed))) {
-    SYSBOX_ENTRY_ROOTFS = 1,  // mount(source, target, fstype, flags, options) at an absolute target, then chdir there
+    SYSBOX_ENTRY_ROOTFS = 1,  // mount(source, target, fstype, flags, options) at an absolute target, then chdir there;
+                              // in a user namespace: without fstype, fchdir into the first IDMAPPED mount; with one,
+                              // fsopen/fsconfig (options; relative lowerdir/upperdir/workdir are inside the first
+                              // IDMAPPED mount)/fsmount, move_mount onto target, fchdir into it
     SYSBOX_ENTRY_DIRECTORY,   // resolved, created as a directory when missing (checks proc, sys, dev)
     SYSBOX_ENTRY_PROC,        // mount(source, target, fstype, flags, options); mkdir(target, mode) first when mode != 0
     SYSBOX_ENTRY_SYSFS,       // the same
@@ -109,7 +114,15 @@ typedef enum __attribute__((enum_extensibility(closed))) {
                               // cgroup namespace: the entries after it see the container's cgroups as the root
     SYSBOX_ENTRY_CGROUP,      // as PROC (a cgroup or cgroup2 hierarchy)
     SYSBOX_ENTRY_REMOUNT,     // as PROC (flags hold MS_REMOUNT)
+    SYSBOX_ENTRY_IDMAPPED,    // user namespace only: the parent made an idmapped clone of the host path `source`
+                              // (open_tree OPEN_TREE_CLONE, then mount_setattr MOUNT_ATTR_IDMAP with the container's
+                              // user namespace); the child attaches it (move_mount) at `target`: an absolute host
+                              // directory, opened before it became the namespace's root, or a directory inside the
+                              // first IDMAPPED mount
 } sysbox_entry_kind;
+
+/// The most IDMAPPED entries a plan may hold.
+#define SYSBOX_MAX_IDMAPPED 16
 
 /// `create` of an entry whose target is resolved in the rootfs.
 enum { SYSBOX_CREATE_NONE = 0, SYSBOX_CREATE_DIRECTORY = 1, SYSBOX_CREATE_FILE = 2 };
@@ -145,6 +158,9 @@ typedef struct {
     int cgroup_fd;                // the container's cgroup2 directory (hybrid or pure v2), or -1
     const unsigned char *seccomp_filter;  // a cBPF program (see seccomp.bpf below), loaded last before exec
     unsigned int seccomp_length;          // its length in bytes (8 an instruction); 0: no filter
+    /* A user namespace (an unprivileged container) when uid_map is not NULL: */
+    const char *uid_map;          // what the parent writes to /proc/PID/uid_map ("0 1000000 65536\n"), or NULL
+    const char *gid_map;          // and to gid_map (setgroups stays "allow": container root may call setgroups)
 } sysbox_spawn_config;
 
 /// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
@@ -153,6 +169,7 @@ typedef struct {
     int pidfd;
     int sync_fd;   // parent's write end; one byte releases the child
     int err_fd;    // parent's read end of the error pipe
+    int failed_step;  // when sysbox_spawn fails after the clone: the step (the child is reaped), else 0
 } sysbox_spawn_handle;
 
 /// clone3(2) with CLONE_NEWNS|NEWUTS|NEWIPC|NEWPID|NEWNET|CLONE_PIDFD|CLONE_INTO_CGROUP (cgroup_fd), or
@@ -164,6 +181,15 @@ typedef struct {
 /// pivots into the root filesystem and execs init. A failure before the release is reported on err_fd
 /// at once (the child exits; see sysbox_read_report). Returns the child's pid, or -errno (EPERM: not
 /// root; ENOMEM/EAGAIN: resource limits; EBUSY/EOPNOTSUPP: cgroup_fd cannot take processes).
+/// With uid_map (a user namespace): CLONE_NEWUSER instead of NEWNET in the clone; the child joins its
+/// cgroups, then waits while the parent writes uid_map and gid_map, opens /proc/PID/ns/user and makes
+/// one idmapped detached mount per IDMAPPED entry (open_tree, mount_setattr), which it sends over a
+/// socket (SCM_RIGHTS); the child opens the host paths its binds and idmapped mounts use (as host
+/// root, still unmapped: it may search directories only host root may), becomes the namespace's root (setresgid/setresuid 0), unshares its network
+/// namespace (so /proc/net and sysfs belong to it) and acknowledges; only then does this return (the
+/// caller attaches NICs to that namespace). A failure on that way kills and reaps the child and
+/// returns -errno with handle->failed_step set (USERNS, IDMAP: EINVAL/EPERM when the filesystem or
+/// kernel cannot idmap; or the child's own step).
 int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle);
 
 /// Starts `path` detached, as posix_spawn with POSIX_SPAWN_SETSID would, but created directly in the
@@ -203,6 +229,8 @@ typedef struct {
     uint64_t drop_caps;
     const unsigned char *seccomp_filter;  // as in sysbox_spawn_config (loaded after the capabilities are
     unsigned int seccomp_length;          // dropped, before the user switch, which would lose CAP_SYS_ADMIN)
+    int userns;                           // 1: the container has its own user namespace, joined with the others
+                                          // (uid and gid are then the container's own ids)
 } sysbox_exec_config;
 
 /// Forks a helper that joins the cgroups and namespaces of the container (setns on the pidfd), makes
@@ -232,6 +260,14 @@ int sysbox_recv_fd(int sock);
 
 /// statfs(2)'s f_type of the filesystem holding `path` (e.g. 0x9123683E for btrfs), or -errno.
 long long sysbox_fs_type(const char *path);
+
+/// Sets the calling thread's filesystem uid and gid (setfsuid(2), setfsgid(2) as raw syscalls: they
+/// change only this thread) and raises its effective capabilities back to its permitted set (capset(2)
+/// for this thread: a change of the fsuid away from 0 clears CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER…).
+/// Files this thread creates then belong to `uid`:`gid`, e.g. an unprivileged container's root, as
+/// its idmapped mounts need (host root creating there gets EOVERFLOW). 0, or -errno (EPERM: the ids did
+/// not take).
+int sysbox_thread_fsids(uid_t uid, gid_t gid);
 
 /// Sets the window size of a terminal.
 int sysbox_set_winsize(int fd, unsigned short rows, unsigned short cols);
@@ -270,6 +306,7 @@ void sysbox_errno_text(int err, char *out, size_t size);
  *   init PID STARTTIME            init's pid and its start time (field 22 of /proc/PID/stat)
  *   cwd PATH                      the command's working directory in the container
  *   drop MASK                     capabilities dropped from the bounding set (decimal, bit n: cap n)
+ *   userns 1                      the container has its own user namespace (joined too); absent: none
  *   cgroup CONTROLLERS MOUNTPOINT one a host hierarchy: CONTROLLERS "-" for cgroup2, else the v1
  *                                 controllers joined by ","; MOUNTPOINT has no space (at most 32)
  *   env KEY=VALUE                 the environment, sorted by key, values without a newline (at most 256)
@@ -285,6 +322,7 @@ typedef struct {
     unsigned long long start_time;
     const char *cwd;
     unsigned long long drop;
+    int userns;
     char *env[SYSBOX_EXEC_CACHE_MAX_ENV + 1];   // NULL-terminated
     int env_count;
     const char *cgroup_controllers[SYSBOX_EXEC_CACHE_MAX_CGROUPS];  // "-": cgroup2

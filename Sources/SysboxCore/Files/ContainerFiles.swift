@@ -8,26 +8,40 @@ import Glibc
 struct ContainerFiles: StateBound {
     let state: State
 
-    /// Runs `body` with an `O_PATH` fd of the container's root: `/proc/PID/root` while it runs; its
-    /// root filesystem when stopped (dir driver: the directory; overlay: the overlay mounted at
-    /// `containers/NAME/rootfs` for the time of `body`, then detached). Under the container's lock, so
-    /// no start or delete happens meanwhile.
-    func withContainerRoot<T>(_ name: String, _ body: (Int32) throws -> T) throws -> T {
+    /// Runs `body` with an `O_PATH` fd of the container's root and how its ids show there: through
+    /// `/proc/PID/root` while it runs (an unprivileged container's files carry host ids from its range;
+    /// this thread then works as the container's root, `sysbox_thread_fsids`, so what it creates is
+    /// owned by an id the container has); its root filesystem when stopped (the container's own ids;
+    /// dir driver: the directory; overlay: the overlay mounted at `containers/NAME/rootfs` for the time
+    /// of `body`, then detached). Under the container's lock, so no start or delete happens meanwhile.
+    func withContainerRoot<T>(_ name: String, _ body: (Int32, ContainerIDs) throws -> T) throws -> T {
         try Names.validate(name, as: .container)
-        let image = try read { db in try images.baseImage(db, container: try container(db, name)) }
+        let (image, privileged) = try read { db in
+            let record = try container(db, name)
+            return (try images.baseImage(db, container: record), try IDMapConfig(expanded: try containers.view(db, record).expanded.config, container: name).privileged)
+        }
         let driver = try storageDriver()
         return try withLock(name) {
             if let live = runtime.liveState(name) {
                 let root = open("/proc/\(live.initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
                 guard root >= 0 else { throw SysboxError(.conflict, "container \(name) stopped") }
                 defer { close(root) }
-                return try body(root)
+                let ids = ContainerIDs.of(live.initPid)
+                if !ids.isIdentity {
+                    guard let uid = ids.hostUID(0), let gid = ids.hostGID(0), sysbox_thread_fsids(uid, gid) == 0 else {
+                        throw SysboxError(.io, "cannot act as the root of container \(name) (setfsuid)")
+                    }
+                }
+                defer { if !ids.isIdentity { _ = sysbox_thread_fsids(0, 0) } }
+                return try body(root, ids)
             }
             let p = paths(name)
             let mount = try driver.rootfs(container: p, image: image)
             var mounted = false
             if let fstype = mount.fstype {
-                guard Glibc.mount(fstype, mount.path, fstype, 0, mount.options ?? "") == 0 else {
+                // An unprivileged container's overlay keeps its markers in user.overlay.* xattrs.
+                let options = (mount.options ?? "") + (privileged ? "" : ",userxattr")
+                guard Glibc.mount(fstype, mount.path, fstype, 0, options) == 0 else {
                     throw SysboxError(.io, "cannot mount the root filesystem of \(name) to reach its files: \(Host.errnoText(errno))")
                 }
                 mounted = true
@@ -36,7 +50,7 @@ struct ContainerFiles: StateBound {
             let root = open(mount.path, SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
             guard root >= 0 else { throw SysboxError(.io, "cannot open \(mount.path): \(Host.errnoText(errno))") }
             defer { close(root) }
-            return try body(root)
+            return try body(root, .identity)
         }
     }
 
@@ -46,7 +60,7 @@ struct ContainerFiles: StateBound {
     /// - Returns: the bytes and the file's mode, uid and gid.
     public func pullFile(_ name: String, path: String) throws -> (data: Data, mode: mode_t, uid: uid_t, gid: gid_t) {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /etc/hostname)") }
-        return try withContainerRoot(name) { root in
+        return try withContainerRoot(name) { root, ids in
             let fd = sysbox_openat_in_root(root, path, O_RDONLY | O_NONBLOCK, 0)
             guard fd >= 0 else { throw SysboxError(.notFound, "cannot open \(path) in container \(name): \(Host.errnoText(-fd))") }
             defer { close(fd) }
@@ -59,7 +73,7 @@ struct ContainerFiles: StateBound {
                 throw SysboxError.invalid("\(path) in container \(name) is not a regular file (a device, FIFO or socket)")
             }
             let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
-            return (data, st.st_mode & 0o7777, st.st_uid, st.st_gid)
+            return (data, st.st_mode & 0o7777, ids.containerUID(st.st_uid), ids.containerGID(st.st_gid))
         }
     }
 
@@ -72,7 +86,8 @@ struct ContainerFiles: StateBound {
         createParents: Bool
     ) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name) (e.g. /root/notes.txt)") }
-        try withContainerRoot(name) { root in
+        try withContainerRoot(name) { root, ids in
+            let (uid, gid) = try ids.hostOwner(uid: uid, gid: gid, container: name)
             try pushFile(root: root, name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents)
         }
     }
@@ -83,7 +98,8 @@ struct ContainerFiles: StateBound {
     public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name)") }
         let fm = FileManager.default
-        try withContainerRoot(name) { root in
+        try withContainerRoot(name) { root, ids in
+            let (uid, gid) = try ids.hostOwner(uid: uid, gid: gid, container: name)
             var top = path
             let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
             if existing >= 0 { close(existing); top = (path as NSString).appendingPathComponent((local as NSString).lastPathComponent) }
@@ -142,7 +158,7 @@ struct ContainerFiles: StateBound {
     public func pullTree(_ name: String, path: String, to local: String) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name)") }
         guard !FileManager.default.fileExists(atPath: local) else { throw SysboxError(.alreadyExists, "\(local) exists; pull into a new path") }
-        try withContainerRoot(name) { root in
+        try withContainerRoot(name) { root, _ in
             let dir = sysbox_openat_in_root(root, path, O_RDONLY | O_DIRECTORY, 0)
             guard dir >= 0 else { throw SysboxError(.notFound, "cannot open directory \(path) in container \(name): \(Host.errnoText(-dir))") }
             defer { close(dir) }

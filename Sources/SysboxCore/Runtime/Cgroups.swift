@@ -303,6 +303,36 @@ public struct ContainerCgroup: Sendable {
         try Self.write(path + "/cgroup.subtree_control", wanted.map { "+" + $0 }.joined(separator: " "))
     }
 
+    /// The files of a v2 cgroup its delegate may write, when the kernel does not list them in
+    /// /sys/kernel/cgroup/delegate.
+    static let v2DelegateFiles = ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control"]
+
+    /// Hands the container's cgroups to its root (an unprivileged container, whose init, systemd, makes
+    /// and manages its own subtree, as LXC does): chown(2) of each of its directories and, in it, of the
+    /// files that move processes and enable controllers for children: v1 `tasks` and `cgroup.procs`
+    /// (and `cgroup.clone_children` set to 1 in the cpuset hierarchy, so its children get CPUs and
+    /// memory nodes); v2 the kernel's list in /sys/kernel/cgroup/delegate (`v2DelegateFiles` without
+    /// it). The limit files stay host root's: the container cannot raise its own limits. Files missing
+    /// in a hierarchy are skipped.
+    /// - Parameter delegateList: the v2 list (nil: read /sys/kernel/cgroup/delegate).
+    public func delegate(uid: uid_t, gid: gid_t, delegateList: [String]? = nil) throws {
+        let v2Files =
+            delegateList
+            ?? (try? String(contentsOfFile: "/sys/kernel/cgroup/delegate", encoding: .utf8))?.split(whereSeparator: \.isWhitespace).map(String.init)
+            ?? Self.v2DelegateFiles
+        for h in layout.hierarchies {
+            let dir = h.mountPoint + "/" + relative
+            guard chown(dir, uid, gid) == 0 else { throw SysboxError(.io, "cannot delegate cgroup \(dir) to the container's root: \(Host.errnoText(errno))") }
+            if !h.isV2 && h.has("cpuset") { try? Self.write(dir + "/cgroup.clone_children", "1") }
+            for file in h.isV2 ? v2Files : ["tasks", "cgroup.procs"] {
+                let path = dir + "/" + file
+                if chown(path, uid, gid) != 0 && errno != ENOENT {
+                    throw SysboxError(.io, "cannot delegate \(path) to the container's root: \(Host.errnoText(errno))")
+                }
+            }
+        }
+    }
+
     /// Writes the limits (an unset limit is written as "no limit", so a removed key takes effect live).
     public func apply(_ limits: CgroupLimits) throws {
         if layout.isUnified {

@@ -103,6 +103,8 @@ struct ContainerRuntime: StateBound {
                 _ = try launchMonitor(name, paths: p)
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 try recordPowerState(name, .running)
+                // The map this start used (LXD's volatile.idmap.current; `[]` when privileged).
+                try write { db in try idmaps.recordCurrent(db, container: name, try idmaps.recorded(db, container: name, key: IDMaps.nextKey)) }
                 try? execs.writeExecCache(name)
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)

@@ -75,7 +75,7 @@ struct ContainerExec: StateBound {
         let seccomp = try SeccompPolicy.read(paths(request.name).seccompFilter) ?? SeccompPolicy.filter(config: view.expanded.config)
         let helper = try Self.forkHelper(
             pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
-            user: user, seccomp: seccomp, stdio: &stdio)
+            user: user, seccomp: seccomp, userNamespace: Self.hasOwnUserNamespace(live.initPid), stdio: &stdio)
         // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
         _ = sysbox_forward_signals(helper.pid)
         defer { _ = sysbox_forward_signals(0) }
@@ -156,7 +156,7 @@ struct ContainerExec: StateBound {
     /// Closes the container's ends of `stdio`.
     static func forkHelper(
         pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
-        user: ContainerUser, seccomp: [UInt8], stdio: inout ExecStdio
+        user: ContainerUser, seccomp: [UInt8], userNamespace: Bool, stdio: inout ExecStdio
     ) throws -> (pid: Int32, errFD: Int32) {
         let c = CStrings()
         let tasks: [UnsafePointer<CChar>?] = cgroups.tasks.map { UnsafePointer(c.string($0)) }
@@ -171,7 +171,8 @@ struct ContainerExec: StateBound {
             pidfd: pidfd, cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
             cwd: UnsafePointer(c.string(cwd)), argv: c.array(command), envp: c.array(environment),
             uid: user.uid, gid: user.gid, stdio: (stdio.fds[0], stdio.fds[1], stdio.fds[2]), pty_socket: stdio.sockets[1],
-            drop_caps: Hardening.dropMask, seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count))
+            drop_caps: Hardening.dropMask, seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count),
+            userns: userNamespace ? 1 : 0)
         let helper = sysbox_exec(&config, &errFD)
         stdio.closeContainerEnds()
         guard helper > 0 else {
@@ -192,19 +193,31 @@ struct ContainerExec: StateBound {
         let layout = try CgroupLayout.host()
         let home = containerDirectoryExists("/root", initPid: live.initPid) ? "/root" : "/"
         let env = Self.baseExecEnvironment(home: home, user: "root", term: "dumb", config: view.expanded.config)
-        let text = Self.execCacheText(initPid: live.initPid, startTime: start, cwd: home, layout: layout, environment: env)
+        let text = Self.execCacheText(
+            initPid: live.initPid, startTime: start, cwd: home, layout: layout, environment: env, userNamespace: Self.hasOwnUserNamespace(live.initPid))
         try Host.writeAtomically(text, to: paths(name).execCache, mode: 0o600, durable: false)
     }
 
     /// The text of exec.cache (the format: CSysbox.h, "exec.cache"; read by sysbox_exec_cache_parse).
-    static func execCacheText(initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String]) -> String {
+    static func execCacheText(
+        initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String], userNamespace: Bool = false
+    ) -> String {
         var lines = [
             String(SYSBOX_EXEC_CACHE_MAGIC.dropLast()), "init \(initPid) \(startTime)", "cwd \(cwd)",
             "drop \(Hardening.dropMask)"
         ]
+        if userNamespace { lines.append("userns 1") }
         for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Whether the process `pid` is in a user namespace other than this process's (an unprivileged
+    /// container's init): stat(2) of both /proc/PID/ns/user links (their inodes name the namespaces).
+    static func hasOwnUserNamespace(_ pid: Int32) -> Bool {
+        var mine = stat(), theirs = stat()
+        guard stat("/proc/self/ns/user", &mine) == 0, stat("/proc/\(pid)/ns/user", &theirs) == 0 else { return false }
+        return mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev
     }
 
     /// waitpid, as an exit code (the helper already turns a signal into 128+signal).

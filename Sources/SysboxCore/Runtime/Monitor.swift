@@ -290,6 +290,13 @@ final class MonitorSession {
             try? cgroup.remove()
             try cgroup.create()
             try cgroup.apply(plan.limits.limits)
+            if let ids = plan.userNamespace {
+                try cgroup.delegate(uid: ids.rootUID, gid: ids.rootGID)
+                // Its console is its root's (getty and systemd set modes and owners on it).
+                guard fchown(slave, ids.rootUID, ids.rootGID) == 0 else {
+                    throw SysboxError(.io, "cannot give the console \(slavePath) to the container's root: \(Host.errnoText(errno))")
+                }
+            }
             logger.debug("cgroups ready", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         }
         log = ConsoleLog(path: paths.consoleLog, cap: Monitor.consoleLogCap)

@@ -21,7 +21,6 @@ extension ContainerRuntime {
             return (try containers.view(db, record), try images.baseImage(db, container: record))
         }
         let devices = view.expanded.devices
-        try StartPlanner.checkPrivileged(view.expanded.config, name: name)
         let sources = Self.sourceFacts(devices)
         _ = try StartPlanner.diskMounts(devices, sources: sources, container: name)
         let rootfs = try driver.rootfs(container: paths(name), image: image)
@@ -31,12 +30,23 @@ extension ContainerRuntime {
         // this configuration.
         try SeccompPolicy.write(try SeccompPolicy.filter(config: view.expanded.config), to: paths(name).seccompFilter)
         let nics = try nics.prepareNICs(name, devices: devices)
+        let userNamespace = try idmaps.next(container: name).map { try Self.userNamespace($0) }
         let domain = try nics.first.map { first in try read { db in try networks.settings(db, try networks.network(db, first.bridge)).domain } }
         return try StartPlanner.plan(
             StartPlanner.Input(
                 name: name, config: view.expanded.config, devices: devices, ephemeral: view.record.ephemeral, template: image.template,
                 manifest: image.manifest, rootfs: rootfs, nics: nics, domain: domain, cgroupLayout: layout, sources: sources,
-                maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory()))
+                maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory(), userNamespace: userNamespace))
+    }
+
+    /// The plan's view of an id map (allocated by `IDMaps.next`): the kernel's map texts and the host
+    /// ids of the container's root.
+    static func userNamespace(_ map: IDMap) throws -> StartPlan.UserNamespace {
+        guard let uid = map.rootUID.flatMap(UInt32.init(exactly:)), let gid = map.rootGID.flatMap(UInt32.init(exactly:)) else {
+            throw SysboxError(.internalError, "the id map \(map.json) does not map the container's root")
+        }
+        return StartPlan.UserNamespace(
+            uidMap: try map.kernelText(.uid), gidMap: try map.kernelText(.gid), rootUID: uid, rootGID: gid)
     }
 
     /// stat(2) and statvfs(3) of every disk device's source.

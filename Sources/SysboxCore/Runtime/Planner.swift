@@ -39,13 +39,14 @@ enum StartPlanner {
         /// The empty read-only file masked kernel files show (`Spawner.maskFilePath`).
         var maskFile: String
         var hostMemory: UInt64
+        /// An unprivileged container's ids (nil: privileged).
+        var userNamespace: StartPlan.UserNamespace? = nil
     }
 
     /// The start plan of `input`: environment, limits, NICs and the ordered mounts and files. The order
     /// of `mounts` is what the kernel sees (see `mounts(_:disks:files:)`).
     static func plan(_ input: Input) throws -> StartPlan {
         let config = input.config
-        try checkPrivileged(config, name: input.name)
         let disks = try diskMounts(input.devices, sources: input.sources, container: input.name)
         try checkCgroup(input.manifest, template: input.template, layout: input.cgroupLayout)
         let environment =
@@ -59,7 +60,7 @@ enum StartPlanner {
             stopSignal: try Signals.number(input.manifest.stopSignal, what: "image \(input.template)"),
             mounts: mounts(input, disks: disks, files: files(input)),
             limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: input.hostMemory)),
-            ephemeral: input.ephemeral, nics: input.nics)
+            ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace)
     }
 
     /// `environment.KEY` settings as KEY/value pairs, by key: what init and every exec get on top of
@@ -67,12 +68,6 @@ enum StartPlanner {
     static func configEnvironment(_ config: [String: String]) -> [(key: String, value: String)] {
         config.sorted { $0.key < $1.key }.compactMap { key, value in
             key.hasPrefix("environment.") ? (String(key.dropFirst("environment.".count)), value) : nil
-        }
-    }
-
-    static func checkPrivileged(_ config: [String: String], name: String) throws {
-        if let privileged = config["security.privileged"], (try? Values.bool(privileged)) == false {
-            throw SysboxError(.unsupported, "security.privileged=false (an unprivileged container) is not supported yet; unset it to run \(name) privileged")
         }
     }
 
@@ -142,9 +137,8 @@ enum StartPlanner {
     static func mounts(_ input: Input, disks: [StartPlan.Mount], files: [StartPlan.Mount]) -> [StartPlan.Mount] {
         typealias M = StartPlan.Mount
         let rootfs = input.rootfs
-        var out: [M] = [
-            rootfs.fstype.map { M(.rootfs, rootfs.path, source: $0, fstype: $0, options: rootfs.options) }
-                ?? M(.rootfs, rootfs.path, source: rootfs.path, flags: [.bind, .rec]),
+        var out: [M] = input.userNamespace == nil ? [privilegedRootfs(rootfs)] : unprivilegedRootfs(rootfs)
+        out += [
             // Checked plain directories (never symlinks) inside this namespace.
             M(.directory, "proc"), M(.directory, "sys"), M(.directory, "dev"),
             M(.proc, "proc", source: "proc", fstype: "proc", flags: [.nosuid, .nodev, .noexec]),
@@ -155,7 +149,12 @@ enum StartPlanner {
             ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
             ("tty", 5, 0)
         ]
-        out += nodes.map { M(.devNode, "dev/" + $0.0, mode: 0o666, major: $0.1, minor: $0.2) }
+        if input.userNamespace == nil {
+            out += nodes.map { M(.devNode, "dev/" + $0.0, mode: 0o666, major: $0.1, minor: $0.2) }
+        } else {
+            // A user namespace cannot mknod (and its tmpfs is nodev): the host's nodes, bound.
+            out += nodes.map { M(.bind, "dev/" + $0.0, source: "/dev/" + $0.0, create: .file) }
+        }
         out += [
             M(
                 .devpts, "dev/pts", source: "devpts", fstype: "devpts", options: "newinstance,ptmxmode=0666,mode=0620,gid=5",
@@ -185,6 +184,32 @@ enum StartPlanner {
         out.append(M(.release, ""))
         out += cgroupMounts(input.cgroupLayout, unifiedOnly: input.manifest.cgroup == "unified")
         return out
+    }
+
+    /// The root filesystem of a privileged container: the overlay mounted, or the tree bound onto
+    /// itself, at its absolute path.
+    static func privilegedRootfs(_ rootfs: RootfsMount) -> StartPlan.Mount {
+        rootfs.fstype.map { StartPlan.Mount(.rootfs, rootfs.path, source: $0, fstype: $0, options: rootfs.options) }
+            ?? StartPlan.Mount(.rootfs, rootfs.path, source: rootfs.path, flags: [.bind, .rec])
+    }
+
+    /// The root filesystem of an unprivileged container. Its files stay owned by the container's own
+    /// ids on disk (as a privileged container's): the child sees them through idmapped mounts the
+    /// monitor makes (`idmapped` entries: attached at the rootfs mount point, or inside the first one).
+    /// overlay: the container's directory (the upper and work directories must share a mount) with the
+    /// image attached at its `rootfs`, and the overlay made by the container's root from them, with
+    /// `userxattr` (its markers in user.overlay.* xattrs), on top. dir and btrfs: the tree itself.
+    static func unprivilegedRootfs(_ rootfs: RootfsMount) -> [StartPlan.Mount] {
+        typealias M = StartPlan.Mount
+        guard rootfs.fstype == "overlay", let lower = rootfs.lower else {
+            return [M(.idmapped, rootfs.path, source: rootfs.path), M(.rootfs, rootfs.path, source: "idmapped")]
+        }
+        let directory = (rootfs.path as NSString).deletingLastPathComponent
+        return [
+            M(.idmapped, rootfs.path, source: directory),
+            M(.idmapped, "rootfs", source: lower),
+            M(.rootfs, rootfs.path, source: "overlay", fstype: "overlay", options: "lowerdir=rootfs,upperdir=upper,workdir=work,userxattr")
+        ]
     }
 
     /// The cgroup tree the container sees at /sys/fs/cgroup (`ContainerCgroup.containerMounts`).

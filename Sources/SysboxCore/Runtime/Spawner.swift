@@ -100,9 +100,12 @@ enum Spawner {
             argv: c.array([plan.initPath] + plan.initArgs), envp: c.array(plan.environment),
             entries: UnsafePointer(c.buffer(entries)), entry_count: Int32(entries.count), drop_caps: Hardening.dropMask,
             cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
-            seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count))
+            seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count),
+            uid_map: plan.userNamespace.map { UnsafePointer(c.string($0.uidMap)) },
+            gid_map: plan.userNamespace.map { UnsafePointer(c.string($0.gidMap)) })
         var handle = sysbox_spawn_handle()
         let rc = sysbox_spawn(&config, &handle)
+        if rc < 0, handle.failed_step != 0 { throw ChildFailure(step: handle.failed_step, errno: -rc) }
         guard rc > 0 else { throw SysboxError(.io, "cannot create the container's namespaces (clone): \(Host.errnoText(-rc))") }
         return SpawnedInit(handle: handle)
     }
@@ -145,6 +148,7 @@ enum Spawner {
         case .release: .SYSBOX_ENTRY_RELEASE
         case .cgroup: .SYSBOX_ENTRY_CGROUP
         case .remount: .SYSBOX_ENTRY_REMOUNT
+        case .idmapped: .SYSBOX_ENTRY_IDMAPPED
         }
     }
 
@@ -152,6 +156,7 @@ enum Spawner {
     static func step(of m: StartPlan.Mount) -> sysbox_step {
         switch m.kind {
         case .rootfs: return .SYSBOX_STEP_MOUNT_ROOTFS
+        case .idmapped: return .SYSBOX_STEP_IDMAP
         case .directory, .proc, .sysfs:
             // proc, sys and dev are checked as directories before any is mounted.
             return m.target == "proc" ? .SYSBOX_STEP_MOUNT_PROC : m.target == "sys" ? .SYSBOX_STEP_MOUNT_SYS : .SYSBOX_STEP_MOUNT_DEV
@@ -160,6 +165,7 @@ enum Spawner {
             case "dev": return .SYSBOX_STEP_MOUNT_DEV
             case "dev/shm": return .SYSBOX_STEP_MOUNT_SHM
             case "run": return .SYSBOX_STEP_MOUNT_RUN
+            case "rootfs": return .SYSBOX_STEP_MOUNT_ROOTFS
             default: return .SYSBOX_STEP_MOUNT_CGROUP
             }
         case .devNode: return .SYSBOX_STEP_MKNOD
@@ -167,7 +173,7 @@ enum Spawner {
         case .mqueue: return .SYSBOX_STEP_MOUNT_MQUEUE
         case .symlink: return .SYSBOX_STEP_SYMLINKS
         case .console: return .SYSBOX_STEP_CONSOLE
-        case .bind: return .SYSBOX_STEP_MOUNT_DISK
+        case .bind: return m.device == nil && m.target.hasPrefix("dev/") ? .SYSBOX_STEP_MKNOD : .SYSBOX_STEP_MOUNT_DISK
         case .maskFile, .maskDir: return .SYSBOX_STEP_MASK
         case .file: return .SYSBOX_STEP_FILES
         case .rebind: return .SYSBOX_STEP_READONLY

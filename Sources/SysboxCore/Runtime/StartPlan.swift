@@ -10,7 +10,7 @@ public struct StartPlan: Codable, Sendable, Equatable {
         /// The C side's `SYSBOX_ENTRY_*`, one for one (`Spawner.entryKind`).
         public enum Kind: String, Codable, Sendable, CaseIterable {
             case rootfs, directory, proc, sysfs, tmpfs, devNode = "dev-node", devpts, mqueue, symlink, console, bind
-            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount
+            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount, idmapped
         }
 
         /// What `create` makes when a target resolved inside the rootfs is missing.
@@ -75,6 +75,26 @@ public struct StartPlan: Codable, Sendable, Equatable {
     public var ephemeral: Bool
     /// NICs to attach before init runs.
     public var nics: [Nic]?
+    /// An unprivileged container's user namespace; nil: privileged (container root is host root).
+    public var userNamespace: UserNamespace?
+
+    /// The ids of an unprivileged container: what the monitor writes to its init's uid_map and gid_map,
+    /// and the host ids of its root (who owns its delegated cgroups and its console).
+    public struct UserNamespace: Codable, Sendable, Equatable {
+        /// `/proc/PID/uid_map` text ("0 1000000 65536\n").
+        public var uidMap: String
+        public var gidMap: String
+        /// The host uid and gid of the container's root.
+        public var rootUID: UInt32
+        public var rootGID: UInt32
+
+        public init(uidMap: String, gidMap: String, rootUID: UInt32, rootGID: UInt32) {
+            self.uidMap = uidMap
+            self.gidMap = gidMap
+            self.rootUID = rootUID
+            self.rootGID = rootGID
+        }
+    }
 
     /// The files the plan writes into the container (`file` entries), as absolute paths.
     var writtenFiles: [String] { mounts.filter { $0.kind == .file }.map { "/" + $0.target } }

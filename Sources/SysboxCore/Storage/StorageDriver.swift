@@ -9,6 +9,16 @@ public struct RootfsMount: Sendable, Equatable {
     /// `overlay`, or nil to bind `path` onto itself.
     public var fstype: String?
     public var options: String?
+    /// overlay: the image's root filesystem (the lower layer); the upper and work directories are
+    /// `upper` and `work` beside `path`.
+    public var lower: String?
+
+    public init(path: String, fstype: String? = nil, options: String? = nil, lower: String? = nil) {
+        self.path = path
+        self.fstype = fstype
+        self.options = options
+        self.lower = lower
+    }
 }
 
 /// A storage driver: where containers' files live and how they are made from an image.
@@ -95,7 +105,7 @@ public struct OverlayDriver: StorageDriver {
         }
         return RootfsMount(
             path: container.rootfs, fstype: "overlay",
-            options: "lowerdir=\(image.rootfs),upperdir=\(container.upper),workdir=\(container.work)")
+            options: "lowerdir=\(image.rootfs),upperdir=\(container.upper),workdir=\(container.work)", lower: image.rootfs)
     }
 
     public func delete(container: ContainerPaths) throws {

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+@testable import SysboxCore
+
+/// The pure parts of unprivileged containers: how a running container's ids translate (its
+/// /proc/PID/uid_map), and which cgroup files its root gets (a fake v1 + v2 tree on disk).
+@Suite struct UserNamespaceTests {
+    @Test func idsOfARangeTranslateBothWays() {
+        let ids = ContainerIDs(
+            uids: ContainerIDs.parse("         0    1065536      65536\n"),
+            gids: ContainerIDs.parse("0 1065536 1000\n1000 1000 1\n1001 1066537 64535\n"))
+        #expect(ids.hostUID(0) == 1_065_536)
+        #expect(ids.hostUID(65535) == 1_131_071)
+        #expect(ids.hostUID(65536) == nil)
+        #expect(ids.containerUID(1_065_537) == 1)
+        #expect(ids.containerUID(0) == 65534)  // host root shows as nobody
+        #expect(ids.hostGID(1000) == 1000)  // raw.idmap-style hole
+        #expect(ids.hostGID(1001) == 1_066_537)
+        #expect(ids.containerGID(1000) == 1000)
+        #expect(throws: SysboxError.self) { try ids.hostOwner(uid: 70000, gid: 0, container: "c1") }
+        #expect(!ids.isIdentity)
+    }
+
+    @Test func theInitialNamespaceIsTheIdentity() {
+        let ids = ContainerIDs(uids: ContainerIDs.parse("0 0 4294967295\n"), gids: ContainerIDs.parse("0 0 4294967295\n"))
+        #expect(ids.isIdentity)
+        #expect(ids.hostUID(1234) == 1234)
+        #expect(ids.containerGID(99) == 99)
+    }
+
+    /// The container's directories and the files that move processes and enable controllers belong to
+    /// its root; the limit files stay host root's.
+    @Test func delegationChownsOnlyWhatItShould() throws {
+        let base = FileManager.default.temporaryDirectory.path + "/sysbox-delegate-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let layout = CgroupLayout(hierarchies: [
+            CgroupHierarchy(mountPoint: base + "/memory", controllers: ["memory"], isV2: false),
+            CgroupHierarchy(mountPoint: base + "/cpuset", controllers: ["cpuset"], isV2: false),
+            CgroupHierarchy(mountPoint: base + "/unified", controllers: [], isV2: true)
+        ])
+        let cgroup = ContainerCgroup(layout: layout, stateDirectory: "/s", name: "c1")
+        let files: [String: [String]] = [
+            "memory": ["tasks", "cgroup.procs", "memory.limit_in_bytes"],
+            "cpuset": ["tasks", "cgroup.procs", "cpuset.cpus", "cgroup.clone_children"],
+            "unified": ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.reclaim", "memory.max"]
+        ]
+        for (h, names) in files {
+            let dir = base + "/" + h + "/" + cgroup.relative
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for n in names { #expect(FileManager.default.createFile(atPath: dir + "/" + n, contents: Data("0".utf8))) }
+        }
+        try cgroup.delegate(uid: 1_065_536, gid: 1_065_537, delegateList: ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.reclaim"])
+        func owner(_ h: String, _ file: String?) -> (uid_t, gid_t) {
+            var st = stat()
+            let path = base + "/" + h + "/" + cgroup.relative + (file.map { "/" + $0 } ?? "")
+            _ = stat(path, &st)
+            return (st.st_uid, st.st_gid)
+        }
+        for h in ["memory", "cpuset", "unified"] { #expect(owner(h, nil) == (1_065_536, 1_065_537)) }
+        #expect(owner("memory", "tasks") == (1_065_536, 1_065_537))
+        #expect(owner("memory", "cgroup.procs") == (1_065_536, 1_065_537))
+        #expect(owner("memory", "memory.limit_in_bytes") == (0, 0))
+        #expect(owner("cpuset", "cpuset.cpus") == (0, 0))
+        #expect((try? String(contentsOfFile: base + "/cpuset/" + cgroup.relative + "/cgroup.clone_children", encoding: .utf8)) == "1")
+        for f in ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.reclaim"] { #expect(owner("unified", f) == (1_065_536, 1_065_537)) }
+        #expect(owner("unified", "memory.max") == (0, 0))
+    }
+}
