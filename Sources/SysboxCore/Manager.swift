@@ -52,7 +52,13 @@ public final class Manager: StateBound {
     /// Forwards to `containers.containerNames`.
     public func containerNames() throws -> [String] { try containers.containerNames() }
     /// Forwards to `containers.assignProfiles`.
-    public func assignProfiles(container name: String, profiles names: [String]) throws { try containers.assignProfiles(container: name, profiles: names) }
+    @discardableResult
+    public func assignProfiles(container name: String, profiles names: [String]) throws -> [String] { try containers.assignProfiles(container: name, profiles: names) }
+    /// Forwards to `containers.containerDocument`.
+    public func containerDocument(_ name: String) throws -> ProfileDocument { try containers.containerDocument(name) }
+    /// Forwards to `containers.updateContainer`.
+    @discardableResult
+    public func updateContainer(_ name: String, _ doc: ProfileDocument) throws -> [String] { try containers.updateContainer(name, doc) }
     /// Forwards to `containers.profiles`.
     public func profiles(of name: String) throws -> [String] { try containers.profiles(of: name) }
     /// Forwards to `containers.renameContainer`.
@@ -113,7 +119,9 @@ public final class Manager: StateBound {
         try files.pushFile(name, path: path, data: data, fileName: fileName, mode: mode, uid: uid, gid: gid, createParents: createParents)
     }
     /// Forwards to `files.pushTree`.
-    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws { try files.pushTree(name, local: local, path: path, uid: uid, gid: gid) }
+    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t, createParents: Bool = false) throws {
+        try files.pushTree(name, local: local, path: path, uid: uid, gid: gid, createParents: createParents)
+    }
     /// Forwards to `files.pullTree`.
     public func pullTree(_ name: String, path: String, to local: String) throws { try files.pullTree(name, path: path, to: local) }
 
@@ -147,7 +155,8 @@ public final class Manager: StateBound {
     // MARK: - Copies
 
     /// Forwards to `copies.copyContainer`.
-    public func copyContainer(_ request: CopyRequest) throws { try copies.copyContainer(request) }
+    @discardableResult
+    public func copyContainer(_ request: CopyRequest) throws -> [String] { try copies.copyContainer(request) }
 
     // MARK: - StorageReport
 
@@ -214,7 +223,8 @@ public final class Manager: StateBound {
     /// Forwards to `profiles.createProfile`.
     public func createProfile(_ name: String, _ doc: ProfileDocument) throws { try profiles.createProfile(name, doc) }
     /// Forwards to `profiles.updateProfile`.
-    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws { try profiles.updateProfile(name, doc) }
+    @discardableResult
+    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws -> [String] { try profiles.updateProfile(name, doc) }
     /// Forwards to `profiles.deleteProfile`.
     public func deleteProfile(_ name: String) throws { try profiles.deleteProfile(name) }
     /// Forwards to `profiles.deleteProfiles`.

@@ -6,7 +6,7 @@ struct Copy: ParsableCommand {
         commandName: "copy",
         abstract: "Copy a container, or one of its snapshots, to a new stopped container.",
         discussion: """
-            The copy gets the source's files, config, devices and profiles (or the snapshot's), its snapshots unless --instance-only, and a fresh identity: a new UUID and machine-id, new MACs and a new address at its first start. A running source is frozen while its files are copied.
+            The copy gets the source's files, config, devices and profiles (or the snapshot's), its snapshots unless --instance-only, and a fresh identity: a new UUID and machine-id, new MACs and a new address at its first start (a static ipv4.address of its own NICs is left out, and said so: the source holds it). A running source is frozen while its files are copied.
 
             Examples:
               sysbox copy web1 web2
@@ -28,10 +28,11 @@ struct Copy: ParsableCommand {
         let parts = source.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var pairs: [String: String] = [:]
         for (key, value) in try CLI.pairs(config) { pairs[key] = value }
-        try CLI.manager().copyContainer(
+        let notes = try CLI.manager().copyContainer(
             CopyRequest(
                 source: parts[0], snapshot: parts.count == 2 ? parts[1] : nil, target: target,
                 instanceOnly: instanceOnly, config: pairs, profiles: profiles.isEmpty ? nil : profiles))
         CLI.out("Container \(source) copied to \(target)\n")
+        for note in notes { CLI.note(note) }
     }
 }

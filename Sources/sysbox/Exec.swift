@@ -7,16 +7,17 @@ struct Exec: ParsableCommand {
         commandName: "exec",
         abstract: "Run a command inside a running container.",
         discussion: """
-            The exit code of the command is passed through (128+N when killed by signal N); 127 means the command was not found in the container, 126 that it could not be run, 125 that sysbox could not set it up (user, directory, environment). With a terminal on stdin and stdout (or -t) the command gets a pty from the container's own /dev/pts; otherwise terminals are relayed through pipes.
+            The command may follow the name directly when none of its words starts with - (sysbox exec web1 ls /); otherwise give it after -- (sysbox exec web1 -- ls -l), as words that look like options are taken for exec's own. The exit code of the command is passed through (128+N when killed by signal N); 127 means the command was not found in the container, 126 that it could not be run, 125 that sysbox could not set it up (user, directory, environment). With a terminal on stdin and stdout (or -t) the command gets a pty from the container's own /dev/pts; otherwise terminals are relayed through pipes.
 
             Examples:
               sysbox exec web1 -- sh
               sysbox exec web1 -- cat /etc/os-release
+              sysbox exec web1 cat /etc/hostname
               sysbox exec web1 --env DEBUG=1 --cwd /tmp --user nobody -- id
             """)
 
     @Argument(help: "Container name.") var name: String
-    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+    @Argument(help: "The command and its arguments; after -- when they start with - (e.g. -- ls -l).") var command: [String] = []
     @Option(name: .customLong("env"), help: ArgumentHelp("Environment variable KEY=VALUE (repeatable).", valueName: "KEY=VALUE")) var env: [String] = []
     @Option(help: "Working directory inside the container (default: the user's home).") var cwd: String?
     @Option(name: .shortAndLong, help: "User: a name from the container's /etc/passwd, a UID, or UID:GID.") var user: String?
@@ -24,7 +25,7 @@ struct Exec: ParsableCommand {
     @Flag(name: [.customShort("T"), .customLong("force-noninteractive")], help: "Never allocate a pty.") var nonInteractive = false
 
     func validate() throws {
-        if command.isEmpty { throw ValidationError("give the command after --: sysbox exec \(name) -- COMMAND") }
+        if command.isEmpty { throw ValidationError("give the command, after -- when it has options: sysbox exec \(name) -- COMMAND") }
         if interactive && nonInteractive { throw ValidationError("-t and -T cannot be used together") }
     }
 

@@ -55,7 +55,7 @@ struct Stop: ParsableCommand {
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restart",
-        abstract: "Stop and start containers again.",
+        abstract: "Stop and start running containers again (a stopped one is refused: start it).",
         discussion: """
             Examples:
               sysbox restart web1
@@ -71,6 +71,10 @@ struct Restart: ParsableCommand {
         if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
         try manager.checkContainersExist(names)
+        // As LXD: a stopped container is not started by restart (every name is checked first).
+        if let stopped = names.first(where: { manager.runtimeStatus($0).0 == .stopped }) {
+            throw SysboxError(.conflict, "container \(stopped) is not running; start it with: sysbox start \(stopped)")
+        }
         for name in names {
             for warning in try manager.restart(name, force: force, timeout: timeout) { CLI.warn(warning) }
         }

@@ -32,10 +32,18 @@ struct Sysbox: ParsableCommand {
             handler.logLevel = level
             return handler
         }
+        if let message = UnknownCommand.message(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         let parsed: ParsableCommand
         do {
             parsed = try parseAsRoot()
         } catch {
+            if let message = UnknownCommand.execOptionMessage(Array(CommandLine.arguments.dropFirst()), parserMessage: Sysbox.message(for: error)) {
+                FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
             exit(withError: error)
         }
         var command = parsed

@@ -12,22 +12,29 @@ struct Wait: ParsableCommand {
             Examples:
               sysbox wait web1
               sysbox wait web1 --timeout 300
+              sysbox wait web1 --timeout -1     # no time limit
             """)
 
     @Argument(help: "Container name.") var name: String
-    @Option(help: "Seconds to wait at most.") var timeout: Double = 120
+    @Option(parsing: .unconditional, help: "Seconds to wait at most; -1 waits forever (as LXD).") var timeout: Double = 120
 
-    func validate() throws {
-        if timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds") }
-    }
+    func validate() throws { try Self.checkTimeout(timeout) }
 
     func run() throws {
         try Self.wait(try CLI.manager(), name: name, timeout: timeout)
     }
 
+    /// What `--timeout -1` stands for: a hundred years.
+    static let forever: Double = 100 * 365 * 86_400
+
+    /// A timeout is a positive number of seconds, or -1 for forever.
+    static func checkTimeout(_ timeout: Double) throws {
+        if timeout <= 0 && timeout != -1 { throw ValidationError("--timeout must be a positive number of seconds, or -1 to wait forever") }
+    }
+
     /// Waits, prints the state, and exits 1 unless the system is running.
     static func wait(_ manager: Manager, name: String, timeout: Double) throws {
-        let readiness = try manager.waitReady(name, timeout: timeout)
+        let readiness = try manager.waitReady(name, timeout: timeout == -1 ? forever : timeout)
         CLI.out("\(readiness.state)\n")
         if !readiness.isUp {
             let units = readiness.failedUnits.isEmpty ? "no failed units" : "failed units: \(readiness.failedUnits.joined(separator: ", "))"

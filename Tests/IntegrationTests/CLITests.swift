@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct HelpTests {
     @Test func rootAndVerbHelp() throws {
         let s = try Sandbox()
@@ -173,6 +177,52 @@ import Testing
         #expect(try s.ok(["config", "device", "list", "web1"]) == "")
         try s.ok(["delete", "web1"])
         #expect(try s.ok(["list", "--format", "json"]) == "[]\n")
+    }
+
+    /// `config edit`: the container's own description, config and devices, from stdin or in $EDITOR,
+    /// checked whole as `profile edit` checks a profile (issue 14: "2 unexpected arguments").
+    @Test func configEdit() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "web1", "-c", "limits.memory=512MiB"])
+        let uuid = try s.ok(["config", "get", "web1", "volatile.uuid"])
+        try s.ok(
+            ["config", "edit", "web1"],
+            stdin: "description: web server\nconfig:\n  limits.processes: 500\ndevices:\n  data:\n    type: disk\n    source: \(s.root)\n    path: /mnt\n")
+        #expect(try s.ok(["config", "get", "web1", "limits.memory"]) == "\n")
+        #expect(try s.ok(["config", "get", "web1", "limits.processes"]) == "500\n")
+        #expect(try s.ok(["config", "device", "get", "web1", "data", "path"]) == "/mnt\n")
+        #expect(try s.ok(["config", "show", "web1"]).contains("description: web server"))
+        // sysbox's own keys are neither shown nor lost.
+        #expect(try s.ok(["config", "get", "web1", "volatile.uuid"]) == uuid)
+        // Checked whole: any error refuses the whole document, naming its line.
+        let before = try s.dump()
+        try s.fails(["config", "edit", "web1"], "<stdin>:2: unknown config key limits.memroy; did you mean limits.memory?", stdin: "config:\n  limits.memroy: 1GiB\n")
+        try s.fails(
+            ["config", "edit", "web1"], "source \(s.root)/missing does not exist on this host",
+            stdin: "config:\n  limits.cpu: 1\ndevices:\n  d:\n    type: disk\n    source: \(s.root)/missing\n    path: /d\n")
+        try s.fails(["config", "edit", "web1"], "volatile", stdin: "config:\n  volatile.uuid: x\n")
+        try s.fails(
+            ["config", "edit", "web1"], "<stdin>:1: profiles is not part of this file; change a container's profile list with: sysbox profile assign",
+            stdin: "profiles: [default]\n")
+        try s.fails(["config", "edit", "web1"], "<stdin>:1: name is not part of a container file", stdin: "name: web2\n")
+        try s.fails(["config", "edit", "web1"], "<stdin>: empty input; nothing changed", stdin: "\n")
+        try s.fails(["config", "edit", "nosuch"], "container nosuch not found", stdin: "config: {}\n")
+        try s.fails(
+            ["config", "edit", "web1"], "device eth1: network nosuchnet does not exist",
+            stdin: "devices:\n  eth1:\n    type: nic\n    network: nosuchnet\n")
+        #expect(try s.dump() == before)
+        // On a terminal, in $EDITOR: the document without volatile keys; the edit is applied.
+        let saw = s.root + "/saw.yaml"
+        let editor = try s.write("editor.sh", "#!/bin/sh\ncp \"$1\" \(saw)\nsed -i 's/web server/edited/' \"$1\"\n")
+        chmod(editor, 0o755)
+        let r = try runProcess(
+            "/usr/bin/script", ["-qec", "\(s.binary) config edit web1", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir, "EDITOR": editor, "VISUAL": "", "SHELL": "/bin/sh"])
+        #expect(r.status == 0, "\(r.stdout)")
+        let shown = try String(contentsOfFile: saw, encoding: .utf8)
+        #expect(shown.contains("description: web server") && shown.contains("limits.processes:") && !shown.contains("volatile"), "\(shown)")
+        #expect(try s.ok(["config", "show", "web1"]).contains("description: edited"))
+        try s.ok(["delete", "web1"])
     }
 
     @Test func listFormats() throws {

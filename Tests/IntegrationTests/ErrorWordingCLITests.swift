@@ -54,6 +54,28 @@ import Glibc
         #expect(network.status == 64 && network.stderr.hasPrefix("Error: give at least one KEY=VALUE\nUsage: sysbox network set <name>"))
     }
 
+    /// Unknown verbs get a suggestion, in one line, before anything runs (issue 14: "3 unexpected
+    /// arguments"); known verbs and aliases are untouched.
+    @Test func unknownVerbsGetASuggestion() throws {
+        let s = try Sandbox()
+        let cases: [([String], String)] = [
+            (["lanch", "busybox", "x"], "unknown command 'lanch'; did you mean 'launch'?"),
+            (["config", "edti", "web1"], "unknown command 'config edti'; did you mean 'config edit'?"),
+            (["profile", "asign", "web1", "default"], "unknown command 'profile asign'; did you mean 'profile assign'?"),
+            (["config", "device", "ad", "web1"], "unknown command 'config device ad'; did you mean 'config device add'?"),
+            (["frobnicate"], "unknown command 'frobnicate'; 'sysbox --help' lists the commands"),
+            (["network", "zap"], "unknown command 'network zap'; 'sysbox network --help' lists the commands")
+        ]
+        for (args, text) in cases {
+            let r = try s.run(args)
+            #expect(r.status == 64 && r.stdout == "" && r.stderr == "Error: \(text)\n", "\(args): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: s.dbPath))
+        try s.ok(["ls"])
+        #expect(try s.ok(["help", "launch"]).contains("USAGE: sysbox launch"))
+        #expect(try s.ok(["profile", "list", "--format", "csv,noheader"]).contains("default"))
+    }
+
     @Test func badLogLevel() throws {
         let s = try Sandbox()
         try s.fails(

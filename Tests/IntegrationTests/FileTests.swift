@@ -51,6 +51,20 @@ import Testing
         #expect(try s.ok(["exec", "f1", "--", "cat", "/srv/tree/a/b/f"]) == "deep\n")
         #expect(try s.ok(["exec", "f1", "--", "readlink", "/srv/tree/shadow-link"]) == "/etc/shadow\n")
         try s.fails(["file", "push", tree, "f1/srv/"], "is a directory; push it with -r")
+        // A target ending in / is a directory whether it exists or not (issue 14): a missing one is
+        // made (0755, root) and receives the tree or the file under its own name; -p makes its parents.
+        try s.ok(["file", "push", "-r", tree, "f1/newtop/"])
+        #expect(try s.ok(["exec", "f1", "--", "cat", "/newtop/tree/a/b/f"]) == "deep\n")
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g", "/newtop"]) == "755 0 0\n")
+        try s.ok(["file", "push", local, "f1/newfile/"])
+        #expect(try s.ok(["exec", "f1", "--", "stat", "-c", "%a %u %g %s", "/newfile/blob"]) == "640 0 0 4099\n")
+        try s.fails(["file", "push", local, "f1/no/dir/"], "cannot create /no/dir in container f1: its parent /no does not exist (use -p to create directories)")
+        try s.fails(["file", "push", "-r", tree, "f1/no/dir/"], "its parent /no does not exist (use -p to create directories)")
+        try s.ok(["file", "push", "-r", "-p", tree, "f1/deep/er/"])
+        #expect(try s.ok(["exec", "f1", "--", "cat", "/deep/er/tree/a/b/f"]) == "deep\n")
+        // Without the /, a missing target is the tree's new name (as cp -r).
+        try s.ok(["file", "push", "-r", tree, "f1/renamed"])
+        #expect(try s.ok(["exec", "f1", "--", "cat", "/renamed/a/b/f"]) == "deep\n")
         let pulled = s.root + "/pulled"
         try s.ok(["file", "pull", "-r", "f1/srv/tree", pulled])
         #expect(try String(contentsOfFile: pulled + "/a/b/f", encoding: .utf8) == "deep\n")

@@ -13,7 +13,7 @@ import Glibc
         [], ["list"], ["config"], ["config", "show"], ["config", "get"], ["config", "set"], ["config", "unset"],
         ["config", "device"], ["config", "device", "add"], ["config", "device", "remove"], ["config", "device", "list"],
         ["config", "device", "show"], ["config", "device", "get"], ["config", "device", "set"], ["config", "device", "unset"],
-        ["config", "device", "override"], ["profile"], ["profile", "list"], ["profile", "show"], ["profile", "create"],
+        ["config", "device", "override"], ["config", "edit"], ["profile"], ["profile", "list"], ["profile", "show"], ["profile", "create"],
         ["profile", "edit"], ["profile", "delete"], ["profile", "copy"], ["profile", "rename"], ["profile", "get"],
         ["profile", "set"], ["profile", "unset"], ["profile", "add"], ["profile", "remove"], ["profile", "assign"],
         ["profile", "device"], ["profile", "device", "add"], ["profile", "device", "remove"], ["profile", "device", "list"],

@@ -386,4 +386,35 @@ import Testing
         try s.ok(["network", "delete", net])
         try assertClean(s, network: net, hostEnds: [hostEnd])
     }
+
+    /// A copy leaves out the static ipv4.address of its own NIC (the source holds it) and says so in
+    /// one line; the copy then starts with a free address (issue 14: it could not start at all).
+    @Test func copyLeavesOutStaticAddress() throws {
+        let s = try Sandbox()
+        let net = Self.uniqueName("sbt")
+        try s.ok(["network", "create", net])
+        let cidr = try s.ok(["network", "get", net, "ipv4.address"]).trimmingCharacters(in: .newlines)
+        let fixed = cidr.split(separator: ".").prefix(3).joined(separator: ".") + ".50"
+        try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
+        try s.ok(["create", "busybox", "t1"])
+        try s.ok(["config", "device", "override", "t1", "eth0", "ipv4.address=\(fixed)"])
+        let copied = try s.run(["copy", "t1", "t9"])
+        #expect(copied.status == 0 && copied.stdout == "Container t1 copied to t9\n", "\(copied.stderr)")
+        #expect(
+            copied.stderr
+                == "Note: device eth0 of t9: the static ipv4.address \(fixed) is not copied (t1 holds it); t9 gets a free address at its first start, or give one with: sysbox config device set t9 eth0 ipv4.address=ADDRESS\n",
+            "\(copied.stderr)")
+        // The copy keeps its own NIC (network and all) without the address.
+        #expect(try s.ok(["config", "device", "get", "t9", "eth0", "network"]) == "\(net)\n")
+        #expect(try s.ok(["config", "device", "get", "t1", "eth0", "ipv4.address"]) == "\(fixed)\n")
+        try s.ok(["start", "t1"])
+        try s.ok(["start", "t9"])
+        let leased = try leases(s, net)
+        #expect(leased["t1"] == fixed && leased["t9"] != nil && leased["t9"] != fixed, "\(leased)")
+        let hostEnds = try ["t1", "t9"].map { try s.ok(["config", "get", $0, "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines) }
+        try s.ok(["delete", "--force", "t1", "t9"])
+        try s.ok(["profile", "device", "remove", "default", "eth0"])
+        try s.ok(["network", "delete", net])
+        try assertClean(s, network: net, hostEnds: hostEnds)
+    }
 }

@@ -406,8 +406,13 @@ extension Sandbox {
         // The third scheduled one pushes the oldest scheduled one out; the ones taken by hand stay.
         // The same lines as `snapshot create` / `snapshot delete`, with the reason.
         #expect(try s.ok(["schedule", "run", "--at", at(2)]) == "Snapshot snap2 of c1 created\nSnapshot snap0 of c1 deleted (snapshots.keep.last=2)\n")
-        // An expired snapshot goes at the next prune (0d: expired at once).
-        try s.ok(["snapshot", "create", "c1", "gone", "--expiry", "0d"])
+        // An expired snapshot goes at the next prune: one taken (hidden test hook --at) an hour ago
+        // with a one-minute expiry. A zero expiry is refused (issue 14: 0M was taken, already expired).
+        try s.fails(
+            ["snapshot", "create", "c1", "gone", "--expiry", "0d"],
+            "invalid expiry \"0d\": it is zero, so the snapshot would have expired already; give at least 1M (a minute)")
+        try s.fails(["snapshot", "create", "c1", "gone", "--expiry", "0M 0H"], "it is zero")
+        try s.ok(["snapshot", "create", "c1", "gone", "--expiry", "1M", "--at", f.string(from: Date().addingTimeInterval(-3600))])
         #expect(try s.ok(["snapshot", "prune", "c1"]) == "Snapshot gone of c1 deleted (expired)\n")
         #expect(
             try s.ok(["snapshot", "list", "c1", "--format", "csv,noheader"]).split(separator: "\n").map { String($0.split(separator: ",")[0]) }.sorted()

@@ -142,7 +142,7 @@ public enum Values {
         var parts: [(Int, Character)] = []
         for token in s.split(separator: " ") {
             if token.hasPrefix("-") {
-                throw ValueError("\(token) is negative; an expiry counts forward from now: give e.g. 2d (0M expires at once)")
+                throw ValueError("\(token) is negative; an expiry counts forward from now: give e.g. 2d")
             }
             guard let unit = token.last, let limit = expiryLimits[unit] else { throw ValueError(expected) }
             let digits = token.dropLast()

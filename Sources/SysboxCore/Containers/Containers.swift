@@ -185,7 +185,10 @@ struct Containers: StateBound {
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.
-    public func assignProfiles(container name: String, profiles names: [String]) throws {
+    /// Returns a note when the container runs and the change touches what only a start applies
+    /// (`PendingChange`).
+    @discardableResult
+    public func assignProfiles(container name: String, profiles names: [String]) throws -> [String] {
         try Names.validate(name, as: .container)
         var seen = Set<String>()
         for p in names {
@@ -193,18 +196,21 @@ struct Containers: StateBound {
             guard seen.insert(p).inserted else { throw SysboxError.invalid("profile \(p) is given twice; list each profile once") }
         }
         defer { try? execs.writeExecCache(name) }
-        try write { db in
+        let pending = try write { db -> [String] in
             let before = try liveConfig.liveLimits(db, affectedBy: .container(name))
             let record = try container(db, name)
             let profiles = try names.map { try profile(db, $0) }
             let local = try layer(db, container: try record.requireID())
             let result = try expanded(db, profiles: profiles, local: local)
-            let previous = try expanded(db, profiles: try ContainerProfiles.load(db, container: try record.requireID()), local: local).devices
+            let previousLayer = try expanded(db, profiles: try ContainerProfiles.load(db, container: try record.requireID()), local: local)
+            let previous = previousLayer.devices
             try validateExpanded(result, container: name)
             try nics.checkStaticAddresses(db, container: record.id, devices: result.devices.filter { previous[$0.key] != $0.value })
             try ContainerProfiles.replace(db, container: try record.requireID(), profiles: try profiles.map { try $0.requireID() })
             try liveConfig.applyLiveLimits(db, before: before)
+            return runtime.liveState(name) == nil ? [] : PendingChange.what(before: previousLayer, after: result)
         }
+        return PendingChange.note([(name, pending)]).map { [$0] } ?? []
     }
 
     /// The profile names applied to a container, in order.

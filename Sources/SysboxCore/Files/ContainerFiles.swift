@@ -79,7 +79,8 @@ struct ContainerFiles: StateBound {
 
     /// Writes a file into a container (running or stopped), resolved inside its root like `pullFile`;
     /// with `createParents`, missing directories are made (mode 0755, root). An existing directory at
-    /// `path` receives the file under `fileName`. A file there is replaced in place (O_TRUNC), never
+    /// `path`, or a `path` ending in `/` (made when missing, even without `createParents`; its parent
+    /// must then exist), receives the file under `fileName`. A file there is replaced in place (O_TRUNC), never
     /// through a symlink out of the container.
     public func pushFile(
         _ name: String, path: String, data: Data, fileName: String, mode: mode_t, uid: uid_t, gid: gid_t,
@@ -94,15 +95,25 @@ struct ContainerFiles: StateBound {
 
     /// Copies a local directory tree into a container (like `pushFile` for each regular file; its
     /// directories made with their modes; symlinks recreated as they are, to be resolved inside the
-    /// container). An existing directory at `path` receives the tree under the local directory's name.
-    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t) throws {
+    /// container). An existing directory at `path`, or a `path` ending in `/` (made when missing, as
+    /// `makeTargetDirectory`), receives the tree under the local directory's name.
+    /// With `createParents`, the missing directories above the tree are made (mode 0755, root).
+    public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t, createParents: Bool = false) throws {
         guard path.hasPrefix("/") else { throw SysboxError.invalid("\(Names.quote(path)) is not an absolute path in container \(name)") }
         let fm = FileManager.default
         try withContainerRoot(name) { root, ids in
             let (uid, gid) = try ids.hostOwner(uid: uid, gid: gid, container: name)
             var top = path
-            let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
-            if existing >= 0 { close(existing); top = (path as NSString).appendingPathComponent((local as NSString).lastPathComponent) }
+            let into = (path as NSString).appendingPathComponent((local as NSString).lastPathComponent)
+            if createParents { try makeDirectories(root: root, name, (path as NSString).deletingLastPathComponent) }
+            if path.hasSuffix("/") {
+                // A directory, whether it exists or not: the tree goes in under its own name.
+                try makeTargetDirectory(root: root, name, path)
+                top = into
+            } else {
+                let existing = sysbox_openat_in_root(root, path, SYSBOX_O_PATH | O_DIRECTORY, 0)
+                if existing >= 0 { close(existing); top = into }
+            }
             try makeDirectory(root: root, name, top, mode: Self.localMode(local) ?? 0o755, uid: uid, gid: gid)
             for relative in (fm.enumerator(atPath: local)?.allObjects as? [String] ?? []).sorted() {
                 let source = local + "/" + relative, target = top + "/" + relative
@@ -134,6 +145,42 @@ struct ContainerFiles: StateBound {
     static func localMode(_ path: String) -> mode_t? {
         var st = stat()
         return stat(path, &st) == 0 ? st.st_mode & 0o7777 : nil
+    }
+
+    /// The directory a target ending in `/` names, made when missing (mode 0755, root, as `-p` makes
+    /// them): only that last one; its parent must exist (`mkdirat` ENOENT says to use -p).
+    func makeTargetDirectory(root: Int32, _ name: String, _ path: String) throws {
+        var dir = Substring(path)
+        while dir.hasSuffix("/") { dir = dir.dropLast() }
+        guard !dir.isEmpty else { return }
+        let parent = (String(dir) as NSString).deletingLastPathComponent
+        let probe = sysbox_openat_in_root(root, parent, SYSBOX_O_PATH | O_DIRECTORY, 0)
+        guard probe >= 0 else {
+            if -probe == ENOENT {
+                throw SysboxError(.io, "cannot create \(dir) in container \(name): its parent \(parent) does not exist (use -p to create directories)")
+            }
+            throw SysboxError(.io, "cannot open \(parent) in container \(name): \(Host.errnoText(-probe))")
+        }
+        close(probe)
+        try makeDirectory(root: root, name, String(dir), mode: 0o755, uid: 0, gid: 0)
+    }
+
+    /// Makes every missing directory of `path` (mode 0755, root), each with mkdirat in its resolved
+    /// parent (`-p`).
+    func makeDirectories(root: Int32, _ name: String, _ path: String) throws {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "/" : prefix
+            prefix += "/" + component
+            let probe = sysbox_openat_in_root(root, prefix, SYSBOX_O_PATH | O_DIRECTORY, 0)
+            if probe >= 0 { close(probe); continue }
+            let dir = sysbox_openat_in_root(root, parent, SYSBOX_O_PATH | O_DIRECTORY, 0)
+            guard dir >= 0 else { throw SysboxError(.io, "cannot open \(parent) in container \(name): \(Host.errnoText(-dir))") }
+            defer { close(dir) }
+            guard mkdirat(dir, String(component), 0o755) == 0 || errno == EEXIST else {
+                throw SysboxError(.io, "cannot create \(prefix) in container \(name): \(Host.errnoText(errno))")
+            }
+        }
     }
 
     /// mkdirat in the container's resolved parent; an existing directory keeps its mode.
@@ -215,21 +262,8 @@ struct ContainerFiles: StateBound {
                 if fstat(existing, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { target = (path as NSString).appendingPathComponent(fileName) }
                 close(existing)
             }
-            if createParents {
-                var prefix = ""
-                for component in (target as NSString).deletingLastPathComponent.split(separator: "/") {
-                    let parent = prefix.isEmpty ? "/" : prefix
-                    prefix += "/" + component
-                    let probe = sysbox_openat_in_root(root, prefix, SYSBOX_O_PATH | O_DIRECTORY, 0)
-                    if probe >= 0 { close(probe); continue }
-                    let dir = sysbox_openat_in_root(root, parent, SYSBOX_O_PATH | O_DIRECTORY, 0)
-                    guard dir >= 0 else { throw SysboxError(.io, "cannot open \(parent) in container \(name): \(Host.errnoText(-dir))") }
-                    defer { close(dir) }
-                    guard mkdirat(dir, String(component), 0o755) == 0 || errno == EEXIST else {
-                        throw SysboxError(.io, "cannot create \(prefix) in container \(name): \(Host.errnoText(errno))")
-                    }
-                }
-            }
+            if path.hasSuffix("/") && !createParents { try makeTargetDirectory(root: root, name, path) }
+            if createParents { try makeDirectories(root: root, name, (target as NSString).deletingLastPathComponent) }
             let fd = sysbox_openat_in_root(root, target, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, mode)
             guard fd >= 0 else {
                 let hint = -fd == ENOENT && !createParents ? "; its directory (or a link's target) does not exist (use -p to create directories)" : ""

@@ -25,7 +25,9 @@ public enum ProfileYAML {
     ///   - text: the file's contents.
     ///   - file: the name used in error messages (a path, or `<stdin>`).
     /// - Throws: `SysboxError(.invalidArgument)` with `FILE:LINE: message`.
-    public static func parse(_ text: String, file: String) throws -> ProfileDocument {
+    ///   - kind: what the document describes, in messages: "profile", or "container" (`config edit`
+    ///     reads a container's own description, config and devices in the same format).
+    public static func parse(_ text: String, file: String, kind: String = "profile") throws -> ProfileDocument {
         func fail(_ line: Int?, _ message: String) -> SysboxError {
             SysboxError.invalid("\(file):\(line ?? 1): \(message)")
         }
@@ -41,7 +43,7 @@ public enum ProfileYAML {
             throw fail(line, "anchors and aliases are not supported in profile files; write the values out")
         }
         guard case let .mapping(top) = root else {
-            throw fail(root.mark?.line, "a profile is a mapping with the keys description, config and devices")
+            throw fail(root.mark?.line, "a \(kind) is a mapping with the keys description, config and devices")
         }
         for (keyNode, value) in top {
             let line = keyNode.mark?.line
@@ -108,9 +110,11 @@ public enum ProfileYAML {
                     }
                 }
             case "name", "used_by", "project":
-                throw fail(line, "\(key) is not part of a profile file (the profile's name comes from the command line); remove the line")
+                throw fail(line, "\(key) is not part of a \(kind) file (the \(kind)'s name comes from the command line); remove the line")
+            case "profiles" where kind == "container":
+                throw fail(line, "profiles is not part of this file; change a container's profile list with: sysbox profile assign")
             default:
-                throw fail(line, "unknown top-level key \(Names.display(key))\(Suggest.hint(key, topLevelKeys, then: "a profile has only description, config and devices"))")
+                throw fail(line, "unknown top-level key \(Names.display(key))\(Suggest.hint(key, topLevelKeys, then: "a \(kind) has only description, config and devices"))")
             }
         }
         return doc

@@ -109,22 +109,31 @@ struct Profiles: StateBound {
     }
 
     /// Replaces a profile's description, config and devices; every container using it must stay valid.
-    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws {
+    /// Returns a note when running containers using the profile get a change that only a start
+    /// applies (`PendingChange`).
+    @discardableResult
+    public func updateProfile(_ name: String, _ doc: ProfileDocument) throws -> [String] {
         try Names.validate(name, as: .profile)
         try Names.validateDescription(doc.description, of: "profile \(name)")
         var affected: [String] = []
         defer { for user in affected { try? execs.writeExecCache(user) } }
-        try write { db in
+        let pending = try write { db -> [(container: String, what: [String])] in
             let before = try liveConfig.liveLimits(db, affectedBy: .profile(name))
             affected = before.map(\.0)
             var record = try profile(db, name)
             try configEditor.validateProfileChange(db, profile: record, layer: doc.layer)
+            // The running users' expansions before and after (before: the same list as `before`).
+            let running = try affected.map { user in (user, try containers.view(db, try container(db, user)).expanded) }
             record.description = doc.description
             try record.update(db)
             try ConfigTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.config)
             try DeviceTable.profiles.replace(db, owner: try record.requireID(), with: doc.layer.devices)
             try liveConfig.applyLiveLimits(db, before: before)
+            return try running.map { user, old in
+                (user, PendingChange.what(before: old, after: try containers.view(db, try container(db, user)).expanded))
+            }
         }
+        return PendingChange.note(pending).map { [$0] } ?? []
     }
 
     /// Deletes a profile. `default` and profiles in use are refused (the error lists the users).

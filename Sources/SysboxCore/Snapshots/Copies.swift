@@ -13,6 +13,20 @@ struct Copies: StateBound {
         var profiles: [ProfileRecord]
         /// The source's snapshots that are copied along.
         var snapshots: [SnapshotRecord]
+        /// The copy's own NIC devices whose static `ipv4.address` was left out (device → address).
+        var clearedAddresses: [(device: String, address: String)] = []
+    }
+
+    /// The copy's own NICs with a static `ipv4.address` lose it: the source holds that address, so the
+    /// copy could not start with it. Returns the devices and addresses left out, by device name.
+    static func clearStaticAddresses(_ devices: inout DeviceMap) -> [(device: String, address: String)] {
+        var cleared: [(device: String, address: String)] = []
+        for (name, device) in NICs.nicDevices(devices) {
+            guard let address = device["ipv4.address"] else { continue }
+            devices[name]?["ipv4.address"] = nil
+            cleared.append((name, address))
+        }
+        return cleared
     }
 
     /// Copies a container (or one of its snapshots) to a new stopped container: its own files (a
@@ -20,14 +34,17 @@ struct Copies: StateBound {
     /// config and devices with a fresh identity (new `volatile.uuid`, so a new machine-id; no MACs or
     /// host interface names, so new ones at its first start; addresses are leased then), and, unless
     /// `instanceOnly`, its snapshots. Journalled as a create: a copy killed half-way is undone.
-    public func copyContainer(_ request: CopyRequest) throws {
+    /// The static `ipv4.address` of the copy's own NICs (and of its copied snapshots' NICs) is left out,
+    /// since the source holds it: returns one line per such device saying so.
+    @discardableResult
+    public func copyContainer(_ request: CopyRequest) throws -> [String] {
         try validate(request)
         let driver = try storageDriver()
         let dst = paths(request.target)
         // Both locked, in a fixed order (a copy the other way cannot deadlock with this one).
         let (first, second) = request.source < request.target ? (request.source, request.target) : (request.target, request.source)
-        try withLock(first) {
-            try withLock(second) {
+        return try withLock(first) {
+            try withLock(second) { () throws -> [String] in
                 let plan = try read { db in try makePlan(db, request) }
                 guard !FileManager.default.fileExists(atPath: dst.directory) else {
                     throw SysboxError(.alreadyExists, "\(dst.directory) exists without a container record; move it away first")
@@ -42,6 +59,9 @@ struct Copies: StateBound {
                         try Journal.finish(db, uuid: op.uuid, as: .done)
                     }
                     CrashPoint.reach("copy-finished")
+                    return plan.clearedAddresses.map { d, address in
+                        "device \(d) of \(request.target): the static ipv4.address \(address) is not copied (\(request.source) holds it); \(request.target) gets a free address at its first start, or give one with: sysbox config device set \(request.target) \(d) ipv4.address=ADDRESS"
+                    }
                 } catch {
                     try? Host.removeTree(dst.directory)
                     try? write { db in
@@ -87,12 +107,13 @@ struct Copies: StateBound {
         // A fresh identity: only the base image stays of the volatile keys.
         layer.config = layer.config.filter { !$0.key.hasPrefix("volatile.") || $0.key == "volatile.base_image" }
         layer.config.merge(request.config) { _, new in new }
+        let cleared = Self.clearStaticAddresses(&layer.devices)
         try validateExpanded(try expanded(db, profiles: profiles, local: layer), container: request.target)
         let copied =
             request.instanceOnly || request.snapshot != nil
             ? []
             : try SnapshotRecord.filter(Column("container_id") == source.requireID()).order(Column("created_at"), Column("id")).fetchAll(db)
-        return Plan(source: source, layer: layer, profiles: profiles, snapshots: copied)
+        return Plan(source: source, layer: layer, profiles: profiles, snapshots: copied, clearedAddresses: cleared)
     }
 
     /// Inserts the new container's record, config, devices and profiles and journals the copy as a
@@ -148,7 +169,9 @@ struct Copies: StateBound {
             try copy.insert(db)
             let (from, to) = (try s.requireID(), try copy.requireID())
             try ConfigTable.snapshots.replace(db, owner: to, with: try ConfigTable.snapshots.load(db, owner: from))
-            try DeviceTable.snapshots.replace(db, owner: to, with: try DeviceTable.snapshots.load(db, owner: from))
+            var devices = try DeviceTable.snapshots.load(db, owner: from)
+            _ = Self.clearStaticAddresses(&devices)
+            try DeviceTable.snapshots.replace(db, owner: to, with: devices)
             try SnapshotProfiles.copy(db, from: from, to: to)
         }
     }

@@ -11,10 +11,11 @@ struct ConfigCommand: ParsableCommand {
               sysbox config set web1 limits.memory=1GiB limits.cpu=2
               sysbox config unset web1 limits.cpu
               sysbox config device add web1 data disk source=/var/log path=/mnt/host-log
+              sysbox config edit web1
             """,
         subcommands: [
             ShowCommand<ContainerOwner>.self, GetCommand<ContainerOwner>.self, SetCommand<ContainerOwner>.self,
-            UnsetCommand<ContainerOwner>.self, DeviceCommand<ContainerOwner>.self
+            UnsetCommand<ContainerOwner>.self, ConfigEdit.self, DeviceCommand<ContainerOwner>.self
         ]
     )
 }

@@ -31,11 +31,12 @@ struct FilePush: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push", abstract: "Copy local files into a container.",
         discussion: """
-            The target is a file path, or a directory (ending in / or existing) that receives the files under their own names. Owner root:root and the local file's mode unless --uid, --gid or --mode say otherwise.
+            The target is a file path, or a directory (ending in / or existing) that receives the files and trees (-r) under their own names; a target ending in / that does not exist is made (mode 0755, root), and -p makes its missing parents too. Owner root:root and the local file's mode unless --uid, --gid or --mode say otherwise.
 
             Examples:
               sysbox file push ./app.conf web1/etc/app.conf
               sysbox file push a.txt b.txt web1/root/
+              sysbox file push -r ./site web1/srv/www/      # makes /srv/www/site
               sysbox file push -p --uid 1000 --gid 1000 --mode 0640 notes web1/home/user/docs/notes
             """)
 
@@ -62,7 +63,7 @@ struct FilePush: ParsableCommand {
             }
             if isDirectory.boolValue {
                 guard recursive else { throw SysboxError(.invalidArgument, "\(source) is a directory; push it with -r") }
-                try manager.pushTree(name, local: source, path: target, uid: uid, gid: gid)
+                try manager.pushTree(name, local: source, path: target, uid: uid, gid: gid, createParents: createDirs)
                 continue
             }
             guard let data = FileManager.default.contents(atPath: source) else { throw SysboxError(.io, "cannot read \(source)") }

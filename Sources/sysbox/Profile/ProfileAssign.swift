@@ -68,8 +68,9 @@ struct ChangeProfiles<Kind: ProfileChangeKind>: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         let current = try manager.profiles(of: container)
-        try manager.assignProfiles(container: container, profiles: try Kind.change.apply(profile, to: current, of: container))
+        let notes = try manager.assignProfiles(container: container, profiles: try Kind.change.apply(profile, to: current, of: container))
         CLI.out(Kind.change.done(profile, container))
+        for note in notes { CLI.note(note) }
     }
 }
 
@@ -89,7 +90,8 @@ struct ProfileAssign: ParsableCommand {
 
     func run() throws {
         let names = profiles.split(separator: ",", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
-        try CLI.manager().assignProfiles(container: container, profiles: names)
+        let notes = try CLI.manager().assignProfiles(container: container, profiles: names)
         CLI.out("Profiles \(names.isEmpty ? "(none)" : names.joined(separator: ", ")) applied to \(container)\n")
+        for note in notes { CLI.note(note) }
     }
 }

@@ -21,15 +21,17 @@ struct ProfileEdit: ParsableCommand {
         if CLI.stdinIsTerminal {
             let current = ProfileYAML.render(try manager.profileDocument(name))
             let header = "# Profile \(name): only description, config and devices. Save and quit to apply; save an empty file to abort.\n"
+            var notes: [String] = []
             _ = try CLI.edit(header + current) { text in
-                try manager.updateProfile(name, try ProfileYAML.parse(text, file: "profile \(name)"))
+                notes = try manager.updateProfile(name, try ProfileYAML.parse(text, file: "profile \(name)"))
             }
+            for note in notes { CLI.note(note) }
             return
         }
         let text = try CLI.readStandardInput()
         if ProfileYAML.isEmptyDocument(text) {
             throw SysboxError(.invalidArgument, "<stdin>: empty input; nothing changed (to empty profile \(name), give it an explicit document such as: config: {})")
         }
-        try manager.updateProfile(name, try ProfileYAML.parse(text, file: "<stdin>"))
+        for note in try manager.updateProfile(name, try ProfileYAML.parse(text, file: "<stdin>")) { CLI.note(note) }
     }
 }
