@@ -65,6 +65,7 @@
 #define SYSBOX_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #define SYSBOX_MOUNT_ATTR_IDMAP 0x00100000
 #define SYSBOX_MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#define SYSBOX_AT_RECURSIVE 0x8000
 #define SYSBOX_FSCONFIG_SET_FLAG 0
 #define SYSBOX_FSCONFIG_SET_STRING 1
 #define SYSBOX_FSCONFIG_CMD_CREATE 6
@@ -260,6 +261,13 @@ static void child_join_cgroups(const struct child_args *a) {
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
 }
 
+/* PR_SET_PDEATHSIG again after a credential change (which clears it). A monitor that died before this
+ * sends no signal, but its end of the sync pipe is closed then: the release fails at once. (getppid()
+ * cannot tell: the parent is outside this process's PID namespace, so it is always 0.) */
+static void rearm_pdeathsig(int ef) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(ef, SYSBOX_STEP_USERNS, errno);
+}
+
 /* Receives the idmapped mounts the parent made (it writes the id maps first, so their arrival means
  * the maps are in place). */
 static void receive_idmapped(struct child_args *a) {
@@ -308,6 +316,9 @@ static void child_enter_userns(struct child_args *a) {
     }
     if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
         fail(a->err_w, SYSBOX_STEP_USERNS, errno);
+    /* A change of credentials clears the parent-death signal: set it again (and if the monitor died
+     * meanwhile, the release fails). */
+    rearm_pdeathsig(a->err_w);
     /* As the container's root, into the cgroups delegated to it (their tasks files are its own). */
     child_join_cgroups(a);
     if (unshare(CLONE_NEWNET) < 0) fail(a->err_w, SYSBOX_STEP_USERNS, errno);
@@ -414,7 +425,7 @@ static int mount_at_path(const sysbox_entry *e) {
 
 /* A bind (bind != 0) or filesystem mount on a target resolved inside the rootfs and mounted through
  * its fd. 1 when skipped (missing, create 0), 0 when done, else -errno. */
-static int mount_resolved(const sysbox_entry *e, int bind, int source_fd) {
+static int mount_resolved(const sysbox_entry *e, int bind, int source_fd, int userns) {
     char target[64], source[64];
     const char *from = e->source;
     if (source_fd >= 0) {
@@ -426,7 +437,21 @@ static int mount_resolved(const sysbox_entry *e, int bind, int source_fd) {
     if (fd < 0) return fd;
     fd_path(target, fd);
     int rc;
-    if (bind) {
+    if (bind && userns) {
+        /* In a user namespace the kernel refuses a bind that would uncover what the host's mounts
+         * below the source hide (EINVAL): recursive, and then read-only all the way down with
+         * mount_setattr (which only adds flags, so the host mounts' locked ones stay as they are). */
+        rc = mount(from, target, NULL, MS_BIND | MS_REC, NULL);
+        uint64_t set = ((e->flags & MS_RDONLY) ? 0x1 : 0) | ((e->flags & MS_NOSUID) ? 0x2 : 0) | ((e->flags & MS_NODEV) ? 0x4 : 0) |
+                       ((e->flags & MS_NOEXEC) ? 0x8 : 0);  /* MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC */
+        if (rc == 0 && set) {
+            int top = open_in_rootfs(e->target, 0);
+            if (top < 0) { close(fd); return top; }
+            struct sysbox_mount_attr attr = { set, 0, 0, 0 };
+            rc = (int)syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH | SYSBOX_AT_RECURSIVE, &attr, sizeof attr);
+            close(top);
+        }
+    } else if (bind) {
         /* Not recursive (as Incus's default): mounts below the source stay out, so a read-only
          * disk is read-only all the way down. */
         rc = mount(from, target, NULL, MS_BIND, NULL);
@@ -538,7 +563,7 @@ static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
         return 0;
     }
     case SYSBOX_ENTRY_TMPFS:
-        if (e->create) return mount_resolved(e, 0, -1);
+        if (e->create) return mount_resolved(e, 0, -1, 0);
         return mount_at_path(e);
     case SYSBOX_ENTRY_PROC:
     case SYSBOX_ENTRY_SYSFS:
@@ -555,9 +580,9 @@ static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
         return make_console(e, source_fd);
     case SYSBOX_ENTRY_BIND:
     case SYSBOX_ENTRY_MASK_FILE:
-        return mount_resolved(e, 1, source_fd);
+        return mount_resolved(e, 1, source_fd, a->c->uid_map != NULL);
     case SYSBOX_ENTRY_MASK_DIR:
-        return mount_resolved(e, 0, -1);
+        return mount_resolved(e, 0, -1, 0);
     case SYSBOX_ENTRY_IDMAPPED:
         return attach_idmapped(a, e, target_fd);
     case SYSBOX_ENTRY_FILE:
@@ -1028,6 +1053,7 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     reset_signals();
     prctl(PR_SET_DUMPABLE, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t parent = getppid();
     /* Nothing of the CLI (its database, pipes, files) may reach the container's namespaces. */
     int keep[] = { ef, c->pidfd, c->pty_socket, c->stdio[0], c->stdio[1], c->stdio[2], c->cgroup_fd };
     close_all_except(keep, 7);
@@ -1039,6 +1065,10 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
     if (setns(c->pidfd, nsflags | (c->userns ? CLONE_NEWUSER : 0)) < 0)
         fail(ef, SYSBOX_STEP_SETNS, errno);
+    /* In a user namespace this process is still host root (unmapped there): become the namespace's
+     * root first, so that the switch to a non-root user below drops every capability, as it does for
+     * root (the kernel clears them only when the ids leave the namespace's root). */
+    if (c->userns && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)) fail(ef, SYSBOX_STEP_SETUID, errno);
     close(c->pidfd);
     if (c->pty_socket >= 0) {
         int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -1069,6 +1099,8 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
         syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
         fail(ef, SYSBOX_STEP_SETUID, errno);
+    /* The switch cleared the parent-death signal. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) fail(ef, SYSBOX_STEP_SETUID, ESRCH);
     /* Then the directory, as the user: a directory the user may not enter is refused. */
     if (chdir(c->cwd) < 0) fail(ef, SYSBOX_STEP_CHDIR, errno);
     /* The working directory must be inside the container's root (not reached through a leaked fd

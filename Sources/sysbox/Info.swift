@@ -32,6 +32,16 @@ struct Info: ParsableCommand {
             "Ephemeral: \(v.record.ephemeral)"
         ]
         if !v.record.description.isEmpty { lines.append("Description: \(v.record.description)") }
+        let privileged = (try? Values.bool(v.expanded.config["security.privileged"] ?? "false")) ?? false
+        lines.append("Privileged: \(privileged ? "yes (container root is host root)" : "no")")
+        if let json = v.expanded.config["volatile.idmap.current"], let map = try? IDMap(json: json), !map.entries.isEmpty {
+            // The map of the last start (volatile.idmap.current): container ids -> host ids.
+            lines.append("ID map:")
+            for e in map.entries {
+                let kind = e.isUID && e.isGID ? "both" : e.isUID ? "uid" : "gid"
+                lines.append("  \(kind) \(e.nsID)-\(e.nsID + e.range - 1) -> host \(e.hostID)-\(e.hostID + e.range - 1)")
+            }
+        }
         if let pid = v.pid { lines.append("PID: \(pid)") }
         if !v.ipv4.isEmpty { lines.append("IPv4: \(v.ipv4.joined(separator: ", "))") }
         lines.append("Snapshots: \(v.snapshots)")

@@ -32,6 +32,9 @@ import Testing
         #expect(r1.base + r1.count <= r2.base || r2.base + r2.count <= r1.base, "\(r1) \(r2)")
         // Recorded as LXD does, and init runs as the range's first id on the host.
         #expect(try s.ok(["config", "get", "u1", "volatile.idmap.current"]).contains("\"Hostid\":\(r1.base),\"Nsid\":0,\"Maprange\":65536"))
+        let info = try s.ok(["info", "u1"])
+        #expect(info.contains("Privileged: no\n"), "\(info)")
+        #expect(info.contains("ID map:\n  uid 0-65535 -> host \(r1.base)-\(r1.base + 65535)\n  gid 0-65535 -> host \(r1.base)-\(r1.base + 65535)\n"), "\(info)")
         let initPid = try #require(Int32(try String(contentsOfFile: s.stateDir + "/containers/u1/init.pid", encoding: .utf8).split(separator: " ")[0]))
         #expect(Self.owner("/proc/\(initPid)")?.0 == uid_t(r1.base))
         // Inside, root owns its files; what it creates lands on disk with the container's own ids
@@ -62,6 +65,28 @@ import Testing
         #expect(try Self.range(s, "u1").base == r1.base)
 
         try s.ok(["delete", "--force", "u1", "u2"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// Switching a stopped container between privileged and unprivileged keeps its files as they were:
+    /// no shifting (the same ids on disk), and a directory it replaced (an opaque one in its upper
+    /// layer) stays replaced under either kind of overlay mount.
+    @Test func switchingModesKeepsTheTree() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "m1", "-c", "security.privileged=true"])
+        try s.ok(["exec", "m1", "--", "sh", "-c", "rm -rf /etc/init.d && mkdir /etc/init.d && echo mine > /etc/init.d/only && chown 1000 /etc/init.d/only"])
+        #expect(try s.ok(["exec", "m1", "--", "ls", "/etc/init.d"]) == "only\n")
+        for privileged in ["false", "true", "false"] {
+            try s.ok(["stop", "m1"])
+            try s.ok(["config", "set", "m1", "security.privileged=\(privileged)"])
+            try s.ok(["start", "m1"])
+            #expect(try s.ok(["exec", "m1", "--", "ls", "/etc/init.d"]) == "only\n", "privileged=\(privileged)")
+            #expect(try s.ok(["exec", "m1", "--", "stat", "-c", "%u", "/etc/init.d/only"]) == "1000\n", "privileged=\(privileged)")
+            let map = try s.ok(["exec", "m1", "--", "cat", "/proc/1/uid_map"]).split(whereSeparator: \.isWhitespace)
+            #expect((map.count == 3 && map[1] == "0") == (privileged == "true"), "\(map)")
+        }
+        #expect(Self.owner(s.stateDir + "/containers/m1/upper/etc/init.d/only").map(\.0) == 1000)
+        try s.ok(["delete", "--force", "m1"])
         #expect(s.leftovers() == [])
     }
 

@@ -69,7 +69,7 @@ import Testing
 
     @Test func registryMetadata() {
         #expect(InstanceConfig.defaultValue("snapshots.pattern") == "snap%d")
-        #expect(InstanceConfig.defaultValue("security.privileged") == "true")
+        #expect(InstanceConfig.defaultValue("security.privileged") == "false")
         #expect(InstanceConfig.defaultValue("limits.memory") == nil)
         #expect(InstanceConfig.isLive("limits.memory"))
         #expect(!InstanceConfig.isLive("security.privileged"))

@@ -339,7 +339,7 @@ final class IDMapFixture {
         #expect(InstanceConfig.defaultValue("security.idmap.size") == "65536")
         #expect(InstanceConfig.defaultValue("security.idmap.base") == nil)
         #expect(InstanceConfig.defaultValue("raw.idmap") == nil)
-        #expect(InstanceConfig.defaultValue("security.privileged") == "true")  // flipped by the runtime work
+        #expect(InstanceConfig.defaultValue("security.privileged") == "false")  // unprivileged by default, as in LXD
         for key in ["security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap"] {
             #expect(InstanceConfig.isKnown(key) && !InstanceConfig.isLive(key), "\(key)")
         }

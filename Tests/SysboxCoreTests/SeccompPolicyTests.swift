@@ -45,7 +45,10 @@ import Testing
     @Test func compilesToWholeInstructionsAndRefusesUnknownNames() throws {
         let filter = try SeccompPolicy.compile(SeccompPolicy.defaultRules(privileged: true))
         #expect(!filter.isEmpty && filter.count % 8 == 0 && filter.count <= 4096 * 8)
-        #expect(try SeccompPolicy.filter(config: [:]) == filter)
+        #expect(try SeccompPolicy.filter(config: ["security.privileged": "true"]) == filter)
+        // Unset: unprivileged (the default), a filter of its own.
+        let unprivileged = try SeccompPolicy.compile(SeccompPolicy.defaultRules(privileged: false))
+        #expect(try SeccompPolicy.filter(config: [:]) == unprivileged && unprivileged != filter)
         #expect(throws: SysboxError.self) { try SeccompPolicy.compile([SeccompPolicy.Rule(syscall: "no_such_call", errno: EPERM)]) }
         let dir = NSTemporaryDirectory() + "sysbox-seccomp-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -65,7 +68,8 @@ import Testing
         let none = try Settings(config: [:])
         #expect(none.denyDefault && !none.denyCompat && none.deny.isEmpty && none.allow == nil)
         let p = SeccompPolicy.plan(none)
-        #expect(p.rules == SeccompPolicy.defaultRules(privileged: true) && p.defaultErrno == 0 && p.flags == 0)
+        #expect(p.rules == SeccompPolicy.defaultRules(privileged: false) && p.defaultErrno == 0 && p.flags == 0)
+        #expect(SeccompPolicy.plan(try Settings(config: ["security.privileged": "true"])).rules == SeccompPolicy.defaultRules(privileged: true))
         // Extra denials (commas, spaces or line breaks), EPERM; a default rule for the same syscall is
         // replaced (keyctl: EPERM now), a conditional one too (umount2: denied whole).
         let more = try Settings(config: ["security.syscalls.deny": "getpid, keyctl umount2\nkeyctl"])

@@ -1,3 +1,4 @@
+import CSysbox
 import Foundation
 import Testing
 @testable import SysboxCore
@@ -64,5 +65,34 @@ import Testing
         #expect((try? String(contentsOfFile: base + "/cpuset/" + cgroup.relative + "/cgroup.clone_children", encoding: .utf8)) == "1")
         for f in ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.reclaim"] { #expect(owner("unified", f) == (1_065_536, 1_065_537)) }
         #expect(owner("unified", "memory.max") == (0, 0))
+    }
+}
+
+/// Overlay markers follow the mount kind: missing ones are copied from the other kind, present ones
+/// are kept, files and links are never touched.
+@Suite struct OverlayMarkerTests {
+    @Test func copiesMissingMarkersOfTheOtherKind() throws {
+        let upper = FileManager.default.temporaryDirectory.path + "/sysbox-markers-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: upper) }
+        try FileManager.default.createDirectory(atPath: upper + "/etc/init.d", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: upper + "/var/both", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: upper + "/file", contents: Data()))
+        func set(_ path: String, _ name: String, _ value: String) { #expect(setxattr(upper + path, name, value, value.utf8.count, 0) == 0) }
+        func get(_ path: String, _ name: String) -> String? {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = getxattr(upper + path, name, &buffer, buffer.count)
+            return n < 0 ? nil : String(decoding: buffer.prefix(n), as: UTF8.self)
+        }
+        set("/etc/init.d", "trusted.overlay.opaque", "y")
+        set("/var/both", "trusted.overlay.opaque", "y")
+        set("/var/both", "user.overlay.opaque", "x")
+        set("/file", "trusted.overlay.origin", "o")
+        #expect(try OverlayMarkers.sync(upper: upper, to: .user) == 1)
+        #expect(get("/etc/init.d", "user.overlay.opaque") == "y")
+        #expect(get("/var/both", "user.overlay.opaque") == "x")
+        #expect(get("/file", "user.overlay.origin") == nil)
+        #expect(try OverlayMarkers.sync(upper: upper, to: .user) == 0)
+        #expect(try OverlayMarkers.sync(upper: upper, to: .trusted) == 0)
+        #expect(try OverlayMarkers.sync(upper: upper + "/missing", to: .user) == 0)
     }
 }

@@ -57,6 +57,8 @@ SYSBOX_STEPS(SYSBOX_STEP_EQU)
 
 #include <stdint.h>
 #include <sys/types.h>
+// lgetxattr/lsetxattr (Storage/OverlayMarkers.swift): Glibc's module map leaves sys/xattr.h out.
+#include <sys/xattr.h>
 
 // Kernel ABI for SysboxNetlink (rtnetlink messages, attributes, link kinds).
 #include <linux/netlink.h>

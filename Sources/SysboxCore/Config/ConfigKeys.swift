@@ -76,7 +76,8 @@ public enum InstanceConfig {
         ConfigKey("security.nesting", .bool, default: "false", live: true, "allow nested containers") { v throws(ValueError) in _ = try Values.bool(v) },
         // true until sysbox has user namespaces: every container runs privileged, and false is refused at start.
         ConfigKey(
-            "security.privileged", .bool, default: "true", live: false, "run without a user namespace (container root is host root); false (unprivileged) is not supported yet"
+            "security.privileged", .bool, default: "false", live: false,
+            "true: run without a user namespace (container root is host root); false (the default): container root is a host id range of its own"
         ) { v throws(ValueError) in _ = try Values.bool(v) },
         ConfigKey(
             "security.syscalls.allow", .string, live: false,

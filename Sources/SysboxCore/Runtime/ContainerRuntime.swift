@@ -98,6 +98,10 @@ struct ContainerRuntime: StateBound {
                 snapshotTaken = try snapshots.takeStartupSnapshot(name)
                 let started = DispatchTime.now()
                 let plan = try makePlan(name, warnings: &warnings)
+                if plan.mounts.first(where: { $0.kind == .rootfs })?.fstype == "overlay" {
+                    // The overlay markers of the kind this start's mount reads (OverlayMarkers).
+                    try OverlayMarkers.sync(upper: p.upper, to: plan.userNamespace == nil ? .trusted : .user)
+                }
                 try plan.save(to: p.plan)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 _ = try launchMonitor(name, paths: p)

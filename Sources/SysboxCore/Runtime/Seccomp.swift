@@ -98,7 +98,7 @@ enum SeccompPolicy {
                 guard let value = config[key] else { return nil }
                 do { return try SeccompPolicy.names(value) } catch { throw SysboxError.invalid("invalid value for \(key): \(error.message)") }
             }
-            privileged = try flag("security.privileged", true)
+            privileged = try flag("security.privileged", InstanceConfig.defaultValue("security.privileged") == "true")
             denyDefault = try flag("security.syscalls.deny_default", true)
             denyCompat = try flag("security.syscalls.deny_compat", false)
             deny = try names("security.syscalls.deny") ?? []
