@@ -7,7 +7,8 @@ BUILD_DIR is a checkout whose release build exists (`swift build -c release --st
 its `sysbox` is run with that checkout as SYSBOX_DATA_DIR. Root only. Each build gets its own state
 directory and its own network (a bridge named sbab-a/sbab-b); rounds alternate A, B, A, B... so slow
 drifts of a shared machine hit both alike. Everything made is removed at the end, also after an error.
-Prints min / median / max in milliseconds and the ratio of the medians (B/A).
+Prints min / median / max and the interquartile range (p75 - p25) in milliseconds, and the ratio of
+the medians (B/A).
 """
 import argparse
 import os
@@ -54,7 +55,8 @@ class Build:
 
 def stats(values):
     v = sorted(values)
-    return v[0], statistics.median(v), v[-1]
+    q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0], v[0], v[0]]
+    return v[0], statistics.median(v), v[-1], q[0], q[2]
 
 
 def main():
@@ -114,10 +116,11 @@ def main():
         for b in builds:
             b.cleanup()
 
-    print(f"{'operation (ms)':44} {'A min':>7} {'A med':>7} {'A max':>7}   {'B min':>7} {'B med':>7} {'B max':>7}   B/A")
+    print(f"{'operation (ms)':44} {'A min':>7} {'A med':>7} {'A max':>7} {'A IQR':>7}   {'B min':>7} {'B med':>7} {'B max':>7} {'B IQR':>7}   B/A")
     for what, by in results.items():
         a, b = stats(by["a"]), stats(by["b"])
-        print(f"{what:44} {a[0]:7.2f} {a[1]:7.2f} {a[2]:7.2f}   {b[0]:7.2f} {b[1]:7.2f} {b[2]:7.2f}   {b[1] / a[1]:.2f}")
+        print(
+            f"{what:44} {a[0]:7.2f} {a[1]:7.2f} {a[2]:7.2f} {a[4] - a[3]:7.2f}   {b[0]:7.2f} {b[1]:7.2f} {b[2]:7.2f} {b[4] - b[3]:7.2f}   {b[1] / a[1]:.2f}")
     print(f"A = {builds[0].checkout}, B = {builds[1].checkout}; {opts.runs} rounds (exec: 20 per round)")
 
 
