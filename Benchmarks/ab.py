@@ -6,7 +6,9 @@
 BUILD_DIR is a checkout whose release build exists (`swift build -c release --static-swift-stdlib`):
 its `sysbox` is run with that checkout as SYSBOX_DATA_DIR. Root only. Each build gets its own state
 directory and its own network (a bridge named sbab-a/sbab-b); rounds alternate A, B, A, B... so slow
-drifts of a shared machine hit both alike. Everything made is removed at the end, also after an error.
+drifts of a shared machine hit both alike, and the order within a round flips each round (A B, B A,
+...) so that neither build is always the one that runs right after the other. Everything made is
+removed at the end, also after an error.
 Prints min / median / max and the interquartile range (p75 - p25) in milliseconds, and the ratio of
 the medians (B/A).
 """
@@ -74,6 +76,11 @@ def main():
     def record(what, build, value):
         results.setdefault(what, {}).setdefault(build.label, []).append(value)
 
+    def order(i):
+        # A then B in even rounds, B then A in odd ones: whatever the first (or second) run of a
+        # round pays for, both builds pay it equally often.
+        return builds if i % 2 == 0 else builds[::-1]
+
     try:
         for b in builds:
             b.run("network", "create", b.network)
@@ -82,7 +89,7 @@ def main():
             b.run("launch", "busybox", "warm")
             b.run("exec", "warm", "--", "true")
         for i in range(opts.runs + 1):  # round 0 is a warm-up
-            for b in builds:
+            for b in order(i):
                 name = f"l{i}"
                 t0 = now_ms()
                 b.run("launch", "busybox", name)
@@ -92,7 +99,7 @@ def main():
                     record("launch busybox (NIC) until exec works", b, now_ms() - t0)
                 b.run("delete", "--force", name)
         for i in range(opts.runs + 1):
-            for b in builds:
+            for b in order(i):
                 t = []
                 for _ in range(20):
                     t0 = now_ms()
@@ -107,7 +114,7 @@ def main():
                 for n in range(have, count):
                     b.run("create", "busybox", f"c{n}")
             for i in range(opts.runs + 1):
-                for b in builds:
+                for b in order(i):
                     t0 = now_ms()
                     b.run("list")
                     if i:
