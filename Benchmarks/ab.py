@@ -6,8 +6,11 @@
 BUILD_DIR is a checkout whose release build exists (`swift build -c release --static-swift-stdlib`):
 its `sysbox` is run with that checkout as SYSBOX_DATA_DIR. Root only. Each build gets its own state
 directory and its own network (a bridge named sbab-a/sbab-b); rounds alternate A, B, A, B... so slow
-drifts of a shared machine hit both alike. Everything made is removed at the end, also after an error.
-Prints min / median / max in milliseconds and the ratio of the medians (B/A).
+drifts of a shared machine hit both alike, and the order within a round flips each round (A B, B A,
+...) so that neither build is always the one that runs right after the other. Everything made is
+removed at the end, also after an error.
+Prints min / median / max and the interquartile range (p75 - p25) in milliseconds, and the ratio of
+the medians (B/A).
 """
 import argparse
 import os
@@ -54,7 +57,8 @@ class Build:
 
 def stats(values):
     v = sorted(values)
-    return v[0], statistics.median(v), v[-1]
+    q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0], v[0], v[0]]
+    return v[0], statistics.median(v), v[-1], q[0], q[2]
 
 
 def main():
@@ -72,6 +76,11 @@ def main():
     def record(what, build, value):
         results.setdefault(what, {}).setdefault(build.label, []).append(value)
 
+    def order(i):
+        # A then B in even rounds, B then A in odd ones: whatever the first (or second) run of a
+        # round pays for, both builds pay it equally often.
+        return builds if i % 2 == 0 else builds[::-1]
+
     try:
         for b in builds:
             b.run("network", "create", b.network)
@@ -80,7 +89,7 @@ def main():
             b.run("launch", "busybox", "warm")
             b.run("exec", "warm", "--", "true")
         for i in range(opts.runs + 1):  # round 0 is a warm-up
-            for b in builds:
+            for b in order(i):
                 name = f"l{i}"
                 t0 = now_ms()
                 b.run("launch", "busybox", name)
@@ -90,7 +99,7 @@ def main():
                     record("launch busybox (NIC) until exec works", b, now_ms() - t0)
                 b.run("delete", "--force", name)
         for i in range(opts.runs + 1):
-            for b in builds:
+            for b in order(i):
                 t = []
                 for _ in range(20):
                     t0 = now_ms()
@@ -105,7 +114,7 @@ def main():
                 for n in range(have, count):
                     b.run("create", "busybox", f"c{n}")
             for i in range(opts.runs + 1):
-                for b in builds:
+                for b in order(i):
                     t0 = now_ms()
                     b.run("list")
                     if i:
@@ -114,10 +123,11 @@ def main():
         for b in builds:
             b.cleanup()
 
-    print(f"{'operation (ms)':44} {'A min':>7} {'A med':>7} {'A max':>7}   {'B min':>7} {'B med':>7} {'B max':>7}   B/A")
+    print(f"{'operation (ms)':44} {'A min':>7} {'A med':>7} {'A max':>7} {'A IQR':>7}   {'B min':>7} {'B med':>7} {'B max':>7} {'B IQR':>7}   B/A")
     for what, by in results.items():
         a, b = stats(by["a"]), stats(by["b"])
-        print(f"{what:44} {a[0]:7.2f} {a[1]:7.2f} {a[2]:7.2f}   {b[0]:7.2f} {b[1]:7.2f} {b[2]:7.2f}   {b[1] / a[1]:.2f}")
+        print(
+            f"{what:44} {a[0]:7.2f} {a[1]:7.2f} {a[2]:7.2f} {a[4] - a[3]:7.2f}   {b[0]:7.2f} {b[1]:7.2f} {b[2]:7.2f} {b[4] - b[3]:7.2f}   {b[1] / a[1]:.2f}")
     print(f"A = {builds[0].checkout}, B = {builds[1].checkout}; {opts.runs} rounds (exec: 20 per round)")
 
 

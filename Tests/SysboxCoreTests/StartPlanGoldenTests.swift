@@ -92,6 +92,28 @@ import Testing
         try Self.expectGolden(try StartPlanner.plan(Self.input(layout: Self.unified, nics: [])), "plan-v2-no-nic")
     }
 
+    /// start.json is the compact form (one line, sorted keys, unescaped slashes) and reads back as the
+    /// very plan the golden file describes: the on-disk encoding may differ from the golden files'
+    /// pretty form, never the plan.
+    @Test func savedPlanIsCompactAndDecodesToTheGoldenPlan() throws {
+        let plan = try StartPlanner.plan(Self.input())
+        let golden = try JSONDecoder().decode(StartPlan.self, from: Data(contentsOf: URL(fileURLWithPath: Self.goldenDirectory + "/plan-hybrid.json")))
+        #expect(golden == plan)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sysbox-plan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/start.json"
+        try plan.save(to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains("\n"))
+        #expect(!text.contains("\\/"))
+        #expect(try StartPlan.load(from: path) == golden)
+        #expect(StartPlan.stopSignal(at: path) == golden.stopSignal)
+        // The same plan, the same bytes; and well under the pretty form's size.
+        #expect(try plan.encoded() == golden.encoded())
+        #expect(text.utf8.count < (try Self.json(plan)).utf8.count * 2 / 3)
+    }
+
     /// The fixed skeleton, spelled out: a change of order or kind fails here even if the golden files
     /// were regenerated without a look.
     @Test func orderOfKinds() throws {

@@ -48,7 +48,9 @@ struct ContainerRuntime: StateBound {
     }
 
     /// Removes what a dead container left: pid files, socket, cgroup. Only when init is not running.
-    func cleanupStale(_ name: String) {
+    /// `layout` is the host's cgroup layout when the caller has it already (read from
+    /// /proc/self/mountinfo otherwise).
+    func cleanupStale(_ name: String, layout known: CgroupLayout? = nil) {
         let p = paths(name)
         guard liveState(name) == nil else { return }
         waitWhileBusy(name)
@@ -66,7 +68,7 @@ struct ContainerRuntime: StateBound {
         unlink(p.monitorPid)
         unlink(p.execCache)
         unlink(p.directory + "/" + ContainerPaths.consoleSocket)
-        if let layout = try? CgroupLayout.host() {
+        if let layout = known ?? (try? CgroupLayout.host()) {
             try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
         }
     }
@@ -90,29 +92,33 @@ struct ContainerRuntime: StateBound {
             if monitorAlive(name) {
                 throw SysboxError(.conflict, "container \(name) is busy (its monitor is still starting or stopping it); retry in a moment")
             }
-            cleanupStale(name)
+            // The host's cgroup layout, read once (/proc/self/mountinfo) for every step of this start:
+            // the stale cleanup, the plan, the monitor's cgroup and the exec cache. A host without
+            // cgroups fails where the plan needs them, after the plan's own checks, as before.
+            let layout = Result { try CgroupLayout.host() }
+            cleanupStale(name, layout: try? layout.get())
             var warnings: [String] = []
             let p = paths(name)
             unlink(p.lastError)
             do {
                 snapshotTaken = try snapshots.takeStartupSnapshot(name)
                 let started = DispatchTime.now()
-                let plan = try makePlan(name, warnings: &warnings)
+                let plan = try makePlan(name, layout: layout, warnings: &warnings)
                 if plan.mounts.first(where: { $0.kind == .rootfs })?.fstype == "overlay" {
                     // The overlay markers of the kind this start's mount reads (OverlayMarkers).
                     try OverlayMarkers.sync(upper: p.upper, to: plan.userNamespace == nil ? .trusted : .user)
                 }
                 try plan.save(to: p.plan)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
-                _ = try launchMonitor(name, paths: p)
+                _ = try launchMonitor(name, paths: p, layout: try? layout.get())
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 try recordPowerState(name, .running)
                 // The map this start used (LXD's volatile.idmap.current; `[]` when privileged).
                 try write { db in try idmaps.recordCurrent(db, container: name, try idmaps.recorded(db, container: name, key: IDMaps.nextKey)) }
-                try? execs.writeExecCache(name)
+                try? execs.writeExecCache(name, layout: try? layout.get())
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)
-                cleanupStale(name)
+                cleanupStale(name, layout: try? layout.get())
                 try? recordPowerState(name, .stopped)
                 throw error.wrapped("cannot start \(name): \(error.message)")
             }
@@ -126,8 +132,8 @@ struct ContainerRuntime: StateBound {
     }
 
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
-    func launchMonitor(_ name: String, paths p: ContainerPaths) throws -> Int32 {
-        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor")
+    func launchMonitor(_ name: String, paths p: ContainerPaths, layout: CgroupLayout? = nil) throws -> Int32 {
+        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor", layout: layout)
     }
 
     /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up

@@ -13,10 +13,11 @@ struct DetachedProcess: StateBound {
 
     /// Spawns `sysbox ARGS` detached (`sysbox_spawn_detached`: its own session, stdio on /dev/null and
     /// `log`, fd 3 the status pipe, cloned into the monitors' cgroup2 directory) and waits for its line.
-    /// A process that fails or ends before it is ready is reaped before this returns.
+    /// A process that fails or ends before it is ready is reaped before this returns. `layout` is the
+    /// host's cgroup layout when the caller has it already (read from /proc/self/mountinfo otherwise).
     /// - Returns: the pid of the process.
     /// - Throws: `SysboxError(.io)` with the process's own `error` message, or the last line of `log`.
-    func launch(_ arguments: [String], log: String, what: String) throws -> Int32 {
+    func launch(_ arguments: [String], log: String, what: String, layout known: CgroupLayout? = nil) throws -> Int32 {
         var fds: [Int32] = [0, 0]
         guard sysbox_pipe_cloexec(&fds) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
         defer { close(fds[0]) }
@@ -33,7 +34,7 @@ struct DetachedProcess: StateBound {
         }
         // Created in the monitors' cgroup2 directory (no migration: a cgroup.procs write would stall
         // every fork on the host for an RCU grace period); the v1 hierarchies it joins itself.
-        let monitors = (try? CgroupLayout.host()).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: ".monitors") }
+        let monitors = (known ?? (try? CgroupLayout.host())).map { ContainerCgroup(layout: $0, stateDirectory: stateDirectory, name: ".monitors") }
         try? monitors?.create()
         let cgroupFD = (try? monitors?.joinTargets.openV2Directory()) ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }

@@ -187,10 +187,11 @@ struct ContainerExec: StateBound {
     /// host's cgroup hierarchies, root's environment (with `environment.*`), the working directory and
     /// the capabilities to drop. Written at start and after every config change of a running container;
     /// removed when it stops. A stale or missing cache only sends exec down the ordinary path.
-    func writeExecCache(_ name: String) throws {
+    /// `layout` is the host's cgroup layout when the caller has it already (`start`).
+    func writeExecCache(_ name: String, layout known: CgroupLayout? = nil) throws {
         guard let live = runtime.liveState(name), let start = Host.startTime(of: live.initPid) else { return }
         let view = try containers.containerView(name)
-        let layout = try CgroupLayout.host()
+        let layout = try known ?? CgroupLayout.host()
         let home = containerDirectoryExists("/root", initPid: live.initPid) ? "/root" : "/"
         let env = Self.baseExecEnvironment(home: home, user: "root", term: "dumb", config: view.expanded.config)
         let text = Self.execCacheText(

@@ -13,8 +13,9 @@ extension ContainerRuntime {
     /// The start plan of a container: gathers what `StartPlanner.plan` needs (the database view and
     /// image, the host's view of each disk source, the rootfs mount, the NICs, the cgroup layout) in
     /// the order that fails before any side effect where it can: the checks and the disk sources
-    /// first, then the rootfs and the NICs.
-    func makePlan(_ name: String, warnings: inout [String]) throws -> StartPlan {
+    /// first, then the rootfs and the NICs. `layout` is the host's cgroup layout as `start` read it
+    /// (its error, if reading failed, is thrown where the plan needs the layout).
+    func makePlan(_ name: String, layout hostLayout: Result<CgroupLayout, Error>, warnings: inout [String]) throws -> StartPlan {
         let driver = try storageDriver()
         let (view, image) = try read { db -> (ContainerView, ImageInfo) in
             let record = try container(db, name)
@@ -24,7 +25,7 @@ extension ContainerRuntime {
         let sources = Self.sourceFacts(devices)
         _ = try StartPlanner.diskMounts(devices, sources: sources, container: name)
         let rootfs = try driver.rootfs(container: paths(name), image: image)
-        let layout = try CgroupLayout.host()
+        let layout = try hostLayout.get()
         try StartPlanner.checkCgroup(image.manifest, template: image.template, layout: layout)
         // The seccomp filter init and every exec load (containers/NAME/seccomp.bpf), built now from
         // this configuration.
