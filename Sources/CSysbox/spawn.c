@@ -338,6 +338,14 @@ static int attach_idmapped(struct child_args *a, const sysbox_entry *e, int targ
     long rc;
     if (target_fd >= 0) {
         rc = syscall(SYS_move_mount, fd, "", target_fd, "", SYSBOX_MOVE_MOUNT_F_EMPTY_PATH | SYSBOX_MOVE_MOUNT_T_EMPTY_PATH);
+    } else if (e->create) {
+        /* A disk: at its target resolved inside the root filesystem (the cwd). */
+        int at = open_in_rootfs(e->target, e->create);
+        if (at < 0) { close(fd); return at; }
+        rc = syscall(SYS_move_mount, fd, "", at, "", SYSBOX_MOVE_MOUNT_F_EMPTY_PATH | SYSBOX_MOVE_MOUNT_T_EMPTY_PATH);
+        int err = errno;
+        close(at);
+        errno = err;
     } else {
         if (a->first_idmapped < 0 || e->target[0] == '/') return -EINVAL;
         rc = syscall(SYS_move_mount, fd, "", a->first_idmapped, e->target, SYSBOX_MOVE_MOUNT_F_EMPTY_PATH);
@@ -719,7 +727,10 @@ static int parent_setup_userns(pid_t pid, const sysbox_spawn_config *c, int sock
         if (count == SYSBOX_MAX_IDMAPPED || !e->source) { rc = -E2BIG; break; }
         int fd = (int)syscall(SYS_open_tree, AT_FDCWD, e->source, SYSBOX_OPEN_TREE_CLONE | O_CLOEXEC);
         if (fd < 0) { rc = -errno; break; }
-        struct sysbox_mount_attr attr = { SYSBOX_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns };
+        /* MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC from the entry's MS_* flags. */
+        uint64_t set = SYSBOX_MOUNT_ATTR_IDMAP | ((e->flags & MS_RDONLY) ? 0x1 : 0) | ((e->flags & MS_NOSUID) ? 0x2 : 0) |
+                       ((e->flags & MS_NODEV) ? 0x4 : 0) | ((e->flags & MS_NOEXEC) ? 0x8 : 0);
+        struct sysbox_mount_attr attr = { set, 0, 0, (uint64_t)userns };
         if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) { rc = -errno; close(fd); break; }
         fds[count++] = fd;
     }

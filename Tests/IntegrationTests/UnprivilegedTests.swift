@@ -90,6 +90,46 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// Disks of an unprivileged container: the host's files show with their host owners (`nobody` for
+    /// ids outside its range) unless `shift=true` idmaps them (host root's files are its root's, and
+    /// what it writes lands as host root's); `readonly=true` holds with shift too.
+    @Test func disksWithAndWithoutShift() throws {
+        let s = try Sandbox.withoutNIC()
+        let shared = s.root + "/shared"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try "host\n".write(toFile: shared + "/hello", atomically: true, encoding: .utf8)
+        #expect(chown(shared + "/hello", 1000, 1000) == 0)
+        try s.ok(["create", "busybox", "s1", "-c", "security.privileged=false"])
+        try s.ok(["config", "device", "add", "s1", "plain", "disk", "source=\(shared)", "path=/mnt/plain"])
+        try s.ok(["config", "device", "add", "s1", "shifted", "disk", "source=\(shared)", "path=/mnt/shifted", "shift=true"])
+        try s.ok(["config", "device", "add", "s1", "ro", "disk", "source=\(shared)", "path=/mnt/ro", "shift=true", "readonly=true"])
+        try s.ok(["start", "s1"])
+        func sh(_ command: String) throws -> RunResult { try s.run(["exec", "s1", "--", "sh", "-c", command]) }
+        #expect(try sh("stat -c '%u:%g' /mnt/plain /mnt/plain/hello").stdout == "65534:65534\n65534:65534\n")
+        #expect(try sh("touch /mnt/plain/x").status != 0)
+        #expect(try sh("stat -c '%u:%g' /mnt/shifted /mnt/shifted/hello").stdout == "0:0\n1000:1000\n")
+        #expect(try sh("cat /mnt/shifted/hello && echo mine > /mnt/shifted/made").stdout == "host\n")
+        #expect(Self.owner(shared + "/made").map { [$0.0, $0.1] } == [0, 0])
+        #expect(try sh("touch /mnt/ro/x").status != 0)
+        #expect(!FileManager.default.fileExists(atPath: shared + "/x"))
+        try s.ok(["delete", "--force", "s1"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// Every container's cgroup has LXC's device allow-list: a privileged root may make a node of a
+    /// host disk but not open it; the standard devices work.
+    @Test func deviceAllowList() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "p1", "-c", "security.privileged=true"])
+        let r = try s.run(["exec", "p1", "--", "sh", "-c", "mknod /root/sda b 8 0 && head -c 1 /root/sda"])
+        #expect(r.status != 0 && r.stderr.contains("Operation not permitted"), "\(r.stdout) \(r.stderr)")
+        #expect(try s.ok(["exec", "p1", "--", "sh", "-c", "mknod /root/null c 1 3 && echo x > /root/null && head -c 2 /dev/zero | wc -c"]) == "2\n")
+        let list = try String(contentsOfFile: "/sys/fs/cgroup/devices/sysbox/\(cgroupHash(s.stateDir))/p1/devices.list", encoding: .utf8)
+        #expect(list.contains("c 1:3 rwm") && !list.contains("a *:* rwm"), "\(list)")
+        try s.ok(["delete", "--force", "p1"])
+        #expect(s.leftovers() == [])
+    }
+
     /// The escape classes an unprivileged root cannot reach: host devices, kernel tunables, its own
     /// cgroup limits and release_agent.
     @Test func rootInsideIsNotHostRoot() throws {

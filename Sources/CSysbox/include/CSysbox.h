@@ -118,9 +118,10 @@ typedef enum __attribute__((enum_extensibility(closed))) {
     SYSBOX_ENTRY_REMOUNT,     // as PROC (flags hold MS_REMOUNT)
     SYSBOX_ENTRY_IDMAPPED,    // user namespace only: the parent made an idmapped clone of the host path `source`
                               // (open_tree OPEN_TREE_CLONE, then mount_setattr MOUNT_ATTR_IDMAP with the container's
-                              // user namespace); the child attaches it (move_mount) at `target`: an absolute host
-                              // directory, opened before it became the namespace's root, or a directory inside the
-                              // first IDMAPPED mount
+                              // user namespace, and MS_RDONLY/NOSUID/NODEV/NOEXEC of `flags` as mount attributes); the
+                              // child attaches it (move_mount) at `target`: an absolute host directory, opened before
+                              // it became the namespace's root; with create != 0 (a disk) resolved in the rootfs (and
+                              // created as `create`); else a directory inside the first IDMAPPED mount
 } sysbox_entry_kind;
 
 /// The most IDMAPPED entries a plan may hold.

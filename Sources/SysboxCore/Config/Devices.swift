@@ -20,7 +20,9 @@ public enum DeviceType: String, CaseIterable, Sendable {
             return [
                 "path": { v throws(ValueError) in _ = try Values.absolutePath(v) },
                 "source": { v throws(ValueError) in _ = try Values.absolutePath(v) },
-                "readonly": { v throws(ValueError) in _ = try Values.bool(v) }
+                "readonly": { v throws(ValueError) in _ = try Values.bool(v) },
+                // Unprivileged containers: an idmapped bind (host ids show as the container's own).
+                "shift": { v throws(ValueError) in _ = try Values.bool(v) }
             ]
         case .none:
             return [:]

@@ -367,6 +367,25 @@ public struct ContainerCgroup: Sendable {
         }
     }
 
+    /// The devices a container may use (LXC's default list): any character or block device may be
+    /// created (`m`: systemd's PrivateDevices makes nodes), but only these opened: null, zero, full,
+    /// random, urandom, tty, console, ptmx, the ptys (136:*), fuse (10:229) and tun (10:200). No block
+    /// device can be read or written.
+    static let allowedDevices = [
+        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
+        "c 136:* rwm", "c 10:229 rwm", "c 10:200 rwm"
+    ]
+
+    /// Applies the device allow-list (`allowedDevices`) to the container's cgroup: v1 `devices.deny`
+    /// "a" then one `devices.allow` write per entry (the kernel keeps the list; children inherit it and
+    /// only host root may widen it). A host without the v1 devices hierarchy is left as it is (see
+    /// README Security: the cgroup2 device program is not built yet).
+    public func restrictDevices() throws {
+        guard let dir = directory("devices") else { return }
+        try Self.write(dir + "/devices.deny", "a")
+        for entry in Self.allowedDevices { try Self.write(dir + "/devices.allow", entry) }
+    }
+
     /// Memory, CPU time and process count; nil where a controller is missing.
     public func stats() -> CgroupStats {
         var s = CgroupStats()

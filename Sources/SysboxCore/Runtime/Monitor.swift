@@ -290,6 +290,7 @@ final class MonitorSession {
             try? cgroup.remove()
             try cgroup.create()
             try cgroup.apply(plan.limits.limits)
+            try cgroup.restrictDevices()
             if let ids = plan.userNamespace {
                 try cgroup.delegate(uid: ids.rootUID, gid: ids.rootGID)
                 // Its console is its root's (getty and systemd set modes and owners on it).

@@ -47,7 +47,8 @@ enum StartPlanner {
     /// of `mounts` is what the kernel sees (see `mounts(_:disks:files:)`).
     static func plan(_ input: Input) throws -> StartPlan {
         let config = input.config
-        let disks = try diskMounts(input.devices, sources: input.sources, container: input.name)
+        var disks = try diskMounts(input.devices, sources: input.sources, container: input.name)
+        if input.userNamespace != nil { disks = disks.map { shifted($0, devices: input.devices) } }
         try checkCgroup(input.manifest, template: input.template, layout: input.cgroupLayout)
         let environment =
             [
@@ -103,6 +104,16 @@ enum StartPlanner {
         }
         disks.sort { ($0.target.split(separator: "/").count, $0.target) < ($1.target.split(separator: "/").count, $1.target) }
         return disks
+    }
+
+    /// An unprivileged container's disk with `shift=true`: an idmapped clone of the source (the monitor
+    /// makes it, read-only and the source's nosuid/nodev/noexec set on it there), attached at the target
+    /// resolved in the root filesystem; host files then show with their owners mapped into the container.
+    static func shifted(_ disk: StartPlan.Mount, devices: DeviceMap) -> StartPlan.Mount {
+        guard let device = disk.device, (try? Values.bool(devices[device]?["shift"] ?? "false")) == true else { return disk }
+        var m = disk
+        m.kind = .idmapped
+        return m
     }
 
     /// The files written at start: the image's `start` files, the systemd container interface, DNS and
