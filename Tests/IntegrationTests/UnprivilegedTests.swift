@@ -92,7 +92,8 @@ import Testing
 
     /// Disks of an unprivileged container: the host's files show with their host owners (`nobody` for
     /// ids outside its range) unless `shift=true` idmaps them (host root's files are its root's, and
-    /// what it writes lands as host root's); `readonly=true` holds with shift too.
+    /// what it writes lands as host root's); `readonly=true` holds (and is refused with shift, which the
+    /// kernel would not lock).
     @Test func disksWithAndWithoutShift() throws {
         let s = try Sandbox.withoutNIC()
         let shared = s.root + "/shared"
@@ -102,7 +103,10 @@ import Testing
         try s.ok(["create", "busybox", "s1", "-c", "security.privileged=false"])
         try s.ok(["config", "device", "add", "s1", "plain", "disk", "source=\(shared)", "path=/mnt/plain"])
         try s.ok(["config", "device", "add", "s1", "shifted", "disk", "source=\(shared)", "path=/mnt/shifted", "shift=true"])
-        try s.ok(["config", "device", "add", "s1", "ro", "disk", "source=\(shared)", "path=/mnt/ro", "shift=true", "readonly=true"])
+        try s.fails(
+            ["config", "device", "add", "s1", "ro", "disk", "source=\(shared)", "path=/mnt/ro", "shift=true", "readonly=true"],
+            "readonly=true with shift=true is refused")
+        try s.ok(["config", "device", "add", "s1", "ro", "disk", "source=\(shared)", "path=/mnt/ro", "readonly=true"])
         try s.ok(["start", "s1"])
         func sh(_ command: String) throws -> RunResult { try s.run(["exec", "s1", "--", "sh", "-c", command]) }
         #expect(try sh("stat -c '%u:%g' /mnt/plain /mnt/plain/hello").stdout == "65534:65534\n65534:65534\n")

@@ -91,6 +91,13 @@ public enum Devices {
             if !isRoot && config["source"] == nil {
                 throw SysboxError.invalid("device \(name) (disk at \(path)) needs source, the host path to mount")
             }
+            let on = { (key: String) in (try? Values.bool(config[key] ?? "false")) == true }
+            if on("shift") && on("readonly") {
+                // The kernel does not lock a bind made for a user namespace: its root could remount it
+                // read-write, and with shift it owns what it would then write.
+                throw SysboxError.invalid(
+                    "device \(name): readonly=true with shift=true is refused (the container's root could remount it read-write and write as the files' owners); drop one of them")
+            }
         }
     }
 
