@@ -134,6 +134,21 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// security.nesting: namespaces made inside an unprivileged container may mount their own proc and
+    /// sysfs only with it (the kernel wants a fully visible instance, which the masked ones are not).
+    /// sysfs stays read-only (its superblock, shared with the container's /sys, is).
+    @Test func nesting() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "n1", "-c", "security.privileged=false"])
+        let nested = "unshare -U -r -m -p -f --mount-proc sh -c 'echo pid $$' && unshare -U -r -m -n sh -c 'mount -t sysfs -o ro sysfs /sys && echo sysfs'"
+        #expect(try s.run(["exec", "n1", "--", "sh", "-c", nested]).status != 0)
+        try s.ok(["config", "set", "n1", "security.nesting=true"])
+        try s.ok(["restart", "n1", "--force"])
+        #expect(try s.ok(["exec", "n1", "--", "sh", "-c", nested]) == "pid 1\nsysfs\n")
+        try s.ok(["delete", "--force", "n1"])
+        #expect(s.leftovers() == [])
+    }
+
     /// The escape classes an unprivileged root cannot reach: host devices, kernel tunables, its own
     /// cgroup limits and release_agent.
     @Test func rootInsideIsNotHostRoot() throws {

@@ -73,7 +73,10 @@ public enum InstanceConfig {
         ConfigKey("security.idmap.size", .integer, default: "65536", live: false, "number of ids in an unprivileged container's map (at least 65536)") {
             v throws(ValueError) in try IDMapConfig.checkSize(v)
         },
-        ConfigKey("security.nesting", .bool, default: "false", live: true, "allow nested containers") { v throws(ValueError) in _ = try Values.bool(v) },
+        ConfigKey(
+            "security.nesting", .bool, default: "false", live: false,
+            "unprivileged: a proc and a sysfs without masks at /dev/.lxc, so that namespaces made inside may mount their own (nested containers)"
+        ) { v throws(ValueError) in _ = try Values.bool(v) },
         // true until sysbox has user namespaces: every container runs privileged, and false is refused at start.
         ConfigKey(
             "security.privileged", .bool, default: "false", live: false,

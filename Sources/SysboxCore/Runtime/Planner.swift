@@ -186,6 +186,18 @@ enum StartPlanner {
                 .tmpfs, "run", source: "tmpfs", fstype: "tmpfs", options: "mode=755,size=20%",
                 flags: [.nosuid, .nodev, .strictatime], create: .directory))
         out += disks
+        if input.userNamespace != nil, (try? Values.bool(input.config["security.nesting"] ?? "false")) == true {
+            // security.nesting (unprivileged only): a proc and a sysfs without masks (LXC's places), so
+            // that the kernel lets namespaces made inside mount their own (it wants a fully visible
+            // instance in the mount namespace). Files there are host root's: out of the container's reach.
+            out += [
+                M(.directory, "dev/.lxc"),
+                // No nosuid/nodev/noexec (nothing there needs them): the kernel would make every nested
+                // mount carry the flags of these, and tools mount sysfs and proc without them.
+                M(.proc, "dev/.lxc/proc", source: "proc", fstype: "proc", mode: 0o755),
+                M(.sysfs, "dev/.lxc/sys", source: "sysfs", fstype: "sysfs", mode: 0o755)
+            ]
+        }
         out += Hardening.maskedFiles.map { M(.maskFile, $0, source: input.maskFile, flags: [.readonly]) }
         out += Hardening.maskedDirectories.map {
             M(.maskDir, $0, source: "tmpfs", fstype: "tmpfs", options: "size=0,mode=000", flags: [.readonly, .nosuid, .nodev, .noexec])
