@@ -32,6 +32,9 @@ import Testing
         #expect(r1.base + r1.count <= r2.base || r2.base + r2.count <= r1.base, "\(r1) \(r2)")
         // Recorded as LXD does, and init runs as the range's first id on the host.
         #expect(try s.ok(["config", "get", "u1", "volatile.idmap.current"]).contains("\"Hostid\":\(r1.base),\"Nsid\":0,\"Maprange\":65536"))
+        // list filters on the map like on any key.
+        #expect(try s.ok(["list", "volatile.idmap.base=\(r1.base)", "--format", "csv,noheader"]).hasPrefix("u1,RUNNING"))
+        #expect(try s.ok(["list", "security.privileged=false", "--format", "csv,noheader"]).split(separator: "\n").count == 2)
         let info = try s.ok(["info", "u1"])
         #expect(info.contains("Privileged: no\n"), "\(info)")
         #expect(info.contains("ID map:\n  uid 0-65535 -> host \(r1.base)-\(r1.base + 65535)\n  gid 0-65535 -> host \(r1.base)-\(r1.base + 65535)\n"), "\(info)")

@@ -96,3 +96,16 @@ import Testing
         #expect(try OverlayMarkers.sync(upper: upper + "/missing", to: .user) == 0)
     }
 }
+
+/// A user namespace that cannot be set up says why and how to get past it.
+@Suite struct UserNamespaceFailureTests {
+    @Test func idmapAndUsernsFailuresNameTheFix() {
+        let idmap = Spawner.userNamespaceFailure(ChildFailure(step: Int32(sysbox_step.SYSBOX_STEP_IDMAP.rawValue), errno: EINVAL), container: "c1")
+        #expect("\(idmap)".contains("attaching an idmapped mount failed: EINVAL"))
+        #expect((idmap as? SysboxError)?.message.contains("sysbox config set c1 security.privileged=true") == true)
+        let userns = Spawner.userNamespaceFailure(ChildFailure(step: Int32(sysbox_step.SYSBOX_STEP_USERNS.rawValue), errno: ENOSPC), container: "c1")
+        #expect((userns as? SysboxError)?.message.contains("user.max_user_namespaces") == true)
+        let other = Spawner.userNamespaceFailure(ChildFailure(step: Int32(sysbox_step.SYSBOX_STEP_MKNOD.rawValue), errno: EPERM), container: "c1")
+        #expect(other is ChildFailure)
+    }
+}

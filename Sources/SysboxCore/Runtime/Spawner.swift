@@ -105,9 +105,28 @@ enum Spawner {
             gid_map: plan.userNamespace.map { UnsafePointer(c.string($0.gidMap)) })
         var handle = sysbox_spawn_handle()
         let rc = sysbox_spawn(&config, &handle)
-        if rc < 0, handle.failed_step != 0 { throw ChildFailure(step: handle.failed_step, errno: -rc) }
+        if rc < 0, handle.failed_step != 0 { throw userNamespaceFailure(ChildFailure(step: handle.failed_step, errno: -rc), container: plan.name) }
         guard rc > 0 else { throw SysboxError(.io, "cannot create the container's namespaces (clone): \(Host.errnoText(-rc))") }
         return SpawnedInit(handle: handle)
+    }
+
+    /// A user namespace's set-up failure with its fix: the kernel or filesystem cannot idmap, or user
+    /// namespaces are off. Other steps keep their own message.
+    static func userNamespaceFailure(_ failure: ChildFailure, container name: String) -> Error {
+        let privileged = "or run it privileged: sysbox config set \(name) security.privileged=true"
+        switch failure.kind {
+        case .SYSBOX_STEP_IDMAP?:
+            return SysboxError(
+                .unsupported,
+                "\(failure.description): unprivileged containers need idmapped mounts (Linux 5.19 or later for overlay, and a filesystem that has them under SYSBOX_DIR: ext4, xfs, btrfs; not NFS); move SYSBOX_DIR \(privileged)"
+            )
+        case .SYSBOX_STEP_USERNS?:
+            return SysboxError(
+                .unsupported,
+                "\(failure.description): the kernel refused the container's user namespace; check the sysctl user.max_user_namespaces (0 turns them off) \(privileged)")
+        default:
+            return failure
+        }
     }
 
     /// One plan entry as the C child reads it (strings owned by `c`).
