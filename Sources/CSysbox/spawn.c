@@ -295,7 +295,8 @@ static void receive_idmapped(struct child_args *a) {
 
 /* The user namespace's side of the start (see sysbox_spawn): the maps and idmapped mounts arrive;
  * the host paths binds need are opened while this process is still host root (unmapped in its
- * namespace, it can search directories only host root may); then it becomes the namespace's root, makes its network namespace and tells the parent. */
+ * namespace, it can search directories only host root may); then it becomes the namespace's root,
+ * joins its cgroups, makes its network namespace and tells the parent. */
 static void child_enter_userns(struct child_args *a) {
     const sysbox_spawn_config *c = a->c;
     receive_idmapped(a);
