@@ -109,3 +109,47 @@ import Testing
         #expect(other is ChildFailure)
     }
 }
+
+/// The cgroup2 device program: golden instructions for two rules, and the kernel running it (root: a
+/// cgroup2 directory of its own under the host's cgroup2 mount, a shell moved into it).
+@Suite struct DeviceProgramTests {
+    @Test func rulesParseAndBuild() throws {
+        #expect(DeviceProgram.Rule("c 1:3 rwm") != nil && DeviceProgram.Rule("b *:* m")?.major == nil)
+        #expect(DeviceProgram.Rule("a *:* rwm") == nil && DeviceProgram.Rule("c 1:x r") == nil && DeviceProgram.Rule("c 1:3 q") == nil)
+        let program = DeviceProgram.build([try #require(DeviceProgram.Rule("c 1:3 rw"))])
+        // 6 loads and shifts, a block of 8 (type, major, minor, access check, allow), 2 to deny.
+        #expect(program.count == (6 + 8 + 2) * 8)
+        // The block's first jump (type != 2) skips the 7 instructions after it.
+        #expect(Array(program[48..<56]) == [0x55, 0x03, 7, 0, 2, 0, 0, 0])
+        // The access check: r0 &= ~(read|write) = 0xfffffff9.
+        #expect(Array(program[80..<88]) == [0x57, 0x00, 0, 0, 0xf9, 0xff, 0xff, 0xff])
+        #expect(Array(program.suffix(16)) == [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func theKernelEnforcesIt() throws {
+        guard getuid() == 0, let v2 = (try? CgroupLayout.host())?.hierarchies.first(where: \.isV2) else {
+            Issue.record("needs root and a cgroup2 mount")
+            return
+        }
+        let dir = v2.mountPoint + "/sysbox-devtest-\(getpid())"
+        #expect(mkdir(dir, 0o755) == 0)
+        defer { rmdir(dir) }
+        let program = DeviceProgram.build(ContainerCgroup.allowedDevices.compactMap(DeviceProgram.Rule.init))
+        #expect(program.withUnsafeBufferPointer { sysbox_cgroup_device_program(dir, $0.baseAddress, UInt32($0.count)) } == 0)
+        let scratch = NSTemporaryDirectory() + "sysbox-devtest-\(getpid())"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [
+            "-c",
+            "echo $$ > \(dir)/cgroup.procs && mknod \(scratch)/disk b 8 0 && mknod \(scratch)/null c 1 3 && echo x > \(scratch)/null && echo null-ok; head -c 1 \(scratch)/disk 2>&1; exit 0"
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("null-ok") && text.contains("Operation not permitted"), "\(text)")
+    }
+}

@@ -264,6 +264,13 @@ int sysbox_recv_fd(int sock);
 /// statfs(2)'s f_type of the filesystem holding `path` (e.g. 0x9123683E for btrfs), or -errno.
 long long sysbox_fs_type(const char *path);
 
+/// Loads an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE; `insns`: struct bpf_insn, 8 bytes each,
+/// built by DeviceProgram in Swift) and attaches it to the cgroup2 directory `cgroup_dir`
+/// (bpf(2) BPF_PROG_LOAD then BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI: programs of child
+/// cgroups run too and every one must allow). The kernel keeps it until the cgroup is removed. 0, or
+/// -errno: EPERM without CAP_SYS_ADMIN (or CAP_BPF), EINVAL for a program the verifier refuses.
+int sysbox_cgroup_device_program(const char *cgroup_dir, const unsigned char *insns, unsigned int length);
+
 /// Sets the calling thread's filesystem uid and gid (setfsuid(2), setfsgid(2) as raw syscalls: they
 /// change only this thread) and raises its effective capabilities back to its permitted set (capset(2)
 /// for this thread: a change of the fsuid away from 0 clears CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER…).

@@ -378,12 +378,20 @@ public struct ContainerCgroup: Sendable {
 
     /// Applies the device allow-list (`allowedDevices`) to the container's cgroup: v1 `devices.deny`
     /// "a" then one `devices.allow` write per entry (the kernel keeps the list; children inherit it and
-    /// only host root may widen it). A host without the v1 devices hierarchy is left as it is (see
-    /// README Security: the cgroup2 device program is not built yet).
+    /// only host root may widen it); and on its cgroup2 directory the same list as an eBPF device
+    /// program (`DeviceProgram`, attached with BPF_F_ALLOW_MULTI), the only form cgroup2 has. Both
+    /// apply on a hybrid host.
     public func restrictDevices() throws {
-        guard let dir = directory("devices") else { return }
-        try Self.write(dir + "/devices.deny", "a")
-        for entry in Self.allowedDevices { try Self.write(dir + "/devices.allow", entry) }
+        if let dir = directory("devices") {
+            try Self.write(dir + "/devices.deny", "a")
+            for entry in Self.allowedDevices { try Self.write(dir + "/devices.allow", entry) }
+        }
+        if let v2 = layout.hierarchies.first(where: \.isV2) {
+            let dir = v2.mountPoint + "/" + relative
+            let program = DeviceProgram.build(Self.allowedDevices.compactMap(DeviceProgram.Rule.init))
+            let rc = program.withUnsafeBufferPointer { sysbox_cgroup_device_program(dir, $0.baseAddress, UInt32($0.count)) }
+            guard rc == 0 else { throw SysboxError(.io, "cannot attach the device allow-list to cgroup \(dir): \(Host.errnoText(-rc))") }
+        }
     }
 
     /// Memory, CPU time and process count; nil where a controller is missing.
