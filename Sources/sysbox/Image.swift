@@ -19,7 +19,12 @@ struct ImageCommand: ParsableCommand {
 struct ImageList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List built images.",
-        discussion: "SIZE is in IEC units in the table (1.9MiB), in bytes in csv, json and yaml; CREATED is RFC 3339 UTC in csv, json and yaml.\n\nExample:\n  sysbox image list --format json", aliases: ["ls"])
+        discussion: """
+            SIZE is in IEC units in the table (1.9MiB), in bytes in csv, json and yaml; CREATED is RFC 3339 UTC in csv, json and yaml.
+
+            Example:
+              sysbox image list --format json
+            """, aliases: ["ls"])
 
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
