@@ -11,6 +11,8 @@ struct Create: ParsableCommand {
             Examples:
               sysbox create busybox web1
               sysbox create busybox db1 -p default -p small -c limits.memory=1GiB
+              sysbox create busybox bare --no-profiles -d root,path=/
+              sysbox create busybox web2 -d eth0,hwaddr=00:16:3e:00:00:02 -d data,path=/srv,source=/srv/web2
             """,
         aliases: ["init"]
     )

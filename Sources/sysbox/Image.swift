@@ -19,7 +19,12 @@ struct ImageCommand: ParsableCommand {
 struct ImageList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List built images.",
-        discussion: "Example:\n  sysbox image list --format json", aliases: ["ls"])
+        discussion: """
+            SIZE is in IEC units in the table (1.9MiB), in bytes in csv, json and yaml; CREATED is RFC 3339 UTC in csv, json and yaml.
+
+            Example:
+              sysbox image list --format json
+            """, aliases: ["ls"])
 
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
@@ -36,22 +41,15 @@ struct ImageList: ParsableCommand {
     func run() throws {
         let format = try OutputFormat(parsing: format)
         let images = try CLI.manager().listImages()
-        let iso = ISO8601DateFormatter()
-        let rows = images.map {
-            [
-                String($0.fingerprint.prefix(12)), $0.aliases.joined(separator: "\n"), $0.description,
-                String(format: "%.2fMB", Double($0.size) / 1e6), iso.string(from: $0.createdAt)
-            ]
+        let cells: [[TableCell]] = images.map {
+            [.text(String($0.fingerprint.prefix(12))), .list($0.aliases), .text($0.description), .bytes(UInt64(max(0, $0.size))), .time($0.createdAt)]
         }
         let objects = images.map {
             Entry(
                 fingerprint: $0.fingerprint, aliases: $0.aliases, template: $0.template,
-                description: $0.description, size: $0.size, created_at: iso.string(from: $0.createdAt))
+                description: $0.description, size: $0.size, created_at: MachineTime.string($0.createdAt))
         }
-        CLI.out(
-            try format.render(
-                headers: ["FINGERPRINT", "ALIASES", "DESCRIPTION", "SIZE", "CREATED"], rows: rows,
-                objects: objects, width: CLI.tableWidth))
+        try CLI.printTable(format, headers: ["FINGERPRINT", "ALIASES", "DESCRIPTION", "SIZE", "CREATED"], cells: cells, objects: objects)
     }
 }
 

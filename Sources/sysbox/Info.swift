@@ -18,17 +18,14 @@ struct Info: ParsableCommand {
     func run() throws {
         let manager = try CLI.manager()
         let v = try manager.containerView(name)
-        let f = DateFormatter()
-        f.dateFormat = "yyyy/MM/dd HH:mm 'UTC'"
-        f.timeZone = TimeZone(identifier: "UTC")
         var lines = [
             "Name: \(v.name)",
             "Status: \(v.status.rawValue.uppercased())",
             "Type: container",
             "Image: \(v.record.image)",
             "Profiles: \(v.profiles.joined(separator: ", "))",
-            "Created: \(f.string(from: v.record.createdAt))",
-            "Last Used: \(v.record.lastUsedAt.map { f.string(from: $0) } ?? "never")",
+            "Created: \(HumanTime.string(v.record.createdAt))",
+            "Last Used: \(v.record.lastUsedAt.map(HumanTime.string) ?? "never")",
             "Ephemeral: \(v.record.ephemeral)"
         ]
         if !v.record.description.isEmpty { lines.append("Description: \(v.record.description)") }
@@ -60,7 +57,7 @@ struct Info: ParsableCommand {
             lines.append("Resources:")
             if let p = stats.processes { lines.append("  Processes: \(p)") }
             if let cpu = stats.cpuNanoseconds { lines.append(String(format: "  CPU usage: %.2f seconds", Double(cpu) / 1e9)) }
-            if let mem = stats.memoryBytes { lines.append(String(format: "  Memory usage: %.2fMiB", Double(mem) / 1048576)) }
+            if let mem = stats.memoryBytes { lines.append("  Memory usage: \(humanBytes(mem))") }
         }
         if let stop = manager.lastStop(name) { lines.append("Last stop: \(stop)") }
         if v.status != .running, let error = manager.lastStartError(name) {

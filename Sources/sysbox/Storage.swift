@@ -12,7 +12,7 @@ struct StorageInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Driver, space used by images, each container and each snapshot.",
         discussion: """
-            Sizes are the bytes of the files each one holds of its own (overlay: a container's upper layer; btrfs: before sharing between snapshots). --format json (or yaml) prints driver, path, images, containers (name, used, snapshots) and the filesystem's size and free space; csv prints one row per images/container/snapshot: TYPE, CONTAINER, SNAPSHOT, BYTES.
+            Sizes are the bytes of the files each one holds of its own (overlay: a container's upper layer; btrfs: before sharing between snapshots). --format json (or yaml) prints driver, path, images, containers (name, used, snapshots with name, created_at, expires_at and size) and the filesystem's size and free space, all sizes in bytes; csv prints one row per images/container/snapshot: TYPE, CONTAINER, SNAPSHOT, BYTES.
 
             Examples:
               sysbox storage info
@@ -30,9 +30,9 @@ struct StorageInfoCommand: ParsableCommand {
         let info = try CLI.manager().storageInfo()
         switch format.kind {
         case .json:
-            CLI.out(try OutputFormat.json(info) + "\n")
+            CLI.out(try OutputFormat.json(StorageInfoDocument(info)) + "\n")
         case .yaml:
-            CLI.out(try OutputFormat.yaml(info))
+            CLI.out(try OutputFormat.yaml(StorageInfoDocument(info)))
         case .csv:
             var rows = [["images", "", "", String(info.images)]]
             for c in info.containers {

@@ -24,3 +24,32 @@ import Testing
         #expect(Set(lines.map(\.count)).count == 1, "rows must align:\n\(text)")
     }
 }
+
+/// The one rule per format (issue 14, finding 13) and `TableFit` (finding 20).
+@Suite struct FormatRuleTests {
+    @Test func sizesAndTimesFollowTheFormat() throws {
+        let date = Date(timeIntervalSince1970: 1_796_283_900.75)  // 2026-12-03 07:45:00.75 UTC
+        let cells: [[TableCell]] = [[.bytes(1_982_910), .time(date), .time(nil)]]
+        let csv = try OutputFormat(parsing: "csv,noheader").render(headers: ["A", "B", "C"], cells: cells, objects: [String](), width: nil)
+        #expect(csv == "1982910,2026-12-03T07:45:00Z,\n")
+        let table = try OutputFormat(parsing: "table,noheader").render(headers: ["A", "B", "C"], cells: cells, objects: [String](), width: nil)
+        #expect(table.contains("| 1.9MiB | 2026/12/03 07:45 UTC |   |"), "\(table)")
+        #expect(MachineTime.string(date) == "2026-12-03T07:45:00Z")
+    }
+
+    @Test func tableFitCutsThenDropsAndNeverCutsWholeColumns() {
+        let fit = TableFit(cuttable: [0: 12], dropOrder: [4, 3, 2, 1])
+        let headers = ["NAME", "STATUS", "IPV4", "IMAGE", "SNAPSHOTS"]
+        let rows = [["t1", "RUNNING", "10.0.5.2 (eth0)", "busybox", "0"]]
+        let narrow = TextTable.render(headers: headers, rows: rows, maxWidth: 40, fit: fit)
+        #expect(narrow.split(separator: "\n").allSatisfy { $0.count <= 40 }, "\(narrow)")
+        #expect(narrow.contains("| t1   | RUNNING | 10.0.5.2 (eth0) |") && !narrow.contains("IMAGE"), "\(narrow)")
+        // A long name is cut (to 12 at least) before any column is left out.
+        let long = [["a-container-with-a-long-name", "STOPPED", "", "busybox", "0"]]
+        let cut = TextTable.render(headers: headers, rows: long, maxWidth: 60, fit: fit)
+        #expect(cut.contains("SNAPSHOTS") && cut.contains("…") && cut.split(separator: "\n").allSatisfy { $0.count <= 60 }, "\(cut)")
+        // Too narrow for anything: printed wider rather than cutting what must stay whole.
+        let tiny = TextTable.render(headers: headers, rows: rows, maxWidth: 10, fit: fit)
+        #expect(tiny.contains("| t1   |") && !tiny.contains("STATUS"), "\(tiny)")
+    }
+}

@@ -42,6 +42,8 @@ struct Containers: StateBound {
                 throw SysboxError(.alreadyExists, "container \(request.name) already exists; pick another name, or remove it first with: sysbox delete \(request.name)")
             }
             let profiles = try profileNames.map { try self.profile(db, $0) }
+            // Its own NICs (create -d) must name networks that exist, as config device add checks.
+            try self.nics.checkNICNetworks(db, devices: request.devices)
             try self.validateExpanded(
                 try self.expanded(db, profiles: profiles, local: ConfigLayer(config: request.config, devices: request.devices)),
                 container: request.name)

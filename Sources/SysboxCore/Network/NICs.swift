@@ -41,6 +41,8 @@ public struct NicState: Sendable, Equatable {
     /// Bytes received and sent by the container (the host end's counters, swapped).
     public var rxBytes: UInt64?
     public var txBytes: UInt64?
+    /// Packets received and sent by the container (swapped likewise).
+    public var rxPackets: UInt64? = nil, txPackets: UInt64? = nil
 }
 
 struct NICs: StateBound {
@@ -284,7 +286,7 @@ struct NICs: StateBound {
                 device: device, name: d["name"] ?? device, network: d["network"] ?? "", hostName: hostName,
                 hwaddr: d["hwaddr"] ?? view.local.config["volatile.\(device).hwaddr"] ?? "",
                 address: leases.first { $0.deviceName == device }?.address ?? "",
-                rxBytes: link?.stats?.txBytes, txBytes: link?.stats?.rxBytes)
+                rxBytes: link?.stats?.txBytes, txBytes: link?.stats?.rxBytes, rxPackets: link?.stats?.txPackets, txPackets: link?.stats?.rxPackets)
         }
     }
 }

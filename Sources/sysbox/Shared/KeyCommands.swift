@@ -106,7 +106,32 @@ struct SetCommand<Kind: KeyedKind>: ParsableCommand {
         // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
         if Kind.refusesEmptyChange && assignments.isEmpty { throw ValidationError("give at least one KEY=VALUE") }
         let manager = try CLI.manager()
-        for note in try Kind.set(manager, name, try CLI.setArguments(assignments)) { CLI.note(note) }
+        let pairs = try CLI.setArguments(assignments)
+        for note in try Kind.set(manager, name, pairs) { CLI.note(note) }
+        if Kind.self != NetworkOwner.self {
+            for warning in InertKeys.warnings(pairs.map(\.0)) { CLI.warn(warning) }
+        }
+    }
+}
+
+/// Config keys sysbox checks and stores but does not act on yet: setting one warns (it is kept, so
+/// that profiles written for LXD, and sysbox's own `autostart` profile, stay valid and take effect
+/// once the feature exists).
+enum InertKeys {
+    /// Key → what is missing.
+    static let missing: [String: String] = [
+        "boot.autostart": "autostart is not implemented (issue 15)",
+        "boot.autostart.priority": "autostart is not implemented (issue 15)",
+        "boot.stop.priority": "stopping containers at host shutdown is not implemented (issue 15)"
+    ]
+
+    /// One warning per inert key among `keys`, in order, each key once.
+    static func warnings(_ keys: [String]) -> [String] {
+        var seen = Set<String>()
+        return keys.compactMap { key in
+            guard let why = missing[key], seen.insert(key).inserted else { return nil }
+            return "\(key) is stored but has no effect yet: \(why)"
+        }
     }
 }
 

@@ -6,7 +6,7 @@ struct SnapshotList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List a container's snapshots, oldest first.",
         discussion: """
-            --format json prints name, created_at, expires_at and size (bytes of its files).
+            --format json (or yaml) prints name, created_at, expires_at (RFC 3339 UTC; null when it does not expire) and size (bytes of its files); csv has the same bytes and times, the table IEC sizes (1.9MiB).
 
             Examples:
               sysbox snapshot list web1
@@ -20,15 +20,7 @@ struct SnapshotList: ParsableCommand {
     func run() throws {
         let format = try OutputFormat(parsing: format)
         let snapshots = try CLI.manager().listSnapshots(name)
-        let f = DateFormatter()
-        f.dateFormat = "yyyy/MM/dd HH:mm 'UTC'"
-        f.timeZone = TimeZone(identifier: "UTC")
-        let cells: [[TableCell]] = snapshots.map {
-            [
-                .text($0.name), .text(f.string(from: $0.createdAt)), .text($0.expiresAt.map { f.string(from: $0) } ?? ""),
-                .text(humanBytes($0.size))
-            ]
-        }
-        try CLI.printTable(format, headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots)
+        let cells: [[TableCell]] = snapshots.map { [.text($0.name), .time($0.createdAt), .time($0.expiresAt), .bytes($0.size)] }
+        try CLI.printTable(format, headers: ["NAME", "TAKEN AT", "EXPIRES AT", "SIZE"], cells: cells, objects: snapshots.map(SnapshotListEntry.init))
     }
 }
