@@ -17,7 +17,8 @@ import Glibc
         ["profile", "edit"], ["profile", "delete"], ["profile", "copy"], ["profile", "rename"], ["profile", "get"],
         ["profile", "set"], ["profile", "unset"], ["profile", "add"], ["profile", "remove"], ["profile", "assign"],
         ["profile", "device"], ["profile", "device", "add"], ["profile", "device", "remove"], ["profile", "device", "list"],
-        ["profile", "device", "show"], ["profile", "device", "get"], ["profile", "device", "set"], ["profile", "device", "unset"]
+        ["profile", "device", "show"], ["profile", "device", "get"], ["profile", "device", "set"], ["profile", "device", "unset"],
+        ["version"]
     ])
     func helpExamplesWork(_ verb: [String]) throws {
         let s = try Sandbox()
