@@ -10,14 +10,15 @@ struct Start: ParsableCommand {
             Examples:
               sysbox start web1
               sysbox start web1 web2
+              sysbox start --all      # every stopped container
             """)
 
     @Argument(help: "Containers to start.") var names: [String] = []
+    @Flag(help: "Every stopped container.") var all = false
 
     func run() throws {
-        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
-        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
+        let names = try CLI.namesOrAll(names, all: all, manager: manager, status: .stopped)
         try manager.checkContainersExist(names)
         for name in names {
             for warning in try manager.start(name) { CLI.warn(warning) }
@@ -34,9 +35,11 @@ struct Stop: ParsableCommand {
               sysbox stop web1
               sysbox stop web1 --timeout 5
               sysbox stop web1 --force        # kill at once
+              sysbox stop --all               # every running container
             """)
 
     @Argument(help: "Containers to stop.") var names: [String] = []
+    @Flag(help: "Every running container.") var all = false
     @Flag(name: .shortAndLong, help: "Kill the container instead of shutting it down.") var force = false
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
 
@@ -45,8 +48,8 @@ struct Stop: ParsableCommand {
     }
 
     func run() throws {
-        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
+        let names = try CLI.namesOrAll(names, all: all, manager: manager, status: .running)
         try manager.checkContainersExist(names)
         for name in names { try manager.stop(name, force: force, timeout: timeout) }
     }
@@ -60,16 +63,17 @@ struct Restart: ParsableCommand {
             Examples:
               sysbox restart web1
               sysbox restart web1 --force
+              sysbox restart --all        # every running container
             """)
 
     @Argument(help: "Containers to restart.") var names: [String] = []
+    @Flag(help: "Every running container.") var all = false
     @Flag(name: .shortAndLong, help: "Kill instead of a clean shutdown.") var force = false
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
 
     func run() throws {
-        // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
-        if names.isEmpty { throw ValidationError("give at least one container name") }
         let manager = try CLI.manager()
+        let names = try CLI.namesOrAll(names, all: all, manager: manager, status: .running)
         try manager.checkContainersExist(names)
         // As LXD: a stopped container is not started by restart (every name is checked first).
         if let stopped = names.first(where: { manager.runtimeStatus($0).0 == .stopped }) {

@@ -99,6 +99,18 @@ enum CLI {
 
     /// Writes text for people to standard output (no newline added): control characters other than
     /// line breaks are shown as escapes (`\x1b`), so stored text cannot drive the terminal.
+    /// The names a start/stop/restart acts on: the given ones, or with `--all` every container whose
+    /// status is `status` (LXD's `--all`; none is fine). Names and `--all` together, or neither, are a
+    /// usage error (checked in run(): ArgumentParser reports a validate() error before an unknown option).
+    static func namesOrAll(_ names: [String], all: Bool, manager: Manager, status: ContainerStatus) throws -> [String] {
+        if all && !names.isEmpty { throw ValidationError("give container names or --all, not both") }
+        if !all {
+            if names.isEmpty { throw ValidationError("give at least one container name (or --all)") }
+            return names
+        }
+        return try manager.listContainers().filter { $0.status == status }.map(\.name)
+    }
+
     static func out(_ text: String) {
         outRaw(TerminalText.escaped(text, keepNewlines: true))
     }

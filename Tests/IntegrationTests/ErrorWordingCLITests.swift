@@ -49,7 +49,8 @@ import Glibc
         #expect(none.status == 64)
         #expect(
             none.stderr
-                == "Error: give at least one container name\nUsage: sysbox stop [<names> ...] [--force] [--timeout <timeout>]\n  See 'sysbox stop --help' for more information.\n")
+                == "Error: give at least one container name (or --all)\nUsage: sysbox stop [<names> ...] [--all] [--force] [--timeout <timeout>]\n  See 'sysbox stop --help' for more information.\n"
+        )
         let network = try s.run(["network", "set", "n1"])
         #expect(network.status == 64 && network.stderr.hasPrefix("Error: give at least one KEY=VALUE\nUsage: sysbox network set <name>"))
     }
