@@ -213,6 +213,7 @@ public final class Manager: StateBound {
     public func setImageAlias(_ alias: String, target: String) throws -> String { try images.setImageAlias(alias, target: target) }
     /// Forwards to `images.deleteImageAlias`.
     public func deleteImageAlias(_ alias: String) throws { try images.deleteImageAlias(alias) }
+    public func renameImageAlias(_ old: String, to new: String) throws { try images.renameImageAlias(old, to: new) }
 
     // MARK: - Profiles
 

@@ -88,9 +88,45 @@ struct ImageDelete: ParsableCommand {
 
 struct ImageAlias: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alias", abstract: "Create or delete image aliases.",
-        discussion: "Examples:\n  sysbox image alias create mybox busybox\n  sysbox image alias delete mybox",
-        subcommands: [Create.self, Delete.self])
+        commandName: "alias", abstract: "Create, list, rename or delete image aliases.",
+        discussion:
+            "Examples:\n  sysbox image alias create mybox busybox\n  sysbox image alias list\n  sysbox image alias rename mybox tinybox\n  sysbox image alias delete tinybox",
+        subcommands: [Create.self, List.self, Rename.self, Delete.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List image aliases and the image each names.",
+            discussion: "Example:\n  sysbox image alias list --format json", aliases: ["ls"])
+        @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
+        var format: String = "table"
+
+        struct Entry: Encodable {
+            var name: String
+            var fingerprint: String
+            var description: String
+        }
+
+        func run() throws {
+            let format = try OutputFormat(parsing: format)
+            let entries = try CLI.manager().listImages().flatMap { image in
+                image.aliases.map { Entry(name: $0, fingerprint: image.fingerprint, description: image.description) }
+            }.sorted { $0.name < $1.name }
+            let cells: [[TableCell]] = entries.map { [.text($0.name), .text(String($0.fingerprint.prefix(12))), .text($0.description)] }
+            try CLI.printTable(format, headers: ["ALIAS", "FINGERPRINT", "DESCRIPTION"], cells: cells, objects: entries)
+        }
+    }
+
+    struct Rename: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rename", abstract: "Rename an alias (it keeps naming its image).",
+            discussion: "Example:\n  sysbox image alias rename mybox tinybox")
+        @Argument(help: "Alias.") var alias: String
+        @Argument(help: "New name.") var new: String
+        func run() throws {
+            try CLI.manager().renameImageAlias(alias, to: new)
+            CLI.out("Alias \(alias) renamed to \(new)\n")
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(

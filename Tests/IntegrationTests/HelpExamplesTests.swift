@@ -18,7 +18,7 @@ import Glibc
         ["profile", "set"], ["profile", "unset"], ["profile", "add"], ["profile", "remove"], ["profile", "assign"],
         ["profile", "device"], ["profile", "device", "add"], ["profile", "device", "remove"], ["profile", "device", "list"],
         ["profile", "device", "show"], ["profile", "device", "get"], ["profile", "device", "set"], ["profile", "device", "unset"],
-        ["version"]
+        ["version"], ["image", "alias"]
     ])
     func helpExamplesWork(_ verb: [String]) throws {
         let s = try Sandbox()

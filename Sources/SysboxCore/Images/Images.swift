@@ -222,6 +222,23 @@ struct Images: StateBound {
         }
     }
 
+    /// Renames an alias (it keeps pointing at its image).
+    /// - Throws: `.notFound` for a missing alias, `.alreadyExists` when `new` names an image already.
+    public func renameImageAlias(_ old: String, to new: String) throws {
+        try ImageReference.validate(old)
+        try ImageReference.validate(new)
+        try write { db in
+            guard let image = try ImageRecord.aliased(old, in: db) else { throw SysboxError.notFound("image alias \(old) not found") }
+            if let existing = try ImageRecord.aliased(new, in: db) {
+                throw SysboxError(
+                    .alreadyExists,
+                    "image alias \(new) already exists (image \(existing.fingerprint.prefix(12))); delete it first with: sysbox image alias delete \(new)")
+            }
+            _ = try ImageAliasRecord.delete(named: old, in: db)
+            try ImageAliasRecord.set(new, image: try image.requireID(), in: db)
+        }
+    }
+
     /// Removes an alias (the image stays).
     public func deleteImageAlias(_ alias: String) throws {
         try ImageReference.validate(alias)
