@@ -3,7 +3,8 @@
 
     Benchmarks/ab.py --a BUILD_DIR --b BUILD_DIR [--runs 10] [--containers 100]
 
-BUILD_DIR is a checkout whose release build exists (`swift build -c release --static-swift-stdlib`):
+BUILD_DIR is a checkout whose release build exists (`swift build -c release --static-swift-stdlib --product sysbox`,
+then the same with `--product sysbox-manager`; without `--product` the build fails to link):
 its `sysbox` is run with that checkout as SYSBOX_DATA_DIR. Root only. Each build gets its own state
 directory and its own network (a bridge named sbab-a/sbab-b); rounds alternate A, B, A, B... so slow
 drifts of a shared machine hit both alike, and the order within a round flips each round (A B, B A,

@@ -27,6 +27,10 @@ import tempfile
 import time
 
 TOOLS = ("sysbox", "lxc", "nspawn")
+# The unprivileged comparison (--only unpriv): sysbox unprivileged (its default), the same privileged
+# (security.privileged=true) and LXC unprivileged (lxc.idmap over a shifted copy of the same rootfs).
+UNPRIV = (("u-sysbox", "sysbox unprivileged"), ("p-sysbox", "sysbox privileged"), ("u-lxc", "LXC unprivileged"))
+LXC_IDMAP_BASE = 100000     # LXC's map: 0 -> 100000, 65536 ids (sysbox allocates from 1000000 up)
 INOTIFY = "/proc/sys/fs/inotify/max_user_instances"
 
 
@@ -87,6 +91,27 @@ def ns_members(init_pid):
     return out
 
 
+def shift_tree(root, offset):
+    """chowns every file under root (root included, symlinks themselves) by +offset, as LXC stores an
+    unprivileged container's files; mode bits that chown clears (setuid, setgid) are put back. Each inode
+    once (hard links). File capabilities (security.capability) are not carried over."""
+    seen = set()
+
+    def shift(path):
+        st = os.lstat(path)
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        os.lchown(path, st.st_uid + offset, st.st_gid + offset)
+        if not os.path.islink(path) and st.st_mode & 0o6000:
+            os.chmod(path, st.st_mode & 0o7777)
+
+    shift(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            shift(os.path.join(dirpath, n))
+
+
 def mem_available_kib():
     with open("/proc/meminfo") as f:
         for line in f:
@@ -96,17 +121,24 @@ def mem_available_kib():
 
 
 class Stats:
-    """Samples per (operation, tool), in insertion order of the operations."""
+    """Samples per (operation, tool), in insertion order of the operations. columns: (tool key, header);
+    ratios: (numerator, denominator) tool keys, compared by their medians. Every sample also records the
+    host's 1-minute load average at that moment (the machine is shared), shown per row."""
 
-    def __init__(self):
+    def __init__(self, columns=(("sysbox", "sysbox"), ("lxc", "LXC"), ("nspawn", "nspawn")),
+                 ratios=(("sysbox", "lxc"), ("sysbox", "nspawn"))):
+        self.columns = columns
+        self.ratios = ratios
         self.rows = {}      # op -> {tool: [values]}
         self.units = {}     # op -> unit
         self.notes = {}     # op -> note
+        self.load = {}      # op -> [1-minute load average at each sample]
         self.no_ratio = set()
 
     def add(self, op, tool, value, unit="ms"):
         self.rows.setdefault(op, {}).setdefault(tool, []).append(value)
         self.units[op] = unit
+        self.load.setdefault(op, []).append(os.getloadavg()[0])
 
     def note(self, op, text):
         self.notes[op] = text
@@ -122,35 +154,44 @@ class Stats:
             return self.fmt(values[0])
         return f"{self.fmt(min(values))} / **{self.fmt(statistics.median(values))}** / {self.fmt(max(values))}"
 
+    def header(self, key):
+        return dict(self.columns)[key]
+
     def table(self):
-        lines = ["| operation | unit | sysbox | LXC | nspawn | sysbox/LXC | sysbox/nspawn |",
-                 "|---|---|---|---|---|---|---|"]
+        heads = [h for _, h in self.columns] + [f"{self.header(a)}/{self.header(b)}" for a, b in self.ratios]
+        lines = ["| operation | unit | " + " | ".join(heads) + " | load (1 min) |",
+                 "|---|---|" + "---|" * len(heads) + "---|"]
         for op, per in self.rows.items():
-            s = per.get("sysbox", [])
             ratios = []
-            for peer in ("lxc", "nspawn"):
-                p = per.get(peer, [])
+            for a, b in self.ratios:
+                s, p = per.get(a, []), per.get(b, [])
                 ok = s and p and statistics.median(p) > 0 and op not in self.no_ratio
                 ratios.append(f"{statistics.median(s) / statistics.median(p):.2f}" if ok else "–")
             n = max(len(v) for v in per.values())
-            lines.append(f"| {op} | {self.units[op]}, n={n} | {self.cell(s)} | {self.cell(per.get('lxc', []))} | "
-                         f"{self.cell(per.get('nspawn', []))} | {ratios[0]} | {ratios[1]} |")
+            load = self.load.get(op, [])
+            cells = [self.cell(per.get(key, [])) for key, _ in self.columns] + ratios
+            lines.append(f"| {op} | {self.units[op]}, n={n} | " + " | ".join(cells) +
+                         (f" | {min(load):.1f}–{max(load):.1f} |" if load else " | – |"))
         return "\n".join(lines)
 
     def text(self):
         """Plain table for the terminal."""
-        out = [f"{'operation':58} {'tool':7} {'min':>9} {'median':>9} {'max':>9}"]
+        out = [f"{'operation':58} {'tool':9} {'min':>9} {'median':>9} {'max':>9} {'IQR':>8}  load"]
         for op, per in self.rows.items():
-            for tool in TOOLS:
+            for tool, _ in self.columns:
                 v = per.get(tool)
                 if v:
-                    out.append(f"{op[:58]:58} {tool:7} {min(v):9.2f} {statistics.median(v):9.2f} {max(v):9.2f}")
+                    q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0], v[0], v[0]]
+                    load = self.load.get(op, [0])
+                    out.append(f"{op[:58]:58} {tool:9} {min(v):9.2f} {statistics.median(v):9.2f} {max(v):9.2f} "
+                               f"{q[2] - q[0]:8.2f}  {min(load):.1f}-{max(load):.1f}")
         return "\n".join(out)
 
 
 class Bench:
-    def __init__(self, args):
+    def __init__(self, args, want=lambda op: True):
         self.args = args
+        self.want = want
         self.root = tempfile.mkdtemp(prefix="sysbox-compare.")
         os.chmod(self.root, 0o711)
         self.bin = args.sysbox
@@ -164,13 +205,20 @@ class Bench:
         self.mounted_nspawn_run = False
         self.nspawns = {}          # name -> Popen
         self.stats = Stats()
+        self.unpriv = Stats(UNPRIV, (("u-sysbox", "p-sysbox"), ("u-sysbox", "u-lxc")))
         self.states = {}           # label -> state dir
         self.ip_next = 100
         self.origin_cgroups = {}
 
     # ---------- environment ----------
+    def default_network(self, state):
+        """The default network's name for a state directory (SYSBOX_DEFAULT_NETWORK): one of the run's own,
+        so nothing here ever names or creates the host-wide sysboxbr0 of the user's own containers."""
+        return {"main": self.net, "dir": self.net + "d", "btrfs": self.net + "b", "peers": self.peer_net,
+                "list": f"sbcl{self.tag}"}[state][:15]
+
     def sysbox_env(self, state="main", driver=None):
-        env = dict(os.environ, SYSBOX_DIR=self.states[state])
+        env = dict(os.environ, SYSBOX_DIR=self.states[state], SYSBOX_DEFAULT_NETWORK=self.default_network(state))
         env.pop("SYSBOX_LOG", None)
         if driver:
             env["SYSBOX_STORAGE_DRIVER"] = driver
@@ -249,6 +297,7 @@ class Bench:
     # ---------- set-up ----------
     def setup(self):
         self.machine_info = self.machine()
+        self.load_start = ", ".join(f"{v:.2f}" for v in os.getloadavg())
         # Every privileged container's systemd takes inotify instances from root's one budget
         # (fs.inotify.max_user_instances, 128 by default): 20 Debian containers need more, or the last
         # ones' systemd exits ("Failed to allocate manager object: Too many open files"), whatever the
@@ -275,16 +324,20 @@ class Bench:
                 self.sb("main", "image", "build", template, timeout=1800)
         images = json.loads(self.sb("main", "image", "list", "-f", "json", capture=True))
         self.rootfs = {}
+        self.image_mib = {}
         for img in images:
             self.rootfs[img["template"]] = os.path.join(self.states["main"], "images", img["fingerprint"], "rootfs")
+            self.image_mib[img["template"]] = int(run(["du", "-sm", self.rootfs[img["template"]]], capture=True).split()[0])
         # The same images for the dir driver: a copy of the state directory made before any container,
         # with its recorded driver changed (images are plain directories for both drivers).
-        # The same for `list` (a state directory of its own, without networks).
-        for state in ("dir", "list"):
+        # The same for `list` (a state directory of its own, without networks). Only when measured.
+        copies = [st for st, op in (("dir", "snapshot"), ("list", "list")) if self.want(op)]
+        for state in copies:
             self.states[state] = os.path.join(self.root, f"sysbox-{state}")
             run(["cp", "-a", "--reflink=auto", self.states["main"], self.states[state]])
-        run(["sqlite3", os.path.join(self.states["dir"], "sysbox.db"), "update settings set value='dir' where key='storage.driver'"])
-        for state in ("main", "dir"):
+        if "dir" in copies:
+            run(["sqlite3", os.path.join(self.states["dir"], "sysbox.db"), "update settings set value='dir' where key='storage.driver'"])
+        for state in ["main"] + (["dir"] if "dir" in copies else []):
             net = self.net if state == "main" else self.net + "d"
             self.sb(state, "network", "create", net[:15])
             self.sb(state, "profile", "device", "set", "default", "eth0", f"network={net[:15]}")
@@ -299,14 +352,29 @@ class Bench:
         self.peer_plen = plen
         # LXC: base containers whose rootfs is a copy of the sysbox images.
         os.makedirs(self.lxcpath)
-        for name in self.rootfs:
-            d = os.path.join(self.lxcpath, f"base-{name}")
-            os.makedirs(d)
-            run(["cp", "-a", "--reflink=auto", self.rootfs[name], os.path.join(d, "rootfs")])
-            self.lxc_config(f"base-{name}", name)
+        if any(self.want(op) for op in ("launch", "exec", "stop", "density")):
+            for name in self.rootfs:
+                d = os.path.join(self.lxcpath, f"base-{name}")
+                os.makedirs(d)
+                run(["cp", "-a", "--reflink=auto", self.rootfs[name], os.path.join(d, "rootfs")])
+                self.lxc_config(f"base-{name}", name)
+        # Unprivileged LXC: LXC stores a container's files shifted (owners as the host sees them), so its
+        # base is a copy of the image chowned by +100000 once (LXC's own way; sysbox shifts nothing: its
+        # idmapped mounts show the image's files as the container's ids). The walk is timed (n=1).
+        if self.want("unpriv"):
+            for name in self.rootfs:
+                d = os.path.join(self.lxcpath, f"ubase-{name}")
+                os.makedirs(d)
+                run(["cp", "-a", "--reflink=auto", self.rootfs[name], os.path.join(d, "rootfs")])
+                t0 = now_ms()
+                shift_tree(os.path.join(d, "rootfs"), LXC_IDMAP_BASE)
+                label = f"LXC only: chown walk of a copy of the {name} image ({self.image_mib[name]} MiB), once per base"
+                self.unpriv.add(label, "u-lxc", now_ms() - t0)
+                self.unpriv.no_ratio.add(label)
+                self.lxc_config(f"ubase-{name}", name, unprivileged=True)
         # nspawn: refuses a /run that is not a tmpfs for its propagation directory.
         fst = run(["stat", "-f", "-c", "%T", "/run"], capture=True).strip()
-        if fst != "tmpfs":
+        if fst != "tmpfs" and any(self.want(op) for op in ("launch", "exec", "stop", "density")):
             os.makedirs("/run/systemd/nspawn", exist_ok=True)
             run(["mount", "-t", "tmpfs", "-o", "mode=755", "sysbox-compare", "/run/systemd/nspawn"])
             self.mounted_nspawn_run = True
@@ -316,14 +384,18 @@ class Bench:
         self.ip_next = 100 + (self.ip_next - 99) % 150
         return f"{self.peer_prefix}.{self.ip_next}/{self.peer_plen}"
 
-    def lxc_config(self, name, template, rootfs=None):
-        """A plain privileged LXC container on the peers' bridge, LXC's common.conf defaults (no lxcfs)."""
+    def lxc_config(self, name, template, rootfs=None, unprivileged=False):
+        """A plain privileged LXC container on the peers' bridge, LXC's common.conf defaults (no lxcfs).
+        unprivileged: LXC's userns.conf too (as its templates write for an unprivileged container) and
+        lxc.idmap 0 -> 100000, 65536 uids and gids (root writes the maps itself: no newuidmap here)."""
         d = os.path.join(self.lxcpath, name)
         halt = "SIGUSR2" if template == "busybox" else "SIGRTMIN+3"
         mac = "00:16:3e:%02x:%02x:%02x" % tuple(os.urandom(3))
+        userns = (f"lxc.include = /usr/share/lxc/config/userns.conf\nlxc.idmap = u 0 {LXC_IDMAP_BASE} 65536\n"
+                  f"lxc.idmap = g 0 {LXC_IDMAP_BASE} 65536\n") if unprivileged else ""
         with open(os.path.join(d, "config"), "w") as f:
             f.write(f"""lxc.include = /usr/share/lxc/config/common.conf
-lxc.uts.name = {name}
+{userns}lxc.uts.name = {name}
 lxc.rootfs.path = {rootfs or 'dir:' + os.path.join(d, 'rootfs')}
 lxc.init.cmd = /sbin/init
 lxc.signal.halt = {halt}
@@ -342,9 +414,9 @@ lxc.net.0.ipv4.gateway = {self.gateway}
     def lxc(self, verb, *argv, check=True, capture=False, timeout=600, path=None):
         return run([f"lxc-{verb}", "-P", path or self.lxcpath, *argv], check=check, capture=capture, timeout=timeout)
 
-    def lxc_clone(self, template, name):
+    def lxc_clone(self, template, name, base="base"):
         """An overlay clone of the base (lxc-copy -s -B overlay), with its own address and MAC."""
-        self.lxc("copy", "-n", f"base-{template}", "-N", name, "-s", "-B", "overlay")
+        self.lxc("copy", "-n", f"{base}-{template}", "-N", name, "-s", "-B", "overlay")
         cfg = os.path.join(self.lxcpath, name, "config")
         with open(cfg) as f:
             text = f.read()
@@ -354,8 +426,10 @@ lxc.net.0.ipv4.gateway = {self.gateway}
             f.write(text)
 
     # ---------- the three tools, one interface ----------
-    def start_sysbox(self, template, name, state="main"):
-        self.sb(state, "launch", template, name)
+    def start_sysbox(self, template, name, state="main", privileged=True):
+        """sysbox launch; privileged unless asked (the peers of the main table, LXC and nspawn, run
+        privileged containers: like for like; the unprivileged comparison is op_unpriv)."""
+        self.sb(state, "launch", template, name, "-c", f"security.privileged={'true' if privileged else 'false'}")
 
     def start_lxc(self, template, name, clone=True):
         if clone:
@@ -480,7 +554,8 @@ lxc.net.0.ipv4.gateway = {self.gateway}
                 self.delete(tool, name)
                 if r >= 0:
                     self.stats.add(f"delete a stopped {template} container", tool, now_ms() - t0)
-        self.stats.note(label, "sysbox `launch` (overlay on the image, NIC on a managed bridge); LXC `lxc-copy -s -B overlay` "
+        self.stats.note(label, "sysbox `launch -c security.privileged=true` (overlay on the image, NIC on a managed bridge; privileged "
+                        "like its peers here, see the unprivileged table); LXC `lxc-copy -s -B overlay` "
                         "+ `lxc-start` + `lxc-attach`; nspawn `-b --volatile=overlay` until `nsenter -a` works")
 
     def op_stop(self, template):
@@ -581,6 +656,88 @@ lxc.net.0.ipv4.gateway = {self.gateway}
                 if r >= 0:
                     self.stats.add("interactive shell under a pty: open until the first answer", tool, first)
                     self.stats.add("interactive shell under a pty: one line's round-trip (median of 50)", tool, statistics.median(trips))
+
+    # ---------- unprivileged: sysbox unprivileged, sysbox privileged, LXC unprivileged ----------
+    @staticmethod
+    def u_base(tool):
+        """The tool that runs a column of the unprivileged table (its exec and stop commands)."""
+        return "lxc" if tool == "u-lxc" else "sysbox"
+
+    def u_start(self, tool, template, name):
+        if tool == "u-lxc":
+            self.lxc_clone(template, name, base="ubase")
+            self.lxc("start", "-n", name)
+        else:
+            self.start_sysbox(template, name, privileged=tool == "p-sysbox")
+
+    @staticmethod
+    def u_order(r):
+        """The three columns in a rotating order (round r starts with column r mod 3), so that none of
+        them always runs first, or right after the same other one."""
+        tools = [k for k, _ in UNPRIV]
+        return tools[r % 3:] + tools[:r % 3]
+
+    def op_unpriv(self, templates):
+        """Unprivileged sysbox side by side with privileged sysbox and unprivileged LXC, same images, same
+        probes for every column: launch until `true` runs inside (sysbox exec / lxc-attach, every 2 ms),
+        Debian until `systemctl is-system-running` says running (the same exec tools, every 10 ms), then a
+        clean stop of that just-booted Debian; the time the launch command itself takes (create + first
+        start), for the small and the big image; exec latency (hyperfine -N, rotating rounds of 20)."""
+        st = self.unpriv
+        for template in templates:
+            size = f"{template} image ({self.image_mib[template]} MiB)"
+            for r in self.rounds():
+                for tool in self.u_order(r):
+                    base = self.u_base(tool)
+                    name = f"u{template[0]}{tool[0]}{r + 1}"
+                    t0 = now_ms()
+                    self.u_start(tool, template, name)
+                    t_cmd = now_ms() - t0
+                    until(lambda: self.exec_ok(base, name), 60, 0.002, f"exec in {tool} {name}")
+                    t_exec = now_ms() - t0
+                    if template == "debian":
+                        until(lambda: self.systemd_up(base, name), 60, 0.01, f"systemd in {tool} {name}")
+                        t_run = now_ms() - t0
+                        t1 = now_ms()
+                        self.stop(base, name)
+                        t_stop = now_ms() - t1
+                    if r >= 0:
+                        st.add(f"first start of a new container, {size}: the launch command returns", tool, t_cmd)
+                        st.add(f"launch {template} until `true` runs inside", tool, t_exec)
+                        if template == "debian":
+                            st.add("launch debian until systemd is running", tool, t_run)
+                            st.add("clean stop of the booted debian", tool, t_stop)
+                    self.destroy(base, name)
+        st.note("first start of a new container, busybox image", "sysbox `launch IMAGE NAME -c security.privileged=…` "
+                "(create + start; returns once init runs); LXC `lxc-copy -s -B overlay` of the shifted base + "
+                "`lxc-start -d` (returns once the container is RUNNING). The busybox and Debian rows side by side "
+                "show whether the first start grows with the image (a chown walk would)")
+        st.note("launch … until `true` runs inside", "the same command, then `sysbox exec NAME -- true` / `lxc-attach "
+                "-n NAME -- true` every 2 ms until it succeeds")
+        st.note("launch debian until systemd is running", "after that, `systemctl is-system-running` through the "
+                "same exec tool every 10 ms until it prints running (or degraded)")
+        st.note("clean stop of the booted debian", "`sysbox stop NAME` / `lxc-stop -n NAME` right after systemd "
+                "reported running (SIGRTMIN+3 to systemd for both) until the command returns")
+        names = {}
+        for tool, _ in UNPRIV:
+            names[tool] = f"ux{tool[0]}"
+            self.u_start(tool, "busybox", names[tool])
+            self.ready(self.u_base(tool), "busybox", names[tool])
+        cmds = {tool: (f"{self.bin} exec {names[tool]} -- true" if self.u_base(tool) == "sysbox"
+                       else f"lxc-attach -P {self.lxcpath} -n {names[tool]} -- true") for tool, _ in UNPRIV}
+        label = "exec `true` in a running busybox (sysbox exec / lxc-attach)"
+        out = os.path.join(self.root, "hf-u.json")
+        for r in range(-1, self.args.exec_rounds):
+            for tool in self.u_order(r):
+                run(["hyperfine", "-N", "-w", "3", "-r", "20", "--export-json", out, cmds[tool]], env=self.sysbox_env())
+                with open(out) as f:
+                    times = json.load(f)["results"][0]["times"]
+                if r >= 0:
+                    for t in times:
+                        st.add(label, tool, t * 1000)
+        st.note(label, "hyperfine -N, 3 warm-up runs, rounds of 20 runs rotating between the columns")
+        for tool, _ in UNPRIV:
+            self.destroy(self.u_base(tool), names[tool])
 
     def setup_btrfs(self):
         """A loop-mounted btrfs (sparse file in the run's directory) with a sysbox state directory on it
@@ -767,7 +924,7 @@ lxc.net.0.ipv4.gateway = {self.gateway}
             for name in os.listdir(self.lxcpath):
                 if os.path.exists(os.path.join(self.lxcpath, name, "config")):
                     self.lxc("stop", "-n", name, "-k", check=False)
-            for name in sorted(os.listdir(self.lxcpath), key=lambda n: n.startswith("base-")):
+            for name in sorted(os.listdir(self.lxcpath), key=lambda n: n.startswith(("base-", "ubase-"))):
                 if os.path.exists(os.path.join(self.lxcpath, name, "config")):
                     self.lxc("destroy", "-n", name, "-s", check=False)
         if getattr(self, "lxcpath_btrfs", None) and os.path.isdir(self.lxcpath_btrfs):
@@ -805,9 +962,23 @@ lxc.net.0.ipv4.gateway = {self.gateway}
               "## Machine", ""]
         md += [f"- {k}: {v}" for k, v in m.items()]
         md += [f"- runs: {self.args.runs} interleaved rounds after one warm-up round; exec: {self.args.exec_rounds} hyperfine rounds of 20 runs",
-               f"- whole run: {minutes:.1f} min", "", "## Results", "", self.stats.table(), ""]
-        if self.stats.notes:
-            md += ["## Notes", ""] + [f"- {op}: {n}" for op, n in self.stats.notes.items()] + [""]
+               f"- whole run: {minutes:.1f} min", f"- load average (1, 5, 15 min) at the start: {self.load_start}, "
+               f"at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; per row, the range of the "
+               "1-minute load average over its samples", ""]
+        if self.stats.rows:
+            md += ["## Results", "", self.stats.table(), ""]
+            if self.stats.notes:
+                md += ["## Notes", ""] + [f"- {op}: {n}" for op, n in self.stats.notes.items()] + [""]
+        if self.unpriv.rows:
+            md += ["## Unprivileged containers", "",
+                   "sysbox unprivileged (`security.privileged=false`, the default: a user namespace with 65536 ids "
+                   "from 1000000 up, idmapped overlay layers, nothing chowned) beside the same privileged "
+                   "(`security.privileged=true`) and LXC unprivileged (`lxc.idmap = u 0 100000 65536`, `g 0 100000 "
+                   "65536`, LXC's `common.conf` + `userns.conf`, overlay clones of a base that is a copy of the same "
+                   "image chowned by +100000: LXC stores unprivileged files shifted). The three columns run in the "
+                   "same loop, their order rotating every round.", "", self.unpriv.table(), ""]
+            if self.unpriv.notes:
+                md += ["### Notes", ""] + [f"- {op}: {n}" for op, n in self.unpriv.notes.items()] + [""]
         return "\n".join(md)
 
 
@@ -818,7 +989,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--exec-rounds", type=int, default=10)
     ap.add_argument("--density", type=int, default=20)
-    ap.add_argument("--only", default="", help="comma-separated: launch,exec,stop,snapshot,list,density")
+    ap.add_argument("--only", default="", help="comma-separated: launch,exec,stop,snapshot,list,density,unpriv")
     ap.add_argument("--skip-debian", action="store_true")
     ap.add_argument("--no-btrfs", action="store_true", help="leave out the btrfs driver (a loop-mounted btrfs; builds the Debian image once more)")
     ap.add_argument("--images-from", default="", help="a sysbox state directory with the images built and no containers (copied)")
@@ -829,7 +1000,7 @@ def main():
     only = set(filter(None, args.only.split(",")))
     want = lambda op: not only or op in only   # noqa: E731
     templates = ["busybox"] + ([] if args.skip_debian else ["debian"])
-    b = Bench(args)
+    b = Bench(args, want)
     started = time.monotonic()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
@@ -855,9 +1026,15 @@ def main():
             if want("density"):
                 log(f"density {t}")
                 b.op_density(t, args.density)
+        if want("unpriv"):
+            log("unprivileged: sysbox unprivileged, sysbox privileged, LXC unprivileged")
+            b.op_unpriv(templates)
     finally:
         b.cleanup()
-    print(b.stats.text())
+    if b.stats.rows:
+        print(b.stats.text())
+    if b.unpriv.rows:
+        print(b.unpriv.text())
     out = args.out or os.path.join(args.checkout, "Benchmarks", "results", f"{datetime.date.today()}-{platform.node()}.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:

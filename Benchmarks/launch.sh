@@ -9,7 +9,11 @@ RUNS=${1:-15}
 . scripts/setup.sh
 sysbox_find_swift
 sysbox_install_packages
-swift build -c release --static-swift-stdlib >/dev/null 2>&1 || swift build -c release --static-swift-stdlib
+# The executables by name (a build of every product fails to link from a fresh clone, see Benchmarks/run).
+for product in sysbox sysbox-manager; do
+    swift build -c release --static-swift-stdlib --product "$product" >/dev/null 2>&1 ||
+        swift build -c release --static-swift-stdlib --product "$product"
+done
 BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/sysbox
 export SYSBOX_DIR=$(mktemp -d /tmp/sysbox-bench.XXXXXX)
 export SYSBOX_DATA_DIR=$PWD
