@@ -136,7 +136,9 @@ import Testing
         let monitor = try String(contentsOfFile: s.stateDir + "/containers/k1/monitor.pid", encoding: .utf8).split(separator: " ")[0]
         kill(Int32(monitor) ?? 0, SIGKILL)
         try waitUntil { !(try hostLinks().contains(": \(killedEnd)@")) }
-        #expect(try s.ok(["list", "--format", "csv,noheader"]).contains("k1,STOPPED"))
+        // STOPPED within the same wait: under load this once lagged the veth's removal (see the session
+        // note of 2026-12-03; the cause is not found yet, the state always converged).
+        try waitUntil { try s.ok(["list", "--format", "csv,noheader"]).contains("k1,STOPPED") }
         try s.ok(["delete", "k1"])
 
         let hostEnd2 = try s.ok(["config", "get", "c3", "volatile.eth0.host_name"]).trimmingCharacters(in: .newlines)
