@@ -39,7 +39,9 @@ struct ContainerFiles: StateBound {
             let mount = try driver.rootfs(container: p, image: image)
             var mounted = false
             if let fstype = mount.fstype {
-                // An unprivileged container's overlay keeps its markers in user.overlay.* xattrs.
+                // An unprivileged container's overlay keeps its markers in user.overlay.* xattrs (those of
+                // the other kind copied first, as a start does: its mode may have changed since).
+                try OverlayMarkers.sync(upper: p.upper, to: privileged ? .trusted : .user)
                 let options = (mount.options ?? "") + (privileged ? "" : ",userxattr")
                 guard Glibc.mount(fstype, mount.path, fstype, 0, options) == 0 else {
                     throw SysboxError(.io, "cannot mount the root filesystem of \(name) to reach its files: \(Host.errnoText(errno))")
