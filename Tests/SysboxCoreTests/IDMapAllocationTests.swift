@@ -302,6 +302,27 @@ final class IDMapFixture {
         #expect(message { _ = try f.next("nope") }.contains("container nope not found"))
     }
 
+    /// A start whose map is unchanged needs only a read (a write transaction costs an fsync): the WAL
+    /// does not grow; a changed config writes again.
+    @Test func anUnchangedMapIsNotWrittenAgain() throws {
+        let f = try IDMapFixture()
+        try f.add("c1")
+        try f.add("p", ["security.privileged": "true"])
+        let wal = f.state.store.path + "-wal"
+        func walSize() throws -> Int { try #require(try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) }
+        let first = try #require(try f.next("c1"))
+        #expect(try f.next("p") == nil)
+        let written = try walSize()
+        #expect(try f.next("c1") == first)
+        #expect(try f.next("p") == nil)
+        #expect(try walSize() == written)
+        #expect(try f.config("p")["volatile.idmap.next"] == "[]")
+        try f.set("c1", "security.idmap.size", "131072")
+        let grown = try walSize()
+        #expect(try f.next("c1")?.entries.first?.range == 131072)
+        #expect(try walSize() > grown)
+    }
+
     /// A container running with a larger map than its config now says keeps the larger range.
     @Test func aRunningMapKeepsItsRange() throws {
         let f = try IDMapFixture()

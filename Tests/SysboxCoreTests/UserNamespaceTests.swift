@@ -92,7 +92,18 @@ import Testing
         #expect(get("/var/both", "user.overlay.opaque") == "x")
         #expect(get("/file", "user.overlay.origin") == nil)
         #expect(try OverlayMarkers.sync(upper: upper, to: .user) == 0)
+        #expect(OverlayMarkers.stamped(upper) == .user)
+        // Stamped: a start in the same mode skips the walk (a marker of the other kind made behind
+        // sysbox's back is not seen); without the stamp, the walk finds it.
+        try FileManager.default.createDirectory(atPath: upper + "/late", withIntermediateDirectories: true)
+        set("/late", "trusted.overlay.opaque", "y")
+        #expect(try OverlayMarkers.sync(upper: upper, to: .user) == 0)
+        #expect(get("/late", "user.overlay.opaque") == nil)
+        #expect(removexattr(upper, OverlayMarkers.stamp) == 0)
+        #expect(try OverlayMarkers.sync(upper: upper, to: .user) == 1)
+        #expect(get("/late", "user.overlay.opaque") == "y")
         #expect(try OverlayMarkers.sync(upper: upper, to: .trusted) == 0)
+        #expect(OverlayMarkers.stamped(upper) == .trusted)
         #expect(try OverlayMarkers.sync(upper: upper + "/missing", to: .user) == 0)
     }
 }

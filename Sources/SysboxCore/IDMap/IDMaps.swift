@@ -71,17 +71,48 @@ struct IDMaps: StateBound {
     ///   `raw.idmap` host id that collides with another container's; `.notFound`: no such container.
     ///   On a throw the transaction must be rolled back (nothing changed).
     func next(_ db: Database, container name: String) throws -> IDMap? {
+        guard let allocation = try allocate(db, container: name, recordSource: true) else {
+            throw SysboxError(.internalError, "the id map source of \(name) was not recorded")
+        }
+        try ConfigTable.containers.set(db, owner: allocation.owner, key: Self.baseKey, value: allocation.base)
+        try ConfigTable.containers.set(db, owner: allocation.owner, key: Self.nextKey, value: allocation.next)
+        return allocation.map
+    }
+
+    /// `next(_:container:)` in as few write transactions as it needs: most starts keep the map they
+    /// had, which a read finds (a write transaction costs an fsync, `synchronous = FULL`); a new or
+    /// changed map is allocated again inside a write transaction (concurrent allocations queue there).
+    func next(container name: String) throws -> IDMap? {
+        let unchanged = try read { db -> Allocation? in
+            guard let allocation = try allocate(db, container: name, recordSource: false) else { return nil }
+            return allocation.base == allocation.local[Self.baseKey] && allocation.next == allocation.local[Self.nextKey] ? allocation : nil
+        }
+        if let unchanged { return unchanged.map }
+        return try write { db in try next(db, container: name) }
+    }
+
+    /// What `next` records: the map, `volatile.idmap.base` (nil: none) and `volatile.idmap.next`, for
+    /// the container's row `owner` whose own config is `local`.
+    struct Allocation {
+        var owner: Int64
+        var local: [String: String]
+        var map: IDMap?
+        var base: String?
+        var next: String
+    }
+
+    /// The allocation `next` records, computed without writing but for the default range's settings
+    /// on first use (`recordSource`; without it, nil when they are not recorded yet).
+    private func allocate(_ db: Database, container name: String, recordSource: Bool) throws -> Allocation? {
         let record = try container(db, name)
         let id = try record.requireID()
         let all = try Self.expandedConfigs(db)
         let local = all[id]?.local ?? [:]
         let wanted = try IDMapConfig(expanded: all[id]?.expanded ?? [:], container: name)
         if wanted.privileged {
-            try ConfigTable.containers.set(db, owner: id, key: Self.baseKey, value: nil)
-            try ConfigTable.containers.set(db, owner: id, key: Self.nextKey, value: "[]")
-            return nil
+            return Allocation(owner: id, local: local, map: nil, base: nil, next: "[]")
         }
-        let source = try self.source(db)
+        guard let source = try self.source(db, record: recordSource) else { return nil }
         var others: [IDBlock] = []
         var sharedSizes: [Int64] = wanted.isolated ? [] : [wanted.size]
         for (otherID, other) in all where otherID != id {
@@ -150,14 +181,7 @@ struct IDMaps: StateBound {
         } catch let error as SysboxError {
             throw error.wrapped("\(prefix) \(error.message)")
         }
-        try ConfigTable.containers.set(db, owner: id, key: Self.baseKey, value: String(uidBase))
-        try ConfigTable.containers.set(db, owner: id, key: Self.nextKey, value: map.json)
-        return map
-    }
-
-    /// `next(_:container:)` in its own write transaction.
-    func next(container name: String) throws -> IDMap? {
-        try write { db in try next(db, container: name) }
+        return Allocation(owner: id, local: local, map: map, base: String(uidBase), next: map.json)
     }
 
     /// Records the map a start of `name` succeeded with (`volatile.idmap.current`; `[]` for a
@@ -188,8 +212,8 @@ struct IDMaps: StateBound {
     // MARK: - Helpers
 
     /// Where ranges come from: root's subuid/subgid ranges, else the database's default range (recorded
-    /// in the settings on first use).
-    func source(_ db: Database) throws -> IDMapSource {
+    /// in the settings on first use when `record` is set; nil when it is not and they are not recorded).
+    func source(_ db: Database, record: Bool = true) throws -> IDMapSource? {
         if let fromFiles = try IDMapSource.fromSubIDs(
             uid: SubIDs.rootRanges(path: files.subuid), gid: SubIDs.rootRanges(path: files.subgid), files: files)
         {
@@ -198,6 +222,7 @@ struct IDMaps: StateBound {
         var values: [Int64] = []
         for (key, initial) in [(IDMapSource.baseSetting, IDMapSource.defaultBase), (IDMapSource.sizeSetting, IDMapSource.defaultSize)] {
             guard let text = try Settings.get(db, key) else {
+                guard record else { return nil }
                 try Settings.set(db, key, String(initial))
                 values.append(initial)
                 continue

@@ -112,9 +112,12 @@ struct ContainerRuntime: StateBound {
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 _ = try launchMonitor(name, paths: p, layout: try? layout.get())
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
-                try recordPowerState(name, .running)
-                // The map this start used (LXD's volatile.idmap.current; `[]` when privileged).
-                try write { db in try idmaps.recordCurrent(db, container: name, try idmaps.recorded(db, container: name, key: IDMaps.nextKey)) }
+                // The state of record and the map this start used (LXD's volatile.idmap.current; `[]`
+                // when privileged), in one write transaction (each costs an fsync).
+                try write { db in
+                    try ContainerRecord.setPowerState(.running, name: name, in: db)
+                    try idmaps.recordCurrent(db, container: name, try idmaps.recorded(db, container: name, key: IDMaps.nextKey))
+                }
                 try? execs.writeExecCache(name, layout: try? layout.get())
             } catch let error as SysboxError {
                 try? Host.writeAtomically(error.message + "\n", to: p.lastError, mode: 0o600)

@@ -20,13 +20,34 @@ enum OverlayMarkers {
 
     static let names = ["opaque", "redirect"]
 
-    /// Copies missing `kind` markers from the other kind under `upper` (lgetxattr/lsetxattr). Returns
-    /// how many were copied.
+    /// On the upper layer's own directory: the kind the last sync copied to. While it names a kind,
+    /// every marker of the other kind has one of that kind too (a mount of that kind writes only its
+    /// own), so a start in the same mode skips the walk, whose cost grows with the upper layer. It
+    /// travels with the upper layer (copies and snapshots keep xattrs); the container's root cannot
+    /// set it unless it is host root (trusted.*).
+    static let stamp = "trusted.sysbox.overlay_markers"
+
+    /// Copies missing `kind` markers from the other kind under `upper` (lgetxattr/lsetxattr), unless
+    /// the stamp says the last sync was to `kind` already; then stamps `upper`. Returns how many were
+    /// copied.
     @discardableResult
     static func sync(upper: String, to kind: Kind) throws -> Int {
         var st = stat()
         guard lstat(upper, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return 0 }
-        return try walk(upper, device: st.st_dev, to: kind, depth: 0)
+        if stamped(upper) == kind { return 0 }
+        let copied = try walk(upper, device: st.st_dev, to: kind, depth: 0)
+        guard lsetxattr(upper, stamp, kind.rawValue, kind.rawValue.utf8.count, 0) == 0 else {
+            throw SysboxError(.io, "cannot mark \(upper) as synced (\(stamp)): \(Host.errnoText(errno))")
+        }
+        return copied
+    }
+
+    /// The kind `upper`'s stamp names; nil when it has none (never synced, or copied without xattrs).
+    static func stamped(_ upper: String) -> Kind? {
+        var value = [UInt8](repeating: 0, count: 16)
+        let n = lgetxattr(upper, stamp, &value, value.count)
+        guard n > 0 else { return nil }
+        return Kind(rawValue: String(decoding: value.prefix(n), as: UTF8.self))
     }
 
     private static func walk(_ dir: String, device: dev_t, to kind: Kind, depth: Int) throws -> Int {
