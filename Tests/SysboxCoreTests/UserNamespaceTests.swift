@@ -8,8 +8,8 @@ import Testing
 @Suite struct UserNamespaceTests {
     @Test func idsOfARangeTranslateBothWays() {
         let ids = ContainerIDs(
-            uids: ContainerIDs.parse("         0    1065536      65536\n"),
-            gids: ContainerIDs.parse("0 1065536 1000\n1000 1000 1\n1001 1066537 64535\n"))
+            uidMap: "         0    1065536      65536\n",
+            gidMap: "0 1065536 1000\n1000 1000 1\n1001 1066537 64535\n")
         #expect(ids.hostUID(0) == 1_065_536)
         #expect(ids.hostUID(65535) == 1_131_071)
         #expect(ids.hostUID(65536) == nil)
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func theInitialNamespaceIsTheIdentity() {
-        let ids = ContainerIDs(uids: ContainerIDs.parse("0 0 4294967295\n"), gids: ContainerIDs.parse("0 0 4294967295\n"))
+        let ids = ContainerIDs(uidMap: "0 0 4294967295\n", gidMap: "0 0 4294967295\n")
         #expect(ids.isIdentity)
         #expect(ids.hostUID(1234) == 1234)
         #expect(ids.containerGID(99) == 99)

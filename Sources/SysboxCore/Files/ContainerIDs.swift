@@ -2,60 +2,56 @@ import Foundation
 
 /// How a running container's ids show on the host: an unprivileged container's root is a host id
 /// from its range (its user namespace's uid_map and gid_map), a privileged one's is host root. Files
-/// reached through `/proc/PID/root` carry host ids; the user names container ids.
+/// reached through `/proc/PID/root` carry host ids; the user names container ids. A view of the
+/// kernel's maps as an `IDMap` (which does the translation), in the `uid_t`/`gid_t` file calls use.
 struct ContainerIDs: Sendable, Equatable {
-    /// One line of a `/proc/PID/uid_map` or `gid_map`: container ids `inside..<inside+count` are host ids
-    /// `outside..<outside+count`.
-    struct Range: Sendable, Equatable {
-        var inside: UInt32
-        var outside: UInt32
-        var count: UInt32
-    }
-
-    var uids: [Range]
-    var gids: [Range]
+    /// The namespace's maps; a kind with no entries is the identity (the initial namespace's).
+    var map: IDMap
 
     /// Host ids are container ids (a privileged container, or one reached when stopped).
-    static let identity = ContainerIDs(uids: [], gids: [])
+    static let identity = ContainerIDs(map: IDMap(entries: []))
 
-    var isIdentity: Bool { uids.isEmpty && gids.isEmpty }
+    var isIdentity: Bool { map.entries.isEmpty }
 
-    /// Parses the kernel's map text ("         0    1065536      65536\n"); the full identity map
-    /// ("0 0 4294967295", the initial namespace's) gives no ranges.
-    static func parse(_ text: String) -> [Range] {
-        let ranges = text.split(separator: "\n").compactMap { line -> Range? in
+    /// From the kernel's map texts (`/proc/PID/uid_map` and `gid_map`, e.g. "         0    1065536      65536\n").
+    init(uidMap: String, gidMap: String) {
+        map = IDMap(entries: Self.parse(uidMap, .uid) + Self.parse(gidMap, .gid))
+    }
+
+    init(map: IDMap) { self.map = map }
+
+    /// The entries of one kernel map text; the full identity map ("0 0 4294967295", the initial
+    /// namespace's) and unreadable lines give none.
+    static func parse(_ text: String, _ kind: IDKind) -> [IDMapEntry] {
+        let entries = text.split(separator: "\n").compactMap { line -> IDMapEntry? in
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard f.count == 3, let i = UInt32(f[0]), let o = UInt32(f[1]), let c = UInt32(f[2]) else { return nil }
-            return Range(inside: i, outside: o, count: c)
+            guard f.count == 3, let ns = UInt32(f[0]), let host = UInt32(f[1]), let count = UInt32(f[2]) else { return nil }
+            return IDMapEntry(isUID: kind == .uid, isGID: kind == .gid, hostID: Int64(host), nsID: Int64(ns), range: Int64(count))
         }
-        return ranges == [Range(inside: 0, outside: 0, count: UInt32.max)] ? [] : ranges
+        return entries.count == 1 && entries[0].nsID == 0 && entries[0].hostID == 0 && entries[0].range == Int64(UInt32.max) ? [] : entries
     }
 
     /// The maps of process `pid` (its /proc/PID/uid_map and gid_map); identity when unreadable.
     static func of(_ pid: Int32) -> ContainerIDs {
-        func read(_ file: String) -> [Range] { parse((try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? "") }
-        return ContainerIDs(uids: read("uid_map"), gids: read("gid_map"))
+        func read(_ file: String) -> String { (try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? "" }
+        return ContainerIDs(uidMap: read("uid_map"), gidMap: read("gid_map"))
     }
 
-    static func host(_ id: UInt32, in ranges: [Range]) -> UInt32? {
-        if ranges.isEmpty { return id }
-        for r in ranges where id >= r.inside && UInt64(id) < UInt64(r.inside) + UInt64(r.count) { return r.outside + (id - r.inside) }
-        return nil
+    private func host(_ id: UInt32, _ kind: IDKind) -> UInt32? {
+        map.entries(kind).isEmpty ? id : map.hostID(Int64(id), kind).flatMap { UInt32(exactly: $0) }
     }
 
-    static func container(_ id: UInt32, in ranges: [Range]) -> UInt32? {
-        if ranges.isEmpty { return id }
-        for r in ranges where id >= r.outside && UInt64(id) < UInt64(r.outside) + UInt64(r.count) { return r.inside + (id - r.outside) }
-        return nil
+    private func container(_ id: UInt32, _ kind: IDKind) -> UInt32? {
+        map.entries(kind).isEmpty ? id : map.containerID(Int64(id), kind).flatMap { UInt32(exactly: $0) }
     }
 
     /// The host uid of container uid `id`; nil when the container has no such id.
-    func hostUID(_ id: UInt32) -> UInt32? { Self.host(id, in: uids) }
-    func hostGID(_ id: UInt32) -> UInt32? { Self.host(id, in: gids) }
+    func hostUID(_ id: UInt32) -> UInt32? { host(id, .uid) }
+    func hostGID(_ id: UInt32) -> UInt32? { host(id, .gid) }
     /// The container's uid for host uid `id`: the overflow id 65534 (`nobody`) when it has none, as the
     /// kernel shows it inside.
-    func containerUID(_ id: UInt32) -> UInt32 { Self.container(id, in: uids) ?? 65534 }
-    func containerGID(_ id: UInt32) -> UInt32 { Self.container(id, in: gids) ?? 65534 }
+    func containerUID(_ id: UInt32) -> UInt32 { container(id, .uid) ?? 65534 }
+    func containerGID(_ id: UInt32) -> UInt32 { container(id, .gid) ?? 65534 }
 
     /// Host ids for an owner the user gave in container ids.
     /// - Throws: `SysboxError(.invalidArgument)` when the container has no such id.
