@@ -1154,7 +1154,23 @@ int sysbox_exec(const sysbox_exec_config *config, int *err_fd) {
     return pid;
 }
 
-int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd) {
+/* "error TEXT N\n" on fd 3 (the status pipe), without stdio: the child of a fork. */
+static void report_status_error(const char *text, int err) {
+    char buf[192];
+    size_t n = 0;
+    const char *prefix = "error ";
+    for (const char *p = prefix; *p && n < sizeof buf - 16; p++) buf[n++] = *p;
+    for (const char *p = text; *p && n < sizeof buf - 16; p++) buf[n++] = *p;
+    char digits[12];
+    int d = 0;
+    unsigned v = (unsigned)err;
+    do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v && d < 11);
+    while (d > 0) buf[n++] = digits[--d];
+    buf[n++] = '\n';
+    (void)!write(3, buf, n);
+}
+
+int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd, int flags) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1178,6 +1194,11 @@ int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp
             else close(i);
         }
         syscall(SYS_close_range, 4U, ~0U, 0);
+        if ((flags & SYSBOX_DETACHED_OWN_MNTNS) &&
+            (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)) {
+            report_status_error("cannot give the monitor a mount namespace of its own (unshare CLONE_NEWNS, mount MS_SLAVE): errno ", errno);
+            _exit(127);
+        }
         execve(path, argv, envp);
         _exit(127);
     }
@@ -1201,6 +1222,13 @@ int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode) {
     /* 0x10 RESOLVE_IN_ROOT, 0x02 RESOLVE_NO_MAGICLINKS */
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     return fd < 0 ? -errno : (int)fd;
+}
+
+int sysbox_mount_restrict_tree(const char *path, unsigned long ms_flags) {
+    uint64_t set = ((ms_flags & MS_RDONLY) ? 0x1 : 0) | ((ms_flags & MS_NOSUID) ? 0x2 : 0) | ((ms_flags & MS_NODEV) ? 0x4 : 0) |
+                   ((ms_flags & MS_NOEXEC) ? 0x8 : 0); /* MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC */
+    struct sysbox_mount_attr attr = { set, 0, 0, 0 };
+    return syscall(SYS_mount_setattr, AT_FDCWD, path, SYSBOX_AT_RECURSIVE, &attr, sizeof attr) < 0 ? -errno : 0;
 }
 
 long long sysbox_fs_type(const char *path) {

@@ -111,6 +111,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         try "host\n".write(toFile: shared + "/hello", atomically: true, encoding: .utf8)
         #expect(chown(shared + "/hello", 1000, 1000) == 0)
+        // A host mount below the source: read-only (and locked) in the container too.
+        try FileManager.default.createDirectory(atPath: shared + "/sub", withIntermediateDirectories: true)
+        #expect(mount("tmpfs", shared + "/sub", "tmpfs", 0, "size=64k,mode=0777") == 0)
+        defer { umount2(shared + "/sub", Int32(MNT_DETACH)) }
         try s.ok(["create", "busybox", "s1", "-c", "security.privileged=false"])
         try s.ok(["config", "device", "add", "s1", "plain", "disk", "source=\(shared)", "path=/mnt/plain"])
         try s.ok(["config", "device", "add", "s1", "shifted", "disk", "source=\(shared)", "path=/mnt/shifted", "shift=true"])
@@ -127,7 +131,25 @@ import Testing
         #expect(Self.owner(shared + "/made").map { [$0.0, $0.1] } == [0, 0])
         #expect(try sh("touch /mnt/ro/x").status != 0)
         #expect(!FileManager.default.fileExists(atPath: shared + "/x"))
+        // Locked: the container's root cannot make it (or a host mount below it) writable again.
+        for path in ["/mnt/ro", "/mnt/ro/sub"] {
+            let remount = try sh("mount -o remount,rw,bind \(path)")
+            // EPERM (busybox says "permission denied (are you root?)").
+            #expect(remount.status != 0 && remount.stderr.lowercased().contains("permission denied"), "\(path): \(remount.stderr)")
+        }
+        #expect(try sh("touch /mnt/ro/x").status != 0)
+        #expect(try sh("touch /mnt/ro/sub/x").status != 0)
+        #expect(try sh("grep ' /mnt/ro' /proc/self/mountinfo | grep -c ' ro,'").stdout == "2\n")
+        #expect(!FileManager.default.fileExists(atPath: shared + "/x") && !FileManager.default.fileExists(atPath: shared + "/sub/x"))
+        // The staging is the monitor's own and gone once init runs: nothing on the host's mounts.
+        let monitor = try #require(try String(contentsOfFile: s.stateDir + "/containers/s1/monitor.pid", encoding: .utf8).split(separator: " ").first)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitor)/ns/mnt") != FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt"))
+        for table in ["/proc/self/mountinfo", "/proc/\(monitor)/mountinfo"] {
+            #expect(try !String(contentsOfFile: table, encoding: .utf8).contains("/containers/s1/staging"), "\(table)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/s1/staging"))
         try s.ok(["delete", "--force", "s1"])
+        #expect(umount2(shared + "/sub", 0) == 0)
         #expect(s.leftovers() == [])
     }
 

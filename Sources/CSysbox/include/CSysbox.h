@@ -198,9 +198,15 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
 /// Starts `path` detached, as posix_spawn with POSIX_SPAWN_SETSID would, but created directly in the
 /// cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP; -1, a kernel without it, or a directory
 /// that cannot take it: where the caller is, so the process moves itself later): fds[0..3] become its fds 0-3 (-1: closed), every
-/// other fd is closed, signals are default and unblocked. Returns the pid, or -errno of the clone; an
-/// execve failure makes the child exit with 127.
-int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd);
+/// other fd is closed, signals are default and unblocked. With `SYSBOX_DETACHED_OWN_MNTNS` in `flags`
+/// it gets a mount namespace of its own first (unshare(CLONE_NEWNS), then "/" made a recursive slave:
+/// its mounts reach no other namespace and end with it); a failure there is written to fd 3 as
+/// `error …` and the child exits with 127. Returns the pid, or -errno of the clone; an execve failure
+/// makes the child exit with 127.
+int sysbox_spawn_detached(const char *path, char *const argv[], char *const envp[], const int fds[4], int cgroup_fd, int flags);
+
+/// `sysbox_spawn_detached` flag: the process starts in a mount namespace of its own.
+#define SYSBOX_DETACHED_OWN_MNTNS 1
 
 /// A writable snapshot of the subvolume `source` named `name` in the directory `dest_dir`
 /// (BTRFS_IOC_SNAP_CREATE_V2; the kernel commits it). 0, or -errno: ENOTTY/EINVAL when `source` is not a
@@ -263,6 +269,11 @@ int sysbox_recv_fd(int sock);
 
 /// statfs(2)'s f_type of the filesystem holding `path` (e.g. 0x9123683E for btrfs), or -errno.
 long long sysbox_fs_type(const char *path);
+
+/// mount_setattr(2) with AT_RECURSIVE on the mount at `path` and every mount below it: sets the
+/// MS_RDONLY, MS_NOSUID, MS_NODEV and MS_NOEXEC bits of `ms_flags` (MOUNT_ATTR_RDONLY…; it only adds
+/// flags). 0, or -errno: ENOSYS before Linux 5.12, EPERM without CAP_SYS_ADMIN over the mounts.
+int sysbox_mount_restrict_tree(const char *path, unsigned long ms_flags);
 
 /// Loads an eBPF device program (BPF_PROG_TYPE_CGROUP_DEVICE; `insns`: struct bpf_insn, 8 bytes each,
 /// built by DeviceProgram in Swift) and attaches it to the cgroup2 directory `cgroup_dir`

@@ -136,7 +136,7 @@ struct ContainerRuntime: StateBound {
 
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
     func launchMonitor(_ name: String, paths p: ContainerPaths, layout: CgroupLayout? = nil) throws -> Int32 {
-        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor", layout: layout)
+        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor", layout: layout, ownMountNamespace: true)
     }
 
     /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up

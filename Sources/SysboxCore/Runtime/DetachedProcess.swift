@@ -15,9 +15,11 @@ struct DetachedProcess: StateBound {
     /// `log`, fd 3 the status pipe, cloned into the monitors' cgroup2 directory) and waits for its line.
     /// A process that fails or ends before it is ready is reaped before this returns. `layout` is the
     /// host's cgroup layout when the caller has it already (read from /proc/self/mountinfo otherwise).
+    /// `ownMountNamespace`: the process gets a mount namespace of its own (a container's monitor: the
+    /// read-only disks it stages for an unprivileged container must show nowhere else).
     /// - Returns: the pid of the process.
     /// - Throws: `SysboxError(.io)` with the process's own `error` message, or the last line of `log`.
-    func launch(_ arguments: [String], log: String, what: String, layout known: CgroupLayout? = nil) throws -> Int32 {
+    func launch(_ arguments: [String], log: String, what: String, layout known: CgroupLayout? = nil, ownMountNamespace: Bool = false) throws -> Int32 {
         var fds: [Int32] = [0, 0]
         guard sysbox_pipe_cloexec(&fds) == 0 else { throw SysboxError(.io, "pipe: \(Host.errnoText(errno))") }
         defer { close(fds[0]) }
@@ -25,6 +27,7 @@ struct DetachedProcess: StateBound {
         var env = ProcessInfo.processInfo.environment
         env["SYSBOX_DIR"] = stateDirectory
         if let dataDirectory { env["SYSBOX_DATA_DIR"] = dataDirectory }
+        env[ReadOnlyDisks.launcherNamespace] = ownMountNamespace ? ReadOnlyDisks.mountNamespace() : nil
         let devNullIn = open("/dev/null", O_RDONLY | O_CLOEXEC), devNullOut = open("/dev/null", O_WRONLY | O_CLOEXEC)
         let logFD = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         defer { for fd in [devNullIn, devNullOut, logFD] where fd >= 0 { close(fd) } }
@@ -42,7 +45,9 @@ struct DetachedProcess: StateBound {
         let c = CStrings()
         let stdio: [Int32] = [devNullIn, devNullOut, logFD, fds[1]]
         let pid = stdio.withUnsafeBufferPointer { fdPtr in
-            sysbox_spawn_detached(exe, c.array([exe] + arguments), c.array(env.map { "\($0.key)=\($0.value)" }.sorted()), fdPtr.baseAddress, cgroupFD)
+            sysbox_spawn_detached(
+                exe, c.array([exe] + arguments), c.array(env.map { "\($0.key)=\($0.value)" }.sorted()), fdPtr.baseAddress, cgroupFD,
+                ownMountNamespace ? SYSBOX_DETACHED_OWN_MNTNS : 0)
         }
         close(fds[1])
         guard pid > 0 else { throw SysboxError(.io, "cannot start \(what) \(exe): \(Host.errnoText(-pid))") }

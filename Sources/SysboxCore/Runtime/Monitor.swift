@@ -320,7 +320,10 @@ final class MonitorSession {
     /// after a reboot, `ok PID` on the status line).
     private func boot() throws -> SpawnedInit {
         guard let plan, let cgroup else { throw SysboxError(.internalError, "the monitor boots before it is prepared") }
-        var spawned = try Spawner.spawn(plan: plan, cgroup: cgroup, consolePath: slavePath, consoleFD: slave, seccomp: try seccompFilter())
+        // Read-only disks of an unprivileged container, staged here so that init's copy is locked.
+        let (staged, staging) = try ReadOnlyDisks.stage(plan, directory: paths.staging)
+        defer { staging?.release() }
+        var spawned = try Spawner.spawn(plan: staged, cgroup: cgroup, consolePath: slavePath, consoleFD: slave, seccomp: try seccompFilter())
         logger.debug("cloned", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         do {
             try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)

@@ -71,6 +71,9 @@ public struct ContainerPaths: Sendable {
     public var lastStop: String { directory + "/last-stop" }
     /// What the C fast path of `exec` reads (see `ContainerExec.writeExecCache`).
     public var execCache: String { directory + "/exec.cache" }
+    /// Where the monitor stages an unprivileged container's read-only disks (`ReadOnlyDisks`): an empty
+    /// directory on the host, a tmpfs in the monitor's own mount namespace while init is cloned.
+    public var staging: String { directory + "/staging" }
     /// Present while `restart` stops the container: an ephemeral container is not deleted then.
     public var restarting: String { directory + "/restarting" }
     /// Relative to `directory` (unix socket paths are limited to 107 bytes; the monitor binds it from
