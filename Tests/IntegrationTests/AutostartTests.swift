@@ -183,8 +183,8 @@ import Glibc
         #expect(try s.dump() == before)
     }
 
-    /// contrib/systemd/sysbox.service passes `systemd-analyze verify` (run against the built binary), and
-    /// `scripts/install --enable --units-only PREFIX` writes it with PREFIX/bin/sysbox and enables it.
+    /// The units of contrib/systemd pass `systemd-analyze verify` (run against the built binary), and
+    /// `scripts/install --enable --units-only PREFIX` writes them with PREFIX/bin/sysbox and enables them.
     @Test func systemdUnit() throws {
         let s = try Sandbox()
         let prefix = s.root + "/prefix", units = s.root + "/units"
@@ -198,21 +198,24 @@ import Glibc
             env: ["SYSBOX_UNIT_DIR": units, "SYSBOX_SYSTEMCTL": systemctl])
         #expect(install.status == 0, "\(install.stderr)")
         #expect(install.stdout.contains("Installed and enabled \(units)/sysbox.service"))
-        #expect(try String(contentsOfFile: s.root + "/systemctl.log", encoding: .utf8) == "daemon-reload\nenable sysbox.service\n")
+        #expect(try String(contentsOfFile: s.root + "/systemctl.log", encoding: .utf8) == "daemon-reload\nenable sysbox.service sysbox-schedule.timer\n")
         let unit = try String(contentsOfFile: units + "/sysbox.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=\(prefix)/bin/sysbox autostart\n") && unit.contains("ExecStop=\(prefix)/bin/sysbox shutdown\n"))
         for line in ["Type=oneshot", "RemainAfterExit=yes", "KillMode=process", "WantedBy=multi-user.target"] { #expect(unit.contains(line + "\n"), "\(line)") }
         // systemd-analyze prints what it dislikes (an unknown key, a bad value, a missing binary) even
         // when it exits 0: its output must be empty.
-        let verify = try runProcess("/usr/bin/systemd-analyze", ["verify", "--man=no", units + "/sysbox.service"])
-        #expect(verify.status == 0 && verify.stdout.isEmpty && verify.stderr.isEmpty, "\(verify.stdout)\(verify.stderr)")
+        for file in ["sysbox.service", "sysbox-schedule.service", "sysbox-schedule.timer"] {
+            let verify = try runProcess("/usr/bin/systemd-analyze", ["verify", "--man=no", units + "/" + file])
+            #expect(verify.status == 0 && verify.stdout.isEmpty && verify.stderr.isEmpty, "\(file): \(verify.stdout)\(verify.stderr)")
+        }
+        #expect(try String(contentsOfFile: units + "/sysbox-schedule.service", encoding: .utf8).contains("ExecStart=\(prefix)/bin/sysbox schedule run\n"))
         // And it would see a broken unit.
         try unit.replacingOccurrences(of: "Type=oneshot", with: "Type=oneshoot").write(toFile: s.root + "/broken.service", atomically: true, encoding: .utf8)
         let broken = try runProcess("/usr/bin/systemd-analyze", ["verify", "--man=no", s.root + "/broken.service"])
         #expect(broken.stderr.contains("oneshoot"), "\(broken.stderr)")
         // Bad input of the script.
         let bad = try runProcess("/bin/bash", ["\(repositoryRoot)/scripts/install", "--units-only", prefix])
-        #expect(bad.status != 0 && bad.stderr == "error: --units-only installs the systemd unit, which needs --enable\n", "\(bad.stderr)")
+        #expect(bad.status != 0 && bad.stderr == "error: --units-only needs --enable (it installs only the systemd units)\n", "\(bad.stderr)")
         let relative = try runProcess("/bin/bash", ["\(repositoryRoot)/scripts/install", "--enable", "--units-only", "usr"])
         #expect(relative.status != 0 && relative.stderr.contains("PREFIX must be an absolute path"), "\(relative.stderr)")
     }
