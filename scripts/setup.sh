@@ -13,7 +13,8 @@
 #   btrfs-progs     the btrfs storage driver (subvolumes) and its tests (a loop-mounted btrfs)
 #   libseccomp-dev  the containers' seccomp filter is built with libseccomp (libseccomp.a for the static front)
 #   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev)
+#   systemd         the tests check contrib/systemd/sysbox.service with systemd-analyze verify
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev systemd)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

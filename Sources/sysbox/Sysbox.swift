@@ -20,7 +20,7 @@ struct Sysbox: ParsableCommand {
         subcommands: [
             Launch.self, Create.self, Copy.self, Start.self, Stop.self, Restart.self, Delete.self, Rename.self, List.self, Info.self,
             Exec.self, Shell.self, Wait.self, Console.self, ConfigCommand.self, ProfileCommand.self, SnapshotCommand.self, FileCommand.self, StorageCommand.self,
-            NetworkCommand.self, ScheduleCommand.self, ImageCommand.self, Version.self,
+            NetworkCommand.self, ScheduleCommand.self, ImageCommand.self, Autostart.self, Shutdown.self, Version.self,
             MonitorCommand.self, MonitorResumeCommand.self, NetworkMonitorCommand.self
         ]
     )

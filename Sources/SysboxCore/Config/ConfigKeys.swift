@@ -44,13 +44,23 @@ public enum ConfigWriter: Sendable {
 public enum InstanceConfig {
     /// Every fixed key, sorted by name.
     public static let keys: [ConfigKey] = [
-        ConfigKey("boot.autostart", .bool, live: false, "start the container when sysbox starts containers at boot (unset: restore the last state)") { v throws(ValueError) in
+        ConfigKey(
+            "boot.autostart", .bool, live: false,
+            "sysbox autostart (at boot) starts the container: true always, false never, unset when it was running at the last shutdown or power loss"
+        ) { v throws(ValueError) in
             _ = try Values.bool(v)
         },
-        ConfigKey("boot.autostart.priority", .integer, default: "0", live: false, "higher starts first") { v throws(ValueError) in
+        ConfigKey("boot.autostart.delay", .integer, default: "0", live: false, "seconds sysbox autostart waits after starting the container before its next start") {
+            v throws(ValueError) in _ = try Values.integer(v, in: 0...86_400)
+        },
+        ConfigKey("boot.autostart.priority", .integer, default: "0", live: false, "higher starts first (sysbox autostart)") { v throws(ValueError) in
             _ = try Values.integer(v, in: -1_000_000...1_000_000)
         },
-        ConfigKey("boot.stop.priority", .integer, default: "0", live: false, "higher stops first at host shutdown") { v throws(ValueError) in
+        ConfigKey(
+            "boot.host_shutdown_timeout", .integer, default: "30", live: false,
+            "seconds sysbox shutdown (host shutdown) waits for a clean stop before it kills the container"
+        ) { v throws(ValueError) in _ = try Values.integer(v, in: 0...86_400) },
+        ConfigKey("boot.stop.priority", .integer, default: "0", live: false, "higher stops first (sysbox shutdown, at host shutdown)") { v throws(ValueError) in
             _ = try Values.integer(v, in: -1_000_000...1_000_000)
         },
         ConfigKey("limits.cpu", .cpu, live: true, "CPU count (2) or pinned CPU set (0-1,3); unset: all CPUs") { v throws(ValueError) in _ = try Values.cpu(v) },

@@ -115,15 +115,11 @@ struct SetCommand<Kind: KeyedKind>: ParsableCommand {
 }
 
 /// Config keys sysbox checks and stores but does not act on yet: setting one warns (it is kept, so
-/// that profiles written for LXD, and sysbox's own `autostart` profile, stay valid and take effect
-/// once the feature exists).
+/// that profiles written for LXD stay valid and take effect once the feature exists). None at the
+/// moment: the `boot.*` keys were the last, until `sysbox autostart` and `sysbox shutdown` (issue 15).
 enum InertKeys {
     /// Key → what is missing.
-    static let missing: [String: String] = [
-        "boot.autostart": "autostart is not implemented (issue 15)",
-        "boot.autostart.priority": "autostart is not implemented (issue 15)",
-        "boot.stop.priority": "stopping containers at host shutdown is not implemented (issue 15)"
-    ]
+    static let missing: [String: String] = [:]
 
     /// One warning per inert key among `keys`, in order, each key once.
     static func warnings(_ keys: [String]) -> [String] {
