@@ -41,6 +41,8 @@ enum StartPlanner {
         var hostMemory: UInt64
         /// An unprivileged container's ids (nil: privileged).
         var userNamespace: StartPlan.UserNamespace? = nil
+        /// The block device under a disk's source, for its I/O limits (`BlockDevices.device(under:)`).
+        var blockDevice: @Sendable (String) throws -> (major: UInt32, minor: UInt32) = BlockDevices.device(under:)
     }
 
     /// The start plan of `input`: environment, limits, NICs and the ordered mounts and files. The order
@@ -60,7 +62,10 @@ enum StartPlanner {
             environment: environment,
             stopSignal: try Signals.number(input.manifest.stopSignal, what: "image \(input.template)"),
             mounts: mounts(input, disks: disks, files: files(input)),
-            limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: input.hostMemory)),
+            limits: StartPlan.CgroupLimitsPlan(
+                try CgroupLimits(
+                    config: config, devices: input.devices, hostMemory: input.hostMemory,
+                    rootDirectory: (input.rootfs.path as NSString).deletingLastPathComponent, blockDevice: input.blockDevice)),
             ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace)
     }
 

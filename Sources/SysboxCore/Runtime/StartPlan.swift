@@ -99,21 +99,39 @@ public struct StartPlan: Codable, Sendable, Equatable {
     /// The files the plan writes into the container (`file` entries), as absolute paths.
     var writtenFiles: [String] { mounts.filter { $0.kind == .file }.map { "/" + $0.target } }
 
-    /// `CgroupLimits` in a stable Codable form.
+    /// `CgroupLimits` in a stable Codable form (a field at its default is nil, left out of start.json).
     public struct CgroupLimitsPlan: Codable, Sendable, Equatable {
         public var memoryBytes: UInt64?
         public var cpuCount: Int?
         public var cpuSet: [Int]?
         public var pidsMax: Int64?
+        public var cpuQuota: Int64?
+        public var cpuPeriod: Int64?
+        public var cpuPriority: Int?
+        public var memorySoft: Bool?
+        public var memorySwap: Bool?
+        public var diskPriority: Int?
+        public var blockIO: [BlockIOLimit]?
 
         init(_ l: CgroupLimits) {
             memoryBytes = l.memoryBytes
             cpuCount = l.cpuCount
             cpuSet = l.cpuSet
             pidsMax = l.pidsMax
+            cpuQuota = l.cpuQuota
+            cpuPeriod = l.cpuPeriod
+            cpuPriority = l.cpuPriority
+            memorySoft = l.memorySoft
+            memorySwap = l.memorySwap
+            diskPriority = l.diskPriority
+            blockIO = l.blockIO.isEmpty ? nil : l.blockIO
         }
 
-        var limits: CgroupLimits { CgroupLimits(memoryBytes: memoryBytes, cpuCount: cpuCount, cpuSet: cpuSet, pidsMax: pidsMax) }
+        var limits: CgroupLimits {
+            CgroupLimits(
+                memoryBytes: memoryBytes, cpuCount: cpuCount, cpuSet: cpuSet, pidsMax: pidsMax, cpuQuota: cpuQuota, cpuPeriod: cpuPeriod,
+                cpuPriority: cpuPriority, memorySoft: memorySoft, memorySwap: memorySwap, diskPriority: diskPriority, blockIO: blockIO ?? [])
+        }
     }
 
     /// Writes start.json (atomically, not synced: it is rewritten at every start) in the compact form
