@@ -555,6 +555,23 @@ static void await_release(struct child_args *a) {
     if (unshare(CLONE_NEWCGROUP) < 0) fail(a->err_w, SYSBOX_STEP_UNSHARE_CGROUP, errno);
 }
 
+/* prlimit64(2) of one limit on `pid` (0: the caller), a raw syscall (no glibc lock after fork). */
+static int set_rlimit(pid_t pid, const sysbox_rlimit *r) {
+    struct { unsigned long long cur, max; } limit = { r->soft, r->hard };
+    return syscall(SYS_prlimit64, pid, r->resource, &limit, NULL) < 0 ? -errno : 0;
+}
+
+/* A namespaced sysctl: its value in one write to the container's own /proc/sys file. */
+static int write_sysctl(const sysbox_entry *e) {
+    int fd = open(e->target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n;
+    do { n = write(fd, e->content, e->length); } while (n < 0 && errno == EINTR);
+    int err = n < 0 ? errno : (size_t)n != e->length ? EIO : 0;
+    close(fd);
+    return -err;
+}
+
 /* One entry of the plan: 0 (or 1: skipped) or -errno, reported with the entry's step. */
 static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
     int source_fd = a->source_fds ? a->source_fds[index] : -1;
@@ -596,6 +613,8 @@ static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
         return attach_idmapped(a, e, target_fd);
     case SYSBOX_ENTRY_FILE:
         return write_file(e);
+    case SYSBOX_ENTRY_SYSCTL:
+        return write_sysctl(e);
     case SYSBOX_ENTRY_REBIND:
         return rebind(e);
     case SYSBOX_ENTRY_RELEASE:
@@ -820,10 +839,18 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
         if (sock[0] >= 0) close(sock[0]);
         return -e;
     }
-    if (config->uid_map) {
+    if (config->uid_map || config->rlimit_count > 0) {
         int step = 0;
-        int rc = parent_setup_userns(pid, config, sock[0], &step);
-        close(sock[0]);
+        int rc = 0;
+        if (config->uid_map) {
+            rc = parent_setup_userns(pid, config, sock[0], &step);
+            close(sock[0]);
+        }
+        /* init's resource limits, set by host root on the child before it can exec anything. */
+        for (int i = 0; rc >= 0 && i < config->rlimit_count; i++) {
+            rc = set_rlimit(pid, &config->rlimits[i]);
+            if (rc < 0) step = SYSBOX_STEP_RLIMITS;
+        }
         if (rc < 0) {
             int err = -rc;
             sysbox_pidfd_send_signal(pidfd, SIGKILL);
@@ -1072,6 +1099,12 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     int jerr = join_cgroups(c->cgroup_tasks, c->cgroup_task_count, c->cgroup_fd, placed);
     if (jerr) fail(ef, SYSBOX_STEP_CGROUP_JOIN, jerr);
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
+    /* The container's resource limits, while still host root (raising a hard limit needs
+     * CAP_SYS_RESOURCE in the initial user namespace): the command inherits them. */
+    for (int i = 0; i < c->rlimit_count; i++) {
+        int rc = set_rlimit(0, &c->rlimits[i]);
+        if (rc < 0) fail(ef, SYSBOX_STEP_RLIMITS, -rc);
+    }
     /* All of them; the PID namespace applies to children only: the trampoline's fork lands in it, this
      * process never shows in the container. */
     int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;

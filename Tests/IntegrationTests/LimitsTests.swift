@@ -138,4 +138,50 @@ import Testing
         #expect(try cgroupFile(s, "cpu", "b1", "cpu.shares") == "1024\n")
         try s.ok(["delete", "--force", "b1"])
     }
+
+    /// limits.kernel.*: init (and so its children) gets them at start, every exec too (the fast path,
+    /// through exec.cache, and the Swift path, with an option); privileged and unprivileged.
+    @Test(arguments: ["true", "false"]) func kernelLimitsForInitAndExec(privileged: String) throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "k1", "-c", "security.privileged=\(privileged)", "-c", "limits.kernel.nofile=200:300", "-c", "limits.kernel.core=0"])
+        // A child of init: the console's shell.
+        let console = try s.ok(["exec", "k1", "--", "sh", "-c", "for p in $(pidof sh); do grep 'Max open files' /proc/$p/limits; done; grep 'Max open files' /proc/1/limits"])
+        #expect(
+            !console.isEmpty
+                && console.split(separator: "\n").allSatisfy {
+                    $0.split(separator: " ", omittingEmptySubsequences: false).filter { !$0.isEmpty }.dropFirst(3).prefix(2) == ["200", "300"]
+                }, "\(console)")
+        #expect(try s.ok(["exec", "k1", "--", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c"]) == "200\n300\n0\n")
+        #expect(try s.ok(["exec", "k1", "--cwd", "/", "--", "sh", "-c", "ulimit -n; ulimit -Hn"]) == "200\n300\n")
+        // Not live: a change waits for the next start, for exec as for init.
+        try s.ok(["config", "set", "k1", "limits.kernel.nofile=100"])
+        #expect(try s.ok(["exec", "k1", "--", "sh", "-c", "ulimit -n"]) == "200\n")
+        try s.ok(["restart", "k1"])
+        #expect(try s.ok(["exec", "k1", "--", "sh", "-c", "ulimit -n; ulimit -Hn"]) == "100\n100\n")
+        #expect(try s.ok(["exec", "k1", "--", "sh", "-c", "grep 'Max open files' /proc/1/limits"]).contains(" 100 "))
+        try s.ok(["delete", "--force", "k1"])
+        #expect(s.leftovers() == [])
+    }
+
+    /// linux.sysctl.*: written inside the container's namespaces at start and read back there; the
+    /// host's own values are untouched.
+    @Test(arguments: ["true", "false"]) func namespacedSysctls(privileged: String) throws {
+        let s = try Sandbox()
+        let hostForward = try String(contentsOfFile: "/proc/sys/net/ipv4/conf/all/forwarding", encoding: .utf8)
+        let hostShm = try String(contentsOfFile: "/proc/sys/kernel/shmmni", encoding: .utf8)
+        try s.ok([
+            "launch", "busybox", "y1", "-c", "security.privileged=\(privileged)", "-c", "linux.sysctl.net.ipv4.conf.eth0.forwarding=1",
+            "-c", "linux.sysctl.kernel.shmmni=1234", "-c", "linux.sysctl.net.ipv4.ip_unprivileged_port_start=80"
+        ])
+        #expect(
+            try s.ok(["exec", "y1", "--", "cat", "/proc/sys/net/ipv4/conf/eth0/forwarding", "/proc/sys/kernel/shmmni", "/proc/sys/net/ipv4/ip_unprivileged_port_start"])
+                == "1\n1234\n80\n")
+        #expect(try String(contentsOfFile: "/proc/sys/net/ipv4/conf/all/forwarding", encoding: .utf8) == hostForward)
+        #expect(try String(contentsOfFile: "/proc/sys/kernel/shmmni", encoding: .utf8) == hostShm)
+        // A sysctl the kernel does not have fails the start with the step named.
+        try s.ok(["stop", "y1"])
+        try s.ok(["config", "set", "y1", "linux.sysctl.net.ipv4.conf.eth9.forwarding=1"])
+        try s.fails(["start", "y1"], "writing a sysctl (linux.sysctl.*) failed: ENOENT")
+        try s.ok(["delete", "--force", "y1"])
+    }
 }

@@ -1,3 +1,4 @@
+import CSysbox
 import Foundation
 import Testing
 
@@ -60,6 +61,8 @@ import Testing
             message { try InstanceConfig.validate("limits.kernel.nofiles", "5") }.hasPrefix("invalid key limits.kernel.nofiles: unknown resource \"nofiles\"; did you mean nofile?")
         )
         #expect(message { try InstanceConfig.validate("limits.kernel.nofile", "10:5") }.hasPrefix("invalid value \"10:5\" for limits.kernel.nofile: the soft limit 10 is above"))
+        #expect(message { try InstanceConfig.validate("linux.sysctl.kernel.hostname", "x") }.contains("the hostname is the container's name"))
+        #expect(message { try InstanceConfig.validate("linux.sysctl.net..x", "1") }.contains("is not a sysctl name"))
         #expect(message { try InstanceConfig.validate("linux.sysctl.kernel.panic", "1") }.hasPrefix("invalid key linux.sysctl.kernel.panic: kernel.panic is not namespaced"))
         #expect(message { try InstanceConfig.validate("limits.memory.enforce", "medium") } == "invalid value \"medium\" for limits.memory.enforce: expected hard or soft")
         #expect(
@@ -185,5 +188,45 @@ import Testing
         #expect(BlockDevices.split(UInt64(254 << 8)) == (254, 0))
         #expect(BlockDevices.split(0x801) == (8, 1))
         #expect(message { _ = try BlockDevices.device(under: "/dev/shm") }.contains("which has no block device to throttle"))
+    }
+
+    @Test func planCarriesRlimitsAndSysctlsInOrder() throws {
+        var input = StartPlanGoldenTests.input()
+        input.config["limits.kernel.nofile"] = "200:300"
+        input.config["limits.kernel.core"] = "unlimited"
+        input.config["linux.sysctl.net.ipv4.ip_forward"] = "1"
+        input.config["linux.sysctl.kernel.shmmni"] = "1234"
+        input.devices["root"]?["limits.read"] = "10MB"
+        input.blockDevice = { path in
+            #expect(path == "/var/lib/sysbox/containers/c1")
+            return (254, 0)
+        }
+        let plan = try StartPlanner.plan(input)
+        #expect(plan.rlimits == [Rlimits.Limit(resource: 4, soft: UInt64.max, hard: UInt64.max), Rlimits.Limit(resource: 7, soft: 200, hard: 300)])
+        #expect(plan.limits.blockIO == [BlockIOLimit(major: 254, minor: 0, readBytes: 10_000_000)])
+        let kinds = plan.mounts.map(\.kind)
+        let ipc = try #require(plan.mounts.firstIndex { $0.target == "proc/sys/kernel/shmmni" })
+        let net = try #require(plan.mounts.firstIndex { $0.target == "proc/sys/net/ipv4/ip_forward" })
+        // The IPC one before /proc/sys turns read-only, the network one after the release (NICs attached).
+        #expect(ipc < (kinds.firstIndex(of: .rebind) ?? 0))
+        #expect(net > (kinds.firstIndex(of: .release) ?? Int.max))
+        #expect(plan.mounts[net].content == "1" && Spawner.step(of: plan.mounts[net]) == .SYSBOX_STEP_SYSCTL)
+        // The golden plans (none of these keys) stay without the new fields.
+        #expect(try StartPlanner.plan(StartPlanGoldenTests.input()).rlimits == nil)
+    }
+
+    /// exec.cache carries init's rlimits to the fast path, parsed back by the C reader.
+    @Test func execCacheRlimits() {
+        let limits = [Rlimits.Limit(resource: 7, soft: 200, hard: 300), Rlimits.Limit(resource: 4, soft: UInt64.max, hard: UInt64.max)]
+        let text = ContainerExec.execCacheText(
+            initPid: 1, startTime: 2, cwd: "/", layout: StartPlanGoldenTests.hybrid, environment: [:], rlimits: limits)
+        #expect(text.contains("rlimit 7 200 300\nrlimit 4 18446744073709551615 18446744073709551615\n"))
+        var bytes = Array(text.utf8CString)
+        var cache = sysbox_exec_cache()
+        #expect(bytes.withUnsafeMutableBufferPointer { sysbox_exec_cache_parse($0.baseAddress, &cache) } == 0)
+        let parsed = withUnsafeBytes(of: &cache.rlimits) { raw in
+            raw.bindMemory(to: sysbox_rlimit.self).prefix(Int(cache.rlimit_count)).map { Rlimits.Limit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        }
+        #expect(parsed == limits)
     }
 }

@@ -66,7 +66,8 @@ enum StartPlanner {
                 try CgroupLimits(
                     config: config, devices: input.devices, hostMemory: input.hostMemory,
                     rootDirectory: (input.rootfs.path as NSString).deletingLastPathComponent, blockDevice: input.blockDevice)),
-            ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace)
+            ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace,
+            rlimits: try Rlimits.limits(config).nilIfEmpty)
     }
 
     /// `environment.KEY` settings as KEY/value pairs, by key: what init and every exec get on top of
@@ -208,8 +209,16 @@ enum StartPlanner {
             M(.maskDir, $0, source: "tmpfs", fstype: "tmpfs", options: "size=0,mode=000", flags: [.readonly, .nosuid, .nodev, .noexec])
         }
         out += files
+        // linux.sysctl.*: the IPC and UTS ones before /proc/sys turns read-only; the network ones after
+        // the release (the NICs are attached then, so net.ipv4.conf.eth0.* exists), /proc/sys/net
+        // staying writable.
+        let sysctls = Sysctls.settings(input.config).map {
+            M(.sysctl, $0.path, content: $0.value)
+        }
+        out += sysctls.filter { !$0.target.hasPrefix("proc/sys/net/") }
         out += Hardening.rebinds.map { M(.rebind, $0.0, flags: ($0.1 ? [.readonly] : []) + [.nosuid, .nodev, .noexec]) }
         out.append(M(.release, ""))
+        out += sysctls.filter { $0.target.hasPrefix("proc/sys/net/") }
         out += cgroupMounts(input.cgroupLayout, unifiedOnly: input.manifest.cgroup == "unified")
         return out
     }
@@ -266,6 +275,11 @@ enum StartPlanner {
         text += "LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=yes\n"
         return text
     }
+}
+
+extension Array {
+    /// nil for an empty array (a plan field left out of start.json).
+    var nilIfEmpty: [Element]? { isEmpty ? nil : self }
 }
 
 extension StartPlan.Mount.Flag {

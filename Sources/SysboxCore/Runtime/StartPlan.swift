@@ -10,7 +10,7 @@ public struct StartPlan: Codable, Sendable, Equatable {
         /// The C side's `SYSBOX_ENTRY_*`, one for one (`Spawner.entryKind`).
         public enum Kind: String, Codable, Sendable, CaseIterable {
             case rootfs, directory, proc, sysfs, tmpfs, devNode = "dev-node", devpts, mqueue, symlink, console, bind
-            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount, idmapped
+            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount, idmapped, sysctl
         }
 
         /// What `create` makes when a target resolved inside the rootfs is missing.
@@ -77,6 +77,8 @@ public struct StartPlan: Codable, Sendable, Equatable {
     public var nics: [Nic]?
     /// An unprivileged container's user namespace; nil: privileged (container root is host root).
     public var userNamespace: UserNamespace?
+    /// `limits.kernel.*`: set on init by the monitor before it runs (prlimit), and on every exec.
+    public var rlimits: [Rlimits.Limit]?
 
     /// The ids of an unprivileged container: what the monitor writes to its init's uid_map and gid_map,
     /// and the host ids of its root (who owns its delegated cgroups and its console).
@@ -157,6 +159,14 @@ public struct StartPlan: Codable, Sendable, Equatable {
         struct Signal: Decodable { var stopSignal: Int32 }
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return (try? JSONDecoder().decode(Signal.self, from: data))?.stopSignal
+    }
+
+    /// The `limits.kernel.*` of the plan at `path`, read alone (for exec: what init got at its start).
+    /// Empty when the file is missing or has none.
+    static func rlimits(at path: String) -> [Rlimits.Limit] {
+        struct Limits: Decodable { var rlimits: [Rlimits.Limit]? }
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return (try? JSONDecoder().decode(Limits.self, from: data))?.rlimits ?? []
     }
 
     /// Reads start.json written by this build; a plan it cannot decode is an error (it is rewritten at

@@ -3,11 +3,12 @@ import Foundation
 /// `linux.sysctl.*`: sysctls of the container's own namespaces, written inside them at start.
 public enum Sysctls {
     /// The namespaced sysctls: the network namespace's (net.*), the IPC namespace's (kernel.shm*,
-    /// kernel.msg*, kernel.sem, fs.mqueue.*) and the UTS namespace's (kernel.domainname,
-    /// kernel.hostname). Anything else is the host's, shared by every container.
+    /// kernel.msg*, kernel.sem, fs.mqueue.*) and the UTS namespace's (kernel.domainname; the hostname is
+    /// the container's name, which its init sets from /etc/hostname). Anything else is the host's,
+    /// shared by every container.
     static let exact: Set<String> = [
         "kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.shm_rmid_forced", "kernel.msgmax", "kernel.msgmnb",
-        "kernel.msgmni", "kernel.sem", "kernel.domainname", "kernel.hostname"
+        "kernel.msgmni", "kernel.sem", "kernel.domainname"
     ]
     static let prefixes = ["net.", "fs.mqueue."]
 
@@ -18,9 +19,12 @@ public enum Sysctls {
         if parts.contains(where: { $0.isEmpty || $0 == ".." || $0.contains("/") }) {
             return "\(Names.quote(name)) is not a sysctl name (dot-separated, like net.ipv4.ip_forward)"
         }
+        if name == "kernel.hostname" {
+            return "the hostname is the container's name (written to its /etc/hostname at each start, which its init applies); rename the container instead"
+        }
         if exact.contains(name) || prefixes.contains(where: { name.hasPrefix($0) }) { return nil }
         return
-            "\(name) is not namespaced (it is the host's, shared by every container); sysbox sets only namespaced sysctls: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.domainname, kernel.hostname"
+            "\(name) is not namespaced (it is the host's, shared by every container); sysbox sets only namespaced sysctls: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.domainname"
     }
 
     /// A value: one line, not empty.
