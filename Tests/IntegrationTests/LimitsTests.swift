@@ -163,6 +163,35 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// A low limit does not hit sysbox's own set-up (it is set last before the exec); a limit the kernel
+    /// cannot take fails the start with one line naming the key, the host's value and the fix.
+    @Test func kernelLimitsTheKernelRefuses() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "k2", "-c", "limits.kernel.nofile=10"])
+        #expect(try s.ok(["exec", "k2", "--", "sh", "-c", "ulimit -n; ulimit -Hn"]) == "10\n10\n")
+        try s.ok(["stop", "k2"])
+        try s.ok(["config", "set", "k2", "limits.kernel.nofile=unlimited"])
+        try s.fails(["start", "k2"], "limits.kernel.nofile: the kernel takes no unlimited number of open files")
+        try s.ok(["config", "set", "k2", "limits.kernel.nofile=2000000"])
+        try s.fails(["start", "k2"], "limits.kernel.nofile: the hard limit 2000000 is above the kernel's maximum (fs.nr_open")
+        // Above sysbox's own hard limit: only with CAP_SYS_RESOURCE (some sandboxes run root without it).
+        try s.ok(["config", "set", "k2", "limits.kernel.nofile=1024", "limits.kernel.nproc=unlimited"])
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let capEff = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        var nproc = rlimit()
+        getrlimit(__rlimit_resource_t(UInt32(6)), &nproc)
+        if capEff & (1 << 24) != 0 || nproc.rlim_max == UInt.max {
+            try s.ok(["start", "k2"])
+            #expect(try s.ok(["exec", "k2", "--", "sh", "-c", "ulimit -Hu"]) == "unlimited\n")
+        } else {
+            try s.fails(
+                ["start", "k2"],
+                "limits.kernel.nproc: the hard limit unlimited is above sysbox's own (\(nproc.rlim_max), which init inherits), and raising it needs CAP_SYS_RESOURCE")
+        }
+        try s.ok(["delete", "--force", "k2"])
+        #expect(s.leftovers() == [])
+    }
+
     /// linux.sysctl.*: written inside the container's namespaces at start and read back there; the
     /// host's own values are untouched.
     @Test(arguments: ["true", "false"]) func namespacedSysctls(privileged: String) throws {

@@ -174,8 +174,10 @@ typedef struct {
     /* A user namespace (an unprivileged container) when uid_map is not NULL: */
     const char *uid_map;          // what the parent writes to /proc/PID/uid_map ("0 1000000 65536\n"), or NULL
     const char *gid_map;          // and to gid_map (setgroups stays "allow": container root may call setgroups)
-    const sysbox_rlimit *rlimits; // set on the child by the parent (prlimit(2), as host root: hard limits may
-    int rlimit_count;             // rise in a user namespace too) before sysbox_spawn returns; init inherits them
+    const sysbox_rlimit *rlimits; // init's limits: the parent raises the hard limits above the current ones on the
+    int rlimit_count;             // child (prlimit(2) as host root: also in a user namespace) before sysbox_spawn
+                                  // returns; the child sets them all last before its exec (a low one cannot
+                                  // hit the set-up)
 } sysbox_spawn_config;
 
 /// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
@@ -246,8 +248,9 @@ typedef struct {
     unsigned int seccomp_length;          // dropped, before the user switch, which would lose CAP_SYS_ADMIN)
     int userns;                           // 1: the container has its own user namespace, joined with the others
                                           // (uid and gid are then the container's own ids)
-    const sysbox_rlimit *rlimits;         // set by the helper on itself first (prlimit64(2), still host root, before
-    int rlimit_count;                     // setns), inherited by the command
+    const sysbox_rlimit *rlimits;         // the hard ones raised by the helper first (prlimit64(2), still host root,
+    int rlimit_count;                     // before setns), all set exactly before the capabilities drop; the
+                                          // command inherits them
 } sysbox_exec_config;
 
 /// Forks a helper that joins the cgroups and namespaces of the container (setns on the pidfd), makes

@@ -40,4 +40,44 @@ public enum Rlimits {
         }
         return out.sorted { $0.resource < $1.resource }
     }
+
+    /// LXD's name of a resource number.
+    static func name(of resource: Int32) -> String { resources.first { $0.value == resource }?.key ?? "\(resource)" }
+
+    /// Whether this process may raise hard limits: CAP_SYS_RESOURCE (24) in its effective set
+    /// (/proc/self/status CapEff; some sandboxes run root without it).
+    static var canRaise: Bool {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return true }
+        return mask & (1 << 24) != 0
+    }
+
+    /// Checks, before the clone, that the kernel will take `limits`: a hard limit above this process's
+    /// own (which init inherits) needs CAP_SYS_RESOURCE, and `nofile` at most fs.nr_open.
+    /// - Throws: `SysboxError(.invalidArgument)` naming the key, the host's limit and the fix.
+    static func check(_ limits: [Limit], container name: String) throws {
+        func text(_ v: UInt64) -> String { v == UInt64.max ? "unlimited" : String(v) }
+        for l in limits {
+            let key = "limits.kernel.\(Rlimits.name(of: l.resource))"
+            var now = rlimit()
+            guard getrlimit(__rlimit_resource_t(UInt32(l.resource)), &now) == 0 else { continue }
+            if l.resource == 7, l.hard != UInt64.max,
+                let nrOpen = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8)).flatMap({ UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }),
+                l.hard > nrOpen
+            {
+                throw SysboxError.invalid(
+                    "\(key): the hard limit \(text(l.hard)) is above the kernel's maximum (fs.nr_open = \(nrOpen)); use at most \(nrOpen): sysbox config set \(name) \(key)=N")
+            }
+            if l.resource == 7, l.hard == UInt64.max {
+                throw SysboxError.invalid("\(key): the kernel takes no unlimited number of open files; give a number (at most fs.nr_open): sysbox config set \(name) \(key)=N")
+            }
+            if UInt64(now.rlim_max) != UInt64.max, l.hard == UInt64.max || l.hard > UInt64(now.rlim_max), !canRaise {
+                throw SysboxError.invalid(
+                    "\(key): the hard limit \(text(l.hard)) is above sysbox's own (\(text(UInt64(now.rlim_max))), which init inherits), and raising it needs CAP_SYS_RESOURCE, which sysbox runs without here; use at most \(text(UInt64(now.rlim_max))): sysbox config set \(name) \(key)=N"
+                )
+            }
+        }
+    }
 }

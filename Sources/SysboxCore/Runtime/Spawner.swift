@@ -95,6 +95,7 @@ enum Spawner {
         let tasks: [UnsafePointer<CChar>?] = join.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD = try join.openV2Directory()
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        try Rlimits.check(plan.rlimits ?? [], container: plan.name)
         let rlimits = (plan.rlimits ?? []).map { sysbox_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         var config = sysbox_spawn_config(
             hostname: UnsafePointer(c.string(plan.name)), console_fd: consoleFD, init_path: UnsafePointer(c.string(plan.initPath)),
@@ -126,6 +127,12 @@ enum Spawner {
             return SysboxError(
                 .unsupported,
                 "\(failure.description): the kernel refused the container's user namespace; check the sysctl user.max_user_namespaces (0 turns them off) \(privileged)")
+        case .SYSBOX_STEP_RLIMITS?:
+            let nrOpen = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            return SysboxError(
+                .invalidArgument,
+                "\(failure.description): a limits.kernel.* value is above what the kernel allows (nofile: at most fs.nr_open, \(nrOpen) here; a hard limit above the host's needs CAP_SYS_RESOURCE); lower it: sysbox config set \(name) limits.kernel.NAME=VALUE"
+            )
         default:
             return failure
         }

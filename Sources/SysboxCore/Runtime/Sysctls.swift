@@ -41,4 +41,21 @@ public enum Sysctls {
             return (name, "proc/sys/" + name.replacingOccurrences(of: ".", with: "/"), value)
         }
     }
+
+    /// The message of a sysctl the child could not write at start: the cause by errno and the
+    /// `linux.sysctl.*` keys the plan holds, with the fix.
+    static func failure(_ failure: ChildFailure, plan: StartPlan?) -> SysboxError {
+        let keys = (plan?.mounts ?? []).filter { $0.kind == .sysctl }.map {
+            "linux.sysctl." + $0.target.dropFirst("proc/sys/".count).replacingOccurrences(of: "/", with: ".") + "=" + ($0.content ?? "")
+        }
+        let cause =
+            switch failure.errno {
+            case ENOENT: "one of them does not exist in the container's namespaces (a missing interface or kernel module?)"
+            case EINVAL, ERANGE: "the kernel refused one of the values"
+            case EPERM, EACCES: "the kernel does not let the container's root write one of them"
+            default: "one of them could not be written"
+            }
+        let name = plan?.name ?? "NAME"
+        return SysboxError(.io, "\(failure.description): \(cause) (\(keys.joined(separator: ", "))); fix or unset it: sysbox config unset \(name) KEY")
+    }
 }
