@@ -64,6 +64,12 @@ int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out) {
             out->userns = 1;
         } else if (strncmp(line, "env ", 4) == 0 && out->env_count < SYSBOX_EXEC_CACHE_MAX_ENV) {
             out->env[out->env_count++] = line + 4;
+        } else if (strncmp(line, "rlimit ", 7) == 0 && out->rlimit_count < SYSBOX_EXEC_CACHE_MAX_RLIMITS) {
+            char *end;
+            sysbox_rlimit *r = &out->rlimits[out->rlimit_count++];
+            r->resource = (int)strtol(line + 7, &end, 10);
+            r->soft = strtoull(end, &end, 10);
+            r->hard = strtoull(end, NULL, 10);
         } else if (strncmp(line, "cgroup ", 7) == 0 && out->cgroup_count < SYSBOX_EXEC_CACHE_MAX_CGROUPS) {
             char *space = strchr(line + 7, ' ');
             if (!space) return -EINVAL;
@@ -239,6 +245,8 @@ void sysbox_fast_exec(int argc, char **argv, char **envp) {
     config.userns = cache.userns;
     config.seccomp_filter = filter;
     config.seccomp_length = (unsigned int)filter_length;
+    config.rlimits = cache.rlimits;
+    config.rlimit_count = cache.rlimit_count;
     int err_fd = -1;
     int helper = sysbox_exec(&config, &err_fd);
     close(pidfd);

@@ -555,6 +555,43 @@ static void await_release(struct child_args *a) {
     if (unshare(CLONE_NEWCGROUP) < 0) fail(a->err_w, SYSBOX_STEP_UNSHARE_CGROUP, errno);
 }
 
+/* Resource limits in two steps, so that a low limit (nofile 10) does not hit sysbox's own set-up: the
+ * hard limits the container needs above the current ones are raised first, by host root (raising a
+ * hard limit needs CAP_SYS_RESOURCE in the initial user namespace), on `pid` (0: the caller); the
+ * exact values are set by the process itself last before its exec (lowering and soft changes need
+ * no capability). prlimit64(2) as raw syscalls: no glibc lock after a fork. 0, or -errno. */
+struct sysbox_rlimit64 { unsigned long long cur, max; };
+
+static int raise_rlimits(pid_t pid, const sysbox_rlimit *r, int count) {
+    for (int i = 0; i < count; i++) {
+        struct sysbox_rlimit64 now;
+        if (syscall(SYS_prlimit64, pid, r[i].resource, NULL, &now) < 0) return -errno;
+        if (r[i].hard <= now.max) continue;
+        struct sysbox_rlimit64 raised = { now.cur, r[i].hard };
+        if (syscall(SYS_prlimit64, pid, r[i].resource, &raised, NULL) < 0) return -errno;
+    }
+    return 0;
+}
+
+static int apply_rlimits(const sysbox_rlimit *r, int count) {
+    for (int i = 0; i < count; i++) {
+        struct sysbox_rlimit64 limit = { r[i].soft, r[i].hard };
+        if (syscall(SYS_prlimit64, 0, r[i].resource, &limit, NULL) < 0) return -errno;
+    }
+    return 0;
+}
+
+/* A namespaced sysctl: its value in one write to the container's own /proc/sys file. */
+static int write_sysctl(const sysbox_entry *e) {
+    int fd = open(e->target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n;
+    do { n = write(fd, e->content, e->length); } while (n < 0 && errno == EINTR);
+    int err = n < 0 ? errno : (size_t)n != e->length ? EIO : 0;
+    close(fd);
+    return -err;
+}
+
 /* One entry of the plan: 0 (or 1: skipped) or -errno, reported with the entry's step. */
 static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
     int source_fd = a->source_fds ? a->source_fds[index] : -1;
@@ -596,6 +633,8 @@ static int run_entry(struct child_args *a, const sysbox_entry *e, int index) {
         return attach_idmapped(a, e, target_fd);
     case SYSBOX_ENTRY_FILE:
         return write_file(e);
+    case SYSBOX_ENTRY_SYSCTL:
+        return write_sysctl(e);
     case SYSBOX_ENTRY_REBIND:
         return rebind(e);
     case SYSBOX_ENTRY_RELEASE:
@@ -670,6 +709,9 @@ static void child_finalize(const sysbox_spawn_config *c, int ef) {
     }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(ef, SYSBOX_STEP_CLOSE_FDS, errno);
     umask(022);
+    /* init's resource limits, exactly (the parent raised the hard ones it needed), before the filter. */
+    int lrc = apply_rlimits(c->rlimits, c->rlimit_count);
+    if (lrc < 0) fail(ef, SYSBOX_STEP_RLIMITS, -lrc);
     /* Last, after the capabilities: only the trampoline's exec of init follows. */
     load_seccomp(ef, c->seccomp_filter, c->seccomp_length);
 }
@@ -820,10 +862,18 @@ int sysbox_spawn(const sysbox_spawn_config *config, sysbox_spawn_handle *handle)
         if (sock[0] >= 0) close(sock[0]);
         return -e;
     }
-    if (config->uid_map) {
+    if (config->uid_map || config->rlimit_count > 0) {
         int step = 0;
-        int rc = parent_setup_userns(pid, config, sock[0], &step);
-        close(sock[0]);
+        int rc = 0;
+        if (config->uid_map) {
+            rc = parent_setup_userns(pid, config, sock[0], &step);
+            close(sock[0]);
+        }
+        /* init's hard limits raised where they must be, by host root (the child sets them all last). */
+        if (rc >= 0) {
+            rc = raise_rlimits(pid, config->rlimits, config->rlimit_count);
+            if (rc < 0) step = SYSBOX_STEP_RLIMITS;
+        }
         if (rc < 0) {
             int err = -rc;
             sysbox_pidfd_send_signal(pidfd, SIGKILL);
@@ -1072,6 +1122,9 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
     int jerr = join_cgroups(c->cgroup_tasks, c->cgroup_task_count, c->cgroup_fd, placed);
     if (jerr) fail(ef, SYSBOX_STEP_CGROUP_JOIN, jerr);
     if (c->cgroup_fd >= 0) close(c->cgroup_fd);
+    /* The hard limits the command needs raised while still host root (set exactly below). */
+    int lrc = raise_rlimits(0, c->rlimits, c->rlimit_count);
+    if (lrc < 0) fail(ef, SYSBOX_STEP_RLIMITS, -lrc);
     /* All of them; the PID namespace applies to children only: the trampoline's fork lands in it, this
      * process never shows in the container. */
     int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
@@ -1101,6 +1154,9 @@ static void __attribute__((noreturn)) exec_helper(const sysbox_exec_config *c, i
             if (c->stdio[i] != i && dup2(c->stdio[i], i) < 0) fail(ef, SYSBOX_STEP_STDIO, errno);
         }
     }
+    /* The container's resource limits, exactly: the command inherits them. */
+    lrc = apply_rlimits(c->rlimits, c->rlimit_count);
+    if (lrc < 0) fail(ef, SYSBOX_STEP_RLIMITS, -lrc);
     /* Capabilities first, while still root (dropping from the bounding set needs CAP_SETPCAP): a
      * non-root command that runs a setuid-root binary gets the reduced set too. */
     drop_capabilities(ef, c->drop_caps);

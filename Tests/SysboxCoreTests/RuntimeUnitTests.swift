@@ -101,7 +101,7 @@ import Synchronization
         try cg.create()
         #expect(FileManager.default.fileExists(atPath: dir))
         // The root and every sysbox level enable the controllers for their children.
-        #expect(try String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8) == "+cpu +cpuset +memory +pids")
+        #expect(try String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8) == "+cpu +cpuset +io +memory +pids")
         try cg.apply(CgroupLimits(memoryBytes: 536_870_912, cpuCount: 2, cpuSet: nil, pidsMax: 100))
         #expect(try String(contentsOfFile: dir + "/memory.max", encoding: .utf8) == "536870912")
         #expect(try String(contentsOfFile: dir + "/cpu.max", encoding: .utf8) == "200000 100000")

@@ -48,7 +48,9 @@
     X(TRAMPOLINE, 34, "starting the exec trampoline (a sealed memfd)") \
     X(SECCOMP, 35, "loading the seccomp filter") \
     X(USERNS, 36, "setting up the user namespace") \
-    X(IDMAP, 37, "attaching an idmapped mount")
+    X(IDMAP, 37, "attaching an idmapped mount") \
+    X(RLIMITS, 38, "setting resource limits (limits.kernel.*)") \
+    X(SYSCTL, 39, "writing a sysctl (linux.sysctl.*)")
 
 #ifdef __ASSEMBLER__
 #define SYSBOX_STEP_EQU(name, number, text) .equ SYSBOX_STEP_##name, number;
@@ -116,6 +118,8 @@ typedef enum __attribute__((enum_extensibility(closed))) {
                               // cgroup namespace: the entries after it see the container's cgroups as the root
     SYSBOX_ENTRY_CGROUP,      // as PROC (a cgroup or cgroup2 hierarchy)
     SYSBOX_ENTRY_REMOUNT,     // as PROC (flags hold MS_REMOUNT)
+    SYSBOX_ENTRY_SYSCTL,      // `content` (`length` bytes, one write) to the file `target` (proc/sys/..., opened
+                              // O_WRONLY|O_NOFOLLOW relative to the rootfs: the container's own proc)
     SYSBOX_ENTRY_IDMAPPED,    // user namespace only: the parent made an idmapped clone of the host path `source`
                               // (open_tree OPEN_TREE_CLONE, then mount_setattr MOUNT_ATTR_IDMAP with the container's
                               // user namespace, and MS_RDONLY/NOSUID/NODEV/NOEXEC of `flags` as mount attributes); the
@@ -146,6 +150,12 @@ typedef struct {
     size_t length;
 } sysbox_entry;
 
+/// One resource limit (limits.kernel.*): RLIMIT_* number, soft and hard (RLIM_INFINITY: ~0ULL).
+typedef struct {
+    int resource;
+    unsigned long long soft, hard;
+} sysbox_rlimit;
+
 /// Everything the container's first process needs.
 typedef struct {
     const char *hostname;
@@ -164,6 +174,10 @@ typedef struct {
     /* A user namespace (an unprivileged container) when uid_map is not NULL: */
     const char *uid_map;          // what the parent writes to /proc/PID/uid_map ("0 1000000 65536\n"), or NULL
     const char *gid_map;          // and to gid_map (setgroups stays "allow": container root may call setgroups)
+    const sysbox_rlimit *rlimits; // init's limits: the parent raises the hard limits above the current ones on the
+    int rlimit_count;             // child (prlimit(2) as host root: also in a user namespace) before sysbox_spawn
+                                  // returns; the child sets them all last before its exec (a low one cannot
+                                  // hit the set-up)
 } sysbox_spawn_config;
 
 /// What sysbox_spawn returns: the child blocked on sync_fd until sysbox_spawn_resume.
@@ -240,6 +254,9 @@ typedef struct {
     unsigned int seccomp_length;          // dropped, before the user switch, which would lose CAP_SYS_ADMIN)
     int userns;                           // 1: the container has its own user namespace, joined with the others
                                           // (uid and gid are then the container's own ids)
+    const sysbox_rlimit *rlimits;         // the hard ones raised by the helper first (prlimit64(2), still host root,
+    int rlimit_count;                     // before setns), all set exactly before the capabilities drop; the
+                                          // command inherits them
 } sysbox_exec_config;
 
 /// Forks a helper that joins the cgroups and namespaces of the container (setns on the pidfd), makes
@@ -331,11 +348,14 @@ void sysbox_errno_text(int err, char *out, size_t size);
  *   cgroup CONTROLLERS MOUNTPOINT one a host hierarchy: CONTROLLERS "-" for cgroup2, else the v1
  *                                 controllers joined by ","; MOUNTPOINT has no space (at most 32)
  *   env KEY=VALUE                 the environment, sorted by key, values without a newline (at most 256)
+ *   rlimit RESOURCE SOFT HARD     a resource limit of the command (limits.kernel.*, as init got them), decimal,
+ *                                 18446744073709551615 for unlimited (at most 16)
  * Unknown lines are ignored; a missing or stale cache (init not the one named) sends exec down the
  * Swift path. Tests: ExecCacheTests (the Swift writer's lines, parsed by sysbox_exec_cache_parse). */
 #define SYSBOX_EXEC_CACHE_MAGIC "sysbox-exec-cache 1\n"
 #define SYSBOX_EXEC_CACHE_MAX_ENV 256
 #define SYSBOX_EXEC_CACHE_MAX_CGROUPS 32
+#define SYSBOX_EXEC_CACHE_MAX_RLIMITS 16
 
 /// A parsed exec.cache: pointers into the (modified) text given to sysbox_exec_cache_parse.
 typedef struct {
@@ -349,6 +369,8 @@ typedef struct {
     const char *cgroup_controllers[SYSBOX_EXEC_CACHE_MAX_CGROUPS];  // "-": cgroup2
     const char *cgroup_mounts[SYSBOX_EXEC_CACHE_MAX_CGROUPS];
     int cgroup_count;
+    sysbox_rlimit rlimits[SYSBOX_EXEC_CACHE_MAX_RLIMITS];
+    int rlimit_count;
 } sysbox_exec_cache;
 
 /// Parses exec.cache text in place (newlines and separators become NULs). 0, or -EINVAL when the

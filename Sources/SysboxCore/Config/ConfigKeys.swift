@@ -33,6 +33,8 @@ public struct ConfigPrefix: Sendable {
     public let readOnly: Bool
     public let summary: String
     let checkSuffix: @Sendable (String) -> String?
+    /// The check of a member's value, when the family has one.
+    var checkValue: (@Sendable (String) throws(ValueError) -> Void)? = nil
 }
 
 /// Who is writing a key: users may not touch read-only keys; sysbox itself may.
@@ -64,7 +66,24 @@ public enum InstanceConfig {
             _ = try Values.integer(v, in: -1_000_000...1_000_000)
         },
         ConfigKey("limits.cpu", .cpu, live: true, "CPU count (2) or pinned CPU set (0-1,3); unset: all CPUs") { v throws(ValueError) in _ = try Values.cpu(v) },
+        ConfigKey(
+            "limits.cpu.allowance", .string, live: true,
+            "hard cap on CPU time: a share of one CPU (50%, 150%) or a time slice (25ms/100ms: quota/period); unset: none"
+        ) { v throws(ValueError) in _ = try Values.cpuAllowance(v) },
+        ConfigKey("limits.cpu.priority", .integer, default: "10", live: true, "CPU weight against other containers when the CPUs are busy, 0 to 10") {
+            v throws(ValueError) in _ = try Values.integer(v, in: 0...10)
+        },
+        ConfigKey("limits.disk.priority", .integer, live: true, "I/O weight against other containers (blkio.weight, io.weight), 0 to 10; unset: the kernel's default") {
+            v throws(ValueError) in _ = try Values.integer(v, in: 0...10)
+        },
         ConfigKey("limits.memory", .memory, live: true, "memory limit in bytes (512MiB, 2GiB) or % of host memory; unset: none") { v throws(ValueError) in _ = try Values.memory(v)
+        },
+        ConfigKey(
+            "limits.memory.enforce", .string, default: "hard", live: true,
+            "hard: limits.memory is a ceiling; soft: it applies only when the host runs short of memory"
+        ) { v throws(ValueError) in _ = try Values.memoryEnforce(v) },
+        ConfigKey("limits.memory.swap", .bool, default: "true", live: true, "false: the container may not use swap (its memory stays in RAM)") {
+            v throws(ValueError) in _ = try Values.bool(v)
         },
         ConfigKey("limits.processes", .integer, live: true, "maximum number of processes (pids cgroup); unset: none") { v throws(ValueError) in
             _ = try Values.integer(v, in: 1...4_194_304)
@@ -129,6 +148,12 @@ public enum InstanceConfig {
                 && suffix.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
             return valid ? nil : "the variable name must be letters, digits and '_', not starting with a digit"
         },
+        ConfigPrefix(
+            prefix: "limits.kernel.", live: false, readOnly: false, summary: "resource limit (setrlimit) of init and every exec: N, unlimited or soft:hard",
+            checkSuffix: Rlimits.problem(name:), checkValue: { v throws(ValueError) in _ = try Values.rlimit(v) }),
+        ConfigPrefix(
+            prefix: "linux.sysctl.", live: false, readOnly: false, summary: "a namespaced sysctl written inside the container at start (net.*, kernel.shm*, kernel.msg*…)",
+            checkSuffix: Sysctls.problem(name:), checkValue: { v throws(ValueError) in try Sysctls.checkValue(v) }),
         ConfigPrefix(prefix: "user.", live: true, readOnly: false, summary: "free-form user metadata") { suffix in
             suffix.isEmpty ? "the key needs a name after 'user.'" : nil
         },
@@ -199,6 +224,11 @@ public enum InstanceConfig {
             if value.contains("\0") { throw SysboxError.invalid("invalid value for \(name): it contains a NUL byte") }
             if family.prefix == "environment.", value.contains(where: \.isNewline) {
                 throw SysboxError.invalid("invalid value for \(name): an environment variable cannot contain a line break")
+            }
+            if let check = family.checkValue {
+                do { try check(value) } catch {
+                    throw SysboxError.invalid("invalid value \(Names.quote(value)) for \(name): \(error.message)", cause: error)
+                }
             }
             return
         }

@@ -22,7 +22,12 @@ public enum DeviceType: String, CaseIterable, Sendable {
                 "source": { v throws(ValueError) in _ = try Values.absolutePath(v) },
                 "readonly": { v throws(ValueError) in _ = try Values.bool(v) },
                 // Unprivileged containers: an idmapped bind (host ids show as the container's own).
-                "shift": { v throws(ValueError) in _ = try Values.bool(v) }
+                "shift": { v throws(ValueError) in _ = try Values.bool(v) },
+                // I/O throttles on the block device under the source (the root disk: under the
+                // container's directory), live: bytes per second (10MB) or operations (100iops).
+                "limits.read": { v throws(ValueError) in _ = try Values.ioLimit(v) },
+                "limits.write": { v throws(ValueError) in _ = try Values.ioLimit(v) },
+                "limits.max": { v throws(ValueError) in _ = try Values.ioLimit(v) }
             ]
         case .none:
             return [:]

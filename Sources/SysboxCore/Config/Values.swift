@@ -232,3 +232,106 @@ public enum Values {
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
 }
+
+// MARK: More limits (issue 15 item 6)
+
+extension Values {
+    /// `limits.cpu.allowance`: a hard cap on the container's CPU time, as CFS bandwidth (quota per period).
+    public enum CPUAllowance: Equatable, Sendable {
+        /// `25%`: a share of one CPU's time (100% is one whole CPU, 150% one and a half), over a 100 ms period.
+        case percent(Int)
+        /// `25ms/100ms`: this much CPU time (quota) in every period, both in milliseconds.
+        case time(quotaMS: Int, periodMS: Int)
+
+        /// CFS quota and period in microseconds (cpu.cfs_quota_us/cpu.cfs_period_us, cpu.max).
+        public var quotaAndPeriod: (quota: Int64, period: Int64) {
+            switch self {
+            case let .percent(p): (Int64(p) * 1_000, 100_000)
+            case let .time(q, p): (Int64(q) * 1_000, Int64(p) * 1_000)
+            }
+        }
+    }
+
+    /// `limits.cpu.allowance`: `N%` (1% to 819200%, of one CPU) or `Qms/Pms` (a period of 1 to 1000 ms, the
+    /// kernel's range; a quota of at least 1 ms).
+    public static func cpuAllowance(_ s: String) throws(ValueError) -> CPUAllowance {
+        let expected = "expected a share of one CPU like 50% or a time slice like 25ms/100ms"
+        if s.hasSuffix("%") {
+            let digits = s.dropLast()
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
+            guard let p = Int(digits), (1...819_200).contains(p) else {
+                throw ValueError("\(s) is out of range; expected 1% to 819200% (100% is one CPU)")
+            }
+            return .percent(p)
+        }
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        func milliseconds(_ part: Substring) throws(ValueError) -> Int {
+            guard part.hasSuffix("ms") else { throw ValueError(expected + " (times in ms)") }
+            let digits = part.dropLast(2)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
+            guard let n = Int(digits), n <= 100_000_000 else { throw ValueError("\(part) is out of range") }
+            return n
+        }
+        guard parts.count == 2 else { throw ValueError(expected) }
+        let quota = try milliseconds(parts[0]), period = try milliseconds(parts[1])
+        guard (1...1_000).contains(period) else { throw ValueError("the period \(parts[1]) is out of range; the kernel takes 1ms to 1000ms") }
+        guard quota >= 1 else { throw ValueError("the quota \(parts[0]) is out of range; at least 1ms") }
+        return .time(quotaMS: quota, periodMS: period)
+    }
+
+    /// `limits.memory.enforce`: `hard` (the default: the kernel reclaims, then kills, at the limit) or
+    /// `soft` (the limit applies only when the host runs short of memory).
+    public static func memoryEnforce(_ s: String) throws(ValueError) -> Bool {
+        switch s {
+        case "hard": return false
+        case "soft": return true
+        default: throw ValueError("expected hard or soft")
+        }
+    }
+
+    /// A disk device's `limits.read`, `limits.write` or `limits.max`.
+    public enum IOLimit: Equatable, Sendable {
+        /// Bytes per second.
+        case bytes(UInt64)
+        /// I/O operations per second.
+        case iops(UInt64)
+    }
+
+    /// `10MB`, `1GiB`, `1048576` (bytes per second; `/s` may follow) or `100iops`; at least 1.
+    public static func ioLimit(_ s: String) throws(ValueError) -> IOLimit {
+        let expected = "expected bytes per second like 10MB or 1GiB, or operations per second like 100iops"
+        if s.hasSuffix("iops") {
+            let digits = s.dropLast(4)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
+            guard let n = UInt64(digits), n >= 1, n < 1 << 53 else { throw ValueError("\(s) is out of range; expected 1iops or more") }
+            return .iops(n)
+        }
+        let text = s.hasSuffix("/s") ? String(s.dropLast(2)) : s
+        let n: UInt64
+        do { n = try bytes(text) } catch {
+            if error.message.hasPrefix("size ") { throw error }
+            throw ValueError(expected)
+        }
+        guard n >= 1 else { throw ValueError("0 is no limit; unset the key instead, or give at least 1B") }
+        return .bytes(n)
+    }
+
+    /// A `limits.kernel.*` value: `unlimited`, `N`, or `SOFT:HARD` (each a number or `unlimited`; soft at
+    /// most hard). nil stands for unlimited (RLIM_INFINITY).
+    public static func rlimit(_ s: String) throws(ValueError) -> (soft: UInt64?, hard: UInt64?) {
+        let expected = "expected a number, unlimited, or soft:hard (e.g. 1024:4096)"
+        func one(_ part: Substring) throws(ValueError) -> UInt64? {
+            if part == "unlimited" { return nil }
+            guard !part.isEmpty, part.allSatisfy(\.isASCIIDigit) else { throw ValueError(expected) }
+            guard let n = UInt64(part), n < UInt64.max else { throw ValueError("\(part) is out of range; use unlimited") }
+            return n
+        }
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2 else { throw ValueError(expected) }
+        let soft = try one(parts[0]), hard = try one(parts[parts.count - 1])
+        if let hard, soft.map({ $0 > hard }) ?? true {
+            throw ValueError("the soft limit \(parts[0]) is above the hard limit \(hard); the soft limit must not exceed the hard one")
+        }
+        return (soft, hard)
+    }
+}

@@ -6,6 +6,7 @@ import SysboxStore
 public enum PendingChange {
     /// Whether `key` takes effect only when the container starts.
     static func startOnly(_ key: String) -> Bool {
+        if InstanceConfig.key(key) == nil, let family = InstanceConfig.prefix(of: key) { return !family.live && !family.readOnly }
         guard let known = InstanceConfig.key(key), !known.live else { return false }
         return !key.hasPrefix("boot.") && !key.hasPrefix("snapshots.") && !key.hasPrefix("volatile.")
     }
@@ -13,7 +14,9 @@ public enum PendingChange {
     /// What differs between two expansions that only a start applies: "devices" first (when any device
     /// was added, removed or changed), then the start-only keys that changed, sorted.
     public static func what(before: ConfigLayer, after: ConfigLayer) -> [String] {
-        var out: [String] = before.devices == after.devices ? [] : ["devices"]
+        // A disk's I/O limits (limits.*) apply live: only the rest of a device waits for a start.
+        let setUp = { (devices: DeviceMap) in devices.mapValues { $0.filter { !$0.key.hasPrefix("limits.") } } }
+        var out: [String] = setUp(before.devices) == setUp(after.devices) ? [] : ["devices"]
         let keys = Set(before.config.keys).union(after.config.keys)
         out += keys.filter { startOnly($0) && before.config[$0] != after.config[$0] }.sorted()
         return out

@@ -1,5 +1,6 @@
 import CSysbox
 import Foundation
+import SysboxStore
 
 /// One mounted cgroup hierarchy of the host.
 public struct CgroupHierarchy: Sendable, Equatable {
@@ -66,36 +67,154 @@ public struct CgroupLayout: Sendable, Equatable {
     }
 }
 
+/// A disk device's I/O throttle on one block device (`limits.read`, `limits.write`, `limits.max`):
+/// blkio.throttle.* (v1) or io.max (v2). nil: no limit of that kind.
+public struct BlockIOLimit: Codable, Sendable, Equatable {
+    public var major: UInt32
+    public var minor: UInt32
+    public var readBytes: UInt64?
+    public var writeBytes: UInt64?
+    public var readIOPS: UInt64?
+    public var writeIOPS: UInt64?
+
+    public init(major: UInt32, minor: UInt32, readBytes: UInt64? = nil, writeBytes: UInt64? = nil, readIOPS: UInt64? = nil, writeIOPS: UInt64? = nil) {
+        self.major = major
+        self.minor = minor
+        self.readBytes = readBytes
+        self.writeBytes = writeBytes
+        self.readIOPS = readIOPS
+        self.writeIOPS = writeIOPS
+    }
+
+    var device: String { "\(major):\(minor)" }
+
+    /// The tighter of two limits on the same block device, field by field.
+    func merged(with other: BlockIOLimit) -> BlockIOLimit {
+        func least(_ a: UInt64?, _ b: UInt64?) -> UInt64? { [a, b].compactMap { $0 }.min() }
+        return BlockIOLimit(
+            major: major, minor: minor, readBytes: least(readBytes, other.readBytes), writeBytes: least(writeBytes, other.writeBytes),
+            readIOPS: least(readIOPS, other.readIOPS), writeIOPS: least(writeIOPS, other.writeIOPS))
+    }
+}
+
 /// Resource limits from a container's config, ready for the cgroup files.
 public struct CgroupLimits: Sendable, Equatable {
     public var memoryBytes: UInt64?
     public var cpuCount: Int?
     public var cpuSet: [Int]?
     public var pidsMax: Int64?
+    /// `limits.cpu.allowance` as CFS quota and period (µs).
+    public var cpuQuota: Int64?
+    public var cpuPeriod: Int64?
+    /// `limits.cpu.priority` (0-10); nil: 10, the kernel's default weight.
+    public var cpuPriority: Int?
+    /// `limits.memory.enforce=soft`: `memoryBytes` is a soft limit.
+    public var memorySoft: Bool?
+    /// `limits.memory.swap=false`: no swap (nil or true: swap allowed).
+    public var memorySwap: Bool?
+    /// `limits.disk.priority` (0-10); nil: the kernel's default weight.
+    public var diskPriority: Int?
+    /// The disk devices' throttles, one per block device, sorted.
+    public var blockIO: [BlockIOLimit]
 
-    public init(memoryBytes: UInt64? = nil, cpuCount: Int? = nil, cpuSet: [Int]? = nil, pidsMax: Int64? = nil) {
+    public init(
+        memoryBytes: UInt64? = nil, cpuCount: Int? = nil, cpuSet: [Int]? = nil, pidsMax: Int64? = nil, cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil,
+        cpuPriority: Int? = nil, memorySoft: Bool? = nil, memorySwap: Bool? = nil, diskPriority: Int? = nil, blockIO: [BlockIOLimit] = []
+    ) {
         self.memoryBytes = memoryBytes
         self.cpuCount = cpuCount
         self.cpuSet = cpuSet
         self.pidsMax = pidsMax
+        self.cpuQuota = cpuQuota
+        self.cpuPeriod = cpuPeriod
+        self.cpuPriority = cpuPriority
+        self.memorySoft = memorySoft
+        self.memorySwap = memorySwap
+        self.diskPriority = diskPriority
+        self.blockIO = blockIO
     }
 
     /// From expanded config; `limits.memory` percentages are of `hostMemory` bytes.
     public init(config: [String: String], hostMemory: UInt64) throws {
-        if let text = config["limits.memory"] {
-            switch try Values.memory(text) {
-            case let .bytes(n): memoryBytes = n
-            case let .percent(p): memoryBytes = hostMemory / 100 * UInt64(p)
-            }
-        }
-        if let text = config["limits.cpu"] {
-            switch try Values.cpu(text) {
-            case let .count(n): cpuCount = n
-            case let .set(ids): cpuSet = ids
-            }
-        }
-        if let text = config["limits.processes"] { pidsMax = try Values.integer(text) }
+        try self.init(config: config, devices: [:], hostMemory: hostMemory, rootDirectory: "/")
     }
+
+    /// From expanded config and devices; `limits.memory` percentages are of `hostMemory` bytes. A disk
+    /// device's `limits.read`/`limits.write`/`limits.max` apply to the block device under its source
+    /// (the root disk's: under `rootDirectory`, the container's directory), found by `blockDevice`.
+    /// - Throws: `SysboxError(.invalidArgument)` for a bad value; the resolver's error for a source
+    ///   without a block device.
+    public init(
+        config: [String: String], devices: DeviceMap, hostMemory: UInt64, rootDirectory: String,
+        blockDevice: (String) throws -> (major: UInt32, minor: UInt32) = BlockDevices.device(under:)
+    ) throws {
+        self.init()
+        func parsed<T>(_ key: String, _ parse: (String) throws(ValueError) -> T) throws -> T? {
+            guard let text = config[key] else { return nil }
+            do { return try parse(text) } catch {
+                throw SysboxError.invalid("invalid value \(Names.quote(text)) for \(key): \(error.message)", cause: error)
+            }
+        }
+        switch try parsed("limits.memory", Values.memory) {
+        case let .bytes(n)?: memoryBytes = n
+        case let .percent(p)?: memoryBytes = hostMemory / 100 * UInt64(p)
+        case nil: break
+        }
+        switch try parsed("limits.cpu", Values.cpu) {
+        case let .count(n)?: cpuCount = n
+        case let .set(ids)?: cpuSet = ids
+        case nil: break
+        }
+        pidsMax = try parsed("limits.processes") { v throws(ValueError) in try Values.integer(v) }
+        if let allowance = try parsed("limits.cpu.allowance", Values.cpuAllowance) {
+            (cpuQuota, cpuPeriod) = allowance.quotaAndPeriod
+        }
+        cpuPriority = try parsed("limits.cpu.priority") { v throws(ValueError) in Int(try Values.integer(v, in: 0...10)) }
+        memorySoft = try parsed("limits.memory.enforce", Values.memoryEnforce).flatMap { $0 ? true : nil }
+        memorySwap = try parsed("limits.memory.swap", Values.bool).flatMap { $0 ? nil : false }
+        diskPriority = try parsed("limits.disk.priority") { v throws(ValueError) in Int(try Values.integer(v, in: 0...10)) }
+        var byDevice: [String: BlockIOLimit] = [:]
+        for (name, d) in devices.sorted(by: { $0.key < $1.key }) where d["type"] == "disk" {
+            func limit(_ key: String) throws -> Values.IOLimit? {
+                guard let text = d[key] else { return nil }
+                do { return try Values.ioLimit(text) } catch {
+                    throw SysboxError.invalid("device \(name) (disk): invalid value \(Names.quote(text)) for \(key): \(error.message)", cause: error)
+                }
+            }
+            let both = try limit("limits.max")
+            let read = try limit("limits.read") ?? both, write = try limit("limits.write") ?? both
+            guard read != nil || write != nil else { continue }
+            let isRoot = (try? Values.absolutePath(d["path"] ?? "")) == "/"
+            let path = isRoot ? rootDirectory : d["source"] ?? rootDirectory
+            let id: (major: UInt32, minor: UInt32)
+            do { id = try blockDevice(path) } catch let error as SysboxError {
+                throw error.wrapped("device \(name): limits.read/limits.write cannot apply: \(error.message); remove them or use a source on a disk")
+            }
+            var l = BlockIOLimit(major: id.major, minor: id.minor)
+            if case let .bytes(n)? = read { l.readBytes = n }
+            if case let .iops(n)? = read { l.readIOPS = n }
+            if case let .bytes(n)? = write { l.writeBytes = n }
+            if case let .iops(n)? = write { l.writeIOPS = n }
+            byDevice[l.device] = byDevice[l.device].map { $0.merged(with: l) } ?? l
+        }
+        blockIO = byDevice.values.sorted { ($0.major, $0.minor) < ($1.major, $1.minor) }
+    }
+
+    /// The CFS bandwidth: the tighter of `limits.cpu` (a count: that many CPUs' time) and
+    /// `limits.cpu.allowance`, per the allowance's period (100 ms without one). nil quota: no cap.
+    var cpuBandwidth: (quota: Int64?, period: Int64) {
+        let period = cpuPeriod ?? 100_000
+        let quotas = [cpuCount.map { Int64($0) * period }, cpuQuota].compactMap { $0 }
+        return (quotas.min(), period)
+    }
+
+    /// LXD's CPU weight for `limits.cpu.priority`: the kernel's default weight (cpu.shares 1024 on v1,
+    /// cpu.weight 100 on v2) less 10 - priority.
+    func cpuWeight(v2: Bool) -> Int { (v2 ? 100 : 1024) - (10 - (cpuPriority ?? 10)) }
+
+    /// LXD's I/O weight for `limits.disk.priority`: priority × 100, at least 10 (blkio.weight and
+    /// io.weight); nil when unset.
+    var ioWeight: Int? { diskPriority.map { max($0 * 100, 10) } }
 
     /// "0-2,5" for [0, 1, 2, 5].
     static func cpuList(_ ids: [Int]) -> String {
@@ -298,7 +417,7 @@ public struct ContainerCgroup: Sendable {
 
     private func enableControllers(in path: String) throws {
         let available = (try? Self.read(path + "/cgroup.controllers")) ?? ""
-        let wanted = ["cpu", "cpuset", "memory", "pids"].filter { available.split(separator: " ").contains(Substring($0)) }
+        let wanted = ["cpu", "cpuset", "io", "memory", "pids"].filter { available.split(separator: " ").contains(Substring($0)) }
         guard !wanted.isEmpty else { return }
         try Self.write(path + "/cgroup.subtree_control", wanted.map { "+" + $0 }.joined(separator: " "))
     }
@@ -333,28 +452,70 @@ public struct ContainerCgroup: Sendable {
         }
     }
 
-    /// Writes the limits (an unset limit is written as "no limit", so a removed key takes effect live).
+    /// Writes the limits (an unset limit is written as "no limit", so a removed key takes effect live):
+    /// v2 memory.max, memory.high, memory.swap.max, cpu.max, cpu.weight, cpuset.cpus, pids.max, io.weight,
+    /// io.max; v1 memory.limit_in_bytes, memory.soft_limit_in_bytes, memory.memsw.limit_in_bytes,
+    /// memory.swappiness, cpu.cfs_period_us/cfs_quota_us, cpu.shares, cpuset.cpus, pids.max,
+    /// blkio.weight (or blkio.bfq.weight), blkio.throttle.*_device. A file the kernel does not offer is
+    /// skipped while its key is unset, and is a one-line error naming the host setting when it is set.
+    /// - Throws: `SysboxError(.unsupported)` for a missing controller or file; `.io` when the kernel
+    ///   refuses a value (EINVAL: out of its range; EBUSY: memory above the new limit cannot be reclaimed).
     public func apply(_ limits: CgroupLimits) throws {
+        let (quota, period) = limits.cpuBandwidth
+        let hard = limits.memorySoft == true ? nil : limits.memoryBytes
+        let soft = limits.memorySoft == true ? limits.memoryBytes : nil
         if layout.isUnified {
             let dir = layout.hierarchies[0].mountPoint + "/" + relative
-            try Self.write(dir + "/memory.max", limits.memoryBytes.map(String.init) ?? "max")
-            try Self.write(dir + "/cpu.max", limits.cpuCount.map { "\($0 * 100_000) 100000" } ?? "max 100000")
+            try Self.write(dir + "/memory.max", hard.map(String.init) ?? "max")
+            try Self.writeIfPresent(
+                dir + "/memory.high", soft.map(String.init) ?? "max", needed: soft != nil, what: "limits.memory.enforce=soft needs memory.high (the cgroup2 memory controller)")
+            try Self.writeIfPresent(
+                dir + "/memory.swap.max", limits.memorySwap == false ? "0" : "max", needed: limits.memorySwap == false,
+                what:
+                    "limits.memory.swap=false needs memory.swap.max, which this kernel does not offer: swap accounting is off (boot with swapaccount=1, or a kernel with CONFIG_MEMCG_SWAP)"
+            )
+            try Self.write(dir + "/cpu.max", "\(quota.map(String.init) ?? "max") \(period)")
+            try Self.writeIfPresent(
+                dir + "/cpu.weight", String(limits.cpuWeight(v2: true)), needed: limits.cpuPriority != nil,
+                what: "limits.cpu.priority needs cpu.weight (the cgroup2 cpu controller)")
             if FileManager.default.fileExists(atPath: dir + "/cpuset.cpus") {
                 try Self.write(dir + "/cpuset.cpus", limits.cpuSet.map(CgroupLimits.cpuList) ?? "")
             } else if limits.cpuSet != nil {
                 throw SysboxError(.unsupported, "limits.cpu as a CPU set needs the cpuset controller, which this host's cgroup2 does not offer")
             }
             try Self.write(dir + "/pids.max", limits.pidsMax.map(String.init) ?? "max")
+            try applyIO(limits, v2Directory: dir)
             return
         }
         if let dir = directory("memory") {
-            try Self.write(dir + "/memory.limit_in_bytes", limits.memoryBytes.map(String.init) ?? "-1")
-        } else if limits.memoryBytes != nil {
+            let memsw = dir + "/memory.memsw.limit_in_bytes"
+            let hasMemsw = FileManager.default.fileExists(atPath: memsw)
+            if limits.memorySwap == false && hard != nil && !hasMemsw {
+                throw SysboxError(
+                    .unsupported,
+                    "limits.memory.swap=false needs memory.memsw.limit_in_bytes, which this kernel does not offer: swap accounting is off (boot with swapaccount=1)")
+            }
+            // memsw (memory + swap) may never be below the memory limit: lifted first, set last.
+            if hasMemsw { try Self.write(memsw, "-1") }
+            try Self.write(dir + "/memory.limit_in_bytes", hard.map(String.init) ?? "-1")
+            try Self.writeIfPresent(
+                dir + "/memory.soft_limit_in_bytes", soft.map(String.init) ?? "-1", needed: soft != nil, what: "limits.memory.enforce=soft needs memory.soft_limit_in_bytes")
+            if hasMemsw, limits.memorySwap == false, let hard { try Self.write(memsw, String(hard)) }
+            // Without a hard limit to pin memsw to, swap=false is the cgroup's swappiness 0.
+            if limits.memorySwap == false {
+                try Self.writeIfPresent(dir + "/memory.swappiness", "0", needed: false, what: "")
+            } else if FileManager.default.fileExists(atPath: dir + "/memory.swappiness") {
+                try? Self.write(dir + "/memory.swappiness", (try? Self.read("/proc/sys/vm/swappiness")) ?? "60")
+            }
+        } else if limits.memoryBytes != nil || limits.memorySwap == false {
             throw SysboxError(.unsupported, "limits.memory needs the memory cgroup controller, which is not mounted")
         }
         if let dir = directory("cpu") {
-            try Self.write(dir + "/cpu.cfs_period_us", "100000")
-            try Self.write(dir + "/cpu.cfs_quota_us", limits.cpuCount.map { String($0 * 100_000) } ?? "-1")
+            try Self.write(dir + "/cpu.cfs_period_us", String(period))
+            try Self.write(dir + "/cpu.cfs_quota_us", quota.map(String.init) ?? "-1")
+            try Self.writeIfPresent(dir + "/cpu.shares", String(limits.cpuWeight(v2: false)), needed: limits.cpuPriority != nil, what: "limits.cpu.priority needs cpu.shares")
+        } else if limits.cpuQuota != nil || limits.cpuPriority != nil {
+            throw SysboxError(.unsupported, "limits.cpu.allowance and limits.cpu.priority need the cpu cgroup controller, which is not mounted")
         }
         if let dir = directory("cpuset") {
             let parent = (dir as NSString).deletingLastPathComponent
@@ -365,6 +526,82 @@ public struct ContainerCgroup: Sendable {
         } else if limits.pidsMax != nil {
             throw SysboxError(.unsupported, "limits.processes needs the pids cgroup controller, which is not mounted")
         }
+        try applyIO(limits, v2Directory: nil)
+    }
+
+    /// What limits.disk.priority needs when the kernel offers no weight file.
+    static let ioWeightMissing =
+        "limits.disk.priority needs an I/O weight (blkio.weight or blkio.bfq.weight, io.weight), which this host does not offer: its disks' I/O scheduler must be bfq (echo bfq > /sys/block/DEV/queue/scheduler); unset limits.disk.priority"
+
+    /// The disk weight and throttles: on cgroup2 (`v2Directory`) io.weight (or io.bfq.weight) and io.max
+    /// (`MAJ:MIN rbps=N wbps=N riops=N wiops=N`, `max` for none); on v1 blkio.weight (or
+    /// blkio.bfq.weight) and one `MAJ:MIN N` line per device in blkio.throttle.{read,write}_{bps,iops}_device.
+    /// A device limited before and not now is written back to no limit (v1: 0; v2: max).
+    func applyIO(_ limits: CgroupLimits, v2Directory: String?) throws {
+        let dir: String
+        if let v2Directory {
+            dir = v2Directory
+        } else if let v1 = directory("blkio") {
+            dir = v1
+        } else {
+            if limits.diskPriority != nil || !limits.blockIO.isEmpty {
+                throw SysboxError(.unsupported, "limits.disk.priority and disk limits.read/limits.write need the blkio cgroup controller, which is not mounted")
+            }
+            return
+        }
+        let v2 = v2Directory != nil
+        let weightFiles = v2 ? ["io.bfq.weight", "io.weight"] : ["blkio.bfq.weight", "blkio.weight"]
+        if let file = weightFiles.map({ dir + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            // Unset: the kernel's default (bfq 100; v1 blkio.weight 500; io.weight "default 100").
+            let fallback = file.hasSuffix("bfq.weight") ? "100" : v2 ? "default 100" : "500"
+            try Self.write(file, limits.ioWeight.map { v2 && !file.hasSuffix("bfq.weight") ? "default \($0)" : String($0) } ?? fallback)
+        } else if limits.diskPriority != nil {
+            throw SysboxError(.unsupported, Self.ioWeightMissing)
+        }
+        let wanted = Dictionary(uniqueKeysWithValues: limits.blockIO.map { ($0.device, $0) })
+        if v2 {
+            let file = dir + "/io.max"
+            guard FileManager.default.fileExists(atPath: file) else {
+                if !limits.blockIO.isEmpty {
+                    throw SysboxError(.unsupported, "disk limits.read/limits.write need io.max (the cgroup2 io controller), which this host does not offer")
+                }
+                return
+            }
+            let before = ((try? Self.read(file)) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            for device in before where wanted[device] == nil { try Self.write(file, "\(device) rbps=max wbps=max riops=max wiops=max") }
+            for l in limits.blockIO { try Self.write(file, Self.ioMaxLine(l)) }
+            return
+        }
+        let files: [(String, KeyPath<BlockIOLimit, UInt64?>)] = [
+            ("blkio.throttle.read_bps_device", \.readBytes), ("blkio.throttle.write_bps_device", \.writeBytes),
+            ("blkio.throttle.read_iops_device", \.readIOPS), ("blkio.throttle.write_iops_device", \.writeIOPS)
+        ]
+        for (name, field) in files {
+            let file = dir + "/" + name
+            guard FileManager.default.fileExists(atPath: file) else {
+                if !limits.blockIO.isEmpty { throw SysboxError(.unsupported, "disk limits.read/limits.write need \(name) (a kernel with CONFIG_BLK_DEV_THROTTLING)") }
+                return
+            }
+            let before = ((try? Self.read(file)) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            for device in before where wanted[device]?[keyPath: field] == nil { try Self.write(file, "\(device) 0") }
+            for l in limits.blockIO { if let n = l[keyPath: field] { try Self.write(file, "\(l.device) \(n)") } }
+        }
+    }
+
+    /// One io.max line: every field, `max` where there is no limit.
+    static func ioMaxLine(_ l: BlockIOLimit) -> String {
+        let f = { (v: UInt64?) in v.map(String.init) ?? "max" }
+        return "\(l.device) rbps=\(f(l.readBytes)) wbps=\(f(l.writeBytes)) riops=\(f(l.readIOPS)) wiops=\(f(l.writeIOPS))"
+    }
+
+    /// Writes `value` to `path` when the kernel offers the file; when it does not, an error saying `what`
+    /// if the value was `needed` (a key is set), else nothing.
+    static func writeIfPresent(_ path: String, _ value: String, needed: Bool, what: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if needed { throw SysboxError(.unsupported, what) }
+            return
+        }
+        try write(path, value)
     }
 
     /// The devices a container may use (LXC's default list): any character or block device may be

@@ -75,7 +75,8 @@ struct ContainerExec: StateBound {
         let seccomp = try SeccompPolicy.read(paths(request.name).seccompFilter) ?? SeccompPolicy.filter(config: view.expanded.config)
         let helper = try Self.forkHelper(
             pidfd: pidfd, cgroups: cgroups, cwd: cwd, command: request.command, environment: env,
-            user: user, seccomp: seccomp, userNamespace: Self.hasOwnUserNamespace(live.initPid), stdio: &stdio)
+            user: user, seccomp: seccomp, userNamespace: Self.hasOwnUserNamespace(live.initPid),
+            rlimits: StartPlan.rlimits(at: paths(request.name).plan), stdio: &stdio)
         // SIGTERM, SIGHUP, … sent to sysbox reach the command (through the helper), as with LXD.
         _ = sysbox_forward_signals(helper.pid)
         defer { _ = sysbox_forward_signals(0) }
@@ -156,8 +157,9 @@ struct ContainerExec: StateBound {
     /// Closes the container's ends of `stdio`.
     static func forkHelper(
         pidfd: Int32, cgroups: ContainerCgroup.JoinTargets, cwd: String, command: [String], environment: [String],
-        user: ContainerUser, seccomp: [UInt8], userNamespace: Bool, stdio: inout ExecStdio
+        user: ContainerUser, seccomp: [UInt8], userNamespace: Bool, rlimits: [Rlimits.Limit] = [], stdio: inout ExecStdio
     ) throws -> (pid: Int32, errFD: Int32) {
+        let limits = rlimits.map { sysbox_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         let c = CStrings()
         let tasks: [UnsafePointer<CChar>?] = cgroups.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD: Int32
@@ -172,7 +174,7 @@ struct ContainerExec: StateBound {
             cwd: UnsafePointer(c.string(cwd)), argv: c.array(command), envp: c.array(environment),
             uid: user.uid, gid: user.gid, stdio: (stdio.fds[0], stdio.fds[1], stdio.fds[2]), pty_socket: stdio.sockets[1],
             drop_caps: Hardening.dropMask, seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count),
-            userns: userNamespace ? 1 : 0)
+            userns: userNamespace ? 1 : 0, rlimits: UnsafePointer(c.buffer(limits)), rlimit_count: Int32(limits.count))
         let helper = sysbox_exec(&config, &errFD)
         stdio.closeContainerEnds()
         guard helper > 0 else {
@@ -195,13 +197,15 @@ struct ContainerExec: StateBound {
         let home = containerDirectoryExists("/root", initPid: live.initPid) ? "/root" : "/"
         let env = Self.baseExecEnvironment(home: home, user: "root", term: "dumb", config: view.expanded.config)
         let text = Self.execCacheText(
-            initPid: live.initPid, startTime: start, cwd: home, layout: layout, environment: env, userNamespace: Self.hasOwnUserNamespace(live.initPid))
+            initPid: live.initPid, startTime: start, cwd: home, layout: layout, environment: env, userNamespace: Self.hasOwnUserNamespace(live.initPid),
+            rlimits: StartPlan.rlimits(at: paths(name).plan))
         try Host.writeAtomically(text, to: paths(name).execCache, mode: 0o600, durable: false)
     }
 
     /// The text of exec.cache (the format: CSysbox.h, "exec.cache"; read by sysbox_exec_cache_parse).
     static func execCacheText(
-        initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String], userNamespace: Bool = false
+        initPid: Int32, startTime: UInt64, cwd: String, layout: CgroupLayout, environment env: [String: String], userNamespace: Bool = false,
+        rlimits: [Rlimits.Limit] = []
     ) -> String {
         var lines = [
             String(SYSBOX_EXEC_CACHE_MAGIC.dropLast()), "init \(initPid) \(startTime)", "cwd \(cwd)",
@@ -210,6 +214,7 @@ struct ContainerExec: StateBound {
         if userNamespace { lines.append("userns 1") }
         for h in layout.hierarchies { lines.append("cgroup \(h.isV2 ? "-" : h.controllers.joined(separator: ",")) \(h.mountPoint)") }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) where !value.contains("\n") { lines.append("env \(key)=\(value)") }
+        for r in rlimits.prefix(Int(SYSBOX_EXEC_CACHE_MAX_RLIMITS)) { lines.append("rlimit \(r.resource) \(r.soft) \(r.hard)") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -23,8 +23,17 @@ struct LiveConfig: StateBound {
         }
         return try names.filter { runtime.liveState($0) != nil }.map { name in
             let view = try containers.view(db, try container(db, name))
-            return (name, try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
+            // For the rollback only: a disk whose limits cannot apply now must not block its own fix.
+            let now = (try? limits(view.expanded, container: name)) ?? (try? CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
+            return (name, now ?? CgroupLimits())
         }
+    }
+
+    /// The cgroup limits of an expanded configuration: its keys and its disks' I/O limits (the root
+    /// disk's on the block device under the container's directory).
+    func limits(_ expanded: ConfigLayer, container name: String) throws -> CgroupLimits {
+        try CgroupLimits(
+            config: expanded.config, devices: expanded.devices, hostMemory: ContainerCgroup.hostMemory(), rootDirectory: paths(name).directory)
     }
 
     /// Inside the transaction of a config change: applies the new limits of the running containers in
@@ -38,7 +47,7 @@ struct LiveConfig: StateBound {
             let view = try containers.view(db, try container(db, name))
             let cgroup = ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name)
             do {
-                try cgroup.apply(try CgroupLimits(config: view.expanded.config, hostMemory: ContainerCgroup.hostMemory()))
+                try cgroup.apply(try limits(view.expanded, container: name))
                 applied.append((name, old))
             } catch let error as SysboxError {
                 for (done, limits) in applied + [(name, old)] {

@@ -380,6 +380,8 @@ final class MonitorSession {
                 .io,
                 "\(failure.description): one of the paths sysbox writes at start (\(files)) has a symlink or a non-directory in its parent path in this container; fix that path in the container"
             )
+        case .SYSBOX_STEP_SYSCTL?:
+            return Sysctls.failure(failure, plan: plan)
         default:
             return SysboxError(.io, failure.description)
         }

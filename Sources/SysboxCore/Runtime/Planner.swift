@@ -41,6 +41,8 @@ enum StartPlanner {
         var hostMemory: UInt64
         /// An unprivileged container's ids (nil: privileged).
         var userNamespace: StartPlan.UserNamespace? = nil
+        /// The block device under a disk's source, for its I/O limits (`BlockDevices.device(under:)`).
+        var blockDevice: @Sendable (String) throws -> (major: UInt32, minor: UInt32) = BlockDevices.device(under:)
     }
 
     /// The start plan of `input`: environment, limits, NICs and the ordered mounts and files. The order
@@ -60,8 +62,12 @@ enum StartPlanner {
             environment: environment,
             stopSignal: try Signals.number(input.manifest.stopSignal, what: "image \(input.template)"),
             mounts: mounts(input, disks: disks, files: files(input)),
-            limits: StartPlan.CgroupLimitsPlan(try CgroupLimits(config: config, hostMemory: input.hostMemory)),
-            ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace)
+            limits: StartPlan.CgroupLimitsPlan(
+                try CgroupLimits(
+                    config: config, devices: input.devices, hostMemory: input.hostMemory,
+                    rootDirectory: (input.rootfs.path as NSString).deletingLastPathComponent, blockDevice: input.blockDevice)),
+            ephemeral: input.ephemeral, nics: input.nics, userNamespace: input.userNamespace,
+            rlimits: try Rlimits.limits(config).nilIfEmpty)
     }
 
     /// `environment.KEY` settings as KEY/value pairs, by key: what init and every exec get on top of
@@ -203,8 +209,16 @@ enum StartPlanner {
             M(.maskDir, $0, source: "tmpfs", fstype: "tmpfs", options: "size=0,mode=000", flags: [.readonly, .nosuid, .nodev, .noexec])
         }
         out += files
+        // linux.sysctl.*: the IPC and UTS ones before /proc/sys turns read-only; the network ones after
+        // the release (the NICs are attached then, so net.ipv4.conf.eth0.* exists), /proc/sys/net
+        // staying writable.
+        let sysctls = Sysctls.settings(input.config).map {
+            M(.sysctl, $0.path, content: $0.value)
+        }
+        out += sysctls.filter { !$0.target.hasPrefix("proc/sys/net/") }
         out += Hardening.rebinds.map { M(.rebind, $0.0, flags: ($0.1 ? [.readonly] : []) + [.nosuid, .nodev, .noexec]) }
         out.append(M(.release, ""))
+        out += sysctls.filter { $0.target.hasPrefix("proc/sys/net/") }
         out += cgroupMounts(input.cgroupLayout, unifiedOnly: input.manifest.cgroup == "unified")
         return out
     }
@@ -261,6 +275,11 @@ enum StartPlanner {
         text += "LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=yes\n"
         return text
     }
+}
+
+extension Array {
+    /// nil for an empty array (a plan field left out of start.json).
+    var nilIfEmpty: [Element]? { isEmpty ? nil : self }
 }
 
 extension StartPlan.Mount.Flag {

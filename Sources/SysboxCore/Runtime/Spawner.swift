@@ -95,6 +95,8 @@ enum Spawner {
         let tasks: [UnsafePointer<CChar>?] = join.tasks.map { UnsafePointer(c.string($0)) }
         let cgroupFD = try join.openV2Directory()
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        try Rlimits.check(plan.rlimits ?? [], container: plan.name)
+        let rlimits = (plan.rlimits ?? []).map { sysbox_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         var config = sysbox_spawn_config(
             hostname: UnsafePointer(c.string(plan.name)), console_fd: consoleFD, init_path: UnsafePointer(c.string(plan.initPath)),
             argv: c.array([plan.initPath] + plan.initArgs), envp: c.array(plan.environment),
@@ -102,7 +104,8 @@ enum Spawner {
             cgroup_tasks: UnsafePointer(c.buffer(tasks)), cgroup_task_count: Int32(tasks.count), cgroup_fd: cgroupFD,
             seccomp_filter: UnsafePointer(c.buffer(seccomp)), seccomp_length: UInt32(seccomp.count),
             uid_map: plan.userNamespace.map { UnsafePointer(c.string($0.uidMap)) },
-            gid_map: plan.userNamespace.map { UnsafePointer(c.string($0.gidMap)) })
+            gid_map: plan.userNamespace.map { UnsafePointer(c.string($0.gidMap)) },
+            rlimits: UnsafePointer(c.buffer(rlimits)), rlimit_count: Int32(rlimits.count))
         var handle = sysbox_spawn_handle()
         let rc = sysbox_spawn(&config, &handle)
         if rc < 0, handle.failed_step != 0 { throw userNamespaceFailure(ChildFailure(step: handle.failed_step, errno: -rc), container: plan.name) }
@@ -124,6 +127,12 @@ enum Spawner {
             return SysboxError(
                 .unsupported,
                 "\(failure.description): the kernel refused the container's user namespace; check the sysctl user.max_user_namespaces (0 turns them off) \(privileged)")
+        case .SYSBOX_STEP_RLIMITS?:
+            let nrOpen = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            return SysboxError(
+                .invalidArgument,
+                "\(failure.description): a limits.kernel.* value is above what the kernel allows (nofile: at most fs.nr_open, \(nrOpen) here; a hard limit above the host's needs CAP_SYS_RESOURCE); lower it: sysbox config set \(name) limits.kernel.NAME=VALUE"
+            )
         default:
             return failure
         }
@@ -168,6 +177,7 @@ enum Spawner {
         case .cgroup: .SYSBOX_ENTRY_CGROUP
         case .remount: .SYSBOX_ENTRY_REMOUNT
         case .idmapped: .SYSBOX_ENTRY_IDMAPPED
+        case .sysctl: .SYSBOX_ENTRY_SYSCTL
         }
     }
 
@@ -198,6 +208,7 @@ enum Spawner {
         case .rebind: return .SYSBOX_STEP_READONLY
         case .release: return .SYSBOX_STEP_SYNC_WAIT
         case .cgroup, .remount: return .SYSBOX_STEP_MOUNT_CGROUP
+        case .sysctl: return .SYSBOX_STEP_SYSCTL
         }
     }
 

@@ -10,7 +10,7 @@ public struct StartPlan: Codable, Sendable, Equatable {
         /// The C side's `SYSBOX_ENTRY_*`, one for one (`Spawner.entryKind`).
         public enum Kind: String, Codable, Sendable, CaseIterable {
             case rootfs, directory, proc, sysfs, tmpfs, devNode = "dev-node", devpts, mqueue, symlink, console, bind
-            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount, idmapped
+            case maskFile = "mask-file", maskDir = "mask-dir", file, rebind, release, cgroup, remount, idmapped, sysctl
         }
 
         /// What `create` makes when a target resolved inside the rootfs is missing.
@@ -77,6 +77,8 @@ public struct StartPlan: Codable, Sendable, Equatable {
     public var nics: [Nic]?
     /// An unprivileged container's user namespace; nil: privileged (container root is host root).
     public var userNamespace: UserNamespace?
+    /// `limits.kernel.*`: set on init by the monitor before it runs (prlimit), and on every exec.
+    public var rlimits: [Rlimits.Limit]?
 
     /// The ids of an unprivileged container: what the monitor writes to its init's uid_map and gid_map,
     /// and the host ids of its root (who owns its delegated cgroups and its console).
@@ -99,21 +101,39 @@ public struct StartPlan: Codable, Sendable, Equatable {
     /// The files the plan writes into the container (`file` entries), as absolute paths.
     var writtenFiles: [String] { mounts.filter { $0.kind == .file }.map { "/" + $0.target } }
 
-    /// `CgroupLimits` in a stable Codable form.
+    /// `CgroupLimits` in a stable Codable form (a field at its default is nil, left out of start.json).
     public struct CgroupLimitsPlan: Codable, Sendable, Equatable {
         public var memoryBytes: UInt64?
         public var cpuCount: Int?
         public var cpuSet: [Int]?
         public var pidsMax: Int64?
+        public var cpuQuota: Int64?
+        public var cpuPeriod: Int64?
+        public var cpuPriority: Int?
+        public var memorySoft: Bool?
+        public var memorySwap: Bool?
+        public var diskPriority: Int?
+        public var blockIO: [BlockIOLimit]?
 
         init(_ l: CgroupLimits) {
             memoryBytes = l.memoryBytes
             cpuCount = l.cpuCount
             cpuSet = l.cpuSet
             pidsMax = l.pidsMax
+            cpuQuota = l.cpuQuota
+            cpuPeriod = l.cpuPeriod
+            cpuPriority = l.cpuPriority
+            memorySoft = l.memorySoft
+            memorySwap = l.memorySwap
+            diskPriority = l.diskPriority
+            blockIO = l.blockIO.isEmpty ? nil : l.blockIO
         }
 
-        var limits: CgroupLimits { CgroupLimits(memoryBytes: memoryBytes, cpuCount: cpuCount, cpuSet: cpuSet, pidsMax: pidsMax) }
+        var limits: CgroupLimits {
+            CgroupLimits(
+                memoryBytes: memoryBytes, cpuCount: cpuCount, cpuSet: cpuSet, pidsMax: pidsMax, cpuQuota: cpuQuota, cpuPeriod: cpuPeriod,
+                cpuPriority: cpuPriority, memorySoft: memorySoft, memorySwap: memorySwap, diskPriority: diskPriority, blockIO: blockIO ?? [])
+        }
     }
 
     /// Writes start.json (atomically, not synced: it is rewritten at every start) in the compact form
@@ -139,6 +159,14 @@ public struct StartPlan: Codable, Sendable, Equatable {
         struct Signal: Decodable { var stopSignal: Int32 }
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return (try? JSONDecoder().decode(Signal.self, from: data))?.stopSignal
+    }
+
+    /// The `limits.kernel.*` of the plan at `path`, read alone (for exec: what init got at its start).
+    /// Empty when the file is missing or has none.
+    static func rlimits(at path: String) -> [Rlimits.Limit] {
+        struct Limits: Decodable { var rlimits: [Rlimits.Limit]? }
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return (try? JSONDecoder().decode(Limits.self, from: data))?.rlimits ?? []
     }
 
     /// Reads start.json written by this build; a plan it cannot decode is an error (it is rewritten at
