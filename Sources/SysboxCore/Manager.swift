@@ -79,6 +79,8 @@ public final class Manager: StateBound {
     public func restart(_ name: String, force: Bool = false, timeout: Double = 30) throws -> [String] { try runtime.restart(name, force: force, timeout: timeout) }
     /// Forwards to `runtime.lastStop`.
     public func lastStop(_ name: String) -> String? { runtime.lastStop(name) }
+    /// Forwards to `runtime.runtimeLog`.
+    public func runtimeLog(_ name: String) -> String { runtime.runtimeLog(name) }
     /// Forwards to `runtime.lastStartError`.
     public func lastStartError(_ name: String) -> String? { runtime.lastStartError(name) }
     /// Forwards to `runtime.waitReady`.

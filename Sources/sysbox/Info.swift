@@ -7,13 +7,21 @@ struct Info: ParsableCommand {
         commandName: "info",
         abstract: "Show a container's status and details.",
         discussion: """
+            With --show-log, the container's runtime log follows (what its monitor wrote: warnings, and
+            why a start or init failed; the last 64 KiB). The console (init's output) is `sysbox console
+            NAME --show-log`.
+
             Examples:
               sysbox info web1
+              sysbox info web1 --show-log
             """
     )
 
     @Argument(help: "Container name.")
     var name: String
+
+    @Flag(name: .customLong("show-log"), help: "Also print the container's runtime log.")
+    var showLog = false
 
     func run() throws {
         let manager = try CLI.manager()
@@ -62,6 +70,11 @@ struct Info: ParsableCommand {
         if let stop = manager.lastStop(name) { lines.append("Last stop: \(stop)") }
         if v.status != .running, let error = manager.lastStartError(name) {
             lines.append("Last start failed: \(error)")
+        }
+        if showLog {
+            let log = manager.runtimeLog(name)
+            lines.append("\nLog:\n")
+            lines.append(log.isEmpty ? "(empty)" : TerminalText.escaped(log.hasSuffix("\n") ? String(log.dropLast()) : log, keepNewlines: true))
         }
         CLI.out(lines.joined(separator: "\n") + "\n")
     }

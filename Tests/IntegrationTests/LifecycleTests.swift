@@ -113,4 +113,19 @@ import Testing
         try s.ok(["delete", "--force", "c1", "c2"])
         #expect(s.leftovers() == [])
     }
+
+    /// `info --show-log` (LXD's): the runtime log (what the monitors wrote) after the details; empty
+    /// before any start, the monitor's own lines after a start with SYSBOX_LOG=debug.
+    @Test func infoShowsTheRuntimeLog() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "l1"])
+        #expect(try s.ok(["info", "l1", "--show-log"]).hasSuffix("\nLog:\n\n(empty)\n"))
+        #expect(try !s.ok(["info", "l1"]).contains("Log:"))
+        try s.ok(["start", "l1"], env: ["SYSBOX_LOG": "debug"])
+        let shown = try s.ok(["info", "l1", "--show-log"])
+        #expect(shown.contains("Status: RUNNING") && shown.contains("\nLog:\n\n") && shown.contains("init running"), "\(shown)")
+        try s.fails(["info", "nope", "--show-log"], "container nope not found")
+        try s.ok(["delete", "--force", "l1"])
+        #expect(s.leftovers() == [])
+    }
 }

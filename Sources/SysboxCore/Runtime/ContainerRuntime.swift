@@ -211,6 +211,19 @@ struct ContainerRuntime: StateBound {
         (try? String(contentsOfFile: paths(name).lastStop, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The runtime log of `name` (containers/NAME/monitor.log: what its monitors wrote, e.g. warnings and
+    /// why a start or an init failed), its last `limit` bytes from a line start; "" when there is none.
+    public func runtimeLog(_ name: String, limit: Int = 64 * 1024) -> String {
+        guard let handle = FileHandle(forReadingAtPath: paths(name).monitorLog) else { return "" }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        let start = size > UInt64(limit) ? size - UInt64(limit) : 0
+        guard (try? handle.seek(toOffset: start)) != nil, let data = try? handle.readToEnd() else { return "" }
+        var text = String(decoding: data, as: UTF8.self)
+        if start > 0, let newline = text.firstIndex(of: "\n") { text = String(text[text.index(after: newline)...]) }
+        return text
+    }
+
     /// The reason the last start failed, if it did.
     public func lastStartError(_ name: String) -> String? {
         (try? String(contentsOfFile: paths(name).lastError, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
