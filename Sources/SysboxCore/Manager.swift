@@ -124,6 +124,15 @@ public final class Manager: StateBound {
     public func pushTree(_ name: String, local: String, path: String, uid: uid_t, gid: gid_t, createParents: Bool = false) throws {
         try files.pushTree(name, local: local, path: path, uid: uid, gid: gid, createParents: createParents)
     }
+    /// Forwards to `files.createEntry`.
+    public func createEntry(
+        _ name: String, path: String, type: FileEntryType, target: String?, mode: mode_t?, uid: uid_t, gid: gid_t,
+        createParents: Bool, force: Bool
+    ) throws {
+        try files.createEntry(name, path: path, type: type, target: target, mode: mode, uid: uid, gid: gid, createParents: createParents, force: force)
+    }
+    /// Forwards to `files.deleteEntry`.
+    public func deleteEntry(_ name: String, path: String, force: Bool) throws { try files.deleteEntry(name, path: path, force: force) }
     /// Forwards to `files.pullTree`.
     public func pullTree(_ name: String, path: String, to local: String) throws { try files.pullTree(name, path: path, to: local) }
 

@@ -96,4 +96,50 @@ import Testing
         try s.ok(["delete", "--force", "f1"])
         #expect(s.leftovers() == [])
     }
+
+    /// `file create` and `file delete` (LXD 5.x), on a running unprivileged container and a stopped one:
+    /// owners in container ids, symlinks made and removed as links, never followed out of the container.
+    @Test func createAndDelete() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "c1"])
+        func stat(_ path: String) throws -> String { try s.ok(["exec", "c1", "--", "stat", "-c", "%F %a %u %g", path]) }
+        try s.ok(["file", "create", "c1/root/empty"])
+        #expect(try stat("/root/empty") == "regular empty file 644 0 0\n")
+        try s.ok(["file", "create", "-p", "--type", "directory", "--mode", "0750", "--uid", "1000", "--gid", "100", "c1/srv/a/b"])
+        #expect(try stat("/srv/a/b") == "directory 750 1000 100\n")
+        #expect(try stat("/srv/a") == "directory 755 0 0\n")
+        try s.ok(["file", "create", "--type", "symlink", "c1/root/link", "/etc/shadow"])
+        #expect(try s.ok(["exec", "c1", "--", "readlink", "/root/link"]) == "/etc/shadow\n")
+        // Existing: refused, or -f of the same type.
+        try s.fails(["file", "create", "c1/root/empty"], "/root/empty exists in container c1; use -f to overwrite it")
+        try s.ok(["exec", "c1", "--", "sh", "-c", "echo data > /root/empty"])
+        try s.ok(["file", "create", "-f", "--mode", "0600", "c1/root/empty"])
+        #expect(try stat("/root/empty") == "regular empty file 600 0 0\n")
+        try s.fails(["file", "create", "-f", "--type", "directory", "c1/root/empty"], "/root/empty in container c1 is not a directory")
+        try s.fails(["file", "create", "--type", "dir", "c1/root/x"], "--type \"dir\" is not a type")
+        try s.fails(["file", "create", "--type", "symlink", "c1/root/x"], "a symlink needs its target")
+        try s.fails(["file", "create", "c1/nodir/x"], "cannot open /nodir in container c1: ENOENT")
+        try s.fails(["file", "create", "c1/"], "names no file in container c1")
+        try s.fails(["file", "create", "--uid", "70000", "c1/root/x"], "uid 70000 does not exist in container c1")
+        // Delete: a link, never its target; a directory only when empty, or with -f.
+        try s.ok(["file", "delete", "c1/root/link"])
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "test -e /root/link || echo gone; test -s /etc/shadow && echo kept"]) == "gone\nkept\n")
+        try s.fails(["file", "delete", "c1/srv/a"], "/srv/a in container c1 is a directory that is not empty; delete it with -f")
+        try s.ok(["exec", "c1", "--", "sh", "-c", "touch /srv/a/b/f && ln -s / /srv/a/up"])
+        try s.ok(["file", "delete", "-f", "c1/srv/a"])
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "test -e /srv/a || echo gone; ls / | grep -c etc"]) == "gone\n1\n")
+        try s.fails(["file", "delete", "c1/srv/a"], "cannot delete /srv/a in container c1: ENOENT")
+        try s.fails(["file", "delete", "c1/"], "names no file in container c1")
+        // Stopped: the same, through its root filesystem; the host's files stay out of reach.
+        try s.ok(["stop", "--force", "c1"])
+        let outside = try s.write("outside", "host\n")
+        try s.ok(["file", "create", "--type", "symlink", "c1/root/out", outside])
+        try s.ok(["file", "delete", "c1/root/out"])
+        #expect(FileManager.default.fileExists(atPath: outside))
+        try s.ok(["file", "delete", "c1/root/empty"])
+        try s.ok(["start", "c1"])
+        #expect(try s.ok(["exec", "c1", "--", "ls", "-A", "/root"]) == "")
+        try s.ok(["delete", "--force", "c1"])
+        #expect(s.leftovers() == [])
+    }
 }

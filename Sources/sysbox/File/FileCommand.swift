@@ -14,8 +14,10 @@ struct FileCommand: ParsableCommand {
               sysbox file push -p --mode 0600 ./key web1/root/.ssh/authorized_keys
               sysbox file pull web1/var/log/syslog .
               sysbox file edit web1/etc/hosts
+              sysbox file create -p --type directory web1/srv/www
+              sysbox file delete -f web1/srv/www
             """,
-        subcommands: [FilePush.self, FilePull.self, FileEdit.self]
+        subcommands: [FilePush.self, FilePull.self, FileEdit.self, FileCreate.self, FileDelete.self]
     )
 
     /// `NAME/PATH` → (NAME, /PATH).
