@@ -65,11 +65,17 @@ int sysbox_exec_cache_parse(char *text, sysbox_exec_cache *out) {
         } else if (strncmp(line, "env ", 4) == 0 && out->env_count < SYSBOX_EXEC_CACHE_MAX_ENV) {
             out->env[out->env_count++] = line + 4;
         } else if (strncmp(line, "rlimit ", 7) == 0 && out->rlimit_count < SYSBOX_EXEC_CACHE_MAX_RLIMITS) {
-            char *end;
+            char *start = line + 7, *end;
             sysbox_rlimit *r = &out->rlimits[out->rlimit_count++];
-            r->resource = (int)strtol(line + 7, &end, 10);
-            r->soft = strtoull(end, &end, 10);
-            r->hard = strtoull(end, NULL, 10);
+            long resource = strtol(start, &end, 10);
+            if (end == start || resource < 0 || resource >= 16) return -EINVAL;
+            r->resource = (int)resource;
+            start = end;
+            r->soft = strtoull(start, &end, 10);
+            if (end == start) return -EINVAL;
+            start = end;
+            r->hard = strtoull(start, &end, 10);
+            if (end == start || *end != '\0') return -EINVAL;
         } else if (strncmp(line, "cgroup ", 7) == 0 && out->cgroup_count < SYSBOX_EXEC_CACHE_MAX_CGROUPS) {
             char *space = strchr(line + 7, ' ');
             if (!space) return -EINVAL;

@@ -86,6 +86,17 @@ import Glibc
         try s.ok(["stop", "c"])
         #expect(!(try s.ok(["autostart"]).contains("c:")))
         #expect(try Self.statuses(s)["c"] == "STOPPED")
+        // A shutdown by hand records c running; started and stopped by hand after it, c stays stopped
+        // at the host's own shutdown and the autostart after it (the stop forgets the recorded state).
+        try s.ok(["start", "c"])
+        try s.ok(["shutdown"])
+        #expect(try s.ok(["config", "get", "c", "volatile.last_state.power"]) == "RUNNING\n")
+        try s.ok(["start", "c"])
+        try s.ok(["stop", "c"])
+        #expect(try s.ok(["config", "get", "c", "volatile.last_state.power"]) == "\n")
+        try s.ok(["shutdown"])
+        #expect(!(try s.ok(["autostart"]).contains("c:")))
+        #expect(try Self.statuses(s)["c"] == "STOPPED")
     }
 
     /// A power cut (monitors and inits killed, nothing recorded) then autostart brings back what ran,
@@ -218,5 +229,9 @@ import Glibc
         #expect(bad.status != 0 && bad.stderr == "error: --units-only needs --enable (it installs only the systemd units)\n", "\(bad.stderr)")
         let relative = try runProcess("/bin/bash", ["\(repositoryRoot)/scripts/install", "--enable", "--units-only", "usr"])
         #expect(relative.status != 0 && relative.stderr.contains("PREFIX must be an absolute path"), "\(relative.stderr)")
+        for odd in ["/opt/my sysbox", "/opt/a#b", "/opt/a&b"] {
+            let r = try runProcess("/bin/bash", ["\(repositoryRoot)/scripts/install", "--enable", "--units-only", odd])
+            #expect(r.status != 0 && r.stderr.contains("PREFIX may hold only letters, digits and / . _ + -"), "\(odd): \(r.stderr)")
+        }
     }
 }

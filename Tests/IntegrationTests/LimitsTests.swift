@@ -170,6 +170,8 @@ import Testing
         try s.ok(["launch", "busybox", "k2", "-c", "limits.kernel.nofile=10"])
         #expect(try s.ok(["exec", "k2", "--", "sh", "-c", "ulimit -n; ulimit -Hn"]) == "10\n10\n")
         try s.ok(["stop", "k2"])
+        try s.ok(["config", "set", "k2", "limits.kernel.nofile=4"])
+        try s.fails(["start", "k2"], "limits.kernel.nofile: a soft limit of 4 open files leaves no room for init to start; use at least 8")
         try s.ok(["config", "set", "k2", "limits.kernel.nofile=unlimited"])
         try s.fails(["start", "k2"], "limits.kernel.nofile: the kernel takes no unlimited number of open files")
         try s.ok(["config", "set", "k2", "limits.kernel.nofile=2000000"])

@@ -78,6 +78,24 @@ import Testing
         #expect(lastEndOfFirst < firstStartOfSecond)
     }
 
+    /// A group with a delay (autostart) runs one at a time; without delaysInOrder (shutdown, whose
+    /// seconds are timeouts) it does not.
+    @Test func aDelayedGroupRunsInOrder() {
+        for (inOrder, expectedPeak) in [(true, 1), (false, 3)] {
+            let active = Mutex((now: 0, peak: 0))
+            let group = (0..<3).map { BootEntry(name: "d\($0)", priority: 0, seconds: $0 == 1 ? 1 : 0) }
+            BootPlan.run([group], parallel: 4, delaysInOrder: inOrder) { _ in
+                active.withLock { a in
+                    a.now += 1
+                    a.peak = max(a.peak, a.now)
+                }
+                usleep(30_000)
+                active.withLock { $0.now -= 1 }
+            }
+            #expect(active.withLock { $0.peak } == expectedPeak, "delaysInOrder \(inOrder)")
+        }
+    }
+
     @Test func resultLines() {
         #expect(BootResult(name: "web1", outcome: .started).line == "web1: started")
         #expect(BootResult(name: "web2", outcome: .failed("no root disk")).line == "web2: failed: no root disk")

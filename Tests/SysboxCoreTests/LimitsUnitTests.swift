@@ -27,7 +27,7 @@ import Testing
 
     func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
 
-    static let v2Files = ["memory.max", "memory.high", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max", "io.weight", "io.max"]
+    static let v2Files = ["memory.max", "memory.low", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max", "io.weight", "io.max"]
 
     @Test func values() throws {
         #expect(try Values.cpuAllowance("25%") == .percent(25))
@@ -119,7 +119,7 @@ import Testing
                 memoryBytes: 1 << 26, cpuQuota: 25_000, cpuPeriod: 100_000, cpuPriority: 0, memorySoft: true, memorySwap: false, diskPriority: 3,
                 blockIO: [BlockIOLimit(major: 8, minor: 0, readBytes: 10_000_000, writeIOPS: 100)]))
         #expect(try read(dir + "/memory.max") == "max")
-        #expect(try read(dir + "/memory.high") == "67108864")
+        #expect(try read(dir + "/memory.low") == "67108864")
         #expect(try read(dir + "/memory.swap.max") == "0")
         #expect(try read(dir + "/cpu.max") == "25000 100000")
         #expect(try read(dir + "/cpu.weight") == "90")
@@ -128,7 +128,7 @@ import Testing
         // Unset again: every file back to no limit (a device limited before is cleared).
         try cg.apply(CgroupLimits(memoryBytes: 1 << 26))
         #expect(try read(dir + "/memory.max") == "67108864")
-        #expect(try read(dir + "/memory.high") == "max")
+        #expect(try read(dir + "/memory.low") == "0")
         #expect(try read(dir + "/memory.swap.max") == "max")
         #expect(try read(dir + "/cpu.max") == "max 100000")
         #expect(try read(dir + "/cpu.weight") == "100")
@@ -228,5 +228,11 @@ import Testing
             raw.bindMemory(to: sysbox_rlimit.self).prefix(Int(cache.rlimit_count)).map { Rlimits.Limit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         }
         #expect(parsed == limits)
+        // A damaged line is refused (the exec then takes the Swift path), never read as resource 0.
+        for damaged in ["rlimit x 1 2", "rlimit 7 1", "rlimit 7 1 2x", "rlimit 99 1 2", "rlimit 7"] {
+            var broken = Array(text.replacingOccurrences(of: "rlimit 7 200 300", with: damaged).utf8CString)
+            var other = sysbox_exec_cache()
+            #expect(broken.withUnsafeMutableBufferPointer { sysbox_exec_cache_parse($0.baseAddress, &other) } == -EINVAL, "\(damaged)")
+        }
     }
 }

@@ -122,12 +122,17 @@ public enum BootPlan {
 
     /// Runs `body` for every entry, one priority group after the other (a group begins when every
     /// `body` of the one before has returned), at most `parallel` at once within a group, each on a
-    /// thread of its own (a start or a stop mostly waits).
-    public static func run(_ groups: [[BootEntry]], parallel: Int, _ body: @escaping @Sendable (BootEntry) -> Void) {
+    /// thread of its own (a start or a stop mostly waits). With `delaysInOrder`, a group in which an
+    /// entry has `seconds` (autostart's `boot.autostart.delay`) runs one at a time, as LXD does: the
+    /// delay then holds back every start after it, not one slot of several.
+    public static func run(
+        _ groups: [[BootEntry]], parallel: Int, delaysInOrder: Bool = false, _ body: @escaping @Sendable (BootEntry) -> Void
+    ) {
         for group in groups where !group.isEmpty {
             let next = Mutex(0)
             let done = DispatchGroup()
-            for _ in 0..<max(1, min(parallel, group.count)) {
+            let width = delaysInOrder && group.contains { $0.seconds > 0 } ? 1 : parallel
+            for _ in 0..<max(1, min(width, group.count)) {
                 done.enter()
                 let worker = Thread {
                     while true {
@@ -180,7 +185,7 @@ public struct HostBoot: StateBound {
             forgetLastState(v.name)
         }
         let results = Mutex(done)
-        BootPlan.run(BootPlan.groups(chosen), parallel: parallel) { entry in
+        BootPlan.run(BootPlan.groups(chosen), parallel: parallel, delaysInOrder: true) { entry in
             let result = self.startOne(entry.name)
             self.forgetLastState(entry.name)
             results.withLock { list in

@@ -453,7 +453,7 @@ public struct ContainerCgroup: Sendable {
     }
 
     /// Writes the limits (an unset limit is written as "no limit", so a removed key takes effect live):
-    /// v2 memory.max, memory.high, memory.swap.max, cpu.max, cpu.weight, cpuset.cpus, pids.max, io.weight,
+    /// v2 memory.max, memory.low, memory.swap.max, cpu.max, cpu.weight, cpuset.cpus, pids.max, io.weight,
     /// io.max; v1 memory.limit_in_bytes, memory.soft_limit_in_bytes, memory.memsw.limit_in_bytes,
     /// memory.swappiness, cpu.cfs_period_us/cfs_quota_us, cpu.shares, cpuset.cpus, pids.max,
     /// blkio.weight (or blkio.bfq.weight), blkio.throttle.*_device. A file the kernel does not offer is
@@ -467,8 +467,10 @@ public struct ContainerCgroup: Sendable {
         if layout.isUnified {
             let dir = layout.hierarchies[0].mountPoint + "/" + relative
             try Self.write(dir + "/memory.max", hard.map(String.init) ?? "max")
+            // Soft, as LXD does on cgroup2: memory.low (usage above it is what the kernel reclaims
+            // first when the host runs short; memory.high would throttle even on an idle host).
             try Self.writeIfPresent(
-                dir + "/memory.high", soft.map(String.init) ?? "max", needed: soft != nil, what: "limits.memory.enforce=soft needs memory.high (the cgroup2 memory controller)")
+                dir + "/memory.low", soft.map(String.init) ?? "0", needed: soft != nil, what: "limits.memory.enforce=soft needs memory.low (the cgroup2 memory controller)")
             try Self.writeIfPresent(
                 dir + "/memory.swap.max", limits.memorySwap == false ? "0" : "max", needed: limits.memorySwap == false,
                 what:

@@ -110,7 +110,9 @@ struct ContainerRuntime: StateBound {
                 }
                 try plan.save(to: p.plan)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
-                _ = try launchMonitor(name, paths: p, layout: try? layout.get())
+                // A mount namespace of its own only for a monitor that stages read-only disks (it
+                // holds on to the host's mounts as long as it lives).
+                _ = try launchMonitor(name, paths: p, layout: try? layout.get(), ownMountNamespace: !ReadOnlyDisks.needsStaging(plan).isEmpty)
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 // The state of record and the map this start used (LXD's volatile.idmap.current; `[]`
                 // when privileged), in one write transaction (each costs an fsync).
@@ -135,8 +137,8 @@ struct ContainerRuntime: StateBound {
     }
 
     /// Spawns the monitor and waits for its `ok PID` / `error …` line.
-    func launchMonitor(_ name: String, paths p: ContainerPaths, layout: CgroupLayout? = nil) throws -> Int32 {
-        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor", layout: layout, ownMountNamespace: true)
+    func launchMonitor(_ name: String, paths p: ContainerPaths, layout: CgroupLayout? = nil, ownMountNamespace: Bool = false) throws -> Int32 {
+        try DetachedProcess(state: state).launch(["__monitor", name], log: p.monitorLog, what: "the monitor", layout: layout, ownMountNamespace: ownMountNamespace)
     }
 
     /// Stops a running container: the image's stop signal to init (SIGKILL with `force`), then waits up
@@ -152,6 +154,14 @@ struct ContainerRuntime: StateBound {
                 throw SysboxError(.conflict, "container \(name) is not running")
             }
             try stopLocked(name, force: force, timeout: timeout)
+            // Stopped on purpose: a `RUNNING` an earlier `sysbox shutdown` recorded must not bring it
+            // back at the next autostart (LXD records the last state at every stop).
+            try? write { db in
+                guard let record = try ContainerRecord.named(name, in: db), let id = record.id,
+                    try ConfigTable.containers.load(db, owner: id)[BootPlan.lastStateKey] != nil
+                else { return }
+                try ConfigTable.containers.set(db, owner: id, key: BootPlan.lastStateKey, value: nil)
+            }
         }
     }
 

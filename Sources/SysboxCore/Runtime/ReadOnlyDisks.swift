@@ -70,6 +70,11 @@ struct ReadOnlyDisks {
                 guard mount(source, path, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
                     throw SysboxError(.io, "cannot stage \(what) read-only (bind): \(Host.errnoText(errno))")
                 }
+                // Private before read-only: a host mount made below the source meanwhile would otherwise
+                // propagate into the staged copy writable, after the flags are set.
+                guard mount(nil, path, nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else {
+                    throw SysboxError(.io, "cannot stage \(what) read-only (MS_PRIVATE): \(Host.errnoText(errno))")
+                }
                 let flags = (m.flags ?? []).reduce(UInt(0)) { $0 | $1.value }
                 let rc = sysbox_mount_restrict_tree(path, flags)
                 guard rc == 0 else { throw SysboxError(.io, "cannot stage \(what) read-only (mount_setattr): \(Host.errnoText(-rc))") }

@@ -54,6 +54,9 @@ public enum Rlimits {
         return mask & (1 << 24) != 0
     }
 
+    /// The lowest `limits.kernel.nofile` soft limit a start accepts.
+    static let minimumOpenFiles: UInt64 = 8
+
     /// Checks, before the clone, that the kernel will take `limits`: a hard limit above this process's
     /// own (which init inherits) needs CAP_SYS_RESOURCE, and `nofile` at most fs.nr_open.
     /// - Throws: `SysboxError(.invalidArgument)` naming the key, the host's limit and the fix.
@@ -69,6 +72,12 @@ public enum Rlimits {
             {
                 throw SysboxError.invalid(
                     "\(key): the hard limit \(text(l.hard)) is above the kernel's maximum (fs.nr_open = \(nrOpen)); use at most \(nrOpen): sysbox config set \(name) \(key)=N")
+            }
+            if l.resource == 7, l.soft < minimumOpenFiles {
+                // The exec trampoline and the fds an init or exec needs before its own code runs.
+                throw SysboxError.invalid(
+                    "\(key): a soft limit of \(l.soft) open files leaves no room for init to start; use at least \(minimumOpenFiles): sysbox config set \(name) \(key)=\(minimumOpenFiles)"
+                )
             }
             if l.resource == 7, l.hard == UInt64.max {
                 throw SysboxError.invalid("\(key): the kernel takes no unlimited number of open files; give a number (at most fs.nr_open): sysbox config set \(name) \(key)=N")

@@ -24,7 +24,7 @@ public enum Sysctls {
         }
         if exact.contains(name) || prefixes.contains(where: { name.hasPrefix($0) }) { return nil }
         return
-            "\(name) is not namespaced (it is the host's, shared by every container); sysbox sets only namespaced sysctls: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.domainname"
+            "\(name) is not namespaced (it is the host's, shared by every container); sysbox sets only namespaced sysctls: net.*, kernel.shmmax/shmall/shmmni/shm_rmid_forced, kernel.msgmax/msgmnb/msgmni, kernel.sem, fs.mqueue.*, kernel.domainname"
     }
 
     /// A value: one line, not empty.
@@ -38,6 +38,9 @@ public enum Sysctls {
         config.sorted { $0.key < $1.key }.compactMap { key, value in
             guard key.hasPrefix("linux.sysctl.") else { return nil }
             let name = String(key.dropFirst("linux.sysctl.".count))
+            // The database is checked on the way in; a key edited behind sysbox's back is skipped
+            // (never a path outside the container's namespaced sysctls).
+            guard problem(name: name) == nil else { return nil }
             return (name, "proc/sys/" + name.replacingOccurrences(of: ".", with: "/"), value)
         }
     }
