@@ -38,4 +38,25 @@ import Glibc
         #expect(try s.ok(["list", "state=stopped", "--format", "csv,noheader"]).hasPrefix("c1,STOPPED,"))
         try s.fails(["list", "status=paused"], "unknown status \"paused\" in filter status; use running, stopped, starting, stopping, frozen or error")
     }
+
+    /// `list -c` takes LXD's column letters for the table and csv, in the order given; the cgroup
+    /// columns show a running container's figures; an unknown letter is one line naming the letters.
+    @Test func chosenColumns() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "r1"])
+        try s.ok(["create", "busybox", "s1", "--description", "the second, stopped"])
+        let csv = try s.ok(["list", "-c", "ndtPp", "--format", "csv"])
+        let pid = try #require(try s.ok(["list", "r1", "--format", "json"]).split(separator: "\"pid\":").dropFirst().first?.prefix { $0.isNumber })
+        #expect(csv == "NAME,DESCRIPTION,TYPE,PROFILES,PID\nr1,,CONTAINER,default,\(pid)\ns1,\"the second, stopped\",CONTAINER,default,\n", "\(csv)")
+        let usage = try s.ok(["list", "r1", "-c", "nNm", "--format", "csv,noheader"]).split(separator: ",")
+        #expect(usage.count == 3 && usage[0] == "r1" && (Int(usage[1]) ?? 0) >= 1 && (Int(usage[2].dropLast()) ?? 0) > 0, "\(usage)")
+        #expect(try s.ok(["list", "-c", "sn", "--format", "csv,noheader"]) == "RUNNING,r1\nSTOPPED,s1\n")
+        // The table: the chosen headers; narrow, the rightmost columns go first, NAME stays.
+        #expect(try s.ok(["list", "-c", "ns6"]).contains("| NAME | STATUS  | IPV6 |"))
+        let narrow = try s.run(["list", "-c", "nsdP"], env: ["COLUMNS": "30"])
+        #expect(narrow.stdout.contains("| NAME | STATUS  |") && !narrow.stdout.contains("PROFILES"), "\(narrow.stdout)")
+        try s.fails(["list", "-c", "nsx"], "unknown column \"x\" in --columns; use: n name, s status, 4 ipv4")
+        try s.ok(["delete", "--force", "r1", "s1"])
+        #expect(s.leftovers() == [])
+    }
 }
