@@ -77,6 +77,10 @@ public final class Manager: StateBound {
     public func stop(_ name: String, force: Bool = false, timeout: Double = 30) throws { try runtime.stop(name, force: force, timeout: timeout) }
     /// Forwards to `runtime.restart`.
     public func restart(_ name: String, force: Bool = false, timeout: Double = 30) throws -> [String] { try runtime.restart(name, force: force, timeout: timeout) }
+    /// Forwards to `runtime.pause`.
+    public func pause(_ name: String) throws { try runtime.pause(name) }
+    /// Forwards to `runtime.resume`.
+    public func resume(_ name: String) throws { try runtime.resume(name) }
     /// Forwards to `runtime.lastStop`.
     public func lastStop(_ name: String) -> String? { runtime.lastStop(name) }
     /// Forwards to `runtime.runtimeLog`.

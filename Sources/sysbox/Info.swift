@@ -68,7 +68,7 @@ struct Info: ParsableCommand {
             if let mem = stats.memoryBytes { lines.append("  Memory usage: \(humanBytes(mem))") }
         }
         if let stop = manager.lastStop(name) { lines.append("Last stop: \(stop)") }
-        if v.status != .running, let error = manager.lastStartError(name) {
+        if !v.status.isLive, let error = manager.lastStartError(name) {
             lines.append("Last start failed: \(error)")
         }
         if showLog {

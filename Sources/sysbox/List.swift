@@ -41,14 +41,14 @@ struct List: ParsableCommand {
         let views = try manager.listContainers().filter(filters.allMatch)
         let wantsStats = chosen.contains(where: \.needsStats)
         let cells: [[TableCell]] = views.map { v in
-            let stats = wantsStats && v.status == .running ? manager.stats(v.name) : nil
+            let stats = wantsStats && v.status.isLive ? manager.stats(v.name) : nil
             return chosen.map { $0.cell(v, stats: stats) }
         }
         var objects: [ContainerListEntry] = []
         if format.kind == .json || format.kind == .yaml {
             var prefixes: [String: String] = [:]
             for v in views {
-                let nics = v.status == .running ? ((try? manager.nicStates(v.name)) ?? []) : []
+                let nics = v.status.isLive ? ((try? manager.nicStates(v.name)) ?? []) : []
                 for nic in nics where prefixes[nic.network] == nil {
                     let address = (try? manager.networkConfig(nic.network))?["ipv4.address"] ?? ""
                     prefixes[nic.network] = address.split(separator: "/").dropFirst().first.map(String.init) ?? ""

@@ -11,6 +11,8 @@ struct Start: ParsableCommand {
               sysbox start web1
               sysbox start web1 web2
               sysbox start --all      # every stopped container
+
+            A paused container is resumed (as LXD does).
             """)
 
     @Argument(help: "Containers to start.") var names: [String] = []
@@ -21,6 +23,11 @@ struct Start: ParsableCommand {
         let names = try CLI.namesOrAll(names, all: all, manager: manager, status: .stopped)
         try manager.checkContainersExist(names)
         for name in names {
+            // As LXD's: a paused container is resumed.
+            if manager.runtimeStatus(name).0 == .frozen {
+                try manager.resume(name)
+                continue
+            }
             for warning in try manager.start(name) { CLI.warn(warning) }
         }
     }
@@ -35,7 +42,7 @@ struct Stop: ParsableCommand {
               sysbox stop web1
               sysbox stop web1 --timeout 5
               sysbox stop web1 --force        # kill at once
-              sysbox stop --all               # every running container
+              sysbox stop --all               # every running (or paused) container
             """)
 
     @Argument(help: "Containers to stop.") var names: [String] = []
@@ -49,7 +56,7 @@ struct Stop: ParsableCommand {
 
     func run() throws {
         let manager = try CLI.manager()
-        let names = try CLI.namesOrAll(names, all: all, manager: manager, status: .running)
+        let names = try CLI.namesOrAll(names, all: all, manager: manager, statuses: [.running, .frozen])
         try manager.checkContainersExist(names)
         for name in names { try manager.stop(name, force: force, timeout: timeout) }
     }

@@ -103,12 +103,17 @@ enum CLI {
     /// status is `status` (LXD's `--all`; none is fine). Names and `--all` together, or neither, are a
     /// usage error (checked in run(): ArgumentParser reports a validate() error before an unknown option).
     static func namesOrAll(_ names: [String], all: Bool, manager: Manager, status: ContainerStatus) throws -> [String] {
+        try namesOrAll(names, all: all, manager: manager, statuses: [status])
+    }
+
+    /// `namesOrAll` for any of several statuses (`stop --all`: running and frozen).
+    static func namesOrAll(_ names: [String], all: Bool, manager: Manager, statuses: Set<ContainerStatus>) throws -> [String] {
         if all && !names.isEmpty { throw ValidationError("give container names or --all, not both") }
         if !all {
             if names.isEmpty { throw ValidationError("give at least one container name (or --all)") }
             return names
         }
-        return try manager.listContainers().filter { $0.status == status }.map(\.name)
+        return try manager.listContainers().filter { statuses.contains($0.status) }.map(\.name)
     }
 
     static func out(_ text: String) {

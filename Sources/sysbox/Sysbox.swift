@@ -18,7 +18,7 @@ struct Sysbox: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Launch.self, Create.self, Copy.self, Start.self, Stop.self, Restart.self, Delete.self, Rename.self, List.self, Info.self,
+            Launch.self, Create.self, Copy.self, Start.self, Stop.self, Restart.self, Pause.self, Resume.self, Delete.self, Rename.self, List.self, Info.self,
             Exec.self, Shell.self, Wait.self, Console.self, ConfigCommand.self, ProfileCommand.self, SnapshotCommand.self, FileCommand.self, StorageCommand.self,
             NetworkCommand.self, ScheduleCommand.self, ImageCommand.self, Autostart.self, Shutdown.self, Version.self,
             MonitorCommand.self, MonitorResumeCommand.self, NetworkMonitorCommand.self

@@ -114,6 +114,48 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    /// `pause`/`resume` (LXD's): the freezer stops every process (status FROZEN, a counter stands
+    /// still), exec is refused, a snapshot leaves it frozen, `start` resumes, `stop` thaws then stops.
+    @Test func pauseAndResume() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["launch", "busybox", "p1"])
+        try s.ok(["create", "busybox", "p2"])
+        let counter = try s.start(["exec", "p1", "--", "sh", "-c", "i=0; while true; i=$((i+1)); do echo $i > /root/n; sleep 0.05; done"])
+        defer { _ = try? counter.wait() }
+        try waitUntil { (try? s.ok(["file", "pull", "p1/root/n", "-"])) != nil }
+        try s.ok(["pause", "p1"])
+        #expect(try s.ok(["list", "-c", "ns", "--format", "csv,noheader"]) == "p1,FROZEN\np2,STOPPED\n")
+        #expect(try s.ok(["list", "status=frozen", "--format", "csv,noheader", "-c", "n"]) == "p1\n")
+        #expect(try s.ok(["info", "p1"]).contains("Status: FROZEN"))
+        let freezer = "/sys/fs/cgroup/freezer/sysbox/\(cgroupHash(s.stateDir))/p1/freezer.state"
+        #expect(try String(contentsOfFile: freezer, encoding: .utf8) == "FROZEN\n")
+        let before = try s.ok(["file", "pull", "p1/root/n", "-"])
+        usleep(400_000)
+        #expect(try s.ok(["file", "pull", "p1/root/n", "-"]) == before)
+        try s.fails(["exec", "p1", "--", "true"], "container p1 is paused (its processes are frozen); resume it first: sysbox resume p1")
+        try s.fails(["pause", "p1"], "container p1 is paused already; resume it with: sysbox resume p1")
+        try s.fails(["pause", "p2"], "container p2 is not running; only a running container can be paused")
+        try s.fails(["resume", "p2"], "container p2 is not paused")
+        // A snapshot (which freezes and thaws a running container) leaves a paused one frozen.
+        try s.ok(["snapshot", "create", "p1", "s1"])
+        #expect(try String(contentsOfFile: freezer, encoding: .utf8) == "FROZEN\n")
+        try s.ok(["resume", "p1"])
+        #expect(try String(contentsOfFile: freezer, encoding: .utf8) == "THAWED\n")
+        try waitUntil { (try? s.ok(["file", "pull", "p1/root/n", "-"])) != before }
+        try s.fails(["resume", "p1"], "container p1 is not paused")
+        #expect(try s.ok(["exec", "p1", "--", "echo", "ok"]) == "ok\n")
+        // start resumes (as LXD's); stop --all includes a paused container and thaws it first.
+        try s.ok(["pause", "p1"])
+        try s.ok(["start", "p1"])
+        #expect(try s.ok(["list", "p1", "-c", "s", "--format", "csv,noheader"]) == "RUNNING\n")
+        try s.ok(["pause", "p1"])
+        try s.ok(["stop", "--all", "--timeout", "10"])
+        #expect(try s.ok(["list", "p1", "-c", "s", "--format", "csv,noheader"]) == "STOPPED\n")
+        #expect(!FileManager.default.fileExists(atPath: s.stateDir + "/containers/p1/paused"))
+        try s.ok(["delete", "--force", "p1", "p2"])
+        #expect(s.leftovers() == [])
+    }
+
     /// `info --show-log` (LXD's): the runtime log (what the monitors wrote) after the details; empty
     /// before any start, the monitor's own lines after a start with SYSBOX_LOG=debug.
     @Test func infoShowsTheRuntimeLog() throws {

@@ -244,7 +244,7 @@ extension ConfigEditor {
         case let .profile(name):
             names = (try? read { db in try ContainerProfiles.users(db, profile: try profile(db, name).requireID()) }) ?? []
         }
-        let running = names.filter { runtime.runtimeStatus($0).0 == .running }
+        let running = names.filter { runtime.runtimeStatus($0).0.isLive }
         guard !running.isEmpty else { return nil }
         return
             "devices are set up at start: \(running.joined(separator: ", ")) \(running.count == 1 ? "gets" : "get") this change at the next start (sysbox restart \(running.joined(separator: " ")))"

@@ -10,6 +10,9 @@ import Glibc
 /// `CaseIterable`: the statuses `list` filters accept, in declaration order.
 public enum ContainerStatus: String, Sendable, Codable, CaseIterable {
     case running = "Running", stopped = "Stopped", starting = "Starting", stopping = "Stopping", frozen = "Frozen", error = "Error"
+
+    /// Init runs: running, or frozen (paused).
+    public var isLive: Bool { self == .running || self == .frozen }
 }
 
 /// A container as the CLI shows it: its record, own and expanded settings, and live state.

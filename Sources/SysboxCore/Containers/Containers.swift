@@ -183,7 +183,7 @@ struct Containers: StateBound {
             record: record, profiles: profiles.map(\.name), local: local,
             expanded: Expansion.expand(profiles: profileLayers, local: local),
             snapshots: snapshots, status: status, pid: pid,
-            ipv4: status == .running ? try leases() : [])
+            ipv4: status.isLive ? try leases() : [])
     }
 
     /// Replaces a container's profile list (order = apply order); the expansion must stay valid.

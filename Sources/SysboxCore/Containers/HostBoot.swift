@@ -265,6 +265,7 @@ public struct HostBoot: StateBound {
                 defer { close(initFD) }
                 let monitorFD = live.monitorPid.map { sysbox_pidfd_open($0) } ?? -1
                 defer { if monitorFD >= 0 { close(monitorFD) } }
+                runtime.thawIfPaused(name)
                 _ = sysbox_pidfd_send_signal(initFD, StartPlan.stopSignal(at: paths(name).plan) ?? SIGTERM)
                 if entry.seconds > 0, ContainerRuntime.waitExit(initFD, seconds: Double(entry.seconds)) {
                     // Init is gone: its monitor cleans up and records the stop; wait for it.

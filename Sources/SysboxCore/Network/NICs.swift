@@ -278,7 +278,7 @@ struct NICs: StateBound {
         let leases = try read { db in
             try IPv4LeaseRecord.forContainer(try view.record.requireID(), in: db)
         }
-        let links = view.status == .running ? ((try? HostNetwork.netlink().links()) ?? []) : []
+        let links = view.status.isLive ? ((try? HostNetwork.netlink().links()) ?? []) : []
         return Self.nicDevices(view.expanded.devices).map { device, d in
             let hostName = view.local.config["volatile.\(device).host_name"] ?? ""
             let link = links.first { $0.name == hostName }

@@ -162,7 +162,7 @@ public struct ContainerListEntry: Encodable, Sendable {
     public init(_ view: ContainerView, nics: [NicState], prefixLength: [String: String]) {
         name = view.name
         status = view.status.rawValue
-        let running = view.status == .running
+        let running = view.status.isLive
         ipv4 = running ? nics.map(\.address).filter { !$0.isEmpty } : []
         pid = view.pid
         image = view.record.image

@@ -288,6 +288,16 @@ public struct ContainerCgroup: Sendable {
         throw SysboxError(.io, "the container's processes did not \(frozen ? "freeze" : "thaw") within 5 s (\(dir)/cgroup.events)")
     }
 
+    /// Whether the container's processes are frozen: v1 `freezer.state` FROZEN (FREEZING is not yet),
+    /// or v2 `frozen 1` in cgroup.events; false without a freezer.
+    public func isFrozen() -> Bool {
+        if let v1 = layout.hierarchies.first(where: { !$0.isV2 && $0.has("freezer") }) {
+            return (try? Self.read(v1.mountPoint + "/" + relative + "/freezer.state")) == "FROZEN"
+        }
+        guard let v2 = layout.hierarchies.first(where: \.isV2) else { return false }
+        return (try? Self.read(v2.mountPoint + "/" + relative + "/cgroup.events"))?.contains("frozen 1") == true
+    }
+
     /// Pause between two reads of a freezer state: 0.2 ms for the first 50 (a freeze usually completes
     /// within a few ms), then 10 ms; 550 reads make about 5 s.
     static func pollPause(_ attempt: Int) -> useconds_t { attempt < 50 ? 200 : 10_000 }

@@ -31,7 +31,7 @@ struct ContainerRuntime: StateBound {
     /// Running when init lives; Starting / Stopping while only its monitor does (before init runs, or
     /// while it cleans up after init); else Stopped.
     public func runtimeStatus(_ name: String) -> (ContainerStatus, Int32?) {
-        if let live = liveState(name) { return (.running, live.initPid) }
+        if let live = liveState(name) { return (isPaused(name) ? .frozen : .running, live.initPid) }
         guard monitorAlive(name) else { return (.stopped, nil) }
         return (FileManager.default.fileExists(atPath: paths(name).initPid) ? .stopping : .starting, nil)
     }
@@ -67,6 +67,7 @@ struct ContainerRuntime: StateBound {
         unlink(p.initPid)
         unlink(p.monitorPid)
         unlink(p.execCache)
+        unlink(p.paused)
         unlink(p.directory + "/" + ContainerPaths.consoleSocket)
         if let layout = known ?? (try? CgroupLayout.host()) {
             try? ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).remove()
@@ -168,6 +169,7 @@ struct ContainerRuntime: StateBound {
     func stopLocked(_ name: String, force: Bool, timeout: Double) throws {
         let p = paths(name)
         guard let live = liveState(name) else { return }
+        thawIfPaused(name)
         let initFD = sysbox_pidfd_open(live.initPid)
         guard initFD >= 0 else { cleanupStale(name); return }
         defer { close(initFD) }
@@ -240,9 +242,10 @@ struct ContainerRuntime: StateBound {
     }
 
     /// Thaws a running container that a process killed mid-copy or mid-snapshot left frozen (sysbox
-    /// freezes containers only for those instants, so a frozen one is never wanted). Called holding its lock.
+    /// freezes containers only for those instants, and a paused one is left alone). Called holding its lock.
     func thawIfRunning(_ name: String) {
-        guard liveState(name) != nil, let layout = try? CgroupLayout.host() else { return }
+        // A paused container stays frozen: the user wants it so.
+        guard liveState(name) != nil, !FileManager.default.fileExists(atPath: paths(name).paused), let layout = try? CgroupLayout.host() else { return }
         do {
             try ContainerCgroup(layout: layout, stateDirectory: stateDirectory, name: name).setFrozen(false)
         } catch {

@@ -57,6 +57,9 @@ struct ContainerExec: StateBound {
         guard let live = runtime.liveState(request.name) else {
             throw SysboxError(.conflict, "container \(request.name) is not running; start it with: sysbox start \(request.name)")
         }
+        if runtime.isPaused(request.name) {
+            throw SysboxError(.conflict, "container \(request.name) is paused (its processes are frozen); resume it first: sysbox resume \(request.name)")
+        }
         let pidfd = sysbox_pidfd_open(live.initPid)
         guard pidfd >= 0 else { throw SysboxError(.conflict, "container \(request.name) stopped") }
         defer { close(pidfd) }

@@ -142,7 +142,8 @@ struct Copies: StateBound {
         let from = request.snapshot.map { src.snapshot($0) + "/data" } ?? driver.dataDirectory(container: src)
         let to = driver.dataDirectory(container: dst)
         try? Host.removeTree(to)
-        let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
+        // A paused source is frozen already, and stays so afterwards.
+        let cgroup = running && !runtime.isPaused(request.source) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
         try cgroup?.setFrozen(true)
         if running { CrashPoint.reach("copy-frozen") }
         do {

@@ -135,7 +135,8 @@ struct Snapshots: StateBound {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
             let running = runtime.liveState(name) != nil
-            let cgroup = running ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
+            // A paused container is frozen already, and stays so afterwards.
+            let cgroup = running && !runtime.isPaused(name) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
             try cgroup?.setFrozen(true)
             defer { try? cgroup?.setFrozen(false) }
             if running { CrashPoint.reach("snapshot-frozen") }

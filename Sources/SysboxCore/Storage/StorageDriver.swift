@@ -74,6 +74,9 @@ public struct ContainerPaths: Sendable {
     /// Where the monitor stages an unprivileged container's read-only disks (`ReadOnlyDisks`): an empty
     /// directory on the host, a tmpfs in the monitor's own mount namespace while init is cloned.
     public var staging: String { directory + "/staging" }
+    /// Present while the container is paused (`sysbox pause`): its processes stay frozen until `resume`
+    /// (or a stop), and snapshots and copies leave them so.
+    public var paused: String { directory + "/paused" }
     /// Present while `restart` stops the container: an ephemeral container is not deleted then.
     public var restarting: String { directory + "/restarting" }
     /// Relative to `directory` (unix socket paths are limited to 107 bytes; the monitor binds it from
