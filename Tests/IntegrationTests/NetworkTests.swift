@@ -204,6 +204,38 @@ import Testing
         try assertClean(s, network: net, hostEnds: [hostEnd])
     }
 
+    /// `network attach`/`detach` and the `-profile` forms (LXD's): a nic device on the network, named
+    /// after it unless given, its interface named after the device unless given; detach removes the
+    /// container's own nic devices on that network (one, or all of them).
+    @Test func attachAndDetach() throws {
+        let s = try Sandbox.withoutNIC()
+        let net = Self.uniqueName("sba")
+        try s.ok(["network", "create", net])
+        try s.ok(["create", "busybox", "c1"])
+        #expect(try s.ok(["network", "attach", net, "c1"]) == "Device \(net) added to c1\n")
+        try s.fails(["network", "attach", net, "c1"], "device \(net) already exists on container c1")
+        try s.ok(["network", "attach", net, "c1", "lan", "eth1"])
+        #expect(try s.ok(["config", "device", "get", "c1", "lan", "name"]) == "eth1\n")
+        #expect(try s.ok(["config", "device", "get", "c1", net, "network"]) == "\(net)\n")
+        try s.fails(["network", "attach", "nosuchnet", "c1"], "network nosuchnet not found")
+        try s.ok(["start", "c1"])
+        #expect(try s.ok(["exec", "c1", "--", "sh", "-c", "ls /sys/class/net | sort | tr '\\n' ' '"]) == "eth1 lo \(net) ")
+        try s.ok(["stop", "--force", "c1"])
+        #expect(try s.ok(["network", "detach", net, "c1", "lan"]) == "Device lan removed from c1\n")
+        try s.fails(["network", "detach", net, "c1", "lan"], "container c1 has no nic device lan on network \(net) of its own")
+        try s.ok(["network", "detach", net, "c1"])
+        try s.fails(["network", "detach", net, "c1"], "container c1 has no nic device on network \(net) of its own")
+        #expect(try s.ok(["config", "device", "list", "c1"]) == "")
+        // A profile's.
+        try s.ok(["network", "attach-profile", net, "default", "lan", "eth1"])
+        #expect(try s.ok(["profile", "device", "get", "default", "lan", "network"]) == "\(net)\n")
+        try s.ok(["network", "detach-profile", net, "default"])
+        #expect(try s.ok(["profile", "device", "list", "default"]).contains("lan") == false)
+        try s.ok(["delete", "c1"])
+        try s.ok(["network", "delete", net])
+        #expect(s.leftovers() == [])
+    }
+
     @Test func concurrentLaunchesGetDistinctAddresses() throws {
         let s = try Sandbox()
         let net = Self.uniqueName("sbt")

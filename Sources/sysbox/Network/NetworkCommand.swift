@@ -20,7 +20,7 @@ struct NetworkCommand: ParsableCommand {
         subcommands: [
             ListCommand<NetworkOwner>.self, ShowCommand<NetworkOwner>.self, NetworkCreate.self, GetCommand<NetworkOwner>.self,
             SetCommand<NetworkOwner>.self, UnsetCommand<NetworkOwner>.self, DeleteCommand<NetworkOwner>.self, NetworkListLeases.self,
-            NetworkInfo.self
+            NetworkInfo.self, NetworkAttach.self, NetworkDetach.self, NetworkAttachProfile.self, NetworkDetachProfile.self
         ]
     )
 }

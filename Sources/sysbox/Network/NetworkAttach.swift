@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import SysboxCore
+
+/// `network attach`/`detach` and their `-profile` forms (LXD's): a `nic` device on NETWORK added to, or
+/// removed from, a container's (or a profile's) own devices.
+struct NetworkAttachment<Owner: OwnerKind> {
+    /// Adds `device` (default: the network's name) as `type=nic network=NETWORK [name=INTERFACE]`.
+    static func attach(network: String, to name: String, device: String?, interface: String?) throws {
+        let device = device ?? network
+        var config = ["type": "nic", "network": network]
+        if let interface { config["name"] = interface }
+        let manager = try CLI.manager()
+        _ = try manager.networkConfig(network)  // an unknown network: its own one-line error
+        try manager.addDevice(Owner.owner(name), name: device, config)
+        CLI.out("Device \(device) added to \(name)\n")
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
+    }
+
+    /// Removes the own `nic` devices of `name` on `network` (only `device` when given; it must be one).
+    static func detach(network: String, from name: String, device: String?) throws {
+        let manager = try CLI.manager()
+        let layer = try manager.layer(of: Owner.owner(name))
+        let onNetwork = layer.devices.filter { $0.value["type"] == "nic" && $0.value["network"] == network }.keys.sorted()
+        let chosen: [String]
+        if let device {
+            guard onNetwork.contains(device) else {
+                throw SysboxError(
+                    .notFound,
+                    "\(Owner.noun) \(name) has no nic device \(device) on network \(network) of its own; see: sysbox \(Owner.command) device show \(name)")
+            }
+            chosen = [device]
+        } else {
+            guard !onNetwork.isEmpty else {
+                throw SysboxError(
+                    .notFound,
+                    "\(Owner.noun) \(name) has no nic device on network \(network) of its own (one from a profile is detached from the profile: sysbox network detach-profile \(network) PROFILE)")
+            }
+            chosen = onNetwork
+        }
+        try manager.removeDevices(Owner.owner(name), names: chosen)
+        for device in chosen { CLI.out("Device \(device) removed from \(name)\n") }
+        if let note = manager.deviceChangeNote(Owner.owner(name)) { CLI.note(note) }
+    }
+}
+
+struct NetworkAttach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach", abstract: "Give a container a NIC on a network (a nic device of its own).",
+        discussion: """
+            As LXD's: the device is named DEVICE (default: the network's name) and the interface inside INTERFACE (default: the device's name). It takes effect at the container's next start.
+
+            Examples:
+              sysbox network attach sysboxbr0 web1
+              sysbox network attach sysboxbr0 web1 lan eth1
+            """)
+
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The container.") var container: String
+    @Argument(help: "Device name (default: the network's name).") var device: String?
+    @Argument(help: "Interface name inside (default: the device name).") var interface: String?
+
+    func run() throws { try NetworkAttachment<ContainerOwner>.attach(network: network, to: container, device: device, interface: interface) }
+}
+
+struct NetworkDetach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detach", abstract: "Remove a container's NICs on a network (its own nic devices).",
+        discussion: """
+            Examples:
+              sysbox network detach sysboxbr0 web1
+              sysbox network detach sysboxbr0 web1 lan
+            """)
+
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The container.") var container: String
+    @Argument(help: "Device name (default: every own nic on the network).") var device: String?
+
+    func run() throws { try NetworkAttachment<ContainerOwner>.detach(network: network, from: container, device: device) }
+}
+
+struct NetworkAttachProfile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach-profile", abstract: "Give a profile a nic device on a network.",
+        discussion: """
+            Examples:
+              sysbox network attach-profile sysboxbr0 default lan eth1
+            """)
+
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The profile.") var profile: String
+    @Argument(help: "Device name (default: the network's name).") var device: String?
+    @Argument(help: "Interface name inside (default: the device name).") var interface: String?
+
+    func run() throws { try NetworkAttachment<ProfileOwner>.attach(network: network, to: profile, device: device, interface: interface) }
+}
+
+struct NetworkDetachProfile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detach-profile", abstract: "Remove a profile's nic devices on a network.",
+        discussion: """
+            Examples:
+              sysbox network detach-profile sysboxbr0 default
+            """)
+
+    @Argument(help: "The network.") var network: String
+    @Argument(help: "The profile.") var profile: String
+    @Argument(help: "Device name (default: every nic of the profile on the network).") var device: String?
+
+    func run() throws { try NetworkAttachment<ProfileOwner>.detach(network: network, from: profile, device: device) }
+}
