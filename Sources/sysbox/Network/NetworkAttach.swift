@@ -34,7 +34,8 @@ struct NetworkAttachment<Owner: OwnerKind> {
             guard !onNetwork.isEmpty else {
                 throw SysboxError(
                     .notFound,
-                    "\(Owner.noun) \(name) has no nic device on network \(network) of its own (one from a profile is detached from the profile: sysbox network detach-profile \(network) PROFILE)")
+                    "\(Owner.noun) \(name) has no nic device on network \(network) of its own (one from a profile is detached from the profile: sysbox network detach-profile \(network) PROFILE)"
+                )
             }
             chosen = onNetwork
         }
