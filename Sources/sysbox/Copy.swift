@@ -16,7 +16,7 @@ struct Copy: ParsableCommand {
         aliases: ["cp"]
     )
 
-    @Argument(help: "Source: CONTAINER or CONTAINER/SNAPSHOT.") var source: String
+    @Argument(help: "Source: CONTAINER or CONTAINER/SNAPSHOT.", completion: .containers) var source: String
     @Argument(help: "Name of the new container.") var target: String
     @Flag(name: .customLong("instance-only"), help: "Do not copy the source's snapshots.") var instanceOnly = false
     @Option(name: [.short, .customLong("config")], help: ArgumentHelp("Config key=value for the copy (repeatable).", valueName: "key=value"))

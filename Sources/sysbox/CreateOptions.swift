@@ -4,7 +4,7 @@ import SysboxCore
 
 /// Options shared by `create` and `launch`.
 struct CreateOptions: ParsableArguments {
-    @Argument(help: "Image alias or fingerprint, e.g. busybox (built from its template on first use).")
+    @Argument(help: "Image alias or fingerprint, e.g. busybox (built from its template on first use).", completion: .images)
     var image: String
 
     @Argument(help: "Container name (a random one when left out).")

@@ -14,7 +14,7 @@ struct Delete: ParsableCommand {
         aliases: ["rm"]
     )
 
-    @Argument(help: "Containers to delete.")
+    @Argument(help: "Containers to delete.", completion: .containers)
     var names: [String]
 
     @Flag(name: .shortAndLong, help: "Kill running containers first.")

@@ -16,7 +16,7 @@ struct Exec: ParsableCommand {
               sysbox exec web1 --env DEBUG=1 --cwd /tmp --user nobody -- id
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Argument(help: "The command and its arguments; after -- when they start with - (e.g. -- ls -l).") var command: [String] = []
     @Option(name: .customLong("env"), help: ArgumentHelp("Environment variable KEY=VALUE (repeatable).", valueName: "KEY=VALUE")) var env: [String] = []
     @Option(help: "Working directory inside the container (default: the user's home).") var cwd: String?
@@ -52,7 +52,7 @@ struct Console: ParsableCommand {
               sysbox console web1 --show-log
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Flag(name: .customLong("show-log"), help: "Print the console log instead of attaching.") var showLog = false
 
     func run() throws {

@@ -65,7 +65,7 @@ struct ImageBuild: ParsableCommand {
               sysbox image build debian --mirror http://deb.debian.org/debian
             """)
 
-    @Argument(help: "Template name.") var template: String
+    @Argument(help: "Template name.", completion: .list(["busybox", "debian", "debian-13"])) var template: String
     @Option(help: "Debian mirror URL (debootstrap templates).") var mirror: String?
 
     func run() throws {
@@ -79,7 +79,7 @@ struct ImageDelete: ParsableCommand {
         commandName: "delete", abstract: "Delete an image no container uses.",
         discussion: "Example:\n  sysbox image delete busybox", aliases: ["rm"])
 
-    @Argument(help: "Alias or fingerprint (at least 12 characters).") var image: String
+    @Argument(help: "Alias or fingerprint (at least 12 characters).", completion: .images) var image: String
 
     func run() throws {
         try CLI.manager().deleteImage(image)

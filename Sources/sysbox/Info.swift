@@ -17,7 +17,7 @@ struct Info: ParsableCommand {
             """
     )
 
-    @Argument(help: "Container name.")
+    @Argument(help: "Container name.", completion: .containers)
     var name: String
 
     @Flag(name: .customLong("show-log"), help: "Also print the container's runtime log.")

@@ -15,7 +15,7 @@ struct Pause: ParsableCommand {
             """,
         aliases: ["freeze"])
 
-    @Argument(help: "Containers to pause.") var names: [String] = []
+    @Argument(help: "Containers to pause.", completion: .containers) var names: [String] = []
     @Flag(help: "Every running container.") var all = false
 
     func run() throws {
@@ -37,7 +37,7 @@ struct Resume: ParsableCommand {
             """,
         aliases: ["unfreeze"])
 
-    @Argument(help: "Containers to resume.") var names: [String] = []
+    @Argument(help: "Containers to resume.", completion: .containers) var names: [String] = []
     @Flag(help: "Every paused container.") var all = false
 
     func run() throws {

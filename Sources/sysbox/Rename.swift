@@ -11,7 +11,7 @@ struct Rename: ParsableCommand {
             """,
         aliases: ["mv"])
 
-    @Argument(help: "Current name.") var name: String
+    @Argument(help: "Current name.", completion: .containers) var name: String
     @Argument(help: "New name.") var newName: String
 
     func run() throws {

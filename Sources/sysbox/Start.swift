@@ -15,7 +15,7 @@ struct Start: ParsableCommand {
             A paused container is resumed (as LXD does).
             """)
 
-    @Argument(help: "Containers to start.") var names: [String] = []
+    @Argument(help: "Containers to start.", completion: .containers) var names: [String] = []
     @Flag(help: "Every stopped container.") var all = false
 
     func run() throws {
@@ -45,7 +45,7 @@ struct Stop: ParsableCommand {
               sysbox stop --all               # every running (or paused) container
             """)
 
-    @Argument(help: "Containers to stop.") var names: [String] = []
+    @Argument(help: "Containers to stop.", completion: .containers) var names: [String] = []
     @Flag(help: "Every running container.") var all = false
     @Flag(name: .shortAndLong, help: "Kill the container instead of shutting it down.") var force = false
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30
@@ -73,7 +73,7 @@ struct Restart: ParsableCommand {
               sysbox restart --all        # every running container
             """)
 
-    @Argument(help: "Containers to restart.") var names: [String] = []
+    @Argument(help: "Containers to restart.", completion: .containers) var names: [String] = []
     @Flag(help: "Every running container.") var all = false
     @Flag(name: .shortAndLong, help: "Kill instead of a clean shutdown.") var force = false
     @Option(help: "Seconds to wait for a clean shutdown before killing.") var timeout: Double = 30

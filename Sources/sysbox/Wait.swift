@@ -15,7 +15,7 @@ struct Wait: ParsableCommand {
               sysbox wait web1 --timeout -1     # no time limit
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Option(parsing: .unconditional, help: "Seconds to wait at most; -1 waits forever (as LXD).") var timeout: Double = 120
 
     func validate() throws { try Self.checkTimeout(timeout) }
@@ -55,7 +55,7 @@ struct Shell: ParsableCommand {
               sysbox shell web1
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
 
     func run() throws {
         let tty = isatty(0) == 1 && isatty(1) == 1

@@ -50,6 +50,44 @@ import Glibc
         let help = try runProcess(bin + "/sysbox", ["--version"], env: ["SYSBOX_DIR": s.stateDir])
         #expect(help.status == 0 && help.stdout.hasPrefix("0."), "\(help.stderr)")
     }
+
+    /// Shell completion: the bash script sysbox writes, sourced in bash and asked as bash asks it,
+    /// offers verbs, and the names of this state directory's containers, snapshots, profiles and images;
+    /// with no state directory it offers none and creates nothing. zsh and fish scripts are written too.
+    @Test func shellCompletion() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "web1"])
+        try s.ok(["create", "busybox", "db2"])
+        try s.ok(["snapshot", "create", "web1", "snapA"])
+        let bin = URL(fileURLWithPath: s.binary).deletingLastPathComponent().path
+        func complete(_ line: String, dir: String? = nil) throws -> String {
+            let script = """
+                source <(sysbox --generate-completion-script bash)
+                COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -ra COMP_WORDS <<< "$1"
+                [[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+                COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+                _sysbox sysbox "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+                printf '%s\\n' "${COMPREPLY[@]}" | sort | tr '\\n' ' '
+                """
+            let r = try runProcess("/bin/bash", ["-c", script, "bash", line], env: ["SYSBOX_DIR": dir ?? s.stateDir, "PATH": bin + ":/usr/bin:/bin"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout
+        }
+        #expect(try complete("sysbox sta") == "start ")
+        #expect(try complete("sysbox start ") == "db2 web1 ")
+        #expect(try complete("sysbox exec w") == "web1 ")
+        #expect(try complete("sysbox snapshot restore web1 ") == "snapA ")
+        #expect(try complete("sysbox profile edit de") == "default ")
+        #expect(try complete("sysbox file pull d") == "db2/ ")
+        #expect(try complete("sysbox launch b") == "busybox ")
+        let missing = s.root + "/no-state"
+        #expect(try complete("sysbox start ", dir: missing) == " ")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        for shell in ["zsh", "fish"] {
+            #expect(try s.ok(["--generate-completion-script", shell]).contains("sysbox"))
+        }
+        try s.ok(["delete", "web1", "db2"])
+    }
 }
 
 @Suite struct ProfileCLITests {

@@ -14,7 +14,7 @@ struct ConfigEdit: ParsableCommand {
               printf 'config:\\n  limits.memory: 1GiB\\ndevices: {}\\n' | sysbox config edit web1
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
 
     func run() throws {
         try Names.validate(name, as: .container)

@@ -43,7 +43,7 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device name.") var device: String
     @Argument(help: "Device type: nic, disk or none.") var type: String
     @Argument(help: "KEY=VALUE pairs.") var assignments: [String] = []
@@ -73,7 +73,7 @@ struct DeviceRemove<Owner: OwnerKind>: ParsableCommand {
             aliases: ["rm"])
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device names.") var devices: [String] = []
 
     func run() throws {
@@ -96,7 +96,7 @@ struct DeviceList<Owner: OwnerKind>: ParsableCommand {
                 """, aliases: ["ls"])
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
 
     func run() throws {
         let layer = try CLI.manager().layer(of: Owner.owner(name))
@@ -114,7 +114,7 @@ struct DeviceShow<Owner: OwnerKind>: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
 
     func run() throws {
         CLI.out(YAMLDocs.devices(try CLI.manager().layer(of: Owner.owner(name)).devices))
@@ -132,7 +132,7 @@ struct DeviceGet<Owner: OwnerKind>: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device name.") var device: String
     @Argument(help: "Key.") var key: String
 
@@ -157,7 +157,7 @@ struct DeviceSet<Owner: OwnerKind>: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device name.") var device: String
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
 
@@ -180,7 +180,7 @@ struct DeviceUnset<Owner: OwnerKind>: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The \(Owner.noun).") var name: String
+    @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device name.") var device: String
     @Argument(help: "Keys.") var keys: [String] = []
 
@@ -200,7 +200,7 @@ struct DeviceOverride: ParsableCommand {
               sysbox config device override web1 eth0 ipv4.address=10.0.3.10
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Argument(help: "Device name.") var device: String
     @Argument(help: "KEY=VALUE pairs to change.") var assignments: [String] = []
 

@@ -42,7 +42,7 @@ struct FilePush: ParsableCommand {
               sysbox file push -p --uid 1000 --gid 1000 --mode 0640 notes web1/home/user/docs/notes
             """)
 
-    @Argument(help: "Local files, then CONTAINER/PATH.") var paths: [String] = []
+    @Argument(help: "Local files, then CONTAINER/PATH.", completion: .containerPaths) var paths: [String] = []
     @Flag(name: [.customShort("p"), .customLong("create-dirs")], help: "Create missing directories in the container.") var createDirs = false
     @Flag(name: [.short, .customLong("recursive")], help: "Copy directories with what they hold.") var recursive = false
     @Option(help: "Owner UID in the container.") var uid: UInt32 = 0
@@ -90,7 +90,7 @@ struct FilePull: ParsableCommand {
               sysbox file pull web1/etc/os-release -
             """)
 
-    @Argument(help: "CONTAINER/PATH…, then the local target.") var paths: [String] = []
+    @Argument(help: "CONTAINER/PATH…, then the local target.", completion: .containerPaths) var paths: [String] = []
     @Flag(name: [.short, .customLong("recursive")], help: "Copy directories with what they hold (into a new local path, or into a local directory).") var recursive = false
 
     func validate() throws {
@@ -135,7 +135,7 @@ struct FileEdit: ParsableCommand {
               echo "nameserver 10.0.3.1" | sysbox file edit web1/etc/resolv.conf
             """)
 
-    @Argument(help: "CONTAINER/PATH.") var spec: String
+    @Argument(help: "CONTAINER/PATH.", completion: .containerPaths) var spec: String
 
     func run() throws {
         let (name, path) = try FileCommand.split(spec)

@@ -14,7 +14,7 @@ struct FileCreate: ParsableCommand {
               sysbox file create --type symlink web1/etc/app/current /srv/app/v2
             """)
 
-    @Argument(help: "CONTAINER/PATH, then (for --type symlink) the link's target.") var arguments: [String] = []
+    @Argument(help: "CONTAINER/PATH, then (for --type symlink) the link's target.", completion: .containerPaths) var arguments: [String] = []
     @Option(help: "What to create: file, directory or symlink.") var type: String = "file"
     @Flag(name: [.customShort("p"), .customLong("create-dirs")], help: "Create missing directories in the container.") var createDirs = false
     @Flag(name: [.short, .customLong("force")], help: "Overwrite what is there (of the same type).") var force = false
@@ -55,7 +55,7 @@ struct FileDelete: ParsableCommand {
             """,
         aliases: ["rm"])
 
-    @Argument(help: "CONTAINER/PATH…") var specs: [String] = []
+    @Argument(help: "CONTAINER/PATH…", completion: .containerPaths) var specs: [String] = []
     @Flag(name: [.short, .customLong("force")], help: "Delete directories with what they hold.") var force = false
 
     func validate() throws {

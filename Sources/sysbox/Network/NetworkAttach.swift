@@ -56,8 +56,8 @@ struct NetworkAttach: ParsableCommand {
               sysbox network attach sysboxbr0 web1 lan eth1
             """)
 
-    @Argument(help: "The network.") var network: String
-    @Argument(help: "The container.") var container: String
+    @Argument(help: "The network.", completion: .networks) var network: String
+    @Argument(help: "The container.", completion: .containers) var container: String
     @Argument(help: "Device name (default: the network's name).") var device: String?
     @Argument(help: "Interface name inside (default: the device name).") var interface: String?
 
@@ -73,8 +73,8 @@ struct NetworkDetach: ParsableCommand {
               sysbox network detach sysboxbr0 web1 lan
             """)
 
-    @Argument(help: "The network.") var network: String
-    @Argument(help: "The container.") var container: String
+    @Argument(help: "The network.", completion: .networks) var network: String
+    @Argument(help: "The container.", completion: .containers) var container: String
     @Argument(help: "Device name (default: every own nic on the network).") var device: String?
 
     func run() throws { try NetworkAttachment<ContainerOwner>.detach(network: network, from: container, device: device) }
@@ -88,8 +88,8 @@ struct NetworkAttachProfile: ParsableCommand {
               sysbox network attach-profile sysboxbr0 default lan eth1
             """)
 
-    @Argument(help: "The network.") var network: String
-    @Argument(help: "The profile.") var profile: String
+    @Argument(help: "The network.", completion: .networks) var network: String
+    @Argument(help: "The profile.", completion: .profiles) var profile: String
     @Argument(help: "Device name (default: the network's name).") var device: String?
     @Argument(help: "Interface name inside (default: the device name).") var interface: String?
 
@@ -104,8 +104,8 @@ struct NetworkDetachProfile: ParsableCommand {
               sysbox network detach-profile sysboxbr0 default
             """)
 
-    @Argument(help: "The network.") var network: String
-    @Argument(help: "The profile.") var profile: String
+    @Argument(help: "The network.", completion: .networks) var network: String
+    @Argument(help: "The profile.", completion: .profiles) var profile: String
     @Argument(help: "Device name (default: every nic of the profile on the network).") var device: String?
 
     func run() throws { try NetworkAttachment<ProfileOwner>.detach(network: network, from: profile, device: device) }

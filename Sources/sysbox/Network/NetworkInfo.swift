@@ -10,7 +10,7 @@ struct NetworkInfo: ParsableCommand {
               sysbox network info sysboxbr0
             """)
 
-    @Argument(help: "Network name.") var name: String
+    @Argument(help: "Network name.", completion: .networks) var name: String
 
     func run() throws {
         let s = try CLI.manager().networkState(name)

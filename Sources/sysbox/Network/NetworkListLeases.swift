@@ -12,7 +12,7 @@ struct NetworkListLeases: ParsableCommand {
               sysbox network list-leases sysboxbr0 --format csv
             """)
 
-    @Argument(help: "Network name.") var name: String
+    @Argument(help: "Network name.", completion: .networks) var name: String
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
 

@@ -62,8 +62,8 @@ enum RemoveProfile: ProfileChangeKind { static let change = ProfileChange.remove
 struct ChangeProfiles<Kind: ProfileChangeKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.change.help.configuration(Kind.change.rawValue) }
 
-    @Argument(help: "Container name.") var container: String
-    @Argument(help: "Profile name.") var profile: String
+    @Argument(help: "Container name.", completion: .containers) var container: String
+    @Argument(help: "Profile name.", completion: .profiles) var profile: String
 
     func run() throws {
         let manager = try CLI.manager()
@@ -85,7 +85,7 @@ struct ProfileAssign: ParsableCommand {
               sysbox profile assign web1 default
             """)
 
-    @Argument(help: "Container name.") var container: String
+    @Argument(help: "Container name.", completion: .containers) var container: String
     @Argument(help: "Profiles, comma-separated.") var profiles: String
 
     func run() throws {

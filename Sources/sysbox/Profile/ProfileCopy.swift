@@ -9,7 +9,7 @@ struct ProfileCopy: ParsableCommand {
               sysbox profile copy default web
             """, aliases: ["cp"])
 
-    @Argument(help: "Source profile.") var source: String
+    @Argument(help: "Source profile.", completion: .profiles) var source: String
     @Argument(help: "New profile name.") var target: String
 
     func run() throws {

@@ -13,7 +13,7 @@ struct ProfileEdit: ParsableCommand {
               sysbox profile edit small < small.yaml
             """)
 
-    @Argument(help: "Profile name.") var name: String
+    @Argument(help: "Profile name.", completion: .profiles) var name: String
 
     func run() throws {
         try Names.validate(name, as: .profile)

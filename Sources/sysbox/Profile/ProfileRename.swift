@@ -9,7 +9,7 @@ struct ProfileRename: ParsableCommand {
               sysbox profile rename small tiny
             """, aliases: ["mv"])
 
-    @Argument(help: "Current name.") var source: String
+    @Argument(help: "Current name.", completion: .profiles) var source: String
     @Argument(help: "New name.") var target: String
 
     func run() throws {

@@ -85,7 +85,7 @@ extension KeyedKind where Self: OwnerKind, GetOptions: ExpandOption {
 struct GetCommand<Kind: KeyedKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.help(.get).configuration("get") }
 
-    @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
+    @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: ArgumentHelp(Kind.keyHelp)) var key: String
     @OptionGroup var options: Kind.GetOptions
 
@@ -99,7 +99,7 @@ struct GetCommand<Kind: KeyedKind>: ParsableCommand {
 struct SetCommand<Kind: KeyedKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.help(.set).configuration("set") }
 
-    @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
+    @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
 
     func run() throws {
@@ -135,7 +135,7 @@ enum InertKeys {
 struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.help(.unset).configuration("unset") }
 
-    @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
+    @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: ArgumentHelp(Kind.keysHelp)) var keys: [String] = []
 
     func run() throws {
@@ -149,7 +149,7 @@ struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
 struct ShowCommand<Kind: KeyedKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.help(.show).configuration("show") }
 
-    @Argument(help: ArgumentHelp(Kind.nameHelp)) var name: String
+    @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @OptionGroup var options: Kind.ShowOptions
 
     func run() throws {
@@ -186,7 +186,7 @@ struct ListCommand<Kind: CollectionKind>: ParsableCommand {
 struct DeleteCommand<Kind: CollectionKind>: ParsableCommand {
     static var configuration: CommandConfiguration { Kind.help(.delete).configuration("delete") }
 
-    @Argument(help: ArgumentHelp("\(Kind.noun.titleCased) names.")) var names: [String] = []
+    @Argument(help: ArgumentHelp("\(Kind.noun.titleCased) names."), completion: .names(of: Kind.noun)) var names: [String] = []
 
     func run() throws {
         // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.

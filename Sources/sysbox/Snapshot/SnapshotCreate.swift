@@ -12,7 +12,7 @@ struct SnapshotCreate: ParsableCommand {
               sysbox snapshot create web1 nightly --reuse
             """)
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Argument(help: "Snapshot name.") var snapshot: String?
     // Unconditional: `--expiry -1d` reaches the expiry check (a clear error) instead of being taken
     // for an option.

@@ -12,8 +12,8 @@ struct SnapshotDelete: ParsableCommand {
               sysbox snapshot delete web1 snap1 snap2
             """, aliases: ["rm"])
 
-    @Argument(help: "Container name.") var name: String
-    @Argument(help: "Snapshot names.") var snapshots: [String] = []
+    @Argument(help: "Container name.", completion: .containers) var name: String
+    @Argument(help: "Snapshot names.", completion: .snapshots) var snapshots: [String] = []
 
     func run() throws {
         // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.

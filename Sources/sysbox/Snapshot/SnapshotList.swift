@@ -13,7 +13,7 @@ struct SnapshotList: ParsableCommand {
               sysbox snapshot list web1 --format json
             """, aliases: ["ls"])
 
-    @Argument(help: "Container name.") var name: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
     @Option(name: [.short, .customLong("format")], help: "table, json, yaml or csv (table and csv take ,noheader).")
     var format: String = "table"
 

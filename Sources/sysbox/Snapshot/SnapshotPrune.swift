@@ -12,7 +12,7 @@ struct SnapshotPrune: ParsableCommand {
               sysbox snapshot prune web1
             """)
 
-    @Argument(help: "Containers (all when none).") var names: [String] = []
+    @Argument(help: "Containers (all when none).", completion: .containers) var names: [String] = []
 
     func run() throws {
         for deleted in try CLI.manager().pruneSnapshots(names) { CLI.out(deleted.line + "\n") }

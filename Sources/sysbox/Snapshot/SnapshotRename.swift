@@ -9,8 +9,8 @@ struct SnapshotRename: ParsableCommand {
               sysbox snapshot rename web1 snap0 before-upgrade
             """, aliases: ["mv"])
 
-    @Argument(help: "Container name.") var name: String
-    @Argument(help: "Snapshot name.") var snapshot: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
+    @Argument(help: "Snapshot name.", completion: .snapshots) var snapshot: String
     @Argument(help: "New snapshot name.") var newName: String
 
     func run() throws {

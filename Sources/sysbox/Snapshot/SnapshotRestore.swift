@@ -12,8 +12,8 @@ struct SnapshotRestore: ParsableCommand {
               sysbox snapshot restore web1 snap0 --force
             """)
 
-    @Argument(help: "Container name.") var name: String
-    @Argument(help: "Snapshot name.") var snapshot: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
+    @Argument(help: "Snapshot name.", completion: .snapshots) var snapshot: String
     @Flag(name: .shortAndLong, help: "Stop a running container, restore, start it again.") var force = false
 
     func run() throws {

@@ -9,8 +9,8 @@ struct SnapshotShow: ParsableCommand {
               sysbox snapshot show web1 snap0
             """)
 
-    @Argument(help: "Container name.") var name: String
-    @Argument(help: "Snapshot name.") var snapshot: String
+    @Argument(help: "Container name.", completion: .containers) var name: String
+    @Argument(help: "Snapshot name.", completion: .snapshots) var snapshot: String
 
     func run() throws {
         CLI.out(try CLI.manager().snapshotDocument(name, snapshot))
