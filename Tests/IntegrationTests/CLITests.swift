@@ -51,6 +51,28 @@ import Glibc
         #expect(help.status == 0 && help.stdout.hasPrefix("0."), "\(help.stderr)")
     }
 
+    /// Manual pages (scripts/manpages, which scripts/install runs): sysbox(1) and a page per verb from
+    /// the command definitions, none for the internal commands; `man` renders them.
+    @Test func manualPages() throws {
+        let s = try Sandbox()
+        let bin = URL(fileURLWithPath: s.binary).deletingLastPathComponent().path
+        let tool = bin + "/generate-manual"
+        try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) is missing: scripts/test builds it (swift build --product generate-manual)")
+        let out = s.root + "/man1"
+        let r = try runProcess(
+            "/bin/bash", ["\(repositoryRoot)/scripts/manpages", out, bin + "/sysbox-manager"], env: ["SYSBOX_GENERATE_MANUAL": tool, "PATH": "/opt/swift/usr/bin:/usr/bin:/bin"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("Wrote "), "\(r.stdout) \(r.stderr)")
+        let pages = try FileManager.default.contentsOfDirectory(atPath: out)
+        for page in ["sysbox.1", "sysbox.start.1", "sysbox.pause.1", "sysbox.file.create.1", "sysbox.network.attach.1", "sysbox.snapshot.restore.1"] {
+            #expect(pages.contains(page), "\(page) missing from \(pages.sorted())")
+        }
+        #expect(!pages.contains { $0.contains("__") })
+        let root = try String(contentsOfFile: out + "/sysbox.1", encoding: .utf8)
+        #expect(root.contains(".Sh NAME") && root.contains(".Xr sysbox.start 1") && !root.contains("__monitor"))
+        let rendered = try runProcess("/usr/bin/man", ["-l", out + "/sysbox.start.1"], env: ["MANPAGER": "cat", "PAGER": "cat", "COLUMNS": "100"])
+        #expect(rendered.status == 0 && rendered.stdout.contains("sysbox start") && rendered.stdout.contains("--all"), "\(rendered.stderr)")
+    }
+
     /// Shell completion: the bash script sysbox writes, sourced in bash and asked as bash asks it,
     /// offers verbs, and the names of this state directory's containers, snapshots, profiles and images;
     /// with no state directory it offers none and creates nothing. zsh and fish scripts are written too.
