@@ -251,6 +251,10 @@ public final class Manager: StateBound {
     public func renameProfile(_ source: String, to target: String) throws { try profiles.renameProfile(source, to: target) }
     /// Forwards to `profiles.setProfileDescription`.
     public func setProfileDescription(_ name: String, _ description: String) throws { try profiles.setProfileDescription(name, description) }
+    /// Forwards to `containers.setContainerDescription`.
+    public func setContainerDescription(_ name: String, _ description: String) throws { try containers.setContainerDescription(name, description) }
+    /// Forwards to `networks.setNetworkDescription`.
+    public func setNetworkDescription(_ name: String, _ description: String) throws { try networks.setNetworkDescription(name, description) }
 
     // MARK: - ContainerExec, ContainerConsole
 

@@ -7,6 +7,27 @@ import Glibc
 
 /// Config values through the CLI: schedules, values that only looked valid, names given twice.
 @Suite struct ConfigValueCLITests {
+    /// `--property` (LXD's) on get/set/unset: the description of a container, a profile or a network;
+    /// any other property is one line naming the one there is, and changes nothing.
+    @Test func descriptionProperty() throws {
+        let s = try Sandbox.withoutNIC()
+        try s.ok(["create", "busybox", "c1"])
+        try s.ok(["config", "set", "c1", "--property", "description=web server"])
+        #expect(try s.ok(["config", "get", "c1", "--property", "description"]) == "web server\n")
+        #expect(try s.ok(["list", "-c", "nd", "--format", "csv,noheader"]) == "c1,web server\n")
+        #expect(try s.ok(["info", "c1"]).contains("Description: web server"))
+        try s.fails(["config", "set", "c1", "--property", "name=c2"], "unknown property \"name\"; the property sysbox has is description")
+        try s.fails(["config", "set", "c1", "--property", "description=a\u{1b}b"], "description")
+        #expect(try s.ok(["config", "get", "c1", "--property", "description"]) == "web server\n")
+        try s.ok(["config", "unset", "c1", "--property", "description"])
+        #expect(try s.ok(["config", "get", "c1", "--property", "description"]) == "\n")
+        try s.ok(["profile", "set", "default", "--property", "description=the default"])
+        #expect(try s.ok(["profile", "get", "default", "--property", "description"]) == "the default\n")
+        try s.fails(["profile", "get", "defualt", "--property", "description"], "profile defualt not found; did you mean default?")
+        try s.fails(["config", "get", "nope", "--property", "description"], "container nope not found")
+        try s.ok(["delete", "c1"])
+    }
+
     /// Schedules with commas inside fields.
     @Test func scheduleCommas() throws {
         let s = try Sandbox()

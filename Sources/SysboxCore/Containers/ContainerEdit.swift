@@ -20,6 +20,19 @@ extension Containers {
     /// must stay valid, disk sources and `limits.cpu` must fit this host, static addresses must be free.
     /// A refused document changes nothing. Returns a note when the container runs and the change
     /// touches what only a start applies (`PendingChange`).
+    /// Sets the container's description (`config set NAME --property description=…`, LXD's).
+    /// - Throws: `SysboxError(.invalidArgument)` for a description with control characters or too long;
+    ///   `.notFound` for no such container.
+    public func setContainerDescription(_ name: String, _ description: String) throws {
+        try Names.validate(name, as: .container)
+        try Names.validateDescription(description, of: "container \(name)")
+        try write { db in
+            var record = try container(db, name)
+            record.description = description
+            try record.update(db)
+        }
+    }
+
     @discardableResult
     public func updateContainer(_ name: String, _ doc: ProfileDocument) throws -> [String] {
         try Names.validate(name, as: .container)

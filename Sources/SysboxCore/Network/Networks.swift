@@ -104,6 +104,17 @@ struct Networks: StateBound {
         return value
     }
 
+    /// Sets the network's description (`network set NAME --property description=…`, LXD's).
+    /// - Throws: `SysboxError(.invalidArgument)` for a bad description; `.notFound` for no such network.
+    public func setNetworkDescription(_ name: String, _ description: String) throws {
+        try Names.validateDescription(description, of: "network \(name)")
+        try write { db in
+            var record = try network(db, name)
+            record.description = description
+            try record.update(db)
+        }
+    }
+
     /// Creates a managed network and brings it up on the host: the bridge, its address, NAT rules and
     /// dnsmasq (`ipv4.address` defaults to auto).
     public func createNetwork(_ name: String, config pairs: [(String, String)], description: String = "") throws {

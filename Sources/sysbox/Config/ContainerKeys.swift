@@ -9,6 +9,10 @@ enum ContainerOwner: OwnerKind, KeyedKind {
 
     static let noun = "container", command = "config", example = "web1"
     static func owner(_ name: String) -> ConfigOwner { .container(name) }
+    static func description(_ manager: Manager, _ name: String) throws -> String { try manager.containerView(name).record.description }
+    static func setDescription(_ manager: Manager, _ name: String, _ description: String) throws {
+        try manager.setContainerDescription(name, description)
+    }
 
     static func help(_ verb: KeyVerb) -> VerbHelp {
         switch verb {

@@ -8,6 +8,14 @@ enum NetworkOwner: KeyedKind, CollectionKind {
     static let keysHelp = "Keys."
     static let refusesEmptyChange = true
 
+    static func description(_ manager: Manager, _ name: String) throws -> String {
+        _ = try manager.networkConfig(name)  // no such network: its one-line error, with a suggestion
+        return try manager.listNetworks().first { $0.name == name }?.description ?? ""
+    }
+    static func setDescription(_ manager: Manager, _ name: String, _ description: String) throws {
+        try manager.setNetworkDescription(name, description)
+    }
+
     static func help(_ verb: CollectionVerb) -> VerbHelp {
         switch verb {
         case .list:

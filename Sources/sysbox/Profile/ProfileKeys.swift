@@ -5,6 +5,13 @@ import SysboxCore
 enum ProfileOwner: OwnerKind, KeyedKind, CollectionKind {
     static let noun = "profile", command = "profile", example = "small"
     static func owner(_ name: String) -> ConfigOwner { .profile(name) }
+    static func description(_ manager: Manager, _ name: String) throws -> String {
+        _ = try manager.layer(of: .profile(name))  // no such profile: its one-line error, with a suggestion
+        return try manager.listProfiles().first { $0.name == name }?.description ?? ""
+    }
+    static func setDescription(_ manager: Manager, _ name: String, _ description: String) throws {
+        try manager.setProfileDescription(name, description)
+    }
 
     static func help(_ verb: CollectionVerb) -> VerbHelp {
         switch verb {

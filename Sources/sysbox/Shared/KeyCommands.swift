@@ -41,6 +41,22 @@ protocol KeyedKind {
     static func unset(_ manager: Manager, _ name: String, _ keys: [String]) throws -> [String]
     /// What `show` prints.
     static func document(_ manager: Manager, _ name: String, _ options: ShowOptions) throws -> String
+    /// The object's description (`get --property description`).
+    static func description(_ manager: Manager, _ name: String) throws -> String
+    /// Sets the object's description (`set --property description=…`).
+    static func setDescription(_ manager: Manager, _ name: String, _ description: String) throws
+}
+
+/// LXD's `--property` of get/set/unset: the object's own fields instead of config keys; sysbox has one.
+enum Property {
+    static let help: ArgumentHelp = "Act on the object's description (LXD's --property: the key is description) instead of config keys."
+
+    /// Checks a property name.
+    static func check(_ key: String) throws {
+        guard key == "description" else {
+            throw SysboxError(.invalidArgument, "unknown property \(Names.quote(key)); the property sysbox has is description (e.g. --property description=\"web server\")")
+        }
+    }
 }
 
 extension KeyedKind {
@@ -88,8 +104,14 @@ struct GetCommand<Kind: KeyedKind>: ParsableCommand {
     @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: ArgumentHelp(Kind.keyHelp)) var key: String
     @OptionGroup var options: Kind.GetOptions
+    @Flag(help: Property.help) var property = false
 
     func run() throws {
+        if property {
+            try Property.check(key)
+            CLI.outRaw(try Kind.description(CLI.manager(), name) + "\n")
+            return
+        }
         try Kind.checkReadable(key)
         CLI.outRaw((try Kind.config(CLI.manager(), name, options)[key] ?? "") + "\n")
     }
@@ -101,12 +123,19 @@ struct SetCommand<Kind: KeyedKind>: ParsableCommand {
 
     @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: "KEY=VALUE pairs (or KEY VALUE).") var assignments: [String] = []
+    @Flag(help: Property.help) var property = false
 
     func run() throws {
         // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
         if Kind.refusesEmptyChange && assignments.isEmpty { throw ValidationError("give at least one KEY=VALUE") }
         let manager = try CLI.manager()
         let pairs = try CLI.setArguments(assignments)
+        if property {
+            guard !pairs.isEmpty else { throw SysboxError(.invalidArgument, "give description=TEXT with --property") }
+            for (key, _) in pairs { try Property.check(key) }
+            for (_, value) in pairs { try Kind.setDescription(manager, name, value) }
+            return
+        }
         for note in try Kind.set(manager, name, pairs) { CLI.note(note) }
         if Kind.self != NetworkOwner.self {
             for warning in InertKeys.warnings(pairs.map(\.0)) { CLI.warn(warning) }
@@ -138,9 +167,17 @@ struct UnsetCommand<Kind: KeyedKind>: ParsableCommand {
     @Argument(help: ArgumentHelp(Kind.nameHelp), completion: .names(of: Kind.noun)) var name: String
     @Argument(help: ArgumentHelp(Kind.keysHelp)) var keys: [String] = []
 
+    @Flag(help: Property.help) var property = false
+
     func run() throws {
         // Here, not in validate(): ArgumentParser reports a validate() error before an unknown option.
         if Kind.refusesEmptyChange && keys.isEmpty { throw ValidationError("give at least one key") }
+        if property {
+            guard !keys.isEmpty else { throw SysboxError(.invalidArgument, "give description with --property") }
+            for key in keys { try Property.check(key) }
+            try Kind.setDescription(CLI.manager(), name, "")
+            return
+        }
         for note in try Kind.unset(CLI.manager(), name, keys) { CLI.note(note) }
     }
 }
