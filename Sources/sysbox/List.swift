@@ -7,7 +7,7 @@ struct List: ParsableCommand {
         commandName: "list",
         abstract: "List containers.",
         discussion: """
-            Filters: a name prefix, or KEY=VALUE where KEY is status, image, profile, name or a config key. Config keys are matched against the expanded config, by type: security.nesting=false also matches containers where it is unset, 0, no or off, and limits.memory=1GiB matches 1024MiB. An empty value (user.role=) matches containers where the key is unset. Several filters must all match.
+            Filters: a name prefix, or KEY=VALUE where KEY is status, image, profile, name or a config key. As in LXD, a filter or value with regex syntax is a regular expression over the whole name or value (web.*1, user.role=front.*); with ^ or $ in it, it is matched as written. Config keys are matched against the expanded config, by type: security.nesting=false also matches containers where it is unset, 0, no or off, and limits.memory=1GiB matches 1024MiB. An empty value (user.role=) matches containers where the key is unset. Several filters must all match.
 
             --format json prints an array of objects with name, status, ipv4 (plain addresses), pid, image, profiles, snapshots, description, ephemeral, type, created_at and last_used_at (RFC 3339, UTC), and state: status, pid and network, one object per interface as LXD shapes it (addresses with family, address, netmask and scope; hwaddr; host_name; counters), null while the container is not running. Every key is always there (null when unset). csv keeps descriptions whole (quoted) and joins IPv4 addresses with commas.
 

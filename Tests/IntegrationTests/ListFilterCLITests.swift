@@ -39,6 +39,30 @@ import Glibc
         try s.fails(["list", "status=paused"], "unknown status \"paused\" in filter status; use running, stopped, starting, stopping, frozen or error")
     }
 
+    /// Regular expressions, LXD's way: a bare filter is a name prefix or a regex over the whole name
+    /// (unless it holds ^ or $); a KEY=VALUE value with regex syntax matches the whole value.
+    @Test func regexFilters() throws {
+        let s = try Sandbox.withoutNIC()
+        for (name, role) in [("web01", "frontend"), ("web02", "front-canary"), ("db01", "database"), ("xweb9", "frontend")] {
+            try s.ok(["create", "busybox", name, "-c", "user.role=\(role)"])
+        }
+        func names(_ filters: String...) throws -> String {
+            try s.ok(["list", "-c", "n", "--format", "csv,noheader"] + filters).split(separator: "\n").joined(separator: " ")
+        }
+        #expect(try names("web") == "web01 web02")
+        #expect(try names("web.*1") == "web01")
+        #expect(try names(".*web.*") == "web01 web02 xweb9")
+        #expect(try names("eb") == "")  // a plain word is a prefix, not a substring
+        #expect(try names("01$") == "db01 web01")
+        #expect(try names("user.role=front.*") == "web01 web02 xweb9")
+        #expect(try names("user.role=front") == "")
+        #expect(try names("user.role=front.*", "web") == "web01 web02")
+        #expect(try names("name=(db|web)01") == "db01 web01")
+        try s.fails(["list", "web["], "filter \"web[\": \"web[\" is not a valid regular expression")
+        try s.fails(["list", "user.role=(x"], "filter user.role: \"(x\" is not a valid regular expression")
+        try s.ok(["delete", "web01", "web02", "db01", "xweb9"])
+    }
+
     /// `list -c` takes LXD's column letters for the table and csv, in the order given; the cgroup
     /// columns show a running container's figures; an unknown letter is one line naming the letters.
     @Test func chosenColumns() throws {

@@ -1,10 +1,12 @@
-/// One filter of `sysbox list`: a name prefix, or `KEY=VALUE` where KEY is status (or state), image,
-/// profile, name or a config key. Parsed and checked once (`init(parsing:)`), then matched against
+/// One filter of `sysbox list`: a name prefix or regular expression, or `KEY=VALUE` where KEY is status
+/// (or state), image, profile, name or a config key (a value with regex syntax is a regular expression
+/// over the whole value, as LXD reads it). Parsed and checked once (`init(parsing:)`), then matched against
 /// each container (`matches`). Pure: no system calls, no database.
 public struct ContainerFilter: Sendable, Equatable {
     /// What a filter compares.
     public enum Criterion: Sendable, Equatable {
-        /// A filter without `=`: the container's name starts with this.
+        /// A filter without `=`: the container's name starts with this, or matches it as a regular
+        /// expression (LXD's rule: `regexMatches`).
         case namePrefix(String)
         /// `status=` or `state=`, in any case.
         case status(ContainerStatus)
@@ -32,6 +34,7 @@ public struct ContainerFilter: Sendable, Equatable {
     ///   (`InstanceConfig.validateFilter`).
     public init(parsing text: String) throws {
         guard let eq = text.firstIndex(of: "=") else {
+            try Self.checkPattern(text, in: "filter \(Names.quote(text))")
             criterion = .namePrefix(text)
             return
         }
@@ -44,10 +47,41 @@ public struct ContainerFilter: Sendable, Equatable {
             criterion = .status(status)
         case "image": criterion = .image(value)
         case "profile": criterion = .profile(value)
-        case "name": criterion = .name(value)
+        case "name":
+            try Self.checkPattern(value, in: "filter \(key)")
+            criterion = .name(value)
         default:
-            try InstanceConfig.validateFilter(key, value)
+            if Self.pattern(value) == nil {
+                try InstanceConfig.validateFilter(key, value)
+            } else {
+                // A regular expression (LXD's): not checked against the key's type, only compiled.
+                try InstanceConfig.validateFilter(key, "")
+                try Self.checkPattern(value, in: "filter \(key)")
+            }
             criterion = .config(key: key, value: value)
+        }
+    }
+
+    /// The regular expression a filter value is read as, LXD's way: whole-value (`^…$` added) unless it
+    /// holds `^` or `$`; nil when it has no regex syntax at all (then it is a plain value).
+    static func pattern(_ text: String) -> String? {
+        guard text.contains(where: { ".*+?[](){}|\\^$".contains($0) }) else { return nil }
+        return text.contains("^") || text.contains("$") ? text : "^(?:" + text + ")$"
+    }
+
+    /// Whether `actual` matches `text` read as a regular expression (false when it has no regex syntax).
+    static func regexMatches(_ text: String, _ actual: String) -> Bool {
+        guard let p = pattern(text), let regex = try? Regex(p) else { return false }
+        return (try? regex.firstMatch(in: actual)) != nil
+    }
+
+    /// Refuses a value with regex syntax that does not compile, in one line.
+    private static func checkPattern(_ text: String, in what: String) throws {
+        guard let p = pattern(text) else { return }
+        do {
+            _ = try Regex(p)
+        } catch {
+            throw SysboxError(.invalidArgument, "\(what): \(Names.quote(text)) is not a valid regular expression; fix it (e.g. web.*) or give a plain name prefix")
         }
     }
 
@@ -59,12 +93,14 @@ public struct ContainerFilter: Sendable, Equatable {
     /// Whether `view` passes this filter.
     public func matches(_ view: ContainerView) -> Bool {
         switch criterion {
-        case .namePrefix(let prefix): return view.name.hasPrefix(prefix)
+        case .namePrefix(let prefix): return view.name.hasPrefix(prefix) || Self.regexMatches(prefix, view.name)
         case .status(let status): return view.status == status
         case .image(let image): return view.record.image == image
         case .profile(let profile): return view.profiles.contains(profile)
-        case .name(let name): return view.name == name
-        case .config(let key, let value): return InstanceConfig.filterMatches(key, wanted: value, actual: view.expanded.config[key])
+        case .name(let name): return view.name == name || Self.regexMatches(name, view.name)
+        case .config(let key, let value):
+            return InstanceConfig.filterMatches(key, wanted: value, actual: view.expanded.config[key])
+                || Self.regexMatches(value, view.expanded.config[key] ?? InstanceConfig.defaultValue(key) ?? "")
         }
     }
 
