@@ -18,12 +18,16 @@ extension CLI {
         FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
     }
 
-    /// Progress of long steps (image builds): one updating line on a terminal, plain lines otherwise.
+    /// Progress of long steps (image builds): one line updated in place on a terminal (cut to its
+    /// width); otherwise nothing but the final line (`built …`).
     static func progress(_ message: String) {
         if isatty(2) == 1 {
-            FileHandle.standardError.write(Data("\r\u{1b}[K\(message)".utf8))
+            var ws = winsize()
+            let width = ioctl(2, UInt(TIOCGWINSZ), &ws) == 0 && ws.ws_col > 1 ? Int(ws.ws_col) - 1 : 79
+            let shown = message.count > width ? String(message.prefix(width - 1)) + "…" : message
+            FileHandle.standardError.write(Data("\r\u{1b}[K\(message.hasPrefix("built ") ? message : shown)".utf8))
             if message.hasPrefix("built ") { FileHandle.standardError.write(Data("\n".utf8)) }
-        } else {
+        } else if message.hasPrefix("built ") {
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }
     }

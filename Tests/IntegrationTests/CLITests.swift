@@ -51,6 +51,20 @@ import Glibc
         #expect(help.status == 0 && help.stdout.hasPrefix("0."), "\(help.stderr)")
     }
 
+    /// Progress of an image build: on a terminal one line updated in place; otherwise only the final line.
+    @Test func progressLines() throws {
+        let s = try Sandbox.withoutNIC()
+        let plain = try s.run(["image", "build", "busybox"])
+        #expect(plain.status == 0 && plain.stderr.hasPrefix("built image busybox (") && plain.stderr.split(separator: "\n").count == 1, "\(plain.stderr)")
+        let binDir = URL(fileURLWithPath: s.binary).deletingLastPathComponent().path
+        let tty = try runProcess(
+            "/usr/bin/script", ["-qec", "sysbox image build busybox", "/dev/null"], env: ["SYSBOX_DIR": s.stateDir, "PATH": binDir + ":/usr/bin:/bin"])
+        #expect(tty.status == 0, "\(tty.stdout)")
+        #expect(tty.stdout.contains("\r\u{1b}[Kbuilding image busybox: copying ") && tty.stdout.contains("\r\u{1b}[Kbuilt image busybox ("), "\(tty.stdout)")
+        // Two lines in all: the progress's final one and the command's own result ("Image busybox built: …").
+        #expect(tty.stdout.filter { $0 == "\n" || $0 == "\r\n" }.count == 2 && tty.stdout.contains("Image busybox built: "), "\(tty.stdout.debugDescription)")
+    }
+
     /// Manual pages (scripts/manpages, which scripts/install runs): sysbox(1) and a page per verb from
     /// the command definitions, none for the internal commands; `man` renders them.
     @Test func manualPages() throws {

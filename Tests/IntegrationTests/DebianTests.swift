@@ -19,10 +19,21 @@ import Testing
         let net = "sbt" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(12))
         try s.ok(["network", "create", net])
         try s.ok(["profile", "device", "set", "default", "eth0", "network=\(net)"])
-        let build = try s.run(["image", "build", "debian"])
-        #expect(build.status == 0, "\(build.stderr)")
-        #expect(build.stderr.contains("building image debian: debootstrap bookworm from "))
-        print("debian image: \(build.stderr.split(separator: "\n").last ?? "")")
+        // On a terminal (script(1)): one line updated in place with the step, packages done of the
+        // total, and while retrieving the bytes and the rate; the final line stays.
+        let binDir = URL(fileURLWithPath: s.binary).deletingLastPathComponent().path
+        let build = try runProcess(
+            "/usr/bin/script", ["-qec", "sysbox image build debian", "/dev/null"],
+            env: ["SYSBOX_DIR": s.stateDir, "PATH": binDir + ":/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200"])
+        #expect(build.status == 0, "\(build.stdout)")
+        let shown = build.stdout
+        #expect(shown.contains("\r\u{1b}[Kbuilding image debian: debootstrap bookworm from "), "\(shown.suffix(500))")
+        #expect(
+            shown.range(of: #"building image debian: retrieving [0-9]+: [a-z0-9.+-]+ \([0-9.]+[KMG]?i?B, [0-9.]+[KMG]?i?B/s\)"#, options: .regularExpression) != nil,
+            "\(shown.suffix(500))")
+        #expect(shown.range(of: #"building image debian: configuring [0-9]+/[0-9]+: "#, options: .regularExpression) != nil, "\(shown.suffix(500))")
+        #expect(shown.contains("\r\u{1b}[Kbuilt image debian ("), "\(shown.suffix(300))")
+        print("debian image: \(shown.split(separator: "\r").last ?? "")")
 
         // launch --wait returns once systemd has finished booting.
         let started = Date()

@@ -141,3 +141,21 @@ import Testing
         #expect(try CronSchedule.parse("0 0 1 1 *").fires(after: date("2025-12-31T00:00:00Z"), upTo: date("2026-01-08T00:00:00Z"), timeZone: utc) == false)
     }
 }
+
+/// debootstrap's output as progress: packages counted, the total known once retrieval is done, bytes
+/// and rate while retrieving; other lines are no step.
+@Suite struct DebootstrapProgressTests {
+    @Test func stepsCountsBytesAndRate() {
+        let start = Date(timeIntervalSince1970: 1000)
+        var p = DebootstrapProgress(archives: nil, started: start)
+        #expect(p.line("I: Retrieving InRelease ", now: start) == "retrieving 1: InRelease")
+        #expect(p.line("I: Retrieving libc6 2.36-9", now: start.addingTimeInterval(2), bytes: 4 << 20) == "retrieving 2: libc6 (4.0MiB, 2.0MiB/s)")
+        #expect(p.line("I: Validating libc6 2.36-9") == "validating 1/2: libc6")
+        #expect(p.line("I: Extracting libc6...") == "extracting 1/2: libc6")
+        #expect(p.line("I: Configuring base-files...") == "configuring 1/2: base-files")
+        #expect(p.line("I: Configuring libc6...") == "configuring 2/2: libc6")
+        #expect(p.line("I: Configuring tzdata...") == "configuring 2/2: tzdata")  // never past the total
+        #expect(p.line("I: Base system installed successfully.") == nil)
+        #expect(p.line("W: something") == nil)
+    }
+}

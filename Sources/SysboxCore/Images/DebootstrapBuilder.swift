@@ -47,7 +47,10 @@ struct DebootstrapBuilder: ImageBuilder {
         if !packages.isEmpty { args.append("--include=\(packages)") }
         args += [suite, rootfs, mirror]
         progress("debootstrap \(suite) from \(mirror)")
-        try Self.runStreaming(args, what: "debootstrap \(suite) from \(mirror)", progress: progress)
+        var tracker = DebootstrapProgress(archives: rootfs + "/var/cache/apt/archives")
+        try Self.runStreaming(args, what: "debootstrap \(suite) from \(mirror)") { line in
+            if let text = tracker.line(line) { progress(text) }
+        }
         progress("configuring")
         try configure(rootfs)
     }
@@ -108,9 +111,9 @@ struct DebootstrapBuilder: ImageBuilder {
         ["http", "https", "file"].contains(URL(string: uri)?.scheme ?? "")
     }
 
-    /// Runs a program, turning its `I: Retrieving X` / `I: Unpacking X` / `I: Configuring X` lines into
-    /// progress; on failure the error carries its last error line.
-    static func runStreaming(_ args: [String], what: String, progress: (String) -> Void) throws {
+    /// Runs a program, giving each line of its output to `line`; on failure the error carries its last
+    /// `E:` line.
+    static func runStreaming(_ args: [String], what: String, line: (String) -> Void) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: args[0])
         process.arguments = Array(args.dropFirst())
@@ -133,12 +136,10 @@ struct DebootstrapBuilder: ImageBuilder {
             if chunk.isEmpty { break }
             buffer.append(chunk)
             while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                let text = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                 buffer.removeSubrange(buffer.startIndex...newline)
-                if line.hasPrefix("E: ") || line.hasPrefix("W: Failure") { lastError = String(line.dropFirst(3)) }
-                for verb in ["Retrieving", "Validating", "Extracting", "Unpacking", "Configuring", "Installing"] where line.hasPrefix("I: \(verb) ") {
-                    progress(verb.lowercased() + " " + line.dropFirst(3 + verb.count + 1))
-                }
+                if text.hasPrefix("E: ") || text.hasPrefix("W: Failure") { lastError = String(text.dropFirst(3)) }
+                line(text)
             }
         }
         process.waitUntilExit()
@@ -175,5 +176,50 @@ struct DebootstrapBuilder: ImageBuilder {
         }
         try? fm.removeItem(atPath: "\(rootfs)/var/log/bootstrap.log")
         try? fm.removeItem(atPath: "\(rootfs)/var/cache/debconf/templates.dat-old")
+    }
+}
+
+/// The progress of a debootstrap run, from its `I: VERB PACKAGE…` lines: the step, the packages done of
+/// the total (known once retrieval is done: every later step goes over the packages retrieved), and
+/// while retrieving, the bytes fetched (the `.deb` files in the target's archive cache) and the rate.
+struct DebootstrapProgress {
+    static let verbs = ["Retrieving", "Validating", "Extracting", "Unpacking", "Configuring", "Installing"]
+    /// The target's `var/cache/apt/archives` (nil: no byte count).
+    var archives: String?
+    var started: Date
+    private var retrieved = 0
+    private var done: [String: Int] = [:]
+
+    init(archives: String?, started: Date = Date()) {
+        self.archives = archives
+        self.started = started
+    }
+
+    /// The progress text of one output line; nil for lines that are not a step.
+    mutating func line(_ text: String, now: Date = Date(), bytes measured: UInt64? = nil) -> String? {
+        guard let verb = Self.verbs.first(where: { text.hasPrefix("I: \($0) ") }) else { return nil }
+        let rest = text.dropFirst(3 + verb.count + 1)
+        let package = rest.split(separator: " ").first.map(String.init) ?? String(rest)
+        let name = package.hasSuffix("...") ? String(package.dropLast(3)) : package
+        if verb == "Retrieving" {
+            retrieved += 1
+            guard let bytes = measured ?? archives.map(Self.size(of:)) else { return "retrieving \(retrieved): \(name)" }
+            let seconds = max(now.timeIntervalSince(started), 0.001)
+            return "retrieving \(retrieved): \(name) (\(humanBytes(bytes)), \(humanBytes(UInt64(Double(bytes) / seconds)))/s)"
+        }
+        let n = (done[verb] ?? 0) + 1
+        done[verb] = n
+        return "\(verb.lowercased()) \(retrieved > 0 ? "\(min(n, retrieved))/\(retrieved)" : "\(n)"): \(name)"
+    }
+
+    /// The bytes of the files directly in `directory` (0 when it is not there yet).
+    static func size(of directory: String) -> UInt64 {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+        var total: UInt64 = 0
+        for name in names {
+            var st = stat()
+            if lstat(directory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += UInt64(st.st_size) }
+        }
+        return total
     }
 }
