@@ -14,7 +14,8 @@
 #   libseccomp-dev  the containers' seccomp filter is built with libseccomp (libseccomp.a for the static front)
 #   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
 #   systemd         the tests check contrib/systemd/sysbox.service with systemd-analyze verify
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev systemd)
+#   lxcfs           containers see their own memory, CPUs and uptime in /proc (bound from its FUSE mount)
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev systemd lxcfs)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then
