@@ -116,6 +116,15 @@ import Testing
         #expect(dead.status != 0 && dead.stderr.contains("Transport endpoint is not connected"), "\(dead.stderr)")
         #expect(try b.ok(["exec", "f1", "--", "cat", "/proc/self/status"]).contains("Name:"))
         #expect(try b.ok(["list", "--format", "csv,noheader"]).hasPrefix("f1,RUNNING,"))
+        // A reboot from inside meanwhile boots with the kernel's own files (the dead binds left out).
+        let boot = try b.ok(["exec", "f1", "--", "cut", "-d", " ", "-f", "22", "/proc/1/stat"])
+        _ = try b.run(["exec", "f1", "--", "reboot"])
+        try waitUntil(seconds: 20) {
+            let r = try b.run(["exec", "f1", "--", "cut", "-d", " ", "-f", "22", "/proc/1/stat"])
+            return r.status == 0 && r.stdout != boot
+        }
+        let host = String(decoding: readProc("/proc/meminfo"), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        #expect(try b.ok(["exec", "f1", "--", "head", "-n", "1", "/proc/meminfo"]) == host + "\n")
         // The next start sees the dead mount and starts lxcfs again.
         try b.ok(["launch", "busybox", "f2", "-c", "limits.memory=256MiB"])
         let new = try #require(b.pid)

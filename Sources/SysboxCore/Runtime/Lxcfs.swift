@@ -86,6 +86,21 @@ enum Lxcfs {
         return stat(mountPoint + "/proc/meminfo", &st) == 0 ? 0 : errno
     }
 
+    /// `plan` without the lxcfs binds whose source no longer answers (stat(2) fails: ENOTCONN once
+    /// its daemon died), for a reboot from inside: the container then boots with the kernel's own
+    /// files rather than failing its bind. The next `start` brings lxcfs back.
+    static func answering(_ plan: StartPlan) -> StartPlan {
+        var plan = plan
+        plan.mounts.removeAll { m in
+            guard m.kind == .bind, m.device == nil, files.contains(m.target), let source = m.source, source.hasSuffix("/" + m.target) else {
+                return false
+            }
+            var st = stat()
+            return stat(source, &st) != 0
+        }
+        return plan
+    }
+
     /// The files of `files` the lxcfs at `mountPoint` serves.
     static func present(at mountPoint: String) -> [String] {
         files.filter { access(mountPoint + "/" + $0, F_OK) == 0 }
