@@ -15,7 +15,8 @@
 #   iproute2        the network tests check links and build an "outside" namespace with ip (sysbox uses rtnetlink)
 #   systemd         the tests check contrib/systemd/sysbox.service with systemd-analyze verify
 #   man-db          the tests render the manual pages with man -l
-SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev systemd man-db)
+#   lxcfs           containers see their own memory, CPUs and uptime in /proc (bound from its FUSE mount)
+SYSBOX_PACKAGES=(libsqlite3-dev bsdutils busybox-static sqlite3 nftables dnsmasq-base iproute2 debootstrap btrfs-progs libseccomp-dev systemd man-db lxcfs)
 
 sysbox_find_swift() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -47,6 +47,12 @@ import Testing
         #expect(try s.ok(["exec", "web1", "--", "systemd-detect-virt", "--container"]) == "container-other\n")
         #expect(try sh(s, "web1", "cat /run/host/container-manager") == "sysbox\n")
         #expect(try sh(s, "web1", "findmnt -n -o OPTIONS /sys").hasPrefix("ro,"))
+        // lxcfs: procps's free reads /proc/meminfo, which follows a live memory limit; uptime is the container's.
+        #expect(try sh(s, "web1", "findmnt -n -o FSTYPE /proc/meminfo") == "fuse.lxcfs\n")
+        try s.ok(["config", "set", "web1", "limits.memory=256MiB"])
+        #expect(try sh(s, "web1", "free -m | awk '/^Mem:/ {print $2}'") == "256\n")
+        try s.ok(["config", "unset", "web1", "limits.memory"])
+        #expect((Double(try sh(s, "web1", "cut -d' ' -f1 /proc/uptime").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1) < 300)
         #expect(try sh(s, "web1", ". /etc/os-release; echo $ID $VERSION_ID") == "debian 12\n")
         // A machine-id of its own, from the container's UUID.
         let uuid = try s.ok(["config", "get", "web1", "volatile.uuid"]).trimmingCharacters(in: .newlines)

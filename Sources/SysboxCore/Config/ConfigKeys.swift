@@ -103,6 +103,10 @@ public enum InstanceConfig {
             v throws(ValueError) in try IDMapConfig.checkSize(v)
         },
         ConfigKey(
+            "security.lxcfs", .bool, default: "true", live: false,
+            "bind lxcfs's /proc and /sys files (meminfo, cpuinfo, stat, uptime, loadavg, diskstats, swaps, cpu/online) so they show the container's limits; false: the host's"
+        ) { v throws(ValueError) in _ = try Values.bool(v) },
+        ConfigKey(
             "security.nesting", .bool, default: "false", live: false,
             "unprivileged: a proc and a sysfs without masks at /dev/.lxc, so that namespaces made inside may mount their own (nested containers)"
         ) { v throws(ValueError) in _ = try Values.bool(v) },

@@ -321,7 +321,7 @@ final class MonitorSession {
     private func boot() throws -> SpawnedInit {
         guard let plan, let cgroup else { throw SysboxError(.internalError, "the monitor boots before it is prepared") }
         // Read-only disks of an unprivileged container, staged here so that init's copy is locked.
-        let (staged, staging) = try ReadOnlyDisks.stage(plan, directory: paths.staging)
+        let (staged, staging) = try ReadOnlyDisks.stage(Lxcfs.answering(plan), directory: paths.staging)
         defer { staging?.release() }
         var spawned = try Spawner.spawn(plan: staged, cgroup: cgroup, consolePath: slavePath, consoleFD: slave, seccomp: try seccompFilter())
         logger.debug("cloned", metadata: ["ms": "\(Timing.ms(started, .now()))"])

@@ -32,12 +32,13 @@ extension ContainerRuntime {
         try SeccompPolicy.write(try SeccompPolicy.filter(config: view.expanded.config), to: paths(name).seccompFilter)
         let nics = try nics.prepareNICs(name, devices: devices)
         let userNamespace = try idmaps.next(container: name).map { try Self.userNamespace($0) }
+        let lxcfs = LxcfsService(state: state).mountPoint(for: view.expanded.config, warnings: &warnings).map { ($0, Lxcfs.present(at: $0)) }
         let domain = try nics.first.map { first in try read { db in try networks.settings(db, try networks.network(db, first.bridge)).domain } }
         return try StartPlanner.plan(
             StartPlanner.Input(
                 name: name, config: view.expanded.config, devices: devices, ephemeral: view.record.ephemeral, template: image.template,
                 manifest: image.manifest, rootfs: rootfs, nics: nics, domain: domain, cgroupLayout: layout, sources: sources,
-                maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory(), userNamespace: userNamespace))
+                maskFile: Spawner.maskFilePath, hostMemory: ContainerCgroup.hostMemory(), userNamespace: userNamespace, lxcfs: lxcfs))
     }
 
     /// The plan's view of an id map (allocated by `IDMaps.next`): the kernel's map texts and the host

@@ -41,6 +41,9 @@ enum StartPlanner {
         var hostMemory: UInt64
         /// An unprivileged container's ids (nil: privileged).
         var userNamespace: StartPlan.UserNamespace? = nil
+        /// The lxcfs mount the container's /proc and /sys views come from, and the files of `Lxcfs.files`
+        /// it serves (nil: none, `security.lxcfs=false` or lxcfs absent).
+        var lxcfs: (mountPoint: String, files: [String])? = nil
         /// The block device under a disk's source, for its I/O limits (`BlockDevices.device(under:)`).
         var blockDevice: @Sendable (String) throws -> (major: UInt32, minor: UInt32) = BlockDevices.device(under:)
     }
@@ -148,7 +151,7 @@ enum StartPlanner {
 
     /// The complete, ordered list. The order is what the kernel sees and must not change without
     /// reason (golden: StartPlanGoldenTests): the root filesystem; proc, sys and dev checked to be
-    /// directories; the API filesystems and /dev; the console; /run; disks; masks; files; the read-only
+    /// directories; the API filesystems and /dev; the console; /run; disks; masks; the lxcfs binds; files; the read-only
     /// rebinds of kernel tunables; the release (the monitor attaches the NICs before it); the cgroup
     /// tree in the new cgroup namespace.
     static func mounts(_ input: Input, disks: [StartPlan.Mount], files: [StartPlan.Mount]) -> [StartPlan.Mount] {
@@ -208,6 +211,8 @@ enum StartPlanner {
         out += Hardening.maskedDirectories.map {
             M(.maskDir, $0, source: "tmpfs", fstype: "tmpfs", options: "size=0,mode=000", flags: [.readonly, .nosuid, .nodev, .noexec])
         }
+        // lxcfs: its views of the kernel files, read-only over the container's proc and sysfs ones.
+        if let lxcfs = input.lxcfs { out += Lxcfs.binds(mountPoint: lxcfs.mountPoint, present: lxcfs.files) }
         out += files
         // linux.sysctl.*: the IPC and UTS ones before /proc/sys turns read-only; the network ones after
         // the release (the NICs are attached then, so net.ipv4.conf.eth0.* exists), /proc/sys/net
