@@ -64,6 +64,7 @@ struct ContainerRuntime: StateBound {
             }
         }
         guard liveState(name) == nil else { return }
+        Proxies.stop(directory: p.directory, container: name)
         unlink(p.initPid)
         unlink(p.monitorPid)
         unlink(p.execCache)
@@ -109,6 +110,7 @@ struct ContainerRuntime: StateBound {
                     try OverlayMarkers.sync(upper: p.upper, to: plan.userNamespace == nil ? .trusted : .user)
                 }
                 try plan.save(to: p.plan)
+                try Proxies.save(try Proxies.specs(containers.containerView(name).expanded.devices), directory: p.directory)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 _ = try launchMonitor(name, paths: p, layout: try? layout.get())
                 Self.logger.debug("monitor reports init running", metadata: ["ms": "\(Self.ms(started, .now()))"])
