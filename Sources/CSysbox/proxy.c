@@ -26,7 +26,7 @@
 
 #define PROXY_MAX_CONNS 512
 #define PROXY_MAX_UDP 256
-#define PROXY_PIPE_SIZE (1 << 18)
+#define PROXY_PIPE_SIZE (1 << 20)
 #define PROXY_UDP_IDLE 60
 
 static struct sockaddr_in target;
