@@ -265,6 +265,9 @@ int sysbox_proxy_run(int argc, char **argv) {
     snprintf(title, sizeof title, "proxy %s", argv[2]);
     prctl(PR_SET_NAME, title);
     signal(SIGPIPE, SIG_IGN);
+    /* Nothing of the monitor's but the listener (its status pipe to `start`, say, must not be held). */
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != listener) close(fd);
     fcntl(listener, F_SETFD, FD_CLOEXEC);
     host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (host_ns < 0) return 1;

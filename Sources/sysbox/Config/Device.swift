@@ -6,7 +6,7 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "device",
-            abstract: "Manage a \(Owner.noun)'s devices (nic, disk, none).",
+            abstract: "Manage a \(Owner.noun)'s devices (nic, disk, proxy, none).",
             discussion: """
                 Device types and keys:
                   nic   network (required), name, hwaddr, ipv4.address
@@ -45,7 +45,7 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
 
     @Argument(help: "The \(Owner.noun).") var name: String
     @Argument(help: "Device name.") var device: String
-    @Argument(help: "Device type: nic, disk or none.") var type: String
+    @Argument(help: "Device type: nic, disk, proxy or none.") var type: String
     @Argument(help: "KEY=VALUE pairs.") var assignments: [String] = []
 
     func run() throws {
