@@ -164,6 +164,18 @@ import Testing
         try s.ok(["start", "pk1"])
         let first = forwarders(s, "pk1")
         #expect(first.count == 1)
+        // A reboot from inside: the same forwarder connects into the new init's network namespace.
+        let oldInit = try initPid(s, "pk1")
+        _ = try s.run(["exec", "pk1", "--", "reboot", "-f"])
+        try waitUntil { (try? initPid(s, "pk1")).map { $0 != oldInit && kill($0, 0) == 0 } ?? false }
+        try serveHTTP(s, "pk1")
+        #expect(try httpGet("127.0.0.1", p).hasSuffix("hello pk1\n"))
+        #expect(forwarders(s, "pk1") == first)
+        // A device added while it runs: set up at the next start, as other devices (the note says so).
+        let added = try s.run(["config", "device", "add", "pk1", "more", "proxy", "listen=tcp:127.0.0.1:\(p + 1)", "connect=tcp:127.0.0.1:80"])
+        #expect(added.ok && added.stderr.contains("next start"), "\(added.stderr)")
+        #expect(forwarders(s, "pk1") == first)
+        try s.ok(["config", "device", "remove", "pk1", "more"])
         let monitor = try #require(Int32(try String(contentsOfFile: s.stateDir + "/containers/pk1/monitor.pid", encoding: .utf8).split(separator: " ")[0]))
         kill(monitor, SIGKILL)
         try waitUntil { first.allSatisfy { kill($0, 0) != 0 } }
@@ -275,13 +287,25 @@ import Testing
         try s.ok(["config", "device", "add", "pn2", "web", "proxy", "listen=tcp:\(hostSide):\(p)", "connect=tcp:\(prefix).51:80", "nat=true"])
         try s.fails(["start", "pn2"], "device web (proxy): tcp port \(p) is already forwarded to container pn1 (its device web)")
         #expect(try !runProcess("/usr/sbin/nft", ["list", "tables"]).stdout.contains("sysbox-proxy-pn2"))
-        try s.ok(["stop", "pn1"])
+        // pn1's monitor killed: its init dies with it; its table, left behind, does not block pn2 and
+        // goes at pn2's start.
+        let monitor = try #require(Int32(try String(contentsOfFile: s.stateDir + "/containers/pn1/monitor.pid", encoding: .utf8).split(separator: " ")[0]))
+        kill(monitor, SIGKILL)
+        try waitUntil { try s.ok(["list", "--format", "csv,noheader"]).contains("pn1,STOPPED") }
         // connect must be the static address (checked at start, as LXD does).
         try s.ok(["config", "device", "set", "pn2", "web", "connect=tcp:\(prefix).99:80"])
         try s.fails(["start", "pn2"], "with nat=true, connect must be the container's static address \(prefix).51 or 0.0.0.0 (not \(prefix).99)")
         try s.ok(["config", "device", "set", "pn2", "web", "connect=tcp:\(prefix).51:80"])
-        #expect(try !runProcess("/usr/sbin/nft", ["list", "tables"]).stdout.contains(table))
         try s.ok(["start", "pn2"])
+        var tables = try runProcess("/usr/sbin/nft", ["list", "tables"]).stdout
+        #expect(!tables.contains(table + "\n") && tables.contains("sysbox-proxy-pn2\n"), "\(tables)")
+        try serveHTTP(s, "pn2")
+        #expect(try httpGet(hostSide, p, netns: ns).hasSuffix("hello pn2\n"))
+        // A stop deletes the table.
+        try s.ok(["stop", "pn2"])
+        tables = try runProcess("/usr/sbin/nft", ["list", "tables"]).stdout
+        #expect(!tables.contains("sysbox-proxy-pn2\n"), "\(tables)")
+        try s.ok(["start", "pn1"])
         try s.ok(["delete", "--force", "pn1", "pn2"])
         #expect(try !runProcess("/usr/sbin/nft", ["list", "tables"]).stdout.contains("sysbox-proxy-pn"))
         try s.ok(["profile", "device", "remove", "default", "eth0"])

@@ -186,8 +186,9 @@ public enum Proxies {
         }
     }
 
-    /// nat=true devices of other running containers (their spec file, with their table present) that
-    /// take the same port.
+    /// nat=true devices of other running containers (their spec file, with their table present and
+    /// their init alive) that take the same port; a stopped one's table is deleted (left by a killed
+    /// monitor).
     static func checkOtherContainers(_ specs: [ProxySpec], directory: String, container: String) throws {
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
         guard let others = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
@@ -199,6 +200,11 @@ public enum Proxies {
                 guard let hit = theirs.first(where: { clash($0.listen, mine.listen) }) else { continue }
                 if tables == nil { tables = try? NetfilterTables.open() }
                 guard (try? tables?.tableExists(table(other))) == true else { continue }
+                // A table left by a container whose monitor was killed (init died with it) is stale.
+                guard PidFile.isAlive(PidFile.read(parent + "/" + other + "/init.pid")) else {
+                    try? HostNetwork.runNft("table ip \(table(other)) {}\ndelete table ip \(table(other))\n", what: "removing the stale proxy rules of \(other)")
+                    continue
+                }
                 throw SysboxError(
                     .conflict,
                     "device \(mine.device) (proxy): \(mine.listen.proto) port \(mine.listen.port) is already forwarded to container \(other) (its device \(hit.device)); change listen on one of them"
