@@ -262,7 +262,7 @@ int sysbox_proxy_run(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) return 0;
     char title[16];
-    snprintf(title, sizeof title, "proxy %s", argv[2]);
+    snprintf(title, sizeof title, "proxy-%s", argv[2]);
     prctl(PR_SET_NAME, title);
     signal(SIGPIPE, SIG_IGN);
     /* Nothing of the monitor's but the listener (its status pipe to `start`, say, must not be held). */
