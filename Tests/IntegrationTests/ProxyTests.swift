@@ -156,6 +156,19 @@ import Testing
         #expect(s.leftovers() == [])
     }
 
+    @Test func unprivilegedContainer() throws {
+        let s = try Sandbox.withoutNIC()
+        let p = Self.port()
+        try s.ok(["create", "busybox", "pu1", "-c", "security.privileged=false"])
+        try s.ok(["config", "device", "add", "pu1", "web", "proxy", "listen=tcp:127.0.0.1:\(p)", "connect=tcp:127.0.0.1:8080"])
+        try s.ok(["start", "pu1"])
+        try serveHTTP(s, "pu1", port: 8080)
+        #expect(try httpGet("127.0.0.1", p).hasSuffix("hello pu1\n"))
+        try s.ok(["delete", "--force", "pu1"])
+        #expect(try !portTaken(p))
+        #expect(s.leftovers() == [])
+    }
+
     @Test func noForwarderAfterAKilledMonitorOrADelete() throws {
         let s = try Sandbox.withoutNIC()
         let p = Self.port()

@@ -11,6 +11,7 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
                 Device types and keys:
                   nic   network (required), name, hwaddr, ipv4.address
                   disk  path (required), source (required unless path is /), readonly
+                  proxy listen, connect (required, tcp:ADDR:PORT or udp:ADDR:PORT), bind=host, nat
                   none  masks a device of the same name inherited from a profile
 
                 Examples:
