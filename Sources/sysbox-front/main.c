@@ -21,6 +21,8 @@ static int try_exec(const char *dir, const char *rel, char **argv, char **envp, 
 int main(int argc, char **argv, char **envp) {
     /* A container's idle monitor (its arguments: CSysbox.h, "The idle monitor"). */
     if (argc > 1 && strcmp(argv[1], "__monitor-idle") == 0) return sysbox_monitor_idle(argc, argv, envp);
+    /* A proxy device's forwarder (proxy.c), started by a container's monitor. */
+    if (argc > 1 && strcmp(argv[1], "__proxy") == 0) return sysbox_proxy_run(argc, argv);
     sysbox_fast_exec(argc, argv, envp);
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

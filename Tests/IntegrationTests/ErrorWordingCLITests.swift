@@ -17,7 +17,7 @@ import Glibc
         let cases: [([String], String)] = [
             (["list", "--format", "jsn"], "unknown format \"jsn\"; did you mean json? Use table, json, yaml or csv"),
             (["profile", "list", "--format", "xml"], "unknown format \"xml\"; use table, json, yaml or csv"),
-            (["config", "device", "add", "c1", "eth1", "nick", "network=x"], "unknown type \"nick\"; did you mean nic? Types: nic, disk, none"),
+            (["config", "device", "add", "c1", "eth1", "nick", "network=x"], "unknown type \"nick\"; did you mean nic? Types: nic, disk, proxy, none"),
             (["config", "device", "add", "c1", "eth1", "nic", "netwrok=y"], "did you mean network? Known keys:"),
             (["profile", "delete", "small"], "remove it from c1 first: sysbox profile remove c1 small"),
             (["profile", "assign", "c1", "small"], "container c1: no root disk: a container needs a disk device with path / (the default profile has one)"),

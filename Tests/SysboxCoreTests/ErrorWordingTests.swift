@@ -13,7 +13,7 @@ import Testing
         #expect(message { _ = try OutputFormat(parsing: "json,noheader") }.contains("only table and csv take it"))
         #expect(
             message { try Devices.validate(name: "eth0", ["type": "nick", "network": "n"]) }
-                == "device eth0 has unknown type \"nick\"; did you mean nic? Types: nic, disk, none")
+                == "device eth0 has unknown type \"nick\"; did you mean nic? Types: nic, disk, proxy, none")
         #expect(
             message { try Devices.validate(name: "eth0", ["type": "nic", "network": "n", "netwrok": "m"]) }
                 == "device eth0 (nic) has unknown key netwrok; did you mean network? Known keys: hwaddr, ipv4.address, name, network")

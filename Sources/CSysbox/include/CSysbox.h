@@ -465,6 +465,13 @@ int sysbox_valid_container_name(const char *name);
 /// to use).
 int sysbox_monitor_idle(int argc, char **argv, char **envp);
 
+/* Proxy devices (proxy.c). sysbox_proxy_listen: a bound (and, for TCP, listening) IPv4 socket,
+ * CLOEXEC and non-blocking, or -errno (EADDRINUSE: the port is taken). sysbox_proxy_run: the
+ * forwarder, `sysbox __proxy DEVICE PARENT LISTENFD tcp|udp CONNECT-ADDR CONNECT-PORT INIT-PID-FILE`,
+ * run by the front. */
+int sysbox_proxy_listen(int udp, const char *address, int port);
+int sysbox_proxy_run(int argc, char **argv);
+
 /// The console log of a container: appended to, keeping the newest half when it would pass `cap`.
 typedef struct {
     int fd;

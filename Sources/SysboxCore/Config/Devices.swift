@@ -2,7 +2,7 @@ import SysboxStore
 
 /// The device types sysbox knows. `none` masks a device of the same name inherited from a profile.
 public enum DeviceType: String, CaseIterable, Sendable {
-    case nic, disk, none
+    case nic, disk, proxy, none
 
     /// Keys each type accepts (besides `type`), with their checks.
     var keys: [String: @Sendable (String) throws(ValueError) -> Void] {
@@ -29,6 +29,19 @@ public enum DeviceType: String, CaseIterable, Sendable {
                 "limits.write": { v throws(ValueError) in _ = try Values.ioLimit(v) },
                 "limits.max": { v throws(ValueError) in _ = try Values.ioLimit(v) }
             ]
+        case .proxy:
+            // LXD's keys (Proxies): host port → port inside the container, IPv4, one port per device.
+            return [
+                "listen": { v throws(ValueError) in _ = try ProxyEndpoint.parse(v) },
+                "connect": { v throws(ValueError) in _ = try ProxyEndpoint.parse(v) },
+                "bind": { v throws(ValueError) in
+                    if v == "container" || v == "instance" {
+                        throw ValueError("bind=\(v) (listening inside the container) is not supported; use bind=host (the default)")
+                    }
+                    guard v == "host" else { throw ValueError("expected host (the default: listen on the host, connect inside the container)") }
+                },
+                "nat": { v throws(ValueError) in _ = try Values.bool(v) }
+            ]
         case .none:
             return [:]
         }
@@ -38,6 +51,7 @@ public enum DeviceType: String, CaseIterable, Sendable {
         switch self {
         case .nic: return ["network"]
         case .disk: return ["path"]
+        case .proxy: return ["listen", "connect"]
         case .none: return []
         }
     }
@@ -88,6 +102,7 @@ public enum Devices {
                     cause: error)
             }
         }
+        if type == .proxy { try Proxies.validateComplete(name: name, config) }
         if type == .disk, let path = config["path"] {
             let isRoot = (try? Values.absolutePath(path)) == "/"
             if isRoot && config["source"] != nil {
@@ -153,6 +168,7 @@ public enum Devices {
                 break
             }
         }
+        try Proxies.validateSet(devices)
         if roots.count > 1 {
             throw SysboxError.invalid("devices \(roots.joined(separator: " and ")) are both root disks (path /); keep one")
         }

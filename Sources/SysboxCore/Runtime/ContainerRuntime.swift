@@ -64,6 +64,7 @@ struct ContainerRuntime: StateBound {
             }
         }
         guard liveState(name) == nil else { return }
+        Proxies.stop(directory: p.directory, container: name)
         unlink(p.initPid)
         unlink(p.monitorPid)
         unlink(p.execCache)
@@ -110,6 +111,7 @@ struct ContainerRuntime: StateBound {
                     try OverlayMarkers.sync(upper: p.upper, to: plan.userNamespace == nil ? .trusted : .user)
                 }
                 try plan.save(to: p.plan)
+                try Proxies.save(try Proxies.specs(containers.containerView(name).expanded.devices), directory: p.directory)
                 Self.logger.debug("start plan written", metadata: ["ms": "\(Self.ms(started, .now()))"])
                 // A mount namespace of its own only for a monitor that stages read-only disks (it
                 // holds on to the host's mounts as long as it lives).

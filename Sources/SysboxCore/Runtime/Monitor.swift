@@ -196,6 +196,7 @@ public enum Monitor {
 
     /// After init is gone: remove the cgroup, pid files and socket, and record the stop.
     static func cleanup(stateDirectory: String, manager: Manager?, paths: ContainerPaths, name: String, listener: Int32) {
+        Proxies.stop(directory: paths.directory, container: name)
         if listener >= 0 { close(listener) }
         unlink(paths.directory + "/" + ContainerPaths.consoleSocket)
         if let layout = try? CgroupLayout.host() {
@@ -291,6 +292,8 @@ final class MonitorSession {
             try cgroup.create()
             try cgroup.apply(plan.limits.limits)
             try cgroup.restrictDevices()
+            // Proxy devices: their host ports are taken (or refused) before init exists.
+            try Proxies.start(directory: paths.directory, container: name)
             if let ids = plan.userNamespace {
                 try cgroup.delegate(uid: ids.rootUID, gid: ids.rootGID)
                 // Its console is its root's (getty and systemd set modes and owners on it).

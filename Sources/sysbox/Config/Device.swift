@@ -6,11 +6,12 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "device",
-            abstract: "Manage a \(Owner.noun)'s devices (nic, disk, none).",
+            abstract: "Manage a \(Owner.noun)'s devices (nic, disk, proxy, none).",
             discussion: """
                 Device types and keys:
                   nic   network (required), name, hwaddr, ipv4.address
                   disk  path (required), source (required unless path is /), readonly
+                  proxy listen, connect (required, tcp:ADDR:PORT or udp:ADDR:PORT), bind=host, nat
                   none  masks a device of the same name inherited from a profile
 
                 Examples:
@@ -45,7 +46,7 @@ struct DeviceAdd<Owner: OwnerKind>: ParsableCommand {
 
     @Argument(help: "The \(Owner.noun).", completion: .names(of: Owner.noun)) var name: String
     @Argument(help: "Device name.") var device: String
-    @Argument(help: "Device type: nic, disk or none.") var type: String
+    @Argument(help: "Device type: nic, disk, proxy or none.") var type: String
     @Argument(help: "KEY=VALUE pairs.") var assignments: [String] = []
 
     func run() throws {
