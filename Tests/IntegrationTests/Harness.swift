@@ -26,6 +26,33 @@ func sysboxBinary() throws -> String {
     return path
 }
 
+/// The lxcfs of this test process: every container the tests start binds lxcfs's files, and sysbox
+/// starts its own lxcfs when none answers at its mount point. The tests give it one of their own
+/// (`SYSBOX_LXCFS_DIR`, inherited by every sysbox they run) and end it when the test process exits
+/// (its process, then its mount), so the suite leaves no host-wide lxcfs behind. LxcfsTests give
+/// their sandboxes their own.
+let testLxcfsDirectory: String = {
+    let dir = NSTemporaryDirectory() + "sysbox-test-lxcfs-\(getpid())"
+    setenv("SYSBOX_LXCFS_DIR", dir, 1)
+    atexit(stopTestLxcfs)
+    return dir
+}()
+
+/// Ends the test process's lxcfs (the pid its pid file names, if that process is lxcfs) and removes
+/// its mount point.
+private func stopTestLxcfs() {
+    let dir = NSTemporaryDirectory() + "sysbox-test-lxcfs-\(getpid())"
+    if let text = try? String(contentsOfFile: dir + ".pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("lxcfs") == true
+    {
+        kill(pid, SIGTERM)
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+    }
+    umount2(dir, Int32(MNT_DETACH))
+    rmdir(dir)
+    for suffix in [".pid", ".log", ".lock"] { unlink(dir + suffix) }
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -38,6 +65,7 @@ final class Sandbox {
     let binary: String
 
     init() throws {
+        _ = testLxcfsDirectory
         root = NSTemporaryDirectory() + "sysbox-it-\(UUID().uuidString.prefix(8))"
         stateDir = root + "/state"
         binary = try sysboxBinary()
