@@ -18,6 +18,24 @@ import Testing
         try runProcess("/usr/bin/stat", ["-c", "%Hd:%Ld", path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A CPU count exposes that many CPUs (LXD's limits.cpu): the cgroup's cpuset holds N of the host's,
+    /// so nproc (sched_getaffinity) inside says N; live, and all of them again when unset.
+    @Test func cpuCountPinsCPUs() throws {
+        let s = try Sandbox.withoutNIC()
+        let host = ProcessInfo.processInfo.activeProcessorCount
+        try #require(host >= 2, "needs at least two CPUs to see a count pin one")
+        try s.ok(["launch", "busybox", "n1", "-c", "limits.cpu=1"])
+        #expect(try s.ok(["exec", "n1", "--", "nproc"]) == "1\n")
+        let one = try cgroupFile(s, "cpuset", "n1", "cpuset.cpus").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int(one) != nil, "cpuset.cpus \(one)")
+        try s.ok(["config", "set", "n1", "limits.cpu=2"])
+        #expect(try s.ok(["exec", "n1", "--", "nproc"]) == "2\n")
+        try s.ok(["config", "unset", "n1", "limits.cpu"])
+        #expect(try s.ok(["exec", "n1", "--", "nproc"]) == "\(host)\n")
+        try s.ok(["delete", "--force", "n1"])
+        #expect(s.leftovers() == [])
+    }
+
     @Test func cpuAllowanceCapsABusyLoop() throws {
         let s = try Sandbox.withoutNIC()
         try s.ok(["launch", "busybox", "c1", "-c", "limits.cpu.allowance=25%", "-c", "limits.cpu.priority=5"])

@@ -215,6 +215,21 @@ import Testing
         #expect(try StartPlanner.plan(StartPlanGoldenTests.input()).rlimits == nil)
     }
 
+    /// A CPU count pins that many CPUs of the parent's, spread by the cgroup's path; a set is itself.
+    @Test func cpuCountPinsSpreadCPUs() {
+        #expect(CgroupLimits.cpuIDs("0-3,6\n") == [0, 1, 2, 3, 6] && CgroupLimits.cpuIDs("") == [])
+        let all = [0, 1, 2, 3]
+        #expect(CgroupLimits.spread(count: 4, available: all, key: "a") == all)
+        #expect(CgroupLimits.spread(count: 9, available: all, key: "a") == all)
+        let two = CgroupLimits.spread(count: 2, available: all, key: "sysbox/ab/web1")
+        #expect(two.count == 2 && Set(two).isSubset(of: all) && two == CgroupLimits.spread(count: 2, available: all, key: "sysbox/ab/web1"))
+        let firsts = Set((0..<16).map { CgroupLimits.spread(count: 1, available: all, key: "sysbox/ab/c\($0)")[0] })
+        #expect(firsts.count > 1, "16 containers of one CPU all on \(firsts)")
+        #expect(CgroupLimits(cpuCount: 1).pinnedCPUs(available: [], key: "x") == nil)
+        #expect(CgroupLimits(cpuSet: [1]).pinnedCPUs(available: all, key: "x") == [1])
+        #expect(CgroupLimits().pinnedCPUs(available: all, key: "x") == nil)
+    }
+
     /// exec.cache carries init's rlimits to the fast path, parsed back by the C reader.
     @Test func execCacheRlimits() {
         let limits = [Rlimits.Limit(resource: 7, soft: 200, hard: 300), Rlimits.Limit(resource: 4, soft: UInt64.max, hard: UInt64.max)]

@@ -217,6 +217,32 @@ public struct CgroupLimits: Sendable, Equatable {
     var ioWeight: Int? { diskPriority.map { max($0 * 100, 10) } }
 
     /// "0-2,5" for [0, 1, 2, 5].
+    /// The CPUs a `limits.cpu` count pins the container to (as LXD exposes N CPUs): `count` of the
+    /// `available` ones (its parent's cpuset), consecutive from an offset chosen by `key` (the cgroup's
+    /// path, FNV-1a), so containers spread over the CPUs rather than all landing on CPU 0. All of them
+    /// when `count` is as many or more.
+    static func spread(count: Int, available: [Int], key: String) -> [Int] {
+        guard count < available.count, count > 0 else { return available }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let start = Int(hash % UInt64(available.count))
+        return (0..<count).map { available[(start + $0) % available.count] }.sorted()
+    }
+
+    /// The CPU ids of a cpuset list ("0-1,3"); empty for an empty or unreadable list.
+    static func cpuIDs(_ text: String) -> [Int] {
+        guard case let .set(ids)? = try? Values.cpu(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return [] }
+        return ids
+    }
+
+    /// The cpuset a container's `limits.cpu` gives it: its set, or a count spread over `available`
+    /// (nil: no limit, the parent's whole set).
+    func pinnedCPUs(available: [Int], key: String) -> [Int]? {
+        if let cpuSet { return cpuSet }
+        guard let cpuCount, !available.isEmpty else { return nil }
+        return Self.spread(count: cpuCount, available: available, key: key)
+    }
+
     static func cpuList(_ ids: [Int]) -> String {
         var ranges: [String] = []
         var i = 0
@@ -491,7 +517,9 @@ public struct ContainerCgroup: Sendable {
                 dir + "/cpu.weight", String(limits.cpuWeight(v2: true)), needed: limits.cpuPriority != nil,
                 what: "limits.cpu.priority needs cpu.weight (the cgroup2 cpu controller)")
             if FileManager.default.fileExists(atPath: dir + "/cpuset.cpus") {
-                try Self.write(dir + "/cpuset.cpus", limits.cpuSet.map(CgroupLimits.cpuList) ?? "")
+                let parent = (dir as NSString).deletingLastPathComponent
+                let available = CgroupLimits.cpuIDs((try? Self.read(parent + "/cpuset.cpus.effective")) ?? "")
+                try Self.write(dir + "/cpuset.cpus", limits.pinnedCPUs(available: available, key: relative).map(CgroupLimits.cpuList) ?? "")
             } else if limits.cpuSet != nil {
                 throw SysboxError(.unsupported, "limits.cpu as a CPU set needs the cpuset controller, which this host's cgroup2 does not offer")
             }
@@ -531,7 +559,8 @@ public struct ContainerCgroup: Sendable {
         }
         if let dir = directory("cpuset") {
             let parent = (dir as NSString).deletingLastPathComponent
-            try Self.write(dir + "/cpuset.cpus", try limits.cpuSet.map(CgroupLimits.cpuList) ?? Self.read(parent + "/cpuset.cpus"))
+            let available = try Self.read(parent + "/cpuset.cpus")
+            try Self.write(dir + "/cpuset.cpus", limits.pinnedCPUs(available: CgroupLimits.cpuIDs(available), key: relative).map(CgroupLimits.cpuList) ?? available)
         }
         if let dir = directory("pids") {
             try Self.write(dir + "/pids.max", limits.pidsMax.map(String.init) ?? "max")
