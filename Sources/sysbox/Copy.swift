@@ -28,10 +28,10 @@ struct Copy: ParsableCommand {
         let parts = source.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         var pairs: [String: String] = [:]
         for (key, value) in try CLI.pairs(config) { pairs[key] = value }
-        let notes = try CLI.manager().copyContainer(
-            CopyRequest(
-                source: parts[0], snapshot: parts.count == 2 ? parts[1] : nil, target: target,
-                instanceOnly: instanceOnly, config: pairs, profiles: profiles.isEmpty ? nil : profiles))
+        let request = CopyRequest(
+            source: parts[0], snapshot: parts.count == 2 ? parts[1] : nil, target: target,
+            instanceOnly: instanceOnly, config: pairs, profiles: profiles.isEmpty ? nil : profiles)
+        let notes = try CLI.withProgress { try CLI.manager().copyContainer(request) }
         CLI.out("Container \(source) copied to \(target)\n")
         for note in notes { CLI.note(note) }
     }

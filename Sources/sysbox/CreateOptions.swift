@@ -46,11 +46,13 @@ struct CreateOptions: ParsableArguments {
         let devices = try DeviceOverrides.parse(self.devices)
         let name = try self.name ?? RandomName.make(avoiding: Set(manager.containerNames()))
         // Said once the request passed its checks: a refused one prints nothing on stdout.
-        _ = try manager.createContainer(
+        _ = try CLI.withProgress {
+            try manager.createContainer(
             CreateRequest(
                 name: name, image: image, profiles: profiles, config: config,
                 devices: try DeviceOverrides.resolve(devices, profiles: profiles ?? ["default"], manager),
                 ephemeral: ephemeral, description: description), progress: CLI.progress, checked: { CLI.out("Creating \(name)\n") })
+        }
         for warning in InertKeys.warnings(config.keys.sorted()) { CLI.warn(warning) }
         return name
     }

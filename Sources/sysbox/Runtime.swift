@@ -1,5 +1,6 @@
 import CSysbox
 import Foundation
+import SysboxCore
 
 /// Small CLI helpers for the runtime verbs (kept apart from Support.swift).
 extension CLI {
@@ -16,6 +17,13 @@ extension CLI {
     /// "Error: …" on stderr (for errors that carry their own exit code).
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    }
+
+    /// Runs `body` with `OperationProgress.sink` bound to `progress` when standard error is a terminal
+    /// (copies report how far they are); otherwise nothing is measured.
+    static func withProgress<T>(_ body: () throws -> T) rethrows -> T {
+        guard isatty(2) == 1 else { return try body() }
+        return try OperationProgress.$sink.withValue({ message in CLI.progress(message) }) { try body() }
     }
 
     /// Progress of long steps (image builds): one line updated in place on a terminal (cut to its

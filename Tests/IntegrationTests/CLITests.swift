@@ -63,6 +63,21 @@ import Glibc
         #expect(tty.stdout.contains("\r\u{1b}[Kbuilding image busybox: copying ") && tty.stdout.contains("\r\u{1b}[Kbuilt image busybox ("), "\(tty.stdout)")
         // Two lines in all: the progress's final one and the command's own result ("Image busybox built: …").
         #expect(tty.stdout.filter { $0 == "\n" || $0 == "\r\n" }.count == 2 && tty.stdout.contains("Image busybox built: "), "\(tty.stdout.debugDescription)")
+        // Copies (snapshot, copy): bytes copied of the total on a terminal, then the line is cleared;
+        // nothing off a terminal.
+        try s.ok(["create", "busybox", "c1"])
+        let blob = try s.write("blob", String(repeating: "x", count: 4 << 20))
+        try s.ok(["file", "push", blob, "c1/root/"])
+        let quiet = try s.run(["snapshot", "create", "c1", "s0"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        let snap = try runProcess(
+            "/usr/bin/script", ["-qec", "sysbox snapshot create c1 s1", "/dev/null"], env: ["SYSBOX_DIR": s.stateDir, "PATH": binDir + ":/usr/bin:/bin"])
+        #expect(snap.status == 0, "\(snap.stdout)")
+        #expect(
+            snap.stdout.range(of: #"\r\x{1b}\[Kcopying c1's files into snapshot s1: [0-9]+% \([0-9.]+[KMG]?i?B of 4\.[0-9]MiB\)"#, options: .regularExpression) != nil,
+            "\(snap.stdout.debugDescription)")
+        #expect(snap.stdout.contains("\r\u{1b}[K\r\u{1b}[K") || snap.stdout.contains("\r\u{1b}[KSnapshot s1"), "\(snap.stdout.debugDescription)")
+        try s.ok(["delete", "c1"])
     }
 
     /// Manual pages (scripts/manpages, which scripts/install runs): sysbox(1) and a page per verb from

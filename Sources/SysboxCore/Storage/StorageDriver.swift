@@ -43,7 +43,9 @@ extension StorageDriver {
     /// `cp -a --reflink=auto`: hard links, modes, owners and xattrs kept; reflinks where the filesystem
     /// has them.
     public func copyData(from: String, to: String, what: String) throws {
-        try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+        try OperationProgress.whileCopying(from: from, to: to, what: what) {
+            try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+        }
     }
 }
 
@@ -189,7 +191,9 @@ public struct BtrfsDriver: WholeRootfsDriver {
             let rc = sysbox_btrfs_snapshot(from, (to as NSString).deletingLastPathComponent, (to as NSString).lastPathComponent)
             if rc < 0 { throw SysboxError(.io, "\(what): btrfs snapshot of \(from) as \(to) failed: \(Host.errnoText(-rc))") }
         } else {
-            try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+            try OperationProgress.whileCopying(from: from, to: to, what: what) {
+                try Host.run(["cp", "-a", "--reflink=auto", "--no-target-directory", from, to], what: what)
+            }
         }
     }
 }

@@ -38,7 +38,7 @@ struct SnapshotCreate: ParsableCommand {
             }
             now = date
         }
-        let taken = try CLI.manager().createSnapshot(name, snapshot: snapshot, expiry: expiry, reuse: reuse, at: now)
+        let taken = try CLI.withProgress { try CLI.manager().createSnapshot(name, snapshot: snapshot, expiry: expiry, reuse: reuse, at: now) }
         CLI.out("Snapshot \(taken.name) of \(name) \(taken.replaced ? "replaced" : "created")\n")
     }
 }

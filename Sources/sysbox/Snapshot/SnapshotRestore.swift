@@ -17,7 +17,7 @@ struct SnapshotRestore: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Stop a running container, restore, start it again.") var force = false
 
     func run() throws {
-        let warnings = try CLI.manager().restoreSnapshot(name, snapshot, force: force)
+        let warnings = try CLI.withProgress { try CLI.manager().restoreSnapshot(name, snapshot, force: force) }
         CLI.out("Container \(name) restored from \(snapshot)\n")
         for w in warnings { CLI.warn(w) }
     }
