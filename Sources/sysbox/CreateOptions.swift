@@ -48,10 +48,10 @@ struct CreateOptions: ParsableArguments {
         // Said once the request passed its checks: a refused one prints nothing on stdout.
         _ = try CLI.withProgress {
             try manager.createContainer(
-            CreateRequest(
-                name: name, image: image, profiles: profiles, config: config,
-                devices: try DeviceOverrides.resolve(devices, profiles: profiles ?? ["default"], manager),
-                ephemeral: ephemeral, description: description), progress: CLI.progress, checked: { CLI.out("Creating \(name)\n") })
+                CreateRequest(
+                    name: name, image: image, profiles: profiles, config: config,
+                    devices: try DeviceOverrides.resolve(devices, profiles: profiles ?? ["default"], manager),
+                    ephemeral: ephemeral, description: description), progress: CLI.progress, checked: { CLI.out("Creating \(name)\n") })
         }
         for warning in InertKeys.warnings(config.keys.sorted()) { CLI.warn(warning) }
         return name
