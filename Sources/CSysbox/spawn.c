@@ -1280,6 +1280,13 @@ int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode) {
     return fd < 0 ? -errno : (int)fd;
 }
 
+int sysbox_openat_no_xdev(int dirfd, const char *name, int flags, mode_t mode) {
+    struct sysbox_open_how how = { (uint64_t)(flags | O_CLOEXEC), (uint64_t)((flags & O_CREAT) ? mode : 0), 0x08 | 0x01 | 0x04 | 0x02 };
+    /* 0x08 RESOLVE_BENEATH, 0x01 RESOLVE_NO_XDEV, 0x04 RESOLVE_NO_SYMLINKS, 0x02 RESOLVE_NO_MAGICLINKS */
+    long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    return fd < 0 ? -errno : (int)fd;
+}
+
 int sysbox_mount_restrict_tree(const char *path, unsigned long ms_flags) {
     uint64_t set = ((ms_flags & MS_RDONLY) ? 0x1 : 0) | ((ms_flags & MS_NOSUID) ? 0x2 : 0) | ((ms_flags & MS_NODEV) ? 0x4 : 0) |
                    ((ms_flags & MS_NOEXEC) ? 0x8 : 0); /* MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC */

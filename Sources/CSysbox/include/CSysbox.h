@@ -281,6 +281,11 @@ int sysbox_pipe_cloexec(int fds[2]);
 /// symlinks and `..` cannot leave it. Returns an fd or -errno (ENOSYS before Linux 5.6).
 int sysbox_openat_in_root(int dirfd, const char *path, int flags, mode_t mode);
 
+/// openat2(2) of one entry `name` of the directory `dirfd` with RESOLVE_BENEATH|RESOLVE_NO_XDEV|
+/// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS: never a symlink, never across a mount (a bind mount over
+/// `name`, or `name` the root of a mount, is EXDEV). Returns an fd or -errno.
+int sysbox_openat_no_xdev(int dirfd, const char *name, int flags, mode_t mode);
+
 /// Receives one fd sent with SCM_RIGHTS over a unix socket. Returns the fd or -errno.
 int sysbox_recv_fd(int sock);
 

@@ -29,7 +29,7 @@ extension ContainerFiles {
         return (parent, base)
     }
 
-    /// Creates an empty file (openat O_CREAT|O_EXCL), a directory (mkdirat) or a symlink to `target`
+    /// Creates an empty file (openat2 O_CREAT|O_EXCL, RESOLVE_NO_XDEV), a directory (mkdirat) or a symlink to `target`
     /// (symlinkat, kept as given: resolved inside the container) at `path`, owned by `uid`:`gid` (container
     /// ids) with `mode` (files and directories). With `createParents`, missing directories are made
     /// first (0755, root). An existing entry is an error unless `force`: then a file is emptied, a
@@ -68,8 +68,11 @@ extension ContainerFiles {
             }
             switch type {
             case .file:
-                let fd = openat(parent, base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode ?? 0o644)
-                guard fd >= 0 else { throw SysboxError(.io, "cannot create \(path) in container \(name): \(Host.errnoText(errno))") }
+                // Never through a symlink or into a mount over the path (a host file bound there):
+                // O_EXCL without -f, openat2 RESOLVE_NO_XDEV with it.
+                let flags = O_WRONLY | O_CREAT | O_NONBLOCK | (exists ? O_TRUNC : O_EXCL)
+                let fd = sysbox_openat_no_xdev(parent, base, flags, mode ?? 0o644)
+                guard fd >= 0 else { throw Self.entryError("create", path, name, -fd) }
                 defer { close(fd) }
                 guard fchown(fd, uid, gid) == 0, fchmod(fd, mode ?? 0o644) == 0 else {
                     throw SysboxError(.io, "cannot set the owner or mode of \(path) in container \(name): \(Host.errnoText(errno))")
@@ -78,8 +81,8 @@ extension ContainerFiles {
                 if !exists, mkdirat(parent, base, mode ?? 0o755) != 0 {
                     throw SysboxError(.io, "cannot create \(path) in container \(name): \(Host.errnoText(errno))")
                 }
-                let fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard fd >= 0 else { throw SysboxError(.io, "cannot open \(path) in container \(name): \(Host.errnoText(errno))") }
+                let fd = sysbox_openat_no_xdev(parent, base, O_RDONLY | O_DIRECTORY, 0)
+                guard fd >= 0 else { throw Self.entryError("open", path, name, -fd) }
                 defer { close(fd) }
                 guard fchown(fd, uid, gid) == 0, fchmod(fd, mode ?? 0o755) == 0 else {
                     throw SysboxError(.io, "cannot set the owner or mode of \(path) in container \(name): \(Host.errnoText(errno))")
@@ -116,7 +119,7 @@ extension ContainerFiles {
                 guard unlinkat(parent, base, 0) == 0 else { throw SysboxError(.io, "cannot delete \(path) in container \(name): \(Host.errnoText(errno))") }
                 return
             }
-            if force { try Self.emptyDirectory(parent, base, device: st.st_dev, path: path, container: name, depth: 0) }
+            if force { try Self.emptyDirectory(parent, base, path: path, container: name, depth: 0) }
             guard unlinkat(parent, base, AT_REMOVEDIR) == 0 else {
                 if errno == ENOTEMPTY { throw SysboxError.invalid("\(path) in container \(name) is a directory that is not empty; delete it with -f") }
                 throw SysboxError(.io, "cannot delete \(path) in container \(name): \(Host.errnoText(errno))")
@@ -124,13 +127,22 @@ extension ContainerFiles {
         }
     }
 
-    /// Removes everything inside the directory `base` of `parent` (opened O_NOFOLLOW, walked by fd),
-    /// never crossing into another filesystem than `device` (a disk device's mount: refused, as
-    /// `rm --one-file-system` does).
-    private static func emptyDirectory(_ parent: Int32, _ base: String, device: dev_t, path: String, container name: String, depth: Int) throws {
+    /// The one-line error of an entry the kernel would not open: EXDEV is a mount (a disk device, or
+    /// a bind made inside the container) at or below the path, which sysbox never crosses.
+    static func entryError(_ verb: String, _ path: String, _ name: String, _ err: Int32) -> SysboxError {
+        if err == EXDEV {
+            return SysboxError.invalid("\(path) in container \(name) is or holds a mount (a disk device?); sysbox does not \(verb) across mounts")
+        }
+        return SysboxError(.io, "cannot \(verb) \(path) in container \(name): \(Host.errnoText(err))")
+    }
+
+    /// Removes everything inside the directory `base` of `parent`, walked by fd with openat2
+    /// RESOLVE_NO_XDEV: never through a link, never into a mount (a disk device, or a bind the
+    /// container made: refused, nothing below it removed).
+    private static func emptyDirectory(_ parent: Int32, _ base: String, path: String, container name: String, depth: Int) throws {
         guard depth < 256 else { throw SysboxError(.io, "\(path) in container \(name) is too deep to delete") }
-        let dir = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard dir >= 0 else { throw SysboxError(.io, "cannot open \(path) in container \(name): \(Host.errnoText(errno))") }
+        let dir = sysbox_openat_no_xdev(parent, base, O_RDONLY | O_DIRECTORY, 0)
+        guard dir >= 0 else { throw entryError("delete", path, name, -dir) }
         defer { close(dir) }
         let copy = dup(dir)
         guard copy >= 0, let stream = fdopendir(copy) else {
@@ -147,10 +159,7 @@ extension ContainerFiles {
             var st = stat()
             guard fstatat(dir, entryName, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
-            guard st.st_dev == device else {
-                throw SysboxError.invalid("\(path)/\(entryName) in container \(name) is another filesystem (a disk device?); it is not deleted")
-            }
-            if isDirectory { try emptyDirectory(dir, entryName, device: device, path: path + "/" + entryName, container: name, depth: depth + 1) }
+            if isDirectory { try emptyDirectory(dir, entryName, path: path + "/" + entryName, container: name, depth: depth + 1) }
             guard unlinkat(dir, entryName, isDirectory ? AT_REMOVEDIR : 0) == 0 else {
                 throw SysboxError(.io, "cannot delete \(path)/\(entryName) in container \(name): \(Host.errnoText(errno))")
             }
