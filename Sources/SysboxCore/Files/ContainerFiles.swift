@@ -26,7 +26,7 @@ struct ContainerFiles: StateBound {
                 let root = open("/proc/\(live.initPid)/root", SYSBOX_O_PATH | O_DIRECTORY | O_CLOEXEC)
                 guard root >= 0 else { throw SysboxError(.conflict, "container \(name) stopped") }
                 defer { close(root) }
-                let ids = ContainerIDs.of(live.initPid)
+                let ids = try ContainerIDs.of(live.initPid, container: name)
                 if !ids.isIdentity {
                     guard let uid = ids.hostUID(0), let gid = ids.hostGID(0), sysbox_thread_fsids(uid, gid) == 0 else {
                         throw SysboxError(.io, "cannot act as the root of container \(name) (setfsuid)")

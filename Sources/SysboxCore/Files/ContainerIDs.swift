@@ -31,10 +31,17 @@ struct ContainerIDs: Sendable, Equatable {
         return entries.count == 1 && entries[0].nsID == 0 && entries[0].hostID == 0 && entries[0].range == Int64(UInt32.max) ? [] : entries
     }
 
-    /// The maps of process `pid` (its /proc/PID/uid_map and gid_map); identity when unreadable.
-    static func of(_ pid: Int32) -> ContainerIDs {
-        func read(_ file: String) -> String { (try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? "" }
-        return ContainerIDs(uidMap: read("uid_map"), gidMap: read("gid_map"))
+    /// The maps of process `pid` (its /proc/PID/uid_map and gid_map).
+    /// - Throws: `SysboxError(.conflict)` when either cannot be read (the process ended): never taken
+    ///   for the identity, which would create files as host root in an unprivileged container.
+    static func of(_ pid: Int32, container name: String) throws -> ContainerIDs {
+        func read(_ file: String) throws -> String {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8), !text.isEmpty else {
+                throw SysboxError(.conflict, "container \(name) stopped (its init's \(file) is gone)")
+            }
+            return text
+        }
+        return ContainerIDs(uidMap: try read("uid_map"), gidMap: try read("gid_map"))
     }
 
     private func host(_ id: UInt32, _ kind: IDKind) -> UInt32? {

@@ -12,21 +12,24 @@ public enum OperationProgress {
     /// Where progress lines go (one line, updated in place by the CLI); nil: nobody listens.
     @TaskLocal public static var sink: (@Sendable (String) -> Void)?
 
-    /// Runs `body` (a copy of the tree `from` into `to`) while a thread reports every 0.3 s how much of
+    /// Runs `body` (a copy of the tree `from` into `to`) while a thread reports every 0.5 s how much of
     /// `from`'s bytes `to` holds, as "WHAT: 45% (12.3MiB of 27.0MiB)"; then clears the line. Without a
     /// sink, just runs `body`.
     static func whileCopying(from: String, to: String, what: String, _ body: () throws -> Void) rethrows {
         guard let sink else { return try body() }
-        let total = TreeSize.bytes(from)
         let finished = Mutex(false)
         let stopped = DispatchSemaphore(value: 0)
+        // The measuring happens here, beside the copy, never before it: a running container is frozen
+        // for the copy, and the copy must not wait for a walk. Every 0.5 s (and once at once).
         let reporter = Thread {
-            while !finished.withLock({ $0 }) {
+            sink("\(what): measuring")
+            let total = TreeSize.bytes(from)
+            repeat {
                 let done = min(TreeSize.bytes(to), total)
                 let percent = total > 0 ? Int(Double(done) * 100 / Double(total)) : 100
                 sink("\(what): \(percent)% (\(humanBytes(done)) of \(humanBytes(total)))")
-                for _ in 0..<30 where !finished.withLock({ $0 }) { usleep(10_000) }
-            }
+                for _ in 0..<50 where !finished.withLock({ $0 }) { usleep(10_000) }
+            } while !finished.withLock({ $0 })
             stopped.signal()
         }
         reporter.start()

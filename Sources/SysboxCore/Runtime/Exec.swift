@@ -194,6 +194,8 @@ struct ContainerExec: StateBound {
     /// removed when it stops. A stale or missing cache only sends exec down the ordinary path.
     /// `layout` is the host's cgroup layout when the caller has it already (`start`).
     func writeExecCache(_ name: String, layout known: CgroupLayout? = nil) throws {
+        // None while paused: the fast path would join the frozen cgroup and hang (`resume` writes it).
+        guard !FileManager.default.fileExists(atPath: paths(name).paused) else { return }
         guard let live = runtime.liveState(name), let start = Host.startTime(of: live.initPid) else { return }
         let view = try containers.containerView(name)
         let layout = try known ?? CgroupLayout.host()

@@ -30,6 +30,9 @@ extension ContainerRuntime {
             let layout = try CgroupLayout.host()
             if isPaused(name, layout: layout) { throw SysboxError(.conflict, "container \(name) is paused already; resume it with: sysbox resume \(name)") }
             let p = paths(name)
+            // The marker first, so that no fast-path exec joins the cgroup once it freezes; a pause
+            // killed before the freeze leaves a stale marker, which the status ignores (it needs the
+            // freezer's word too) and the next pause, resume, stop, snapshot or copy removes.
             try Host.writeAtomically("", to: p.paused, mode: 0o600, durable: false)
             unlink(p.execCache)
             do {
@@ -58,6 +61,15 @@ extension ContainerRuntime {
             unlink(p.paused)
             try? execs.writeExecCache(name, layout: layout)
         }
+    }
+
+    /// For a snapshot or copy of a running container (holding its lock): whether it is paused (then
+    /// frozen already, and left so). A marker left by a pause killed before it froze anything is
+    /// removed here, so a freeze the snapshot makes is never taken for the user's.
+    func pausedClearingStale(_ name: String) -> Bool {
+        if isPaused(name) { return true }
+        unlink(paths(name).paused)
+        return false
     }
 
     /// Before a stop: thaws a paused container (a frozen process takes no signal, and on cgroup v1 not

@@ -136,7 +136,7 @@ struct Snapshots: StateBound {
             try Host.writeAtomically(op.uuid + "\n", to: tmp + "/operation", mode: 0o600)
             let running = runtime.liveState(name) != nil
             // A paused container is frozen already, and stays so afterwards.
-            let cgroup = running && !runtime.isPaused(name) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
+            let cgroup = running && !runtime.pausedClearingStale(name) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: name) : nil
             try cgroup?.setFrozen(true)
             defer { try? cgroup?.setFrozen(false) }
             if running { CrashPoint.reach("snapshot-frozen") }
