@@ -143,7 +143,8 @@ struct Copies: StateBound {
         let to = driver.dataDirectory(container: dst)
         try? Host.removeTree(to)
         // A paused source is frozen already, and stays so afterwards.
-        let cgroup = running && !runtime.pausedClearingStale(request.source) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
+        let cgroup =
+            running && !runtime.pausedClearingStale(request.source) ? ContainerCgroup(layout: try CgroupLayout.host(), stateDirectory: stateDirectory, name: request.source) : nil
         try cgroup?.setFrozen(true)
         if running { CrashPoint.reach("copy-frozen") }
         do {
