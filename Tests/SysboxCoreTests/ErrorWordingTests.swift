@@ -16,7 +16,8 @@ import Testing
                 == "device eth0 has unknown type \"nick\"; did you mean nic? Types: nic, disk, proxy, none")
         #expect(
             message { try Devices.validate(name: "eth0", ["type": "nic", "network": "n", "netwrok": "m"]) }
-                == "device eth0 (nic) has unknown key netwrok; did you mean network? Known keys: hwaddr, ipv4.address, name, network")
+                == "device eth0 (nic) has unknown key netwrok; did you mean network? Known keys: hwaddr, ipv4.address, name, network, security.ipv4_filtering, security.ipv6_filtering, security.mac_filtering"
+        )
         #expect(message { try Devices.validate(name: "x", ["type": "none", "path": "/"]) } == "device x (none) has unknown key path; it takes no keys")
         #expect(
             message { _ = try ProfileYAML.parse("confg: {}\n", file: "p.yaml") }

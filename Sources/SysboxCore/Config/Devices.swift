@@ -14,7 +14,15 @@ public enum DeviceType: String, CaseIterable, Sendable {
                 },
                 "name": { v throws(ValueError) in try Values.interfaceName(v) },
                 "hwaddr": { v throws(ValueError) in _ = try Values.mac(v) },
-                "ipv4.address": { v throws(ValueError) in _ = try Values.hostIPv4(v) }
+                "ipv4.address": { v throws(ValueError) in _ = try Values.hostIPv4(v) },
+                // LXD's bridge filtering (BridgeFilters): no spoofing of another MAC or IPv4 address.
+                "security.mac_filtering": { v throws(ValueError) in _ = try Values.bool(v) },
+                "security.ipv4_filtering": { v throws(ValueError) in _ = try Values.bool(v) },
+                "security.ipv6_filtering": { v throws(ValueError) in
+                    if try Values.bool(v) {
+                        throw ValueError("IPv6 is not supported yet (sysbox networks have no IPv6, so there is nothing to filter); unset it or set it to false")
+                    }
+                }
             ]
         case .disk:
             return [

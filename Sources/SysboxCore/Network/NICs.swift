@@ -27,6 +27,11 @@ extension StartPlan {
         /// The owner alias the bridge must carry: a NIC never joins a bridge of the same name that
         /// another state directory (or someone else) made since.
         public var bridgeAlias: String?
+        /// `security.mac_filtering`: frames with another source MAC are dropped (BridgeFilters).
+        public var macFiltering: Bool? = nil
+        /// `security.ipv4_filtering`: frames with another IPv4 source address are dropped, and other
+        /// MACs as well (BridgeFilters).
+        public var ipv4Filtering: Bool? = nil
     }
 }
 
@@ -177,7 +182,13 @@ struct NICs: StateBound {
         return StartPlan.Nic(
             device: device, name: d["name"] ?? device, hostName: hostName, hwaddr: mac,
             address: address.description, prefix: s.subnet.prefix, gateway: s.gateway.description,
-            bridge: networkName, defaultRoute: defaultRoute, bridgeAlias: HostNetwork.ownerAlias(stateDirectory))
+            bridge: networkName, defaultRoute: defaultRoute, bridgeAlias: HostNetwork.ownerAlias(stateDirectory),
+            macFiltering: Self.flag(d["security.mac_filtering"]), ipv4Filtering: Self.flag(d["security.ipv4_filtering"]))
+    }
+
+    /// A boolean device key: true, or nil when unset or false (left out of the plan).
+    static func flag(_ value: String?) -> Bool? {
+        value.flatMap { try? Values.bool($0) } == true ? true : nil
     }
 
     /// Leases of devices that are no longer NICs go, and so do their `volatile.*` keys.
@@ -346,8 +357,10 @@ enum NICAttach {
         }
     }
 
-    /// Deletes the host ends that still exist (normally they vanish with the container's namespace).
+    /// Deletes the host ends that still exist (normally they vanish with the container's namespace),
+    /// and the NICs' bridge filters.
     static func detach(_ nics: [StartPlan.Nic]) {
+        BridgeFilters.remove(nics)
         guard !nics.isEmpty, let nl = try? HostNetwork.netlink() else { return }
         for nic in nics {
             if let link = try? nl.link(named: nic.hostName), link.kind == "veth" { try? nl.deleteLink(nic.hostName) }

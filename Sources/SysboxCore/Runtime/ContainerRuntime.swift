@@ -65,6 +65,7 @@ struct ContainerRuntime: StateBound {
         }
         guard liveState(name) == nil else { return }
         Proxies.stop(directory: p.directory, container: name)
+        BridgeFilters.removeStale(planPath: p.plan)
         unlink(p.initPid)
         unlink(p.monitorPid)
         unlink(p.execCache)

@@ -329,6 +329,7 @@ final class MonitorSession {
         var spawned = try Spawner.spawn(plan: staged, cgroup: cgroup, consolePath: slavePath, consoleFD: slave, seccomp: try seccompFilter())
         logger.debug("cloned", metadata: ["ms": "\(Timing.ms(started, .now()))"])
         do {
+            try BridgeFilters.install(container: plan.name, plan.nics ?? [])
             try NICAttach.attach(plan.nics ?? [], pid: spawned.pid)
         } catch {
             NICAttach.detach(plan.nics ?? [])

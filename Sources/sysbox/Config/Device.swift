@@ -9,7 +9,8 @@ struct DeviceCommand<Owner: OwnerKind>: ParsableCommand {
             abstract: "Manage a \(Owner.noun)'s devices (nic, disk, proxy, none).",
             discussion: """
                 Device types and keys:
-                  nic   network (required), name, hwaddr, ipv4.address
+                  nic   network (required), name, hwaddr, ipv4.address,
+                        security.mac_filtering, security.ipv4_filtering (no spoofing)
                   disk  path (required), source (required unless path is /), readonly
                   proxy listen, connect (required, tcp:ADDR:PORT or udp:ADDR:PORT), bind=host, nat
                   none  masks a device of the same name inherited from a profile
