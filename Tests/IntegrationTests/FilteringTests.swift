@@ -101,7 +101,16 @@ import Testing
         try s.fails(["config", "device", "set", "fd", "eth0", "security.ipv6_filtering=true"], "security.ipv6_filtering: IPv6 is not supported yet")
         try s.fails(["config", "device", "set", "fd", "eth0", "security.mac_filter=true"], "unknown key security.mac_filter")
         #expect(try s.dump() == before)
-        try s.ok(["delete", "fa", "fb", "fc", "fd"])
+        // A killed monitor's tables go with a delete too (the same cleanup as a start's).
+        try s.ok(["start", "fd"])
+        #expect(try tables().contains(tableD))
+        let monitorD = try #require(Int32(try String(contentsOfFile: s.stateDir + "/containers/fd/monitor.pid", encoding: .utf8).split(separator: " ")[0]))
+        kill(monitorD, SIGKILL)
+        try waitUntil { try s.ok(["list", "--format", "csv,noheader"]).contains("fd,STOPPED") }
+        #expect(try tables().contains(tableD), "the killed monitor could not remove its table")
+        try s.ok(["delete", "fd"])
+        #expect(try !tables().contains(tableD))
+        try s.ok(["delete", "fa", "fb", "fc"])
         now = try tables()
         #expect(!now.contains("sysbox-filter-"), "\(now)")
         try s.ok(["profile", "device", "remove", "default", "eth0"])
