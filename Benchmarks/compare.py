@@ -217,8 +217,30 @@ class Bench:
         return {"main": self.net, "dir": self.net + "d", "btrfs": self.net + "b", "peers": self.peer_net,
                 "list": f"sbcl{self.tag}"}[state][:15]
 
+    def lxcfs_dir(self):
+        return os.path.join(self.root, "lxcfs")
+
+    def stop_lxcfs(self):
+        """Ends the run's lxcfs (the pid its pid file names, when that process is lxcfs) and its mount."""
+        try:
+            with open(self.lxcfs_dir() + ".pid") as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().startswith("lxcfs"):
+                    os.kill(pid, signal.SIGTERM)
+                    for _ in range(100):
+                        if not os.path.exists(f"/proc/{pid}"):
+                            break
+                        time.sleep(0.02)
+        except (OSError, ValueError):
+            pass
+        run(["umount", "-l", self.lxcfs_dir()], check=False)
+
     def sysbox_env(self, state="main", driver=None):
-        env = dict(os.environ, SYSBOX_DIR=self.states[state], SYSBOX_DEFAULT_NETWORK=self.default_network(state))
+        # An lxcfs of the run's own (sysbox starts it on first need): ended at cleanup, so the run leaves
+        # no host-wide lxcfs behind, and none in the run's cgroup keeping it busy.
+        env = dict(os.environ, SYSBOX_DIR=self.states[state], SYSBOX_DEFAULT_NETWORK=self.default_network(state),
+                   SYSBOX_LXCFS_DIR=self.lxcfs_dir())
         env.pop("SYSBOX_LOG", None)
         if driver:
             env["SYSBOX_STORAGE_DRIVER"] = driver
@@ -947,6 +969,7 @@ lxc.net.0.ipv4.gateway = {self.gateway}
             run(["umount", self.btrfs_mnt], check=False)
         if self.mounted_nspawn_run:
             run(["umount", "/run/systemd/nspawn"], check=False)
+        self.stop_lxcfs()
         self.leave_cgroup()
         shutil.rmtree(self.root, ignore_errors=True)
         if getattr(self, "inotify_before", None):
