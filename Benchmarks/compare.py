@@ -228,8 +228,13 @@ class Bench:
             with open(f"/proc/{pid}/comm") as f:
                 if f.read().startswith("lxcfs"):
                     os.kill(pid, signal.SIGTERM)
-                    for _ in range(100):
-                        if not os.path.exists(f"/proc/{pid}"):
+                    # lxcfs takes seconds to tear its FUSE mount down; its cgroups stay busy until then.
+                    for _ in range(500):
+                        try:
+                            with open(f"/proc/{pid}/stat") as st:
+                                if st.read().rsplit(")", 1)[1].split()[0] == "Z":
+                                    break
+                        except OSError:
                             break
                         time.sleep(0.02)
         except (OSError, ValueError):
